@@ -1,0 +1,85 @@
+// The findings catalog (shared/design/findings.md, extended in docs/findings.md). Codes are a
+// public contract: add, never rename. Severity is fixed per code so that every analysis
+// reports the same code the same way.
+import type { Finding, Severity } from './types.js';
+
+export const CATALOG = {
+  POD_NOT_FOUND: { severity: 'error', hint: 'Check the name and namespace: kubectl get pods -n NAMESPACE.' },
+  SVC_NOT_FOUND: { severity: 'error', hint: 'Check the name and namespace: kubectl get svc -n NAMESPACE.' },
+  NODE_NOT_FOUND: { severity: 'error', hint: 'Check the name: kubectl get nodes.' },
+  POD_NOT_RUNNING: { severity: 'error', hint: 'Look at the pod events: kubectl describe pod.' },
+  POD_NO_IP: { severity: 'error', hint: 'The CNI has not assigned an IP yet; check the CNI pods and kubelet logs on the node.' },
+  POD_NOT_READY: { severity: 'warning', hint: 'Check the readiness probe: kubectl describe pod; unready pods are removed from Service endpoints.' },
+  POD_IP_OUTSIDE_NODE_CIDR: { severity: 'warning', hint: "Check the CNI's IPAM configuration against the node's spec.podCIDR." },
+  POD_IP_DUPLICATE: { severity: 'error', hint: 'Two live pods share an IP: the CNI IPAM leaked or reused an address; delete one pod and check IPAM state.' },
+  POD_PORT_NOT_LISTENING: { severity: 'error', hint: 'The process in the pod does not listen on that port; check the containerPort and the application config.' },
+  NODE_NOT_READY: { severity: 'error', hint: 'Check the kubelet and the CNI on the node: kubectl describe node.' },
+  NODE_NO_POD_CIDR: { severity: 'warning', hint: 'Set --allocate-node-cidrs on the controller manager, or check that your CNI does not need node pod CIDRs.' },
+  NODE_POD_CIDR_OVERLAP: { severity: 'error', hint: 'Two nodes own overlapping pod CIDRs: routes will be ambiguous; fix the node specs or the IPAM pool.' },
+  NODE_POD_CIDR_EXHAUSTED: { severity: 'warning', hint: 'The node is about to run out of pod IPs; use larger node CIDRs (--node-cidr-mask-size) or lower maxPods.' },
+  SVC_PORT_NOT_FOUND: { severity: 'error', hint: 'Use one of the service ports listed by kubectl get svc.' },
+  SVC_NO_SELECTOR_MATCH: { severity: 'error', hint: "Make the Service's selector match the pods' labels." },
+  SVC_LABEL_MISMATCH: { severity: 'error', hint: "Fix the differing label on the pods or the Service's selector." },
+  SVC_NO_READY_ENDPOINTS: { severity: 'error', hint: 'None of the matching pods is ready: check their readiness probes.' },
+  SVC_SOME_ENDPOINTS_NOT_READY: { severity: 'warning', hint: 'Some backends are not ready and get no traffic; check their readiness probes.' },
+  SVC_TARGET_PORT_MISMATCH: { severity: 'error', hint: "Make the Service's targetPort match a containerPort (number or name) of the pods." },
+  SVC_PROTOCOL_MISMATCH: { severity: 'error', hint: "Make the Service port's protocol match the container port's protocol." },
+  SVC_ENDPOINTS_MISSING: { severity: 'error', hint: 'The EndpointSlice controller lags or failed: check kube-controller-manager logs.' },
+  SVC_ENDPOINTS_STALE: { severity: 'warning', hint: 'EndpointSlices list addresses no live pod has: check kube-controller-manager, or the manual Endpoints.' },
+  SVC_NO_LOCAL_ENDPOINTS: { severity: 'error', hint: 'With traffic policy Local only endpoints on the receiving node are used; run a backend there or use Cluster.' },
+  SVC_HEADLESS: { severity: 'info', hint: 'Clients resolve the pod IPs through DNS and connect to them directly; no kube-proxy rules apply.' },
+  SVC_EXTERNAL_NAME: { severity: 'info', hint: 'DNS answers with a CNAME; traffic goes to that name, not through kube-proxy.' },
+  SVC_NO_SELECTOR: { severity: 'info', hint: 'Endpoints of a Service without selector are managed by hand (or by another controller).' },
+  PROXY_RULES_MISSING: { severity: 'error', hint: 'kube-proxy has not programmed this service on the node: check the kube-proxy pod and its logs there.' },
+  PROXY_ENDPOINT_STALE: { severity: 'error', hint: "kube-proxy's rules DNAT to an address that is not a ready endpoint: check kube-proxy's sync on the node." },
+  PROXY_ENDPOINT_MISSING: { severity: 'warning', hint: "A ready endpoint is absent from the node's rules: check kube-proxy's sync on the node." },
+  PROXY_REJECT: { severity: 'error', hint: 'kube-proxy rejects traffic to a service without ready endpoints: fix the endpoints first.' },
+  FILTER_DROP: { severity: 'error', hint: 'A firewall rule that is not kube-proxy\'s drops this packet: review the rule shown as evidence.' },
+  ROUTE_MISSING: { severity: 'error', hint: "Add the route to the destination's pod CIDR (the CNI normally writes it)." },
+  ROUTE_WRONG_NEXT_HOP: { severity: 'error', hint: 'Point the route at the node that owns the destination pod CIDR.' },
+  IFACE_DOWN: { severity: 'error', hint: 'Bring the interface up (ip link set DEV up) and find out why it went down.' },
+  VETH_NOT_ON_BRIDGE: { severity: 'error', hint: "Enslave the pod's host veth to the bridge (ip link set VETH master BRIDGE), or recreate the pod." },
+  IP_FORWARD_DISABLED: { severity: 'error', hint: 'Set net.ipv4.ip_forward=1 on the node.' },
+  POLICY_DENIED_EGRESS: { severity: 'error', hint: 'Add an egress rule to one of the policies that select the source pod.' },
+  POLICY_DENIED_INGRESS: { severity: 'error', hint: 'Add an ingress rule to one of the policies that select the destination pod.' },
+  POLICY_NOT_ENFORCED: { severity: 'info', hint: 'Policies exist but the visible CNI does not enforce NetworkPolicy; use a CNI that does.' },
+  DNS_NXDOMAIN: { severity: 'error', hint: 'Check the name, the Service and the cluster DNS configuration.' },
+  DNS_ANSWER_MISMATCH: { severity: 'error', hint: "The DNS answer differs from the cluster's objects: check CoreDNS's health and its cache." },
+  DNS_NO_RESPONSE: { severity: 'error', hint: 'The DNS server did not answer: check the CoreDNS pods and the kube-dns Service.' },
+  NO_NODE_DATA: { severity: 'info', hint: 'Capture the node files (knet snapshot --collect-nodes, or docs/snapshot.md) to check this hop.' },
+} as const satisfies Record<string, { severity: Severity; hint: string }>;
+
+export type FindingCode = keyof typeof CATALOG;
+
+export interface FindingInput {
+  message: string;
+  objects: string[];
+  hint?: string;
+  evidence?: string[];
+}
+
+/** Builds a finding with the catalog's severity and default hint. */
+export function finding(code: FindingCode, input: FindingInput): Finding {
+  const entry = CATALOG[code];
+  const out: Finding = {
+    code,
+    severity: entry.severity,
+    message: input.message,
+    objects: input.objects,
+    hint: input.hint ?? entry.hint,
+  };
+  if (input.evidence?.length) out.evidence = input.evidence;
+  return out;
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.code.localeCompare(b.code),
+  );
+}
+
+export function hasError(findings: readonly Finding[]): boolean {
+  return findings.some((f) => f.severity === 'error');
+}
