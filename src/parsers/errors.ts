@@ -1,0 +1,32 @@
+/** Malformed input: names the file and line so the user can find it. */
+export class ParseError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    detail: string,
+  ) {
+    super(`${file}:${line}: ${detail}`);
+    this.name = 'ParseError';
+  }
+}
+
+/** The 1-based line of a character offset in a text. */
+export function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** JSON.parse with a ParseError that names the file and line of the syntax error. */
+export function parseJsonText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const lineCol = /line (\d+) column (\d+)/.exec(msg);
+    const pos = /position (\d+)/.exec(msg);
+    const line = lineCol ? Number(lineCol[1]) : pos ? lineOfOffset(text, Number(pos[1])) : text.trim() ? 1 : 1;
+    const detail = msg.replace(/^.*?(Unexpected|Expected|Bad)/, '$1').replace(/ in JSON at position.*$/, '');
+    throw new ParseError(file, line, `invalid JSON: ${text.trim() === '' ? 'empty file' : detail}`);
+  }
+}
