@@ -1,0 +1,240 @@
+// Pod and node IP inventory (knet pods / knet nodes) and the findings that need no node files.
+import { finding } from '../findings/catalog.js';
+import type { Finding } from '../findings/types.js';
+import type { ClusterModel } from '../model/cluster.js';
+import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../model/ip.js';
+import type { Node, Pod } from '../model/types.js';
+
+export interface PodItem {
+  namespace: string;
+  name: string;
+  ip: string | null;
+  ips: string[];
+  node: string | null;
+  nodePodCIDRs: string[];
+  hostNetwork: boolean;
+  phase: string;
+  ready: boolean;
+  terminating: boolean;
+  problems: string[];
+}
+
+export interface NodeItem {
+  name: string;
+  internalIPs: string[];
+  podCIDRs: string[];
+  podCount: number;
+  podCapacity: number | null;
+  ready: boolean | null;
+  problems: string[];
+}
+
+export interface PodFilter {
+  /** undefined = all namespaces. */
+  namespace?: string;
+  node?: string;
+}
+
+const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
+
+/** Succeeded/Failed pods hold no IP that traffic could reach. */
+export function isTerminal(pod: Pod): boolean {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
+}
+
+/** The findings about one pod that need nothing but the API objects. */
+export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
+  const out: Finding[] = [];
+  const ref = podRef(pod);
+  if (pod.phase === 'Succeeded') return out;
+  const waiting = pod.containerStatuses.find((s) => s.state === 'waiting' || s.state === 'terminated');
+  if (pod.phase !== 'Running') {
+    out.push(
+      finding('POD_NOT_RUNNING', {
+        message: `Pod ${pod.namespace}/${pod.name} is ${pod.phase}${pod.nodeName ? '' : ' and not scheduled to a node'}.`,
+        objects: [ref],
+        evidence: [`status.phase: ${pod.phase}`],
+      }),
+    );
+  } else if (waiting) {
+    out.push(
+      finding('POD_NOT_RUNNING', {
+        message: `Container ${waiting.name} of pod ${pod.namespace}/${pod.name} is not running (${waiting.reason ?? waiting.state}).`,
+        objects: [ref],
+        evidence: [`status.containerStatuses[${waiting.name}].state: ${waiting.state}${waiting.reason ? ` (${waiting.reason})` : ''}`],
+      }),
+    );
+  } else if (!pod.ready) {
+    out.push(
+      finding('POD_NOT_READY', {
+        message: `Pod ${pod.namespace}/${pod.name} is running but not Ready, so Services send it no traffic.`,
+        objects: [ref],
+        evidence: ['status.conditions[Ready]: not True'],
+      }),
+    );
+  }
+  if (pod.ips.length === 0) {
+    if (pod.nodeName && !isTerminal(pod)) {
+      out.push(finding('POD_NO_IP', { message: `Pod ${pod.namespace}/${pod.name} has no IP address yet.`, objects: [ref] }));
+    }
+    return out;
+  }
+  if (isTerminal(pod) || pod.hostNetwork) return out;
+  const node = pod.nodeName ? model.node(pod.nodeName) : undefined;
+  if (node && node.podCIDRs.length > 0) {
+    for (const ip of pod.ips) {
+      const family = ipFamily(ip);
+      const sameFamily = node.podCIDRs.filter((c) => ipFamily(parseCIDR(c)[0].toString()) === family);
+      if (sameFamily.length > 0 && !sameFamily.some((c) => cidrContains(c, ip))) {
+        out.push(
+          finding('POD_IP_OUTSIDE_NODE_CIDR', {
+            message: `Pod ${pod.namespace}/${pod.name} has IP ${ip}, outside node ${node.name}'s pod CIDR ${sameFamily.join(', ')}.`,
+            objects: [ref, `node/${node.name}`],
+            evidence: [`status.podIPs: ${pod.ips.join(', ')}`, `node ${node.name} spec.podCIDRs: ${node.podCIDRs.join(', ')}`],
+          }),
+        );
+      }
+    }
+  }
+  for (const ip of pod.ips) {
+    const owners = model.podsByIP(ip).filter((p) => p !== pod && !isTerminal(p));
+    if (owners.length > 0) {
+      out.push(
+        finding('POD_IP_DUPLICATE', {
+          message: `Pod ${pod.namespace}/${pod.name} shares IP ${ip} with ${owners.map((p) => `${p.namespace}/${p.name}`).join(', ')}.`,
+          objects: [ref, ...owners.map(podRef)],
+          evidence: [ip],
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export function podInventory(model: ClusterModel, filter: PodFilter): { items: PodItem[]; findings: Finding[] } {
+  let pods = filter.namespace === undefined ? model.pods : model.podsInNamespace(filter.namespace);
+  if (filter.node !== undefined) pods = pods.filter((p) => p.nodeName === filter.node);
+  const items: PodItem[] = [];
+  const findings: Finding[] = [];
+  for (const pod of pods) {
+    const found = podFindings(model, pod);
+    findings.push(...found);
+    items.push({
+      namespace: pod.namespace,
+      name: pod.name,
+      ip: pod.ips[0] ?? null,
+      ips: pod.ips,
+      node: pod.nodeName ?? null,
+      nodePodCIDRs: pod.nodeName ? (model.node(pod.nodeName)?.podCIDRs ?? []) : [],
+      hostNetwork: pod.hostNetwork,
+      phase: pod.phase,
+      ready: pod.ready,
+      terminating: pod.terminating,
+      problems: [...new Set(found.map((f) => f.code))],
+    });
+  }
+  items.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return { items, findings };
+}
+
+/** Pods that hold an address from the node's pod CIDR (not hostNetwork, not finished). */
+function podsUsingCIDR(model: ClusterModel, node: Node): number {
+  return model.podsOnNode(node.name).filter((p) => !p.hostNetwork && !isTerminal(p) && p.ips.length > 0).length;
+}
+
+/** Addresses available to pods: the smallest family's CIDR bounds a dual-stack node. */
+export function podCapacity(node: Node): number | null {
+  if (node.podCIDRs.length === 0) return null;
+  return Math.min(...node.podCIDRs.map(cidrSize));
+}
+
+const EXHAUSTED_RATIO = 0.9;
+
+/** [start, end] of a CIDR as bigints, for a sort-and-sweep overlap check (no O(n²) pairs). */
+function cidrRange(cidr: string): { family: number; start: bigint; end: bigint } {
+  const [addr, bits] = parseCIDR(cidr);
+  const bytes = addr.toByteArray();
+  const width = bytes.length * 8;
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  const hostBits = BigInt(width - bits);
+  const start = (value >> hostBits) << hostBits;
+  return { family: bytes.length, start, end: start + (1n << hostBits) - 1n };
+}
+
+export function nodeCIDROverlaps(nodes: readonly Node[]): Finding[] {
+  const ranges = nodes
+    .flatMap((n) => n.podCIDRs.map((cidr) => ({ node: n.name, cidr, ...cidrRange(cidr) })))
+    .sort((a, b) => a.family - b.family || (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const out: Finding[] = [];
+  let open: (typeof ranges)[number] | undefined;
+  for (const r of ranges) {
+    if (open && open.family === r.family && r.start <= open.end) {
+      if (open.node !== r.node) {
+        out.push(
+          finding('NODE_POD_CIDR_OVERLAP', {
+            message: `Nodes ${open.node} and ${r.node} have overlapping pod CIDRs ${open.cidr} and ${r.cidr}.`,
+            objects: [`node/${open.node}`, `node/${r.node}`],
+            evidence: [`node ${open.node}: ${open.cidr}`, `node ${r.node}: ${r.cidr}`],
+          }),
+        );
+      }
+      if (r.end > open.end) open = r;
+    } else {
+      open = r;
+    }
+  }
+  return out;
+}
+
+export function nodeFindings(model: ClusterModel, node: Node): Finding[] {
+  const out: Finding[] = [];
+  const ref = `node/${node.name}`;
+  if (node.ready !== true) {
+    const cond = node.conditions.find((c) => c.type === 'Ready');
+    out.push(
+      finding('NODE_NOT_READY', {
+        message: `Node ${node.name} is not Ready (${cond ? `Ready=${cond.status}${cond.reason ? `, ${cond.reason}` : ''}` : 'no Ready condition'}).`,
+        objects: [ref],
+        evidence: cond?.message ? [cond.message] : undefined,
+      }),
+    );
+  }
+  if (node.podCIDRs.length === 0) {
+    out.push(finding('NODE_NO_POD_CIDR', { message: `Node ${node.name} has no pod CIDR.`, objects: [ref] }));
+  } else {
+    const used = podsUsingCIDR(model, node);
+    const capacity = podCapacity(node) ?? 0;
+    if (used >= EXHAUSTED_RATIO * capacity) {
+      out.push(
+        finding('NODE_POD_CIDR_EXHAUSTED', {
+          message: `Node ${node.name} uses ${used} of the ${capacity} addresses of its pod CIDR ${node.podCIDRs.join(', ')}.`,
+          objects: [ref],
+          evidence: [`${used} pods with IPs from ${node.podCIDRs.join(', ')}`],
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export function nodeInventory(model: ClusterModel): { items: NodeItem[]; findings: Finding[] } {
+  const overlaps = nodeCIDROverlaps(model.nodes);
+  const findings: Finding[] = [];
+  const items: NodeItem[] = model.nodes.map((node) => {
+    const found = [...nodeFindings(model, node), ...overlaps.filter((f) => f.objects.includes(`node/${node.name}`))];
+    findings.push(...found.filter((f) => f.code !== 'NODE_POD_CIDR_OVERLAP'));
+    return {
+      name: node.name,
+      internalIPs: node.internalIPs,
+      podCIDRs: node.podCIDRs,
+      podCount: podsUsingCIDR(model, node),
+      podCapacity: podCapacity(node),
+      ready: node.ready ?? null,
+      problems: [...new Set(found.map((f) => f.code))],
+    };
+  });
+  findings.push(...overlaps);
+  items.sort((a, b) => a.name.localeCompare(b.name));
+  return { items, findings };
+}

@@ -1,0 +1,124 @@
+// The base of every knet command: shared flags, loading the cluster (bundle or live), output
+// format and exit codes, and the one-line error contract (exit 2, no stack unless --debug).
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import type { Finding } from '../findings/types.js';
+import type { ClusterModel } from '../model/cluster.js';
+import { ParseError } from '../parsers/errors.js';
+import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
+import { configureColor } from '../render/style.js';
+import { UserError } from './errors.js';
+
+/** Flags every cluster-reading command takes (cli.md). */
+export const clusterFlags = {
+  snapshot: Flags.string({
+    description: 'read this snapshot bundle (a directory or .tar.gz; "demo" = the bundled demo cluster) instead of a live cluster',
+    helpValue: 'PATH',
+  }),
+  kubeconfig: Flags.string({ description: 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)', helpValue: 'FILE' }),
+  context: Flags.string({ description: 'the kubeconfig context to use', helpValue: 'NAME' }),
+  namespace: Flags.string({ char: 'n', description: 'the namespace (default: the context namespace, else "default")', helpValue: 'NS' }),
+  output: Flags.string({ char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'], default: 'table' }),
+  json: Flags.boolean({ description: 'same as -o json' }),
+  'no-color': Flags.boolean({ description: 'no colour (also off when not a TTY or NO_COLOR is set)' }),
+  debug: Flags.boolean({ description: 'show stack traces for errors', hidden: true }),
+};
+
+export const allNamespacesFlag = {
+  'all-namespaces': Flags.boolean({ char: 'A', description: 'all namespaces' }),
+};
+
+export type ClusterFlags = Interfaces.InferredFlags<typeof clusterFlags> & { 'all-namespaces'?: boolean };
+
+/** What a command needs from the cluster; a live read fetches only these kinds. */
+export type ObjectKind =
+  | 'namespaces'
+  | 'nodes'
+  | 'pods'
+  | 'services'
+  | 'endpointslices'
+  | 'endpoints'
+  | 'networkpolicies'
+  | 'ingresses'
+  | 'ingressclasses'
+  | 'daemonsets'
+  | 'configmaps'
+  | 'gateway';
+
+export interface LoadedCluster {
+  model: ClusterModel;
+  /** The namespace to use when a target or -n does not name one. */
+  namespace: string;
+  /** "bundle PATH" or "context NAME": said in messages. */
+  origin: string;
+}
+
+export abstract class KnetCommand extends Command {
+  private debugMode = false;
+
+  protected outputFormat(flags: { output?: string; json?: boolean }): OutputFormat {
+    return flags.json ? 'json' : ((flags.output ?? 'table') as OutputFormat);
+  }
+
+  protected setup(flags: { 'no-color'?: boolean; debug?: boolean }): void {
+    this.debugMode = Boolean(flags.debug || process.env.DEBUG);
+    configureColor({ noColor: flags['no-color'] });
+  }
+
+  /** Builds the model from --snapshot, or from the live cluster through the Kubernetes API. */
+  protected async loadCluster(flags: ClusterFlags, kinds: ObjectKind[]): Promise<LoadedCluster> {
+    const { buildModel } = await import('../model/build.js');
+    if (flags.snapshot) {
+      const { readBundle } = await import('../sources/bundle/read.js');
+      const bundle = await readBundle(flags.snapshot);
+      return {
+        model: buildModel(bundle.raws, bundle.nodeFiles),
+        namespace: flags.namespace ?? 'default',
+        origin: `bundle ${bundle.location}`,
+      };
+    }
+    // The Kubernetes client loads only here, never for a bundle.
+    const { readLiveCluster } = await import('../sources/kube/read.js');
+    const live = await readLiveCluster({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      namespace: flags.namespace,
+      allNamespaces: Boolean(flags['all-namespaces']),
+      kinds,
+      progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+    return {
+      model: buildModel(live.raws),
+      namespace: flags.namespace ?? live.defaultNamespace,
+      origin: `context ${live.context}`,
+    };
+  }
+
+  /** Prints a document as JSON/YAML, or the human form; sets the exit code. */
+  protected async emit(format: OutputFormat, doc: object, human: () => string | Promise<string>): Promise<void> {
+    if (format === 'json') process.stdout.write(renderJson(doc));
+    else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
+    else process.stdout.write(await human());
+  }
+
+  /** 0: answered, nothing broken; 1: an error finding (a breakage). */
+  protected exitFor(findings: readonly Finding[]): void {
+    process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0;
+  }
+
+  override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
+    process.exitCode = 2;
+    if (this.debugMode || process.argv.includes('--debug')) {
+      process.stderr.write(`${err.stack ?? err.message}\n`);
+      return;
+    }
+    process.stderr.write(`knet: ${describeError(err)}\n`);
+  }
+}
+
+/** One line that says what went wrong (and, for internal errors, how to see more). */
+export function describeError(err: Error & { oclif?: { exit?: number } }): string {
+  if (err instanceof UserError || err instanceof ParseError) return err.message;
+  if (err.oclif) return err.message.split('\n')[0].replace(/^Error: /, '');
+  return `internal error: ${err.message} (run with --debug for details)`;
+}

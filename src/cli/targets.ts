@@ -1,0 +1,78 @@
+// Target syntax (cli.md): KIND/NAME or KIND/NAMESPACE/NAME, optionally :PORT (number or name).
+import { isIP } from '../model/ip.js';
+import { UserError } from './errors.js';
+
+export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'ip' | 'dns';
+
+export interface Target {
+  kind: TargetKind;
+  /** Set for namespaced kinds (pod, svc, ing); defaulted from -n / the context. */
+  namespace?: string;
+  /** Object name, IP address, or DNS name. */
+  name: string;
+  port?: number | string;
+  /** As the user wrote it. */
+  text: string;
+}
+
+const KIND_ALIASES: Record<string, TargetKind> = {
+  pod: 'pod',
+  po: 'pod',
+  pods: 'pod',
+  svc: 'svc',
+  service: 'svc',
+  services: 'svc',
+  node: 'node',
+  no: 'node',
+  nodes: 'node',
+  ing: 'ing',
+  ingress: 'ing',
+  ingresses: 'ing',
+  ip: 'ip',
+  dns: 'dns',
+};
+
+const FORMS = 'pod/NAME, pod/NS/NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
+
+function splitPort(text: string): { rest: string; port?: number | string } {
+  const m = /^(.*?):([A-Za-z0-9-]+)$/.exec(text);
+  if (!m) return { rest: text };
+  return { rest: m[1], port: /^\d+$/.test(m[2]) ? Number(m[2]) : m[2] };
+}
+
+export function parseTarget(text: string, defaultNamespace: string, allowed?: readonly TargetKind[]): Target {
+  const slash = text.indexOf('/');
+  if (slash < 0) throw new UserError(`target "${text}" needs a kind: use ${FORMS}`);
+  const kind = KIND_ALIASES[text.slice(0, slash).toLowerCase()];
+  if (!kind) throw new UserError(`unknown target kind in "${text}": use ${FORMS}`);
+  if (allowed && !allowed.includes(kind)) {
+    throw new UserError(`target "${text}" is not accepted here: use ${allowed.map((k) => `${k}/…`).join(', ')}`);
+  }
+  const body = text.slice(slash + 1);
+  if (kind === 'ip') {
+    // ip/10.0.0.1, ip/10.0.0.1:80, ip/fd00::1, ip/[fd00::1]:80
+    const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(body);
+    if (bracket && isIP(bracket[1])) return { kind, name: bracket[1], port: bracket[2] ? Number(bracket[2]) : undefined, text };
+    if (isIP(body)) return { kind, name: body, text };
+    const { rest, port } = splitPort(body);
+    if (isIP(rest) && typeof port === 'number' && port > 0 && port < 65536) return { kind, name: rest, port, text };
+    throw new UserError(`"${text}" is not an IP target: use ip/ADDR or ip/ADDR:PORT (ip/[ADDR]:PORT for IPv6)`);
+  }
+  const { rest, port } = splitPort(body);
+  if (port !== undefined && kind !== 'svc' && kind !== 'dns' && kind !== 'pod') {
+    throw new UserError(`"${text}": a port is accepted on svc/, pod/, ip/ and dns/ targets only`);
+  }
+  const parts = rest.split('/');
+  if (kind === 'node' || kind === 'dns') {
+    if (parts.length !== 1 || !parts[0]) throw new UserError(`"${text}" is not a valid target: use ${FORMS}`);
+    return { kind, name: parts[0], port, text };
+  }
+  if (parts.length > 2 || parts.some((p) => p === '')) throw new UserError(`"${text}" is not a valid target: use ${FORMS}`);
+  const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
+  return { kind, namespace, name, port, text };
+}
+
+export function formatTarget(t: Target): string {
+  const base = t.namespace ? `${t.kind}/${t.namespace}/${t.name}` : `${t.kind}/${t.name}`;
+  return t.port === undefined ? base : `${base}:${t.port}`;
+}

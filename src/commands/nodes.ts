@@ -1,0 +1,24 @@
+import { clusterFlags, KnetCommand } from '../cli/base.js';
+
+export default class Nodes extends KnetCommand {
+  static override summary = 'Node IPs, pod CIDRs, CIDR usage and overlap, readiness.';
+  static override examples = ['knet nodes --snapshot demo', 'knet nodes --json'];
+  static override flags = { ...clusterFlags };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Nodes);
+    this.setup(flags);
+    const format = this.outputFormat(flags);
+    const cluster = await this.loadCluster(flags, ['nodes', 'pods']);
+    const { nodeInventory } = await import('../analyses/inventory.js');
+    const { renderNodeList } = await import('../render/inventory.js');
+    const { document } = await import('../render/document.js');
+    const { sortFindings } = await import('../findings/catalog.js');
+    const result = nodeInventory(cluster.model);
+    const findings = sortFindings(result.findings);
+    await this.emit(format, document('NodeList', { items: result.items, findings }), () =>
+      renderNodeList(result.items, findings, { wide: format === 'wide' }),
+    );
+    this.exitFor(findings);
+  }
+}

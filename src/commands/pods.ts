@@ -1,0 +1,32 @@
+import { Flags } from '@oclif/core';
+import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+
+export default class Pods extends KnetCommand {
+  static override summary = 'Pod IP inventory: node, IP(s), the node pod CIDR, hostNetwork, problems.';
+  static override examples = ['knet pods -A --snapshot demo', 'knet pods -n shop --node node-2 -o wide', 'knet pods -A --json'];
+  static override flags = {
+    ...clusterFlags,
+    ...allNamespacesFlag,
+    node: Flags.string({ description: 'only pods on this node', helpValue: 'NODE' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Pods);
+    this.setup(flags);
+    const format = this.outputFormat(flags);
+    const cluster = await this.loadCluster(flags, ['namespaces', 'nodes', 'pods']);
+    const { podInventory } = await import('../analyses/inventory.js');
+    const { renderPodList } = await import('../render/inventory.js');
+    const { document } = await import('../render/document.js');
+    const { sortFindings } = await import('../findings/catalog.js');
+    const result = podInventory(cluster.model, {
+      namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
+      node: flags.node,
+    });
+    const findings = sortFindings(result.findings);
+    await this.emit(format, document('PodList', { items: result.items, findings }), () =>
+      renderPodList(result.items, findings, { wide: format === 'wide', allNamespaces: Boolean(flags['all-namespaces']) }),
+    );
+    this.exitFor(findings);
+  }
+}

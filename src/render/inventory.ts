@@ -1,0 +1,57 @@
+import type { NodeItem, PodItem } from '../analyses/inventory.js';
+import type { Finding } from '../findings/types.js';
+import { renderFindings } from './findings.js';
+import { c } from './style.js';
+import { renderTable } from './table.js';
+
+const problems = (codes: string[]) => (codes.length ? c().red(codes.join(',')) : c().green('-'));
+const yesNo = (v: boolean | null) => (v === null ? c().yellow('Unknown') : v ? 'True' : c().red('False'));
+
+export function renderPodList(items: PodItem[], findings: Finding[], opts: { wide: boolean; allNamespaces: boolean }): string {
+  if (items.length === 0) return 'No pods found.\n';
+  const head = [
+    ...(opts.allNamespaces ? ['namespace'] : []),
+    'name',
+    opts.wide ? 'ips' : 'ip',
+    'node',
+    'pod cidr',
+    'host net',
+    'phase',
+    'ready',
+    'problems',
+  ];
+  const rows = items.map((p) => [
+    ...(opts.allNamespaces ? [p.namespace] : []),
+    p.name,
+    (opts.wide ? p.ips.join(',') : p.ip) || '<none>',
+    p.node ?? '<none>',
+    p.nodePodCIDRs.join(',') || '<none>',
+    p.hostNetwork ? 'yes' : 'no',
+    p.terminating ? `${p.phase} (terminating)` : p.phase,
+    yesNo(p.ready),
+    problems(p.problems),
+  ]);
+  return `${renderTable(head, rows)}\n\n${opts.wide || findings.length <= 20 ? renderFindings(findings) : summarize(findings)}`;
+}
+
+export function renderNodeList(items: NodeItem[], findings: Finding[], opts: { wide: boolean }): string {
+  if (items.length === 0) return 'No nodes found.\n';
+  const head = ['name', 'internal ip', 'pod cidr', 'pods', 'ready', 'problems'];
+  const rows = items.map((n) => [
+    n.name,
+    n.internalIPs.join(',') || '<none>',
+    n.podCIDRs.join(',') || '<none>',
+    n.podCapacity === null ? String(n.podCount) : `${n.podCount}/${n.podCapacity}`,
+    yesNo(n.ready),
+    problems(n.problems),
+  ]);
+  return `${renderTable(head, rows)}\n\n${opts.wide || findings.length <= 20 ? renderFindings(findings) : summarize(findings)}`;
+}
+
+/** Long lists: counts per code, and how to see them all. */
+function summarize(findings: Finding[]): string {
+  const counts = new Map<string, number>();
+  for (const f of findings) counts.set(f.code, (counts.get(f.code) ?? 0) + 1);
+  const lines = [...counts].map(([code, n]) => `  ${code}: ${n}`);
+  return `${c().bold(`${findings.length} findings:`)}\n${lines.join('\n')}\n(-o wide or --json lists each one)\n`;
+}

@@ -1,0 +1,170 @@
+// Reads a snapshot bundle (shared/design/snapshot.md): a directory or a .tar.gz of one.
+// Cluster objects are read eagerly (every command needs them); node files lazily, through
+// NodeFiles, so that a command only reads the nodes its analysis touches.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../../cli/errors.js';
+import { flattenObjects } from '../../model/build.js';
+import type { NodeFiles } from '../../model/node-files.js';
+import type { Raw } from '../../model/normalize.js';
+import { lineOfOffset, ParseError, parseJsonText } from '../../parsers/errors.js';
+
+export interface BundleMeta {
+  capturedAt?: string;
+  context?: string;
+  server?: string;
+  knetVersion?: string;
+}
+
+export interface Bundle {
+  /** Where it was read from, as the user named it. */
+  location: string;
+  raws: Raw[];
+  nodeFiles: NodeFiles;
+  meta: BundleMeta;
+}
+
+/** The package root (dist/sources/bundle → ../../..; the same depth from src/). */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const DEMO_BUNDLE = path.join(PACKAGE_ROOT, 'examples', 'demo');
+
+/** `demo` names the bundled demo cluster from any working directory. */
+export function resolveBundlePath(location: string): string {
+  return location === 'demo' ? DEMO_BUNDLE : path.resolve(location);
+}
+
+/** A tree of files: a real directory, or the contents of a tar.gz held in memory. */
+interface FileTree {
+  exists(rel: string): boolean;
+  read(rel: string): string;
+  list(rel: string): string[];
+  display(rel: string): string;
+}
+
+function directoryTree(root: string, shown: string): FileTree {
+  return {
+    exists: (rel) => existsSync(path.join(root, rel)),
+    read: (rel) => readFileSync(path.join(root, rel), 'utf8'),
+    list: (rel) => {
+      try {
+        return readdirSync(path.join(root, rel)).sort();
+      } catch {
+        return [];
+      }
+    },
+    display: (rel) => path.join(shown, rel),
+  };
+}
+
+async function tarTree(file: string, shown: string): Promise<FileTree> {
+  const { Parser } = await import('tar');
+  const files = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    const parser = new Parser({
+      onReadEntry: (entry) => {
+        if (entry.type !== 'File') {
+          entry.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => files.set(entry.path.replace(/^\.\//, ''), Buffer.concat(chunks)));
+      },
+    });
+    parser.on('error', reject);
+    parser.on('end', () => resolve());
+    try {
+      parser.end(readFileSync(file));
+    } catch (err) {
+      reject(err);
+    }
+  }).catch((err: Error) => {
+    throw new UserError(`cannot read bundle ${shown}: not a valid .tar.gz (${err.message})`);
+  });
+  // A tar of a folder has one top-level directory; the bundle root is where cluster data is.
+  let prefix = '';
+  const names = [...files.keys()];
+  const marker = names.find((n) => /(^|\/)cluster\.json$/.test(n)) ?? names.find((n) => /(^|\/)cluster\/[^/]+$/.test(n));
+  if (marker) prefix = marker.replace(/cluster(\.json|\/[^/]+)$/, '');
+  const key = (rel: string) => `${prefix}${rel}`.replace(/\/+$/, '');
+  return {
+    exists: (rel) => files.has(key(rel)) || names.some((n) => n.startsWith(`${key(rel)}/`)),
+    read: (rel) => {
+      const buf = files.get(key(rel));
+      if (!buf) throw new UserError(`${shown}: ${rel} not found`);
+      return buf.toString('utf8');
+    },
+    list: (rel) => {
+      const dir = `${key(rel)}/`;
+      const out = new Set<string>();
+      for (const n of names) if (n.startsWith(dir)) out.add(n.slice(dir.length).split('/')[0]);
+      return [...out].sort();
+    },
+    display: (rel) => `${shown}:${rel}`,
+  };
+}
+
+const OBJECT_FILE = /\.(json|ya?ml)$/i;
+
+async function parseObjectFile(text: string, rel: string, shown: string): Promise<Raw[]> {
+  if (/\.json$/i.test(rel)) return flattenObjects(parseJsonText(text, shown));
+  const { parseAllDocuments } = await import('yaml');
+  const docs = parseAllDocuments(text, { prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: Raw[] = [];
+  for (const doc of list) {
+    const err = doc.errors[0];
+    if (err) {
+      const line = lineOfOffset(text, err.pos[0]);
+      throw new ParseError(shown, line, `invalid YAML: ${err.message.split('\n')[0]}`);
+    }
+    flattenObjects(doc.toJS(), out);
+  }
+  return out;
+}
+
+export async function readBundle(location: string): Promise<Bundle> {
+  const root = resolveBundlePath(location);
+  const shown = location === 'demo' ? 'demo' : location;
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(root);
+  } catch {
+    throw new UserError(
+      location === 'demo'
+        ? `the demo bundle is missing from this installation (${root})`
+        : `bundle not found: ${location} (give a bundle directory or a .tar.gz; see docs/snapshot.md)`,
+    );
+  }
+  const tree = stat.isDirectory() ? directoryTree(root, shown) : await tarTree(root, shown);
+
+  const objectFiles: string[] = [];
+  if (tree.exists('cluster.json')) objectFiles.push('cluster.json');
+  for (const name of tree.list('cluster')) if (OBJECT_FILE.test(name)) objectFiles.push(`cluster/${name}`);
+  if (objectFiles.length === 0) {
+    throw new UserError(`bundle ${shown} has no cluster objects: expected cluster.json or cluster/*.json|yaml`);
+  }
+  const raws: Raw[] = [];
+  for (const rel of objectFiles) {
+    for (const raw of await parseObjectFile(tree.read(rel), rel, tree.display(rel))) raws.push(raw);
+  }
+  if (raws.length === 0) {
+    throw new UserError(`bundle ${shown} has no cluster objects: ${objectFiles.join(', ')} contain no Kubernetes objects`);
+  }
+
+  let meta: BundleMeta = {};
+  if (tree.exists('meta.json')) meta = parseJsonText(tree.read('meta.json'), tree.display('meta.json')) as BundleMeta;
+
+  const nodeFiles: NodeFiles = {
+    nodes: () => tree.list('nodes'),
+    read: (node, rel) => {
+      const p = `nodes/${node}/${rel}`;
+      return tree.exists(p) ? tree.read(p) : undefined;
+    },
+    list: (node, dir) => tree.list(`nodes/${node}/${dir}`),
+    describe: (node, rel) => tree.display(`nodes/${node}/${rel}`),
+  };
+  return { location: shown, raws, nodeFiles, meta };
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/cli/errors.js';
+import { parseTarget } from '../../src/cli/targets.js';
+
+describe('parseTarget', () => {
+  it.each([
+    ['pod/web-1', { kind: 'pod', namespace: 'shop', name: 'web-1' }],
+    ['po/other/web-1', { kind: 'pod', namespace: 'other', name: 'web-1' }],
+    ['svc/shop/cart:80', { kind: 'svc', namespace: 'shop', name: 'cart', port: 80 }],
+    ['service/cart:http', { kind: 'svc', namespace: 'shop', name: 'cart', port: 'http' }],
+    ['node/node-1', { kind: 'node', name: 'node-1' }],
+    ['ip/10.244.1.5:8080', { kind: 'ip', name: '10.244.1.5', port: 8080 }],
+    ['ip/10.244.1.5', { kind: 'ip', name: '10.244.1.5' }],
+    ['ip/fd00::5', { kind: 'ip', name: 'fd00::5' }],
+    ['ip/[fd00::5]:53', { kind: 'ip', name: 'fd00::5', port: 53 }],
+    ['dns/cart.shop:80', { kind: 'dns', name: 'cart.shop', port: 80 }],
+    ['ing/shop/front', { kind: 'ing', namespace: 'shop', name: 'front' }],
+  ])('%s', (text, expected) => {
+    expect(parseTarget(text, 'shop')).toMatchObject(expected);
+  });
+
+  it.each(['web-1', 'deploy/web', 'pod/a/b/c', 'ip/10.0.0.300', 'ip/host.example', 'node/a:80', 'pod//x'])(
+    'rejects %s with the accepted forms',
+    (text) => {
+      expect(() => parseTarget(text, 'default')).toThrow(UserError);
+    },
+  );
+
+  it('restricts kinds when asked', () => {
+    expect(() => parseTarget('node/n1', 'default', ['pod', 'ip'])).toThrow(/not accepted here/);
+  });
+});

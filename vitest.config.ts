@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The CLI tests run the built bin/knet.js: build dist/ once before any test.
+    globalSetup: ['test/support/build-once.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    // Lab and capture tests create network namespaces: files run one after another.
+    fileParallelism: false,
+  },
+});
