@@ -13,7 +13,10 @@ export function medianWallMs(args, n = runs) {
   const times = [];
   for (let i = 0; i < n + 1; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [knet, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const r = spawnSync(process.execPath, [knet, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0 && r.status !== 1) throw new Error(`knet ${args.join(' ')} failed: ${r.stderr}`);
     if (i > 0) times.push(ms); // the first run warms the file cache

@@ -61,7 +61,9 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
       finding('POD_NOT_RUNNING', {
         message: `Container ${waiting.name} of pod ${pod.namespace}/${pod.name} is not running (${waiting.reason ?? waiting.state}).`,
         objects: [ref],
-        evidence: [`status.containerStatuses[${waiting.name}].state: ${waiting.state}${waiting.reason ? ` (${waiting.reason})` : ''}`],
+        evidence: [
+          `status.containerStatuses[${waiting.name}].state: ${waiting.state}${waiting.reason ? ` (${waiting.reason})` : ''}`,
+        ],
       }),
     );
   } else if (!pod.ready) {
@@ -75,7 +77,12 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   }
   if (pod.ips.length === 0) {
     if (pod.nodeName && !isTerminal(pod)) {
-      out.push(finding('POD_NO_IP', { message: `Pod ${pod.namespace}/${pod.name} has no IP address yet.`, objects: [ref] }));
+      out.push(
+        finding('POD_NO_IP', {
+          message: `Pod ${pod.namespace}/${pod.name} has no IP address yet.`,
+          objects: [ref],
+        }),
+      );
     }
     return out;
   }
@@ -90,7 +97,10 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
           finding('POD_IP_OUTSIDE_NODE_CIDR', {
             message: `Pod ${pod.namespace}/${pod.name} has IP ${ip}, outside node ${node.name}'s pod CIDR ${sameFamily.join(', ')}.`,
             objects: [ref, `node/${node.name}`],
-            evidence: [`status.podIPs: ${pod.ips.join(', ')}`, `node ${node.name} spec.podCIDRs: ${node.podCIDRs.join(', ')}`],
+            evidence: [
+              `status.podIPs: ${pod.ips.join(', ')}`,
+              `node ${node.name} spec.podCIDRs: ${node.podCIDRs.join(', ')}`,
+            ],
           }),
         );
       }
@@ -111,7 +121,10 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   return out;
 }
 
-export function podInventory(model: ClusterModel, filter: PodFilter): { items: PodItem[]; findings: Finding[] } {
+export function podInventory(
+  model: ClusterModel,
+  filter: PodFilter,
+): { items: PodItem[]; findings: Finding[] } {
   let pods = filter.namespace === undefined ? model.pods : model.podsInNamespace(filter.namespace);
   if (filter.node !== undefined) pods = pods.filter((p) => p.nodeName === filter.node);
   const items: PodItem[] = [];
@@ -139,7 +152,8 @@ export function podInventory(model: ClusterModel, filter: PodFilter): { items: P
 
 /** Pods that hold an address from the node's pod CIDR (not hostNetwork, not finished). */
 function podsUsingCIDR(model: ClusterModel, node: Node): number {
-  return model.podsOnNode(node.name).filter((p) => !p.hostNetwork && !isTerminal(p) && p.ips.length > 0).length;
+  return model.podsOnNode(node.name).filter((p) => !p.hostNetwork && !isTerminal(p) && p.ips.length > 0)
+    .length;
 }
 
 /** Addresses available to pods: the smallest family's CIDR bounds a dual-stack node. */
@@ -222,7 +236,10 @@ export function nodeInventory(model: ClusterModel): { items: NodeItem[]; finding
   const overlaps = nodeCIDROverlaps(model.nodes);
   const findings: Finding[] = [];
   const items: NodeItem[] = model.nodes.map((node) => {
-    const found = [...nodeFindings(model, node), ...overlaps.filter((f) => f.objects.includes(`node/${node.name}`))];
+    const found = [
+      ...nodeFindings(model, node),
+      ...overlaps.filter((f) => f.objects.includes(`node/${node.name}`)),
+    ];
     findings.push(...found.filter((f) => f.code !== 'NODE_POD_CIDR_OVERLAP'));
     return {
       name: node.name,

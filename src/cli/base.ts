@@ -11,13 +11,26 @@ import { UserError } from './errors.js';
 /** Flags every cluster-reading command takes (cli.md). */
 export const clusterFlags = {
   snapshot: Flags.string({
-    description: 'read this snapshot bundle (a directory or .tar.gz; "demo" = the bundled demo cluster) instead of a live cluster',
+    description:
+      'read this snapshot bundle (a directory or .tar.gz; "demo" = the bundled demo cluster) instead of a live cluster',
     helpValue: 'PATH',
   }),
-  kubeconfig: Flags.string({ description: 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)', helpValue: 'FILE' }),
+  kubeconfig: Flags.string({
+    description: 'path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)',
+    helpValue: 'FILE',
+  }),
   context: Flags.string({ description: 'the kubeconfig context to use', helpValue: 'NAME' }),
-  namespace: Flags.string({ char: 'n', description: 'the namespace (default: the context namespace, else "default")', helpValue: 'NS' }),
-  output: Flags.string({ char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'], default: 'table' }),
+  namespace: Flags.string({
+    char: 'n',
+    description: 'the namespace (default: the context namespace, else "default")',
+    helpValue: 'NS',
+  }),
+  output: Flags.string({
+    char: 'o',
+    description: 'output format',
+    options: ['table', 'wide', 'json', 'yaml'],
+    default: 'table',
+  }),
   json: Flags.boolean({ description: 'same as -o json' }),
   'no-color': Flags.boolean({ description: 'no colour (also off when not a TTY or NO_COLOR is set)' }),
   debug: Flags.boolean({ description: 'show stack traces for errors', hidden: true }),
@@ -95,7 +108,11 @@ export abstract class KnetCommand extends Command {
   }
 
   /** Prints a document as JSON/YAML, or the human form; sets the exit code. */
-  protected async emit(format: OutputFormat, doc: object, human: () => string | Promise<string>): Promise<void> {
+  protected async emit(
+    format: OutputFormat,
+    doc: object,
+    human: () => string | Promise<string>,
+  ): Promise<void> {
     if (format === 'json') process.stdout.write(renderJson(doc));
     else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
     else process.stdout.write(await human());

@@ -32,7 +32,8 @@ const KIND_ALIASES: Record<string, TargetKind> = {
   dns: 'dns',
 };
 
-const FORMS = 'pod/NAME, pod/NS/NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
+const FORMS =
+  'pod/NAME, pod/NS/NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
 
 function splitPort(text: string): { rest: string; port?: number | string } {
   const m = /^(.*?):([A-Za-z0-9-]+)$/.exec(text);
@@ -46,17 +47,23 @@ export function parseTarget(text: string, defaultNamespace: string, allowed?: re
   const kind = KIND_ALIASES[text.slice(0, slash).toLowerCase()];
   if (!kind) throw new UserError(`unknown target kind in "${text}": use ${FORMS}`);
   if (allowed && !allowed.includes(kind)) {
-    throw new UserError(`target "${text}" is not accepted here: use ${allowed.map((k) => `${k}/…`).join(', ')}`);
+    throw new UserError(
+      `target "${text}" is not accepted here: use ${allowed.map((k) => `${k}/…`).join(', ')}`,
+    );
   }
   const body = text.slice(slash + 1);
   if (kind === 'ip') {
     // ip/10.0.0.1, ip/10.0.0.1:80, ip/fd00::1, ip/[fd00::1]:80
     const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(body);
-    if (bracket && isIP(bracket[1])) return { kind, name: bracket[1], port: bracket[2] ? Number(bracket[2]) : undefined, text };
+    if (bracket && isIP(bracket[1]))
+      return { kind, name: bracket[1], port: bracket[2] ? Number(bracket[2]) : undefined, text };
     if (isIP(body)) return { kind, name: body, text };
     const { rest, port } = splitPort(body);
-    if (isIP(rest) && typeof port === 'number' && port > 0 && port < 65536) return { kind, name: rest, port, text };
-    throw new UserError(`"${text}" is not an IP target: use ip/ADDR or ip/ADDR:PORT (ip/[ADDR]:PORT for IPv6)`);
+    if (isIP(rest) && typeof port === 'number' && port > 0 && port < 65536)
+      return { kind, name: rest, port, text };
+    throw new UserError(
+      `"${text}" is not an IP target: use ip/ADDR or ip/ADDR:PORT (ip/[ADDR]:PORT for IPv6)`,
+    );
   }
   const { rest, port } = splitPort(body);
   if (port !== undefined && kind !== 'svc' && kind !== 'dns' && kind !== 'pod') {
@@ -67,7 +74,8 @@ export function parseTarget(text: string, defaultNamespace: string, allowed?: re
     if (parts.length !== 1 || !parts[0]) throw new UserError(`"${text}" is not a valid target: use ${FORMS}`);
     return { kind, name: parts[0], port, text };
   }
-  if (parts.length > 2 || parts.some((p) => p === '')) throw new UserError(`"${text}" is not a valid target: use ${FORMS}`);
+  if (parts.length > 2 || parts.some((p) => p === ''))
+    throw new UserError(`"${text}" is not a valid target: use ${FORMS}`);
   const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
   return { kind, namespace, name, port, text };
 }

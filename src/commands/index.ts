@@ -1,9 +1,27 @@
 // Explicit command registry (oclif "explicit" strategy): no directory scan at start-up.
 // Command modules keep their heavy imports inside run(), so loading this file stays cheap.
+import Dns from './dns.js';
+import Doctor from './doctor.js';
+import Endpoints from './endpoints.js';
+import Iptables from './iptables.js';
 import Nodes from './nodes.js';
 import Pods from './pods.js';
+import Policy from './policy.js';
+import ProxyCommand from './proxy.js';
+import Snapshot from './snapshot.js';
+import Svc from './svc.js';
+import Trace from './trace.js';
 
 export const COMMANDS = {
+  trace: Trace,
+  dns: Dns,
+  doctor: Doctor,
+  endpoints: Endpoints,
+  svc: Svc,
   pods: Pods,
+  policy: Policy,
   nodes: Nodes,
+  snapshot: Snapshot,
+  proxy: ProxyCommand,
+  iptables: Iptables,
 };

@@ -3,7 +3,11 @@ import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 
 export default class Pods extends KnetCommand {
   static override summary = 'Pod IP inventory: node, IP(s), the node pod CIDR, hostNetwork, problems.';
-  static override examples = ['knet pods -A --snapshot demo', 'knet pods -n shop --node node-2 -o wide', 'knet pods -A --json'];
+  static override examples = [
+    'knet pods -A --snapshot demo',
+    'knet pods -n shop --node node-2 -o wide',
+    'knet pods -A --json',
+  ];
   static override flags = {
     ...clusterFlags,
     ...allNamespacesFlag,
@@ -25,7 +29,10 @@ export default class Pods extends KnetCommand {
     });
     const findings = sortFindings(result.findings);
     await this.emit(format, document('PodList', { items: result.items, findings }), () =>
-      renderPodList(result.items, findings, { wide: format === 'wide', allNamespaces: Boolean(flags['all-namespaces']) }),
+      renderPodList(result.items, findings, {
+        wide: format === 'wide',
+        allNamespaces: Boolean(flags['all-namespaces']),
+      }),
     );
     this.exitFor(findings);
   }

@@ -1,5 +1,5 @@
 // Raw API objects → ClusterObjects → ClusterModel.
-import { ClusterModel, emptyObjects, type ClusterObjects } from './cluster.js';
+import { ClusterModel, type ClusterObjects, emptyObjects } from './cluster.js';
 import type { NodeFiles } from './node-files.js';
 import {
   endpointsToSlices,
@@ -15,6 +15,7 @@ import {
   normalizeService,
   type Raw,
 } from './normalize.js';
+import type { GenericObject } from './types.js';
 
 /** Flattens v1 Lists (items without a kind take it from the List's kind: PodList → Pod). */
 export function flattenObjects(doc: Raw, out: Raw[] = []): Raw[] {
@@ -26,12 +27,23 @@ export function flattenObjects(doc: Raw, out: Raw[] = []): Raw[] {
   if (Array.isArray(doc.items) && (typeof doc.kind !== 'string' || doc.kind.endsWith('List'))) {
     const itemKind = typeof doc.kind === 'string' && doc.kind !== 'List' ? doc.kind.slice(0, -4) : undefined;
     for (const item of doc.items) {
-      if (item && typeof item === 'object') flattenObjects(item.kind || !itemKind ? item : { ...item, kind: itemKind }, out);
+      if (item && typeof item === 'object')
+        flattenObjects(item.kind || !itemKind ? item : { ...item, kind: itemKind }, out);
     }
     return out;
   }
   if (typeof doc.kind === 'string') out.push(doc);
   return out;
+}
+
+function genericObject(raw: Raw): GenericObject {
+  return {
+    apiVersion: String(raw.apiVersion ?? ''),
+    kind: String(raw.kind),
+    namespace: raw.metadata?.namespace,
+    name: String(raw.metadata?.name),
+    raw,
+  };
 }
 
 /** Sorts raw objects into the typed collections. Unknown kinds are kept as generic objects. */
@@ -59,7 +71,12 @@ export function buildObjects(raws: Iterable<Raw>): ClusterObjects {
         legacyEndpoints.push(raw);
         break;
       case 'NetworkPolicy':
-        o.networkPolicies.push(normalizeNetworkPolicy(raw));
+        // Only networking.k8s.io: Calico's and others' NetworkPolicy kinds mean something else.
+        if (!raw.apiVersion || String(raw.apiVersion).startsWith('networking.k8s.io/')) {
+          o.networkPolicies.push(normalizeNetworkPolicy(raw));
+        } else {
+          o.others.push(genericObject(raw));
+        }
         break;
       case 'Ingress':
         o.ingresses.push(normalizeIngress(raw));
@@ -74,15 +91,7 @@ export function buildObjects(raws: Iterable<Raw>): ClusterObjects {
         o.configMaps.push(normalizeConfigMap(raw));
         break;
       default:
-        if (raw.metadata?.name) {
-          o.others.push({
-            apiVersion: String(raw.apiVersion ?? ''),
-            kind: String(raw.kind),
-            namespace: raw.metadata.namespace,
-            name: String(raw.metadata.name),
-            raw,
-          });
-        }
+        if (raw.metadata?.name) o.others.push(genericObject(raw));
     }
   }
   // Legacy Endpoints count only for services that have no EndpointSlice at all.

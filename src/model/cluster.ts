@@ -113,7 +113,9 @@ export class ClusterModel {
   private readonly podIndex = memo(() => new Map(this.pods.map((p) => [key(p.namespace, p.name), p])));
   private readonly podsByNamespaceIndex = memo(() => groupBy(this.pods, (p) => p.namespace));
   private readonly podsByNodeIndex = memo(() => groupBy(this.pods, (p) => p.nodeName));
-  private readonly serviceIndex = memo(() => new Map(this.services.map((s) => [key(s.namespace, s.name), s])));
+  private readonly serviceIndex = memo(
+    () => new Map(this.services.map((s) => [key(s.namespace, s.name), s])),
+  );
   private readonly slicesByServiceIndex = memo(() =>
     groupBy(this.endpointSlices, (s) => (s.serviceName ? key(s.namespace, s.serviceName) : undefined)),
   );
@@ -241,7 +243,11 @@ function withImpliedNamespaces(objects: ClusterObjects): Namespace[] {
   for (const o of [...objects.pods, ...objects.services, ...objects.networkPolicies]) {
     if (!names.has(o.namespace)) {
       names.add(o.namespace);
-      out.push({ name: o.namespace, labels: { 'kubernetes.io/metadata.name': o.namespace }, phase: 'Active' });
+      out.push({
+        name: o.namespace,
+        labels: { 'kubernetes.io/metadata.name': o.namespace },
+        phase: 'Active',
+      });
     }
   }
   return out;

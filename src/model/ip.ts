@@ -90,7 +90,11 @@ export function firstHost(cidr: string): string {
 }
 
 /** Longest-prefix match: the entry whose CIDR contains `ip` with the most bits. */
-export function longestPrefixMatch<T>(ip: string, entries: Iterable<T>, cidrOf: (e: T) => string): T | undefined {
+export function longestPrefixMatch<T>(
+  ip: string,
+  entries: Iterable<T>,
+  cidrOf: (e: T) => string,
+): T | undefined {
   const addr = parseIP(ip);
   let best: T | undefined;
   let bestBits = -1;

@@ -8,8 +8,8 @@ import type {
   DaemonSet,
   Endpoint,
   EndpointSlice,
-  IngressBackend,
   Ingress,
+  IngressBackend,
   IngressClass,
   LabelSelector,
   Labels,
@@ -76,7 +76,11 @@ export function normalizeNode(raw: Raw): Node {
     ready: readyCond?.status === 'True' ? true : readyCond?.status === 'False' ? false : undefined,
     conditions,
     unschedulable: raw.spec?.unschedulable === true,
-    taints: arr(raw.spec?.taints).map((t) => ({ key: String(t.key), value: str(t.value), effect: String(t.effect) })),
+    taints: arr(raw.spec?.taints).map((t) => ({
+      key: String(t.key),
+      value: str(t.value),
+      effect: String(t.effect),
+    })),
   };
 }
 
@@ -154,7 +158,12 @@ function normalizeServicePort(raw: Raw, index: number): ServicePort {
     name: typeof raw.name === 'string' ? raw.name : index === 0 ? '' : String(index),
     protocol: protocolOf(raw.protocol),
     port,
-    targetPort: tp === undefined || tp === null || tp === '' || tp === 0 ? port : /^\d+$/.test(String(tp)) ? Number(tp) : String(tp),
+    targetPort:
+      tp === undefined || tp === null || tp === '' || tp === 0
+        ? port
+        : /^\d+$/.test(String(tp))
+          ? Number(tp)
+          : String(tp),
     nodePort: typeof raw.nodePort === 'number' ? raw.nodePort : undefined,
     appProtocol: str(raw.appProtocol),
   };
@@ -162,11 +171,14 @@ function normalizeServicePort(raw: Raw, index: number): ServicePort {
 
 export function normalizeService(raw: Raw): Service {
   const spec = raw.spec ?? {};
-  const type: Service['type'] = ['NodePort', 'LoadBalancer', 'ExternalName'].includes(spec.type) ? spec.type : 'ClusterIP';
+  const type: Service['type'] = ['NodePort', 'LoadBalancer', 'ExternalName'].includes(spec.type)
+    ? spec.type
+    : 'ClusterIP';
   const rawIPs: string[] = arr(spec.clusterIPs).map(String);
   if (rawIPs.length === 0 && str(spec.clusterIP)) rawIPs.push(spec.clusterIP);
   const headless = type !== 'ExternalName' && rawIPs.includes('None');
-  const selector = spec.selector && Object.keys(spec.selector).length > 0 ? labelsOf(spec.selector) : undefined;
+  const selector =
+    spec.selector && Object.keys(spec.selector).length > 0 ? labelsOf(spec.selector) : undefined;
   return {
     namespace: str(raw.metadata?.namespace) ?? 'default',
     name: String(raw.metadata?.name),
@@ -204,7 +216,9 @@ function normalizeEndpoint(raw: Raw): Endpoint {
     hostname: str(raw.hostname),
     nodeName: str(raw.nodeName),
     zone: str(raw.zone),
-    targetRef: ref ? { kind: String(ref.kind), namespace: str(ref.namespace), name: String(ref.name) } : undefined,
+    targetRef: ref
+      ? { kind: String(ref.kind), namespace: str(ref.namespace), name: String(ref.name) }
+      : undefined,
   };
 }
 
@@ -214,7 +228,11 @@ export function normalizeEndpointSlice(raw: Raw): EndpointSlice {
     name: String(raw.metadata?.name),
     serviceName: str(raw.metadata?.labels?.['kubernetes.io/service-name']) ?? '',
     addressType: raw.addressType === 'IPv6' ? 'IPv6' : raw.addressType === 'FQDN' ? 'FQDN' : 'IPv4',
-    ports: arr(raw.ports).map((p) => ({ name: str(p.name) ?? '', port: Number(p.port), protocol: protocolOf(p.protocol) })),
+    ports: arr(raw.ports).map((p) => ({
+      name: str(p.name) ?? '',
+      port: Number(p.port),
+      protocol: protocolOf(p.protocol),
+    })),
     endpoints: arr(raw.endpoints).map(normalizeEndpoint),
     source: 'EndpointSlice',
   };
@@ -226,13 +244,23 @@ export function endpointsToSlices(raw: Raw): EndpointSlice[] {
   const name = String(raw.metadata?.name);
   const slices: EndpointSlice[] = [];
   arr(raw.subsets).forEach((subset, i) => {
-    const ports = arr(subset.ports).map((p) => ({ name: str(p.name) ?? '', port: Number(p.port), protocol: protocolOf(p.protocol) }));
+    const ports = arr(subset.ports).map((p) => ({
+      name: str(p.name) ?? '',
+      port: Number(p.port),
+      protocol: protocolOf(p.protocol),
+    }));
     const toEndpoint = (a: Raw, ready: boolean): Endpoint => ({
       addresses: [String(a.ip)],
       conditions: { ready, serving: ready, terminating: false },
       hostname: str(a.hostname),
       nodeName: str(a.nodeName),
-      targetRef: a.targetRef ? { kind: String(a.targetRef.kind), namespace: str(a.targetRef.namespace), name: String(a.targetRef.name) } : undefined,
+      targetRef: a.targetRef
+        ? {
+            kind: String(a.targetRef.kind),
+            namespace: str(a.targetRef.namespace),
+            name: String(a.targetRef.name),
+          }
+        : undefined,
     });
     const endpoints = [
       ...arr(subset.addresses).map((a) => toEndpoint(a, true)),
@@ -240,7 +268,16 @@ export function endpointsToSlices(raw: Raw): EndpointSlice[] {
     ];
     for (const family of ['IPv4', 'IPv6'] as const) {
       const fam = endpoints.filter((e) => e.addresses[0].includes(':') === (family === 'IPv6'));
-      if (fam.length) slices.push({ namespace, name: `${name}-${i}-${family.toLowerCase()}`, serviceName: name, addressType: family, ports, endpoints: fam, source: 'Endpoints' });
+      if (fam.length)
+        slices.push({
+          namespace,
+          name: `${name}-${i}-${family.toLowerCase()}`,
+          serviceName: name,
+          addressType: family,
+          ports,
+          endpoints: fam,
+          source: 'Endpoints',
+        });
     }
   });
   return slices;
@@ -250,7 +287,8 @@ function normalizePeer(raw: Raw): NetworkPolicyPeer {
   const peer: NetworkPolicyPeer = {};
   if (raw.podSelector) peer.podSelector = normalizeSelector(raw.podSelector);
   if (raw.namespaceSelector) peer.namespaceSelector = normalizeSelector(raw.namespaceSelector);
-  if (raw.ipBlock) peer.ipBlock = { cidr: String(raw.ipBlock.cidr), except: arr(raw.ipBlock.except).map(String) };
+  if (raw.ipBlock)
+    peer.ipBlock = { cidr: String(raw.ipBlock.cidr), except: arr(raw.ipBlock.except).map(String) };
   return peer;
 }
 
@@ -258,7 +296,12 @@ function normalizeRule(raw: Raw, peersKey: 'from' | 'to'): NetworkPolicyRule {
   return {
     ports: arr(raw?.ports).map((p) => ({
       protocol: protocolOf(p.protocol),
-      port: p.port === undefined || p.port === null ? undefined : /^\d+$/.test(String(p.port)) ? Number(p.port) : String(p.port),
+      port:
+        p.port === undefined || p.port === null
+          ? undefined
+          : /^\d+$/.test(String(p.port))
+            ? Number(p.port)
+            : String(p.port),
       endPort: typeof p.endPort === 'number' ? p.endPort : undefined,
     })),
     peers: arr(raw?.[peersKey]).map(normalizePeer),
@@ -267,7 +310,9 @@ function normalizeRule(raw: Raw, peersKey: 'from' | 'to'): NetworkPolicyRule {
 
 export function normalizeNetworkPolicy(raw: Raw): NetworkPolicy {
   const spec = raw.spec ?? {};
-  let policyTypes: ('Ingress' | 'Egress')[] = arr(spec.policyTypes).filter((t) => t === 'Ingress' || t === 'Egress');
+  let policyTypes: ('Ingress' | 'Egress')[] = arr(spec.policyTypes).filter(
+    (t) => t === 'Ingress' || t === 'Egress',
+  );
   if (policyTypes.length === 0) {
     // API server default: Ingress always, plus Egress when the spec has egress rules.
     policyTypes = Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
@@ -285,9 +330,21 @@ export function normalizeNetworkPolicy(raw: Raw): NetworkPolicy {
 function normalizeBackend(raw: Raw): IngressBackend | undefined {
   if (!raw) return undefined;
   if (raw.service) {
-    return { service: { name: String(raw.service.name), port: { number: raw.service.port?.number, name: str(raw.service.port?.name) } } };
+    return {
+      service: {
+        name: String(raw.service.name),
+        port: { number: raw.service.port?.number, name: str(raw.service.port?.name) },
+      },
+    };
   }
-  if (raw.resource) return { resource: { kind: String(raw.resource.kind), name: String(raw.resource.name), apiGroup: str(raw.resource.apiGroup) } };
+  if (raw.resource)
+    return {
+      resource: {
+        kind: String(raw.resource.kind),
+        name: String(raw.resource.name),
+        apiGroup: str(raw.resource.apiGroup),
+      },
+    };
   return undefined;
 }
 

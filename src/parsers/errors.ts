@@ -25,7 +25,13 @@ export function parseJsonText(text: string, file: string): unknown {
     const msg = (err as Error).message;
     const lineCol = /line (\d+) column (\d+)/.exec(msg);
     const pos = /position (\d+)/.exec(msg);
-    const line = lineCol ? Number(lineCol[1]) : pos ? lineOfOffset(text, Number(pos[1])) : text.trim() ? 1 : 1;
+    const line = lineCol
+      ? Number(lineCol[1])
+      : pos
+        ? lineOfOffset(text, Number(pos[1]))
+        : text.trim()
+          ? 1
+          : 1;
     const detail = msg.replace(/^.*?(Unexpected|Expected|Bad)/, '$1').replace(/ in JSON at position.*$/, '');
     throw new ParseError(file, line, `invalid JSON: ${text.trim() === '' ? 'empty file' : detail}`);
   }

@@ -6,7 +6,9 @@ export function renderFindings(findings: readonly Finding[], title = 'Findings')
   if (findings.length === 0) return `${c().green('No problems found.')}\n`;
   const lines = [c().bold(`${title}:`)];
   for (const f of findings) {
-    lines.push(`  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${c().bold(f.code)}  ${f.message}`);
+    lines.push(
+      `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${c().bold(f.code)}  ${f.message}`,
+    );
     for (const e of f.evidence ?? []) lines.push(`           ${c().dim('evidence:')} ${e}`);
     lines.push(`           ${c().dim('hint:')} ${f.hint}`);
   }

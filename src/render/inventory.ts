@@ -7,7 +7,11 @@ import { renderTable } from './table.js';
 const problems = (codes: string[]) => (codes.length ? c().red(codes.join(',')) : c().green('-'));
 const yesNo = (v: boolean | null) => (v === null ? c().yellow('Unknown') : v ? 'True' : c().red('False'));
 
-export function renderPodList(items: PodItem[], findings: Finding[], opts: { wide: boolean; allNamespaces: boolean }): string {
+export function renderPodList(
+  items: PodItem[],
+  findings: Finding[],
+  opts: { wide: boolean; allNamespaces: boolean },
+): string {
   if (items.length === 0) return 'No pods found.\n';
   const head = [
     ...(opts.allNamespaces ? ['namespace'] : []),

@@ -33,7 +33,17 @@ describe('knet pods / nodes on a bundle', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ apiVersion: 'knet/v1', kind: 'PodList', findings: [] });
-    expect(doc.items.map((i: { namespace: string; name: string; ip: string; node: string; nodePodCIDRs: string[] }) => [i.namespace, i.name, i.ip, i.node, i.nodePodCIDRs])).toEqual([
+    expect(
+      doc.items.map(
+        (i: { namespace: string; name: string; ip: string; node: string; nodePodCIDRs: string[] }) => [
+          i.namespace,
+          i.name,
+          i.ip,
+          i.node,
+          i.nodePodCIDRs,
+        ],
+      ),
+    ).toEqual([
       ['default', 'web-2', '10.244.1.5', 'n1', ['10.244.1.0/24']],
       ['shop', 'web-1', '10.244.1.4', 'n1', ['10.244.1.0/24']],
     ]);
@@ -49,7 +59,10 @@ describe('knet pods / nodes on a bundle', () => {
   });
 
   it('exits 1 with the finding when a pod is broken, and prints YAML on request', () => {
-    const dir = bundle([...healthy, rawPod({ name: 'dup', namespace: 'shop', node: 'n1', ip: '10.244.1.4' })]);
+    const dir = bundle([
+      ...healthy,
+      rawPod({ name: 'dup', namespace: 'shop', node: 'n1', ip: '10.244.1.4' }),
+    ]);
     const r = knet(['pods', '-A', '--snapshot', dir, '-o', 'yaml']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('kind: PodList');
@@ -85,7 +98,9 @@ describe('knet pods / nodes on a bundle', () => {
   });
 
   it('works as the kubectl plugin binary', () => {
-    const r = knet(['pods', '-A', '--snapshot', bundle(healthy)], { bin: path.join(ROOT, 'bin', 'kubectl-knet.js') });
+    const r = knet(['pods', '-A', '--snapshot', bundle(healthy)], {
+      bin: path.join(ROOT, 'bin', 'kubectl-knet.js'),
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('web-1');
   });
@@ -93,14 +108,21 @@ describe('knet pods / nodes on a bundle', () => {
 
 describe('bad input: one line on stderr, exit 2, no stack trace', () => {
   const cases: [string, () => string[], RegExp][] = [
-    ['a missing bundle path', () => ['pods', '--snapshot', '/nonexistent/bundle'], /^knet: bundle not found: \/nonexistent\/bundle/],
+    [
+      'a missing bundle path',
+      () => ['pods', '--snapshot', '/nonexistent/bundle'],
+      /^knet: bundle not found: \/nonexistent\/bundle/,
+    ],
     ['a bundle without cluster objects', () => ['pods', '--snapshot', tmp()], /has no cluster objects/],
     [
       'malformed JSON (file and line)',
       () => {
         const d = tmp();
         mkdirSync(path.join(d, 'cluster'));
-        writeFileSync(path.join(d, 'cluster', 'pods.json'), '{\n  "kind": "List",\n  "items": [\n    {"kind": "Pod",}\n  ]\n}\n');
+        writeFileSync(
+          path.join(d, 'cluster', 'pods.json'),
+          '{\n  "kind": "List",\n  "items": [\n    {"kind": "Pod",}\n  ]\n}\n',
+        );
         return ['pods', '--snapshot', d];
       },
       /cluster\/pods\.json:4: invalid JSON/,
@@ -111,7 +133,10 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
         const d = tmp();
         writeFileSync(path.join(d, 'cluster.json'), '{"kind":"List","items":[]}');
         mkdirSync(path.join(d, 'cluster'));
-        writeFileSync(path.join(d, 'cluster', 'x.yaml'), 'kind: Pod\nmetadata:\n  name: a\n    bad: indent\n');
+        writeFileSync(
+          path.join(d, 'cluster', 'x.yaml'),
+          'kind: Pod\nmetadata:\n  name: a\n    bad: indent\n',
+        );
         return ['pods', '--snapshot', d];
       },
       /cluster\/x\.yaml:3: invalid YAML: Nested mappings/,

@@ -3,10 +3,13 @@ import { nodeInventory, podInventory } from '../../src/analyses/inventory.js';
 import { buildModel } from '../../src/model/build.js';
 import { rawNode, rawPod } from '../support/objects.js';
 
-const codes = (fs: { code: string; objects: string[] }[]) => fs.map((f) => `${f.code} ${f.objects.join(' ')}`).sort();
+const codes = (fs: { code: string; objects: string[] }[]) =>
+  fs.map((f) => `${f.code} ${f.objects.join(' ')}`).sort();
 
 describe('pod inventory findings', () => {
-  const nodes = [rawNode({ name: 'n1', ip: '172.18.0.2', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] })];
+  const nodes = [
+    rawNode({ name: 'n1', ip: '172.18.0.2', podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] }),
+  ];
 
   it('flags a pod IP outside its node pod CIDR, per address family', () => {
     const model = buildModel([
@@ -49,7 +52,13 @@ describe('pod inventory findings', () => {
       ...nodes,
       rawPod({ name: 'noip', node: 'n1', phase: 'Pending' }),
       rawPod({ name: 'unscheduled', phase: 'Pending' }),
-      rawPod({ name: 'crash', node: 'n1', ip: '10.244.1.9', ready: false, containerState: { waiting: { reason: 'CrashLoopBackOff' } } }),
+      rawPod({
+        name: 'crash',
+        node: 'n1',
+        ip: '10.244.1.9',
+        ready: false,
+        containerState: { waiting: { reason: 'CrashLoopBackOff' } },
+      }),
       rawPod({ name: 'unready', node: 'n1', ip: '10.244.1.10', ready: false }),
     ]);
     const found = podInventory(model, {}).findings;
@@ -73,7 +82,9 @@ describe('pod inventory findings', () => {
       rawPod({ name: 'c', namespace: 'other', node: 'n2', ip: '10.244.2.6' }),
     ]);
     const items = podInventory(model, { namespace: 'shop', node: 'n2' }).items;
-    expect(items.map((i) => [i.name, i.ip, i.nodePodCIDRs])).toEqual([['b', '10.244.2.5', ['10.244.2.0/24']]]);
+    expect(items.map((i) => [i.name, i.ip, i.nodePodCIDRs])).toEqual([
+      ['b', '10.244.2.5', ['10.244.2.0/24']],
+    ]);
   });
 });
 
@@ -93,7 +104,9 @@ describe('node inventory findings', () => {
   });
 
   it('reports not ready (also Unknown), missing CIDR and an exhausted CIDR with counts', () => {
-    const pods = Array.from({ length: 15 }, (_, i) => rawPod({ name: `p${i}`, node: 'small', ip: `10.0.0.${i}` }));
+    const pods = Array.from({ length: 15 }, (_, i) =>
+      rawPod({ name: `p${i}`, node: 'small', ip: `10.0.0.${i}` }),
+    );
     const model = buildModel([
       rawNode({ name: 'down', podCIDRs: ['10.1.0.0/24'], ready: false }),
       rawNode({ name: 'gone', podCIDRs: ['10.2.0.0/24'], ready: 'Unknown' }),
@@ -114,7 +127,9 @@ describe('node inventory findings', () => {
   });
 
   it('does not call a CIDR exhausted below 90 %', () => {
-    const pods = Array.from({ length: 14 }, (_, i) => rawPod({ name: `p${i}`, node: 'n', ip: `10.0.0.${i}` }));
+    const pods = Array.from({ length: 14 }, (_, i) =>
+      rawPod({ name: `p${i}`, node: 'n', ip: `10.0.0.${i}` }),
+    );
     const model = buildModel([rawNode({ name: 'n', podCIDRs: ['10.0.0.0/28'] }), ...pods]);
     expect(nodeInventory(model).findings).toEqual([]);
   });

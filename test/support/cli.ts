@@ -14,7 +14,10 @@ export interface CliResult {
 }
 
 /** Runs the built CLI as a user would (no TTY: no colour). */
-export function knet(args: string[], opts: { cwd?: string; bin?: string; env?: Record<string, string> } = {}): CliResult {
+export function knet(
+  args: string[],
+  opts: { cwd?: string; bin?: string; env?: Record<string, string> } = {},
+): CliResult {
   const r = spawnSync(process.execPath, [opts.bin ?? KNET, ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
@@ -27,7 +30,10 @@ export function knet(args: string[], opts: { cwd?: string; bin?: string; env?: R
 /** Writes a bundle directory: cluster.json (a v1 List) plus any extra files. */
 export function writeBundle(items: unknown[], extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'knet-bundle-'));
-  writeFileSync(path.join(dir, 'cluster.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2));
+  writeFileSync(
+    path.join(dir, 'cluster.json'),
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2),
+  );
   for (const [rel, text] of Object.entries(extra)) {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), text);

@@ -32,20 +32,34 @@ export function rawPod(p: PodSpec): Raw {
     spec: {
       nodeName: p.node,
       hostNetwork: p.hostNetwork ?? false,
-      containers: [{ name: 'main', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', ports: p.ports ?? [] }],
+      containers: [
+        { name: 'main', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', ports: p.ports ?? [] },
+      ],
     },
     status: {
       phase,
       ...(ips.length ? { podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) } : {}),
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
       containerStatuses: [
-        { name: 'main', ready, restartCount: 0, state: p.containerState ?? (phase === 'Running' ? { running: {} } : { waiting: { reason: 'ContainerCreating' } }) },
+        {
+          name: 'main',
+          ready,
+          restartCount: 0,
+          state:
+            p.containerState ??
+            (phase === 'Running' ? { running: {} } : { waiting: { reason: 'ContainerCreating' } }),
+        },
       ],
     },
   };
 }
 
-export function rawNode(n: { name: string; ip?: string; podCIDRs?: string[]; ready?: boolean | 'Unknown' }): Raw {
+export function rawNode(n: {
+  name: string;
+  ip?: string;
+  podCIDRs?: string[];
+  ready?: boolean | 'Unknown';
+}): Raw {
   const status = n.ready === 'Unknown' ? 'Unknown' : (n.ready ?? true) ? 'True' : 'False';
   return {
     apiVersion: 'v1',
@@ -63,7 +77,11 @@ export function rawNode(n: { name: string; ip?: string; podCIDRs?: string[]; rea
 }
 
 export function rawNamespace(name: string, labels: Record<string, string> = {}): Raw {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+  };
 }
 
 export function rawList(items: Raw[]): Raw {

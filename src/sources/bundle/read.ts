@@ -86,7 +86,8 @@ async function tarTree(file: string, shown: string): Promise<FileTree> {
   // A tar of a folder has one top-level directory; the bundle root is where cluster data is.
   let prefix = '';
   const names = [...files.keys()];
-  const marker = names.find((n) => /(^|\/)cluster\.json$/.test(n)) ?? names.find((n) => /(^|\/)cluster\/[^/]+$/.test(n));
+  const marker =
+    names.find((n) => /(^|\/)cluster\.json$/.test(n)) ?? names.find((n) => /(^|\/)cluster\/[^/]+$/.test(n));
   if (marker) prefix = marker.replace(/cluster(\.json|\/[^/]+)$/, '');
   const key = (rel: string) => `${prefix}${rel}`.replace(/\/+$/, '');
   return {
@@ -144,18 +145,23 @@ export async function readBundle(location: string): Promise<Bundle> {
   if (tree.exists('cluster.json')) objectFiles.push('cluster.json');
   for (const name of tree.list('cluster')) if (OBJECT_FILE.test(name)) objectFiles.push(`cluster/${name}`);
   if (objectFiles.length === 0) {
-    throw new UserError(`bundle ${shown} has no cluster objects: expected cluster.json or cluster/*.json|yaml`);
+    throw new UserError(
+      `bundle ${shown} has no cluster objects: expected cluster.json or cluster/*.json|yaml`,
+    );
   }
   const raws: Raw[] = [];
   for (const rel of objectFiles) {
     for (const raw of await parseObjectFile(tree.read(rel), rel, tree.display(rel))) raws.push(raw);
   }
   if (raws.length === 0) {
-    throw new UserError(`bundle ${shown} has no cluster objects: ${objectFiles.join(', ')} contain no Kubernetes objects`);
+    throw new UserError(
+      `bundle ${shown} has no cluster objects: ${objectFiles.join(', ')} contain no Kubernetes objects`,
+    );
   }
 
   let meta: BundleMeta = {};
-  if (tree.exists('meta.json')) meta = parseJsonText(tree.read('meta.json'), tree.display('meta.json')) as BundleMeta;
+  if (tree.exists('meta.json'))
+    meta = parseJsonText(tree.read('meta.json'), tree.display('meta.json')) as BundleMeta;
 
   const nodeFiles: NodeFiles = {
     nodes: () => tree.list('nodes'),

@@ -1,0 +1,161 @@
+// knet doctor: every check over the cluster (or one namespace), as one list of findings.
+// Each check is an analysis that exists on its own; doctor only scopes, runs and merges them.
+import { finding, sortFindings } from '../findings/catalog.js';
+import type { Finding, Severity } from '../findings/types.js';
+import type { ClusterModel } from '../model/cluster.js';
+import { isEmptySelector } from '../model/labels.js';
+import type { NetworkPolicy, NetworkPolicyPeer } from '../model/types.js';
+import { diagnoseService } from './endpoints/diagnose.js';
+import { nodeInventory, podInventory } from './inventory.js';
+import { detectCni } from './policy/cni.js';
+import { validatePolicy } from './policy/validate.js';
+import { proxyDriftFindings } from './proxy/drift.js';
+
+export interface DoctorOptions {
+  /** undefined = all namespaces. */
+  namespace?: string;
+  /** Only these finding codes. */
+  only?: string[];
+  /** The lowest severity to report. */
+  severity?: Severity;
+}
+
+export interface DoctorCheck {
+  name: string;
+  /** What it looked at, e.g. "42 services". */
+  scope: string;
+  findings: number;
+}
+
+export interface DoctorReport {
+  summary: { errors: number; warnings: number; infos: number };
+  checks: DoctorCheck[];
+  findings: Finding[];
+}
+
+const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): DoctorReport {
+  const ns = options.namespace;
+  const checks: DoctorCheck[] = [];
+  const all: Finding[] = [];
+  const run = (name: string, scope: string, fn: () => Finding[]) => {
+    const found = fn();
+    checks.push({ name, scope, findings: found.length });
+    all.push(...found);
+  };
+
+  const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
+  run('pods', `${pods.length} pods`, () => podInventory(model, { namespace: ns }).findings);
+  run('nodes', `${model.nodes.length} nodes`, () => nodeInventory(model).findings);
+
+  const services = ns === undefined ? model.services : model.servicesInNamespace(ns);
+  run('services', `${services.length} services`, () =>
+    services.flatMap((s) => diagnoseService(model, s.namespace, s.name).findings),
+  );
+
+  run('cluster DNS', 'kube-system/kube-dns', () => dnsServiceFindings(model, ns));
+
+  const proxyNodes = model.nodeFiles.nodes().filter((n) => model.node(n));
+  run('kube-proxy', `${proxyNodes.length} nodes with node files`, () =>
+    proxyNodes.flatMap((node) =>
+      proxyDriftFindings(model, node, ns === undefined ? undefined : { namespace: ns }),
+    ),
+  );
+
+  const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);
+  run('network policies', `${policies.length} policies`, () => policyFindings(model, policies));
+
+  let findings = dedupe(all);
+  if (options.only?.length) findings = findings.filter((f) => options.only!.includes(f.code));
+  if (options.severity) findings = findings.filter((f) => RANK[f.severity] <= RANK[options.severity!]);
+  findings = sortFindings(findings);
+  return {
+    summary: {
+      errors: findings.filter((f) => f.severity === 'error').length,
+      warnings: findings.filter((f) => f.severity === 'warning').length,
+      infos: findings.filter((f) => f.severity === 'info').length,
+    },
+    checks,
+    findings,
+  };
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = `${f.code}\u0000${f.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The cluster DNS Service, even when doctor looks at one namespace: every pod depends on it. */
+function dnsServiceFindings(model: ClusterModel, namespace: string | undefined): Finding[] {
+  const dns = model.service('kube-system', 'kube-dns');
+  if (!dns) return [];
+  // With -A the services check already covered it.
+  if (namespace === undefined || namespace === 'kube-system') return [];
+  return diagnoseService(model, dns.namespace, dns.name).findings.filter((f) => f.severity !== 'info');
+}
+
+function peerSelectsNothing(model: ClusterModel, policy: NetworkPolicy, peer: NetworkPolicyPeer): boolean {
+  if (peer.ipBlock) return false;
+  const namespaces = peer.namespaceSelector
+    ? model.namespacesMatching(peer.namespaceSelector).map((n) => n.name)
+    : [policy.namespace];
+  if (namespaces.length === 0) return true;
+  // A namespace selector alone selects every pod of those namespaces (even none yet): fine.
+  if (!peer.podSelector || isEmptySelector(peer.podSelector)) return false;
+  return namespaces.every((n) => model.podsMatchingSelector(n, peer.podSelector!).length === 0);
+}
+
+function policyFindings(model: ClusterModel, policies: readonly NetworkPolicy[]): Finding[] {
+  const out: Finding[] = [];
+  for (const policy of policies) {
+    const ref = `networkpolicy/${policy.namespace}/${policy.name}`;
+    out.push(...validatePolicy(policy));
+    if (model.podsMatchingSelector(policy.namespace, policy.podSelector).length === 0) {
+      out.push(
+        finding('POLICY_SELECTS_NO_POD', {
+          message: `NetworkPolicy ${policy.namespace}/${policy.name} selects no pod.`,
+          objects: [ref],
+        }),
+      );
+    }
+    for (const [direction, rules] of [
+      ['ingress', policy.ingress],
+      ['egress', policy.egress],
+    ] as const) {
+      rules.forEach((rule, i) => {
+        rule.peers.forEach((peer, j) => {
+          if (peerSelectsNothing(model, policy, peer)) {
+            out.push(
+              finding('POLICY_PEER_SELECTS_NOTHING', {
+                message: `Peer ${j + 1} of ${direction} rule ${i + 1} of NetworkPolicy ${policy.namespace}/${policy.name} matches no pod.`,
+                objects: [ref],
+                evidence: [
+                  `spec.${direction}[${i}].${direction === 'ingress' ? 'from' : 'to'}[${j}]: ${JSON.stringify(peer)}`,
+                ],
+              }),
+            );
+          }
+        });
+      });
+    }
+  }
+  if (policies.length > 0) {
+    const cni = detectCni(model);
+    if (cni.enforcesPolicy === false) {
+      out.push(
+        finding('POLICY_NOT_ENFORCED', {
+          message: `${policies.length} NetworkPolicies exist, but the cluster's CNI (${cni.name}) does not enforce them.`,
+          objects: policies.slice(0, 5).map((p) => `networkpolicy/${p.namespace}/${p.name}`),
+          evidence: cni.evidence,
+        }),
+      );
+    }
+  }
+  return out;
+}

@@ -1,0 +1,155 @@
+// Why a Service's selector matches nothing (or fewer pods than their owner has): pods that miss
+// by one key or one value, pods of the same owner that miss, pods in other namespaces that match
+// fully, and selector keys no pod carries.
+import type { ClusterModel } from '../../model/cluster.js';
+import { matchesEquality } from '../../model/labels.js';
+import type { Labels, Pod } from '../../model/types.js';
+import { isSimilar } from './similar.js';
+import type { LabelDifference, NearMisses, NearMissGroup } from './types.js';
+
+const MAX_GROUPS = 10;
+const MAX_PODS_LISTED = 20;
+
+const isTerminal = (p: Pod) => p.phase === 'Succeeded' || p.phase === 'Failed';
+
+// ReplicaSet names are the Deployment's name plus a pod-template-hash from this alphabet.
+const REPLICASET_HASH = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{5,10}$/;
+
+/** The controller family a pod belongs to: Deployment/NAME for ReplicaSet pods, else KIND/NAME. */
+export function ownerFamily(pod: Pod, replicaSetOwners: ReadonlyMap<string, string>): string | undefined {
+  const owner = pod.ownerReferences.find((o) => o.controller) ?? pod.ownerReferences[0];
+  if (!owner) return undefined;
+  if (owner.kind === 'ReplicaSet') {
+    const deployment = replicaSetOwners.get(`${pod.namespace}/${owner.name}`);
+    if (deployment) return `Deployment/${deployment}`;
+    const m = REPLICASET_HASH.exec(owner.name);
+    if (m) return `Deployment/${m[1]}`;
+  }
+  return `${owner.kind}/${owner.name}`;
+}
+
+/** ReplicaSet → Deployment name, from ReplicaSet objects when the source holds them. */
+export function replicaSetOwners(model: ClusterModel, namespace: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const o of model.others) {
+    if (o.kind !== 'ReplicaSet' || o.namespace !== namespace) continue;
+    const refs: unknown = (o.raw.metadata as { ownerReferences?: unknown } | undefined)?.ownerReferences;
+    if (!Array.isArray(refs)) continue;
+    const dep = refs.find(
+      (r) => r && typeof r === 'object' && (r as { kind?: unknown }).kind === 'Deployment',
+    );
+    if (dep && typeof dep.name === 'string') map.set(`${namespace}/${o.name}`, dep.name);
+  }
+  return map;
+}
+
+/** How each selector entry the pod fails differs from the pod's labels. */
+export function labelDifferences(selector: Labels, labels: Labels): LabelDifference[] {
+  const out: LabelDifference[] = [];
+  for (const [key, value] of Object.entries(selector)) {
+    if (labels[key] === value) continue;
+    if (Object.hasOwn(labels, key)) {
+      out.push({ selectorKey: key, selectorValue: value, podKey: key, podValue: labels[key] });
+      continue;
+    }
+    // A mistyped key: a similar key, best with the same value, else with a similar value.
+    const similarKeys = Object.keys(labels).filter((k) => !Object.hasOwn(selector, k) && isSimilar(k, key));
+    const typo =
+      similarKeys.find((k) => labels[k] === value) ?? similarKeys.find((k) => isSimilar(labels[k], value));
+    out.push({
+      selectorKey: key,
+      selectorValue: value,
+      podKey: typo ?? null,
+      podValue: typo === undefined ? null : labels[typo],
+    });
+  }
+  return out;
+}
+
+/** A one-label miss worth showing: a typo, or a miss where every other selector entry matched. */
+function isRelevantOneOff(diff: LabelDifference, selectorSize: number): boolean {
+  if (diff.podKey === null) return selectorSize >= 2;
+  if (diff.podKey !== diff.selectorKey) return true; // similar key, found by labelDifferences
+  return selectorSize >= 2 || isSimilar(diff.podValue ?? '', diff.selectorValue);
+}
+
+/** A group whose difference looks like a typo (a similar key or a similar value). */
+export function isTypoLike(group: NearMissGroup): boolean {
+  return group.differences.some(
+    (d) =>
+      (d.podKey !== null && d.podKey !== d.selectorKey) ||
+      (d.podValue !== null && isSimilar(d.podValue, d.selectorValue)),
+  );
+}
+
+/** Typo-like groups sort before plain differences. */
+const typoScore = (group: NearMissGroup) => (isTypoLike(group) ? 0 : 1);
+
+export function findNearMisses(
+  model: ClusterModel,
+  namespace: string,
+  selector: Labels,
+  matched: readonly Pod[],
+): NearMisses {
+  const selectorSize = Object.keys(selector).length;
+  const rsOwners = replicaSetOwners(model, namespace);
+  const matchedNames = new Set(matched.map((p) => p.name));
+  const families = new Set(
+    matched.map((p) => ownerFamily(p, rsOwners)).filter((f): f is string => f !== undefined),
+  );
+  const nsPods = model.podsInNamespace(namespace);
+
+  const groups = new Map<string, NearMissGroup & { all: string[] }>();
+  for (const pod of nsPods) {
+    if (matchedNames.has(pod.name) || isTerminal(pod)) continue;
+    const family = ownerFamily(pod, rsOwners);
+    const sibling = family !== undefined && families.has(family);
+    const diffs = labelDifferences(selector, pod.labels);
+    let reason: NearMissGroup['reason'] | undefined;
+    if (sibling) reason = 'sibling';
+    else if (matched.length === 0 && diffs.length === 1 && isRelevantOneOff(diffs[0], selectorSize)) {
+      reason = 'one-off';
+    }
+    if (!reason) continue;
+    const signature = JSON.stringify([reason, family ?? null, diffs]);
+    let group = groups.get(signature);
+    if (!group) {
+      group = { reason, owner: family ?? null, differences: diffs, pods: [], count: 0, all: [] };
+      groups.set(signature, group);
+    }
+    group.all.push(pod.name);
+  }
+  const inNamespace = [...groups.values()]
+    .map(({ all, ...g }) => {
+      const sorted = all.sort();
+      return { ...g, pods: sorted.slice(0, MAX_PODS_LISTED), count: sorted.length };
+    })
+    .sort((a, b) => typoScore(a) - typoScore(b) || b.count - a.count || a.pods[0].localeCompare(b.pods[0]))
+    .slice(0, MAX_GROUPS);
+
+  const otherNamespaces: NearMisses['otherNamespaces'] = [];
+  const keysOnNoPod: string[] = [];
+  if (matched.length === 0) {
+    const byNamespace = new Map<string, string[]>();
+    for (const pod of model.pods) {
+      if (pod.namespace === namespace || isTerminal(pod) || !matchesEquality(selector, pod.labels)) continue;
+      const list = byNamespace.get(pod.namespace);
+      if (list) list.push(pod.name);
+      else byNamespace.set(pod.namespace, [pod.name]);
+    }
+    for (const [ns, names] of [...byNamespace.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+      names.sort();
+      otherNamespaces.push({ namespace: ns, pods: names.slice(0, MAX_PODS_LISTED), count: names.length });
+    }
+    for (const key of Object.keys(selector)) {
+      if (!nsPods.some((p) => Object.hasOwn(p.labels, key))) keysOnNoPod.push(key);
+    }
+  }
+  return { inNamespace, otherNamespaces, keysOnNoPod };
+}
+
+/** `selector app: frontend vs pod app: fronted` (or `pod no app label`), as shown to the user. */
+export function formatDifference(d: LabelDifference): string {
+  const pod = d.podKey === null ? `no ${d.selectorKey} label` : `${d.podKey}: ${d.podValue}`;
+  return `selector ${d.selectorKey}: ${d.selectorValue} vs pod ${pod}`;
+}

@@ -1,0 +1,36 @@
+// A Service port's targetPort → the port on one pod, as the EndpointSlice controller resolves it
+// (podutil.FindPort): a number is used as is; a name is looked up in the pod's container ports,
+// and only a port with that name AND the service port's protocol counts. A pod without such a
+// port gets no endpoint port for that service port: it is not a backend for it.
+import type { ContainerPort, Pod, Protocol, ServicePort } from '../../model/types.js';
+
+export interface ResolvedTargetPort {
+  port: number;
+  protocol: Protocol;
+}
+
+export function resolveTargetPort(
+  servicePort: Pick<ServicePort, 'targetPort' | 'protocol'>,
+  pod: Pick<Pod, 'containers'>,
+): ResolvedTargetPort | undefined {
+  const target = servicePort.targetPort;
+  if (typeof target === 'number') return { port: target, protocol: servicePort.protocol };
+  for (const container of pod.containers) {
+    for (const p of container.ports) {
+      if (p.name === target && p.protocol === servicePort.protocol) {
+        return { port: p.containerPort, protocol: p.protocol };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Every container port of the pod with this name (any protocol), for explaining a failed lookup. */
+export function containerPortsNamed(pod: Pick<Pod, 'containers'>, name: string): ContainerPort[] {
+  return pod.containers.flatMap((c) => c.ports.filter((p) => p.name === name));
+}
+
+/** Every container port of the pod with this number (any protocol). */
+export function containerPortsNumbered(pod: Pick<Pod, 'containers'>, port: number): ContainerPort[] {
+  return pod.containers.flatMap((c) => c.ports.filter((p) => p.containerPort === port));
+}

@@ -1,0 +1,57 @@
+// From parsed CLI targets (pod/NS/NAME, ip/ADDR[:PORT]) to policy endpoints and a port, with
+// close names when a pod does not exist and named ports resolved on the destination pod.
+import type { Target } from '../../cli/targets.js';
+import { finding } from '../../findings/catalog.js';
+import type { Finding } from '../../findings/types.js';
+import type { ClusterModel } from '../../model/cluster.js';
+import type { Protocol } from '../../model/types.js';
+import { closeNames } from '../endpoints/similar.js';
+import type { PolicyEndpoint } from './evaluate.js';
+
+export function resolvePolicyTarget(
+  model: ClusterModel,
+  t: Target,
+): { endpoint: PolicyEndpoint } | { finding: Finding } {
+  if (t.kind === 'ip') return { endpoint: { kind: 'ip', ip: t.name } };
+  const namespace = t.namespace ?? 'default';
+  const pod = model.pod(namespace, t.name);
+  if (pod) return { endpoint: { kind: 'pod', pod } };
+  const close = closeNames(
+    t.name,
+    model.podsInNamespace(namespace).map((p) => p.name),
+  );
+  return {
+    finding: finding('POD_NOT_FOUND', {
+      message: `No pod ${namespace}/${t.name}${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
+      objects: [`pod/${namespace}/${t.name}`],
+    }),
+  };
+}
+
+/**
+ * The destination port: a number, or a container port name of the destination pod (its
+ * protocol then defaults to that port's). A string result is the error to show.
+ */
+export function resolvePolicyPort(
+  destination: PolicyEndpoint,
+  port: number | string | undefined,
+  protocol: Protocol | undefined,
+): { port: number; protocol: Protocol } | string {
+  if (port === undefined) return 'a connection needs a port: add --port P (or DESTINATION:PORT)';
+  if (typeof port === 'number' || /^\d+$/.test(port)) {
+    const n = Number(port);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) return `port ${port} is not in 1-65535`;
+    return { port: n, protocol: protocol ?? 'TCP' };
+  }
+  if (destination.kind !== 'pod')
+    return `a named port (${port}) needs a destination pod: give the number with --port`;
+  const pod = destination.pod;
+  const matches = pod.containers
+    .flatMap((c) => c.ports)
+    .filter((p) => p.name === port && (protocol === undefined || p.protocol === protocol));
+  if (matches.length === 0) {
+    const names = [...new Set(pod.containers.flatMap((c) => c.ports.map((p) => p.name)).filter(Boolean))];
+    return `pod ${pod.namespace}/${pod.name} has no container port named ${port}${protocol ? ` (${protocol})` : ''}${names.length ? `: it declares ${names.join(', ')}` : ''}`;
+  }
+  return { port: matches[0].containerPort, protocol: matches[0].protocol };
+}

@@ -1,0 +1,595 @@
+// Runs one new connection's first packet through an iptables dump, hook by hook, the way
+// the kernel would: raw/mangle/nat/filter chains, jumps, gotos, RETURN, policies, MARK,
+// DNAT, MASQUERADE. `-m statistic --mode random` rules fork the packet into weighted
+// branches, which is how a KUBE-SVC chain becomes per-endpoint probabilities.
+import ipaddr from 'ipaddr.js';
+import { type CIDR, type IP, parseCIDR, parseIP } from '../../model/ip.js';
+import type { IptablesChain, IptablesDump, IptablesRule, MatchOption } from '../../parsers/iptables-save.js';
+
+export interface IpsetResolver {
+  /** undefined = the set is not known. */
+  test(
+    name: string,
+    flags: string[],
+    st: { src: string; dst: string; dport: number; proto: string },
+  ): boolean | undefined;
+}
+
+export interface EvalContext {
+  dump: IptablesDump;
+  isLocal(ip: string): boolean;
+  ipsets?: IpsetResolver;
+  inInterface?: string;
+  /** Where the packet entered: decides physdev (bridge-port) matches for uplink/local traffic. */
+  from?: 'pod' | 'local' | 'external';
+}
+
+interface Evidence {
+  rule: IptablesRule;
+  prev?: Evidence;
+}
+
+export interface WalkState {
+  src: string;
+  dst: string;
+  dport: number;
+  proto: 'tcp' | 'udp' | 'sctp';
+  mark: number;
+  weight: number;
+  dnat?: { ip: string; port: number; rule: IptablesRule };
+  masquerade: boolean;
+  acceptedBy?: IptablesRule;
+  evidence?: Evidence;
+  unknown?: string;
+}
+
+export interface Branch {
+  st: WalkState;
+  verdict: 'accept' | 'drop' | 'reject' | 'return';
+  rule?: IptablesRule;
+}
+
+const NOOP_TARGETS = new Set([
+  'LOG',
+  'NFLOG',
+  'ULOG',
+  'CONNMARK',
+  'CT',
+  'NOTRACK',
+  'TRACE',
+  'TCPMSS',
+  'CHECKSUM',
+  'CLASSIFY',
+  'DSCP',
+  'TOS',
+  'TTL',
+  'HL',
+  'AUDIT',
+  'NFACCT',
+  'SECMARK',
+  'CONNSECMARK',
+]);
+
+const cidrCache = new Map<string, CIDR | null>();
+function cidrOf(text: string): CIDR | null {
+  let c = cidrCache.get(text);
+  if (c === undefined) {
+    try {
+      c = parseCIDR(text);
+    } catch {
+      c = null;
+    }
+    if (cidrCache.size > 100000) cidrCache.clear();
+    cidrCache.set(text, c);
+  }
+  return c;
+}
+const ipCache = new Map<string, IP>();
+function ipOf(text: string): IP {
+  let a = ipCache.get(text);
+  if (!a) {
+    a = parseIP(text);
+    if (ipCache.size > 100000) ipCache.clear();
+    ipCache.set(text, a);
+  }
+  return a;
+}
+
+function inCIDR(cidr: string, ip: string): boolean {
+  const c = cidrOf(cidr);
+  if (!c) return false;
+  const a = ipOf(ip);
+  return a.kind() === c[0].kind() && a.match(c);
+}
+
+function protoNumber(p: string): string {
+  switch (p.toLowerCase()) {
+    case '6':
+      return 'tcp';
+    case '17':
+      return 'udp';
+    case '132':
+      return 'sctp';
+    default:
+      return p.toLowerCase();
+  }
+}
+
+function portMatches(spec: string, port: number): boolean {
+  for (const part of spec.split(',')) {
+    const [a, b] = part.split(':');
+    const lo = a === '' ? 0 : Number(a);
+    const hi = b === undefined ? lo : b === '' ? 65535 : Number(b);
+    if (port >= lo && port <= hi) return true;
+  }
+  return false;
+}
+
+function parseMark(text: string): [number, number] {
+  const [v, m] = text.split('/');
+  return [Number(v) >>> 0, m === undefined ? 0xffffffff : Number(m) >>> 0];
+}
+
+function addrType(ip: string, ctx: EvalContext): string {
+  if (ctx.isLocal(ip)) return 'LOCAL';
+  const range = ipOf(ip).range();
+  if (range === 'multicast') return 'MULTICAST';
+  if (range === 'broadcast') return 'BROADCAST';
+  if (range === 'unspecified') return 'UNSPEC';
+  return 'UNICAST';
+}
+
+function ipInRange(range: string, ip: string): boolean {
+  const [a, b] = range.split('-');
+  try {
+    const x = ipOf(ip).toByteArray();
+    const lo = ipOf(a).toByteArray();
+    const hi = ipOf(b ?? a).toByteArray();
+    if (x.length !== lo.length) return false;
+    const cmp = (p: number[], q: number[]) => {
+      for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) return p[i] - q[i];
+      return 0;
+    };
+    return cmp(x, lo) >= 0 && cmp(x, hi) <= 0;
+  } catch {
+    return false;
+  }
+}
+
+type MatchResult = { result: 'no' } | { result: 'yes'; p: number } | { result: 'unknown'; why: string };
+
+const NO: MatchResult = { result: 'no' };
+
+/** Does `rule` match the packet in state `st`? */
+export function matchRule(rule: IptablesRule, st: WalkState, ctx: EvalContext): MatchResult {
+  if (rule.protocol) {
+    const rp = protoNumber(rule.protocol.value);
+    const eq = rp === 'all' || rp === '0' || rp === st.proto;
+    if (eq === rule.protocol.negated) return NO;
+  }
+  if (rule.destination) {
+    if (inCIDR(rule.destination.value, st.dst) === rule.destination.negated) return NO;
+  }
+  if (rule.source) {
+    if (inCIDR(rule.source.value, st.src) === rule.source.negated) return NO;
+  }
+  if (rule.fragment) return NO;
+  let p = 1;
+  let unknown: string | undefined;
+  if (rule.inInterface) {
+    if (ctx.inInterface === undefined) unknown = `-i ${rule.inInterface.value} (input interface not known)`;
+    else {
+      const v = rule.inInterface.value;
+      const eq = v.endsWith('+') ? ctx.inInterface.startsWith(v.slice(0, -1)) : ctx.inInterface === v;
+      if (eq === rule.inInterface.negated) return NO;
+    }
+  }
+  if (rule.outInterface) unknown ??= `-o ${rule.outInterface.value} (output interface not modelled)`;
+  for (const m of rule.matches) {
+    switch (m.module) {
+      case 'comment':
+      case 'nfacct':
+        break;
+      case 'tcp':
+      case 'udp':
+      case 'sctp': {
+        if (m.module !== st.proto) return NO;
+        for (const o of m.options) {
+          if (o.name === 'dport' || o.name === 'destination-port') {
+            if (portMatches(o.values[0] ?? '', st.dport) === o.negated) return NO;
+          } else if (o.name === 'syn') {
+            if (o.negated) return NO;
+          } else unknown ??= `-m ${m.module} --${o.name}`;
+        }
+        break;
+      }
+      case 'multiport':
+        for (const o of m.options) {
+          if (o.name === 'dports' || o.name === 'destination-ports' || o.name === 'ports') {
+            if (portMatches(o.values[0] ?? '', st.dport) === o.negated) {
+              if (o.name === 'ports') unknown ??= '-m multiport --ports (source port not known)';
+              else return NO;
+            }
+          } else unknown ??= `-m multiport --${o.name}`;
+        }
+        break;
+      case 'statistic': {
+        const mode = m.options.find((o) => o.name === 'mode')?.values[0];
+        const prob = m.options.find((o) => o.name === 'probability');
+        const every = m.options.find((o) => o.name === 'every');
+        if (mode === 'random' && prob)
+          p *= prob.negated ? 1 - Number(prob.values[0]) : Number(prob.values[0]);
+        else if (mode === 'nth' && every) p *= 1 / Number(every.values[0]);
+        else unknown ??= '-m statistic';
+        break;
+      }
+      case 'addrtype':
+        for (const o of m.options) {
+          const types = (o.values[0] ?? '').split(',');
+          if (o.name === 'src-type') {
+            if (types.includes(addrType(st.src, ctx)) === o.negated) return NO;
+          } else if (o.name === 'dst-type') {
+            if (types.includes(addrType(st.dst, ctx)) === o.negated) return NO;
+          } else unknown ??= `-m addrtype --${o.name}`;
+        }
+        break;
+      case 'conntrack':
+      case 'state':
+        for (const o of m.options) {
+          if (o.name === 'ctstate' || o.name === 'state') {
+            const states = (o.values[0] ?? '').split(',');
+            const has = states.includes('NEW') || (st.dnat !== undefined && states.includes('DNAT'));
+            if (has === o.negated) return NO;
+          } else unknown ??= `-m ${m.module} --${o.name}`;
+        }
+        break;
+      case 'mark':
+        for (const o of m.options) {
+          if (o.name !== 'mark') {
+            unknown ??= `-m mark --${o.name}`;
+            continue;
+          }
+          const [v, mask] = parseMark(o.values[0] ?? '0');
+          if (((st.mark & mask) >>> 0 === v) === o.negated) return NO;
+        }
+        break;
+      case 'recent':
+        // A new client has no history: --rcheck/--update never match; --set/--remove do.
+        if (m.options.some((o) => o.name === 'rcheck' || o.name === 'update')) return NO;
+        break;
+      case 'set': {
+        const o = m.options.find((x) => x.name === 'match-set');
+        if (!o || !ctx.ipsets) {
+          unknown ??= `-m set --match-set ${o?.values[0] ?? ''} (ipset contents not known)`;
+          break;
+        }
+        const r = ctx.ipsets.test(o.values[0], (o.values[1] ?? 'dst').split(','), st);
+        if (r === undefined) unknown ??= `-m set --match-set ${o.values[0]} (ipset contents not known)`;
+        else if (r === o.negated) return NO;
+        break;
+      }
+      case 'iprange':
+        for (const o of m.options) {
+          const addr = o.name === 'src-range' ? st.src : o.name === 'dst-range' ? st.dst : undefined;
+          if (addr === undefined) unknown ??= `-m iprange --${o.name}`;
+          else if (ipInRange(o.values[0] ?? '', addr) === o.negated) return NO;
+        }
+        break;
+      case 'physdev':
+        // Uplink and locally generated packets did not come through a bridge port; a pod's
+        // packet may have (bridge CNI with br_netfilter), which the dumps do not tell.
+        if (ctx.from === 'pod' || ctx.from === undefined) {
+          unknown ??= '-m physdev (whether the packet crossed a bridge port is not known)';
+          break;
+        }
+        for (const o of m.options) {
+          const isBridgeFact =
+            o.name === 'physdev-is-in' || o.name === 'physdev-is-bridged' || o.name === 'physdev-is-out';
+          const value = isBridgeFact
+            ? false
+            : o.name === 'physdev-in' || o.name === 'physdev-out'
+              ? false
+              : undefined;
+          if (value === undefined) unknown ??= `-m physdev --${o.name}`;
+          else if (value === o.negated) {
+            // matches
+          } else return NO;
+        }
+        break;
+      case 'icmp':
+      case 'icmp6':
+        return NO;
+      default:
+        unknown ??= `-m ${m.module}`;
+    }
+  }
+  if (unknown) return { result: 'unknown', why: unknown };
+  return { result: 'yes', p };
+}
+
+// ---- chain index: KUBE-SERVICES with 10,000 services is looked up, not scanned ----
+
+interface ChainIndex {
+  /** `${dst}|${proto}|${dport}` → positions; `*|proto|dport` for rules without a host -d. */
+  keyed: Map<string, number[]>;
+  /** Positions of rules that cannot be keyed. */
+  generic: number[];
+}
+
+const INDEX_THRESHOLD = 24;
+const chainIndexes = new WeakMap<IptablesChain, ChainIndex>();
+
+function dportOf(rule: IptablesRule): string | undefined {
+  for (const m of rule.matches) {
+    if (m.module === 'tcp' || m.module === 'udp' || m.module === 'sctp') {
+      const o = m.options.find((x: MatchOption) => x.name === 'dport' || x.name === 'destination-port');
+      if (o && !o.negated && /^\d+$/.test(o.values[0] ?? '')) return o.values[0];
+    }
+  }
+  return undefined;
+}
+
+function hostOf(value: string): string | undefined {
+  const slash = value.indexOf('/');
+  if (slash < 0) return value;
+  const bits = value.slice(slash + 1);
+  const addr = value.slice(0, slash);
+  if ((bits === '32' && !addr.includes(':')) || bits === '128') return addr;
+  return undefined;
+}
+
+const CANON_V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function canonicalHost(h: string): string {
+  if (CANON_V4.test(h)) return h;
+  try {
+    return ipaddr.process(h).toString();
+  } catch {
+    return h;
+  }
+}
+
+function buildChainIndex(chain: IptablesChain): ChainIndex {
+  const keyed = new Map<string, number[]>();
+  const generic: number[] = [];
+  chain.rules.forEach((r, i) => {
+    const proto = r.protocol && !r.protocol.negated ? protoNumber(r.protocol.value) : undefined;
+    const dport = proto ? dportOf(r) : undefined;
+    if (!proto || !dport || proto === 'all') {
+      generic.push(i);
+      return;
+    }
+    let host = '*';
+    if (r.destination && !r.destination.negated) {
+      const h = hostOf(r.destination.value);
+      if (h) host = canonicalHost(h);
+    }
+    const k = `${host}|${proto}|${dport}`;
+    const list = keyed.get(k);
+    if (list) list.push(i);
+    else keyed.set(k, [i]);
+  });
+  return { keyed, generic };
+}
+
+/** The rules of `chain` that could match (dst, proto, dport), in chain order. */
+export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRule[] {
+  if (chain.rules.length < INDEX_THRESHOLD) return chain.rules;
+  let idx = chainIndexes.get(chain);
+  if (!idx) {
+    idx = buildChainIndex(chain);
+    chainIndexes.set(chain, idx);
+  }
+  const dst = canonicalHost(st.dst);
+  const lists = [
+    idx.keyed.get(`${dst}|${st.proto}|${st.dport}`) ?? [],
+    idx.keyed.get(`*|${st.proto}|${st.dport}`) ?? [],
+    idx.generic,
+  ].filter((l) => l.length > 0);
+  if (lists.length === 1) return lists[0].map((i) => chain.rules[i]);
+  const merged: number[] = [];
+  const pos = lists.map(() => 0);
+  for (;;) {
+    let best = -1;
+    for (let l = 0; l < lists.length; l++) {
+      if (pos[l] < lists[l].length && (best < 0 || lists[l][pos[l]] < lists[best][pos[best]])) best = l;
+    }
+    if (best < 0) break;
+    merged.push(lists[best][pos[best]++]);
+  }
+  return merged.map((i) => chain.rules[i]);
+}
+
+// ---- walking ----
+
+function fork(st: WalkState, weight: number): WalkState {
+  return { ...st, weight };
+}
+
+function withEvidence(st: WalkState, rule: IptablesRule): WalkState {
+  return { ...st, evidence: { rule, prev: st.evidence } };
+}
+
+export function evidenceRules(st: WalkState): IptablesRule[] {
+  const out: IptablesRule[] = [];
+  for (let e = st.evidence; e; e = e.prev) out.push(e.rule);
+  return out.reverse();
+}
+
+function splitHostPortTarget(text: string): { ip: string; port?: number } {
+  // "10.0.0.1:80", "10.0.0.1", "[fd00::1]:80", "10.0.0.1-10.0.0.3:80-90"
+  const v6 = /^\[([^\]]+)\](?::(\d+))?/.exec(text);
+  if (v6) return { ip: v6[1], port: v6[2] ? Number(v6[2]) : undefined };
+  const colon = text.indexOf(':');
+  if (colon >= 0 && text.indexOf(':', colon + 1) >= 0) return { ip: text };
+  const [host, ports] = colon >= 0 ? [text.slice(0, colon), text.slice(colon + 1)] : [text, undefined];
+  return { ip: host.split('-')[0], port: ports ? Number(ports.split('-')[0]) : undefined };
+}
+
+const MAX_DEPTH = 64;
+
+export class IptablesWalker {
+  constructor(private readonly ctx: EvalContext) {}
+
+  /** Runs a chain (by name) of a table; 'return' = fell off the end or RETURN. */
+  runChain(table: string, chainName: string, st: WalkState, depth = 0): Branch[] {
+    const chain = this.ctx.dump.tables.get(table)?.chains.get(chainName);
+    if (!chain) return [{ st, verdict: 'return' }];
+    if (depth > MAX_DEPTH) {
+      return [
+        {
+          st: { ...st, unknown: st.unknown ?? `chain nesting deeper than ${MAX_DEPTH} at ${chainName}` },
+          verdict: 'return',
+        },
+      ];
+    }
+    return this.walk(table, candidateRules(chain, st), 0, st, depth);
+  }
+
+  private walk(table: string, rules: IptablesRule[], start: number, st: WalkState, depth: number): Branch[] {
+    for (let i = start; i < rules.length; i++) {
+      const rule = rules[i];
+      const m = matchRule(rule, st, this.ctx);
+      if (m.result === 'no') continue;
+      if (m.result === 'unknown') {
+        if (rule.target && !NOOP_TARGETS.has(rule.target))
+          st = { ...st, unknown: st.unknown ?? `${m.why}: ${rule.text}` };
+        continue;
+      }
+      if (m.p <= 0) continue;
+      if (m.p < 1) {
+        const taken = this.apply(table, rules, i, fork(st, st.weight * m.p), depth);
+        const rest = this.walk(table, rules, i + 1, fork(st, st.weight * (1 - m.p)), depth);
+        return taken.concat(rest);
+      }
+      return this.apply(table, rules, i, st, depth);
+    }
+    return [{ st, verdict: 'return' }];
+  }
+
+  private apply(table: string, rules: IptablesRule[], i: number, st: WalkState, depth: number): Branch[] {
+    const rule = rules[i];
+    const target = rule.target;
+    if (!target) return this.walk(table, rules, i + 1, st, depth);
+    st = withEvidence(st, rule);
+    switch (target) {
+      case 'ACCEPT':
+        return [{ st: { ...st, acceptedBy: rule }, verdict: 'accept', rule }];
+      case 'DROP':
+        return [{ st, verdict: 'drop', rule }];
+      case 'REJECT':
+        return [{ st, verdict: 'reject', rule }];
+      case 'RETURN':
+        return [{ st, verdict: 'return' }];
+      case 'DNAT': {
+        const to = rule.targetOptions.find((o) => o.name === 'to-destination')?.values[0];
+        if (!to)
+          return [
+            {
+              st: { ...st, unknown: st.unknown ?? `DNAT without --to-destination: ${rule.text}` },
+              verdict: 'accept',
+            },
+          ];
+        const { ip, port } = splitHostPortTarget(to);
+        const next = { ...st, dst: ip, dport: port ?? st.dport, dnat: { ip, port: port ?? st.dport, rule } };
+        return [{ st: next, verdict: 'accept', rule }];
+      }
+      case 'MASQUERADE':
+      case 'SNAT':
+        return [{ st: { ...st, masquerade: true }, verdict: 'accept', rule }];
+      case 'REDIRECT':
+        return [
+          {
+            st: { ...st, unknown: st.unknown ?? `REDIRECT not modelled: ${rule.text}` },
+            verdict: 'accept',
+            rule,
+          },
+        ];
+      case 'MARK':
+        return this.walk(table, rules, i + 1, { ...st, mark: applyMark(st.mark, rule) }, depth);
+      default:
+        break;
+    }
+    if (NOOP_TARGETS.has(target)) return this.walk(table, rules, i + 1, st, depth);
+    const chain = this.ctx.dump.tables.get(table)?.chains.get(target);
+    if (!chain) {
+      return this.walk(
+        table,
+        rules,
+        i + 1,
+        { ...st, unknown: st.unknown ?? `unknown target ${target}: ${rule.text}` },
+        depth,
+      );
+    }
+    const out: Branch[] = [];
+    for (const b of this.runChain(table, target, st, depth + 1)) {
+      if (b.verdict !== 'return') out.push(b);
+      else if (rule.goto) out.push(b);
+      else for (const c of this.walk(table, rules, i + 1, b.st, depth)) out.push(c);
+    }
+    return out;
+  }
+
+  /** Runs the built-in chain `hook` of each table in kernel order; policy applies at the end. */
+  runHook(hook: string, tables: string[], st: WalkState): Branch[] {
+    let live: WalkState[] = [st];
+    const done: Branch[] = [];
+    for (const table of tables) {
+      const chain = this.ctx.dump.tables.get(table)?.chains.get(hook);
+      if (!chain) continue;
+      const next: WalkState[] = [];
+      for (const s of live) {
+        for (const b of this.runChain(table, hook, s)) {
+          if (b.verdict === 'accept') next.push(b.st);
+          else if (b.verdict === 'return') {
+            if (chain.policy === 'DROP') {
+              done.push({ st: b.st, verdict: 'drop', rule: policyRule(table, hook, chain) });
+            } else next.push(b.st);
+          } else done.push(b);
+        }
+      }
+      live = next;
+    }
+    for (const s of live) done.push({ st: s, verdict: 'accept' });
+    return done;
+  }
+}
+
+function policyRule(table: string, hook: string, chain: IptablesChain): IptablesRule {
+  return {
+    table,
+    chain: hook,
+    line: chain.line,
+    text: `-P ${hook} ${chain.policy} (policy of ${table} ${hook})`,
+    matches: [],
+    target: chain.policy,
+    goto: false,
+    targetOptions: [],
+    unknown: [],
+  };
+}
+
+function applyMark(mark: number, rule: IptablesRule): number {
+  for (const o of rule.targetOptions) {
+    const v = o.values[0] ?? '0';
+    switch (o.name) {
+      case 'set-xmark': {
+        const [val, mask] = parseMark(v);
+        return ((mark & ~mask) ^ val) >>> 0;
+      }
+      case 'set-mark': {
+        const [val, mask] = parseMark(v);
+        return ((mark & ~mask) | val) >>> 0;
+      }
+      case 'or-mark':
+        return (mark | (Number(v) >>> 0)) >>> 0;
+      case 'xor-mark':
+        return (mark ^ (Number(v) >>> 0)) >>> 0;
+      case 'and-mark':
+        return (mark & (Number(v) >>> 0)) >>> 0;
+      default:
+        break;
+    }
+  }
+  return mark;
+}

@@ -1,0 +1,586 @@
+// loadNodeProxy: a node's kube-proxy dataplane from its bundle files (parsed once, cached per
+// model and node). simulatePacket: one packet through it, as the kernel would run it, giving
+// the PacketFlow. Pure: the only input is the model (and its node files).
+import type { ClusterModel } from '../../model/cluster.js';
+import { cidrContains, ipFamily, isIP, normalizeIP } from '../../model/ip.js';
+import type { IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
+import { parseIptablesSave } from '../../parsers/iptables-save.js';
+import { type IpvsDump, type IpvsVirtualServer, parseIpvsadm } from '../../parsers/ipvsadm.js';
+import { type NftRule, type NftRuleset, parseNftJson } from '../../parsers/nft.js';
+import { classifyKubeChain } from './chain-names.js';
+import { buildIpvsIpsets, ipsetResolver } from './ipsets.js';
+import {
+  type Branch,
+  evidenceRules,
+  type IpsetResolver,
+  IptablesWalker,
+  type WalkState,
+} from './iptables-eval.js';
+import { type NftBranch, type NftState, NftWalker, nftEvidence } from './nft-eval.js';
+import {
+  type Dataplane,
+  type FlowEndpoint,
+  type FlowOutcome,
+  lowerProtocol,
+  type Packet,
+  type PacketFlow,
+} from './packet.js';
+import { buildServiceIndex, type ServiceIndex, serviceForDestination } from './service-index.js';
+import { nodeIPsOf, type ProxyServicePort, proxyModeFromModel } from './service-ports.js';
+
+export interface NodeProxyRules {
+  node: string;
+  mode: Dataplane;
+  /** How the mode was decided. */
+  modeReason: string;
+  iptables?: IptablesDump;
+  ip6tables?: IptablesDump;
+  ipvs?: IpvsDump;
+  nft?: NftRuleset;
+  /** Addresses the node owns (node IPs, ip-addr.json, kube-ipvs0 VIPs in IPVS mode). */
+  localAddresses: Set<string>;
+  /** The node's own addresses (without IPVS virtual-server addresses). */
+  nodeAddresses: string[];
+  index: ServiceIndex;
+  /** Bundle paths of the files read, for messages. */
+  files: { iptables?: string; ip6tables?: string; ipvs?: string; nft?: string };
+}
+
+export const PROXY_FILES = {
+  iptables: 'iptables-save.txt',
+  ip6tables: 'ip6tables-save.txt',
+  ipvs: 'ipvsadm.txt',
+  nft: 'nft.json',
+} as const;
+
+const cache = new WeakMap<ClusterModel, Map<string, NodeProxyRules | undefined>>();
+
+/** The node's proxy rules, or undefined when the bundle has none of the dataplane files. */
+export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyRules | undefined {
+  let perModel = cache.get(model);
+  if (!perModel) {
+    perModel = new Map();
+    cache.set(model, perModel);
+  }
+  if (perModel.has(nodeName)) return perModel.get(nodeName);
+  const read = (p: string) => model.nodeFiles.read(nodeName, p);
+  const describe = (p: string) => model.nodeFiles.describe(nodeName, p);
+  const texts = {
+    iptables: read(PROXY_FILES.iptables),
+    ip6tables: read(PROXY_FILES.ip6tables),
+    ipvs: read(PROXY_FILES.ipvs),
+    nft: read(PROXY_FILES.nft),
+  };
+  if (!texts.iptables && !texts.ip6tables && !texts.ipvs && !texts.nft) {
+    perModel.set(nodeName, undefined);
+    return undefined;
+  }
+  const files: NodeProxyRules['files'] = {};
+  for (const k of Object.keys(texts) as (keyof typeof texts)[])
+    if (texts[k] !== undefined) files[k] = describe(PROXY_FILES[k]);
+  const rules = buildNodeProxy({
+    node: nodeName,
+    index: buildServiceIndex(model, nodeName),
+    iptables: texts.iptables ? parseIptablesSave(texts.iptables, files.iptables, { lazy: true }) : undefined,
+    ip6tables: texts.ip6tables
+      ? parseIptablesSave(texts.ip6tables, files.ip6tables, { lazy: true })
+      : undefined,
+    ipvs: texts.ipvs !== undefined ? parseIpvsadm(texts.ipvs, files.ipvs) : undefined,
+    nft: texts.nft ? parseNftJson(texts.nft, files.nft) : undefined,
+    nodeAddresses: [
+      ...nodeIPsOf(model, nodeName, 4),
+      ...nodeIPsOf(model, nodeName, 6),
+      ...ipAddrLocals(read('ip-addr.json')),
+    ],
+    configuredMode: proxyModeFromModel(model),
+    files,
+  });
+  perModel.set(nodeName, rules);
+  return rules;
+}
+
+/** Addresses in `ip -j addr show` output (tolerant: anything unexpected is skipped). */
+function ipAddrLocals(text: string | undefined): string[] {
+  if (!text) return [];
+  try {
+    const doc = JSON.parse(text) as { addr_info?: { local?: string }[] }[];
+    if (!Array.isArray(doc)) return [];
+    return doc.flatMap((l) =>
+      (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => !!a && isIP(a)),
+    );
+  } catch {
+    return [];
+  }
+}
+
+export interface NodeProxyInput {
+  node: string;
+  index: ServiceIndex;
+  iptables?: IptablesDump;
+  ip6tables?: IptablesDump;
+  ipvs?: IpvsDump;
+  nft?: NftRuleset;
+  nodeAddresses: string[];
+  configuredMode?: string;
+  files?: NodeProxyRules['files'];
+}
+
+/** Assembles NodeProxyRules from parsed dumps (tests and the bench call this directly). */
+export function buildNodeProxy(input: NodeProxyInput): NodeProxyRules {
+  const { mode, reason } = detectProxyMode(input);
+  const localAddresses = new Set(input.nodeAddresses.filter(isIP).map(normalizeIP));
+  if (mode === 'ipvs')
+    for (const vs of input.ipvs?.services ?? []) if (vs.address) localAddresses.add(normalizeIP(vs.address));
+  return {
+    node: input.node,
+    mode,
+    modeReason: reason,
+    iptables: input.iptables,
+    ip6tables: input.ip6tables,
+    ipvs: input.ipvs,
+    nft: input.nft,
+    localAddresses,
+    nodeAddresses: input.nodeAddresses.filter(isIP).map(normalizeIP),
+    index: input.index,
+    files: input.files ?? {},
+  };
+}
+
+function hasChainWithRules(
+  dump: IptablesDump | undefined,
+  table: string,
+  pred: (name: string) => boolean,
+): boolean {
+  const t = dump?.tables.get(table);
+  if (!t) return false;
+  for (const c of t.chains.values()) if (pred(c.name) && c.rules.length > 0) return true;
+  return false;
+}
+
+/** Which dataplane the node's files show kube-proxy using. */
+export function detectProxyMode(
+  input: Pick<NodeProxyInput, 'iptables' | 'ip6tables' | 'ipvs' | 'nft' | 'configuredMode'>,
+): {
+  mode: Dataplane;
+  reason: string;
+} {
+  const ipt = input.iptables ?? input.ip6tables;
+  if ((input.ipvs?.services.length ?? 0) > 0)
+    return { mode: 'ipvs', reason: 'ipvsadm lists virtual services' };
+  if (
+    ipt?.tables.get('nat')?.chains.has('KUBE-LOAD-BALANCER') ||
+    ipt?.tables.get('filter')?.chains.has('KUBE-IPVS-FILTER')
+  ) {
+    return {
+      mode: 'ipvs',
+      reason: 'iptables has the IPVS-mode chains (KUBE-LOAD-BALANCER/KUBE-IPVS-FILTER)',
+    };
+  }
+  if (hasChainWithRules(ipt, 'nat', (n) => /^KUBE-(SVC|SVL|EXT|SEP)-/.test(n) || n === 'KUBE-SERVICES')) {
+    return { mode: 'iptables', reason: 'iptables nat table has KUBE-SERVICES / per-service chains' };
+  }
+  if (input.nft?.tables.some((t) => t.name === 'kube-proxy' && (t.family === 'ip' || t.family === 'ip6'))) {
+    return { mode: 'nftables', reason: 'nft ruleset has table ip kube-proxy' };
+  }
+  const configured = input.configuredMode;
+  if (configured === 'ipvs' || configured === 'nftables' || configured === 'iptables') {
+    return { mode: configured, reason: `kube-proxy ConfigMap says mode: ${configured}` };
+  }
+  if (ipt) return { mode: 'iptables', reason: 'iptables-save present (no kube-proxy rules found)' };
+  if (input.nft) return { mode: 'nftables', reason: 'nft.json present (no kube-proxy table found)' };
+  return { mode: 'ipvs', reason: 'ipvsadm.txt present' };
+}
+
+export function isLocalAddress(rules: NodeProxyRules, ip: string): boolean {
+  if (!isIP(ip)) return false;
+  const n = normalizeIP(ip);
+  if (rules.localAddresses.has(n)) return true;
+  return ipFamily(n) === 4 ? cidrContains('127.0.0.0/8', n) : n === '::1';
+}
+
+/** Is this iptables rule kube-proxy's (or kubelet's KUBE-FIREWALL), rather than someone else's? */
+export function isKubeProxyIptablesRule(rule: Pick<IptablesRule, 'chain' | 'target'>): boolean {
+  return rule.chain.startsWith('KUBE-') || (rule.target?.startsWith('KUBE-') ?? false);
+}
+
+export function isKubeProxyNftRule(rule: Pick<NftRule, 'table' | 'family'>): boolean {
+  return rule.table === 'kube-proxy' && (rule.family === 'ip' || rule.family === 'ip6');
+}
+
+/**
+ * The finding a drop/reject flow turns into: kube-proxy's own REJECT/DROP (no endpoints,
+ * source ranges, Local policy) → PROXY_REJECT; anyone else's rule → FILTER_DROP.
+ */
+export function classifyFlowDecision(flow: PacketFlow): 'PROXY_REJECT' | 'FILTER_DROP' | undefined {
+  if (flow.outcome !== 'drop' && flow.outcome !== 'reject') return undefined;
+  return flow.decidedBy === 'kube-proxy' ? 'PROXY_REJECT' : 'FILTER_DROP';
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface Outcome {
+  verdict: 'accept' | 'drop' | 'reject';
+  weight: number;
+  dnat?: { ip: string; port: number };
+  masquerade: boolean;
+  decidingRule?: { text: string; kube: boolean };
+  acceptedByKube?: string;
+  evidence: string[];
+  unknown?: string;
+  service?: ProxyServicePort;
+}
+
+/** Runs `packet` through the node's dataplane. */
+export function simulatePacket(rules: NodeProxyRules, packet: Packet): PacketFlow {
+  const family = isIP(packet.destination) ? ipFamily(packet.destination) : 4;
+  const base: PacketFlow = {
+    node: rules.node,
+    dataplane: rules.mode,
+    packet: {
+      source: packet.source,
+      destination: packet.destination,
+      port: packet.port,
+      protocol: packet.protocol,
+    },
+    outcome: 'pass',
+    endpoints: [],
+    masquerade: false,
+    service: null,
+    evidence: [],
+  };
+  const notes: string[] = [];
+  let outcomes: Outcome[];
+  if (rules.mode === 'nftables') {
+    if (!rules.nft) return { ...base, unknown: 'no nft.json for this node' };
+    outcomes = runNft(rules, packet, family);
+  } else {
+    const dump = family === 6 ? rules.ip6tables : rules.iptables;
+    if (!dump) {
+      return {
+        ...base,
+        unknown: `no ${family === 6 ? PROXY_FILES.ip6tables : PROXY_FILES.iptables} for this node`,
+      };
+    }
+    let ipsets: IpsetResolver | undefined;
+    const used = new Set<string>();
+    if (rules.mode === 'ipvs') {
+      let sets = ipsetCache.get(rules);
+      if (!sets) {
+        sets = buildIpvsIpsets(rules.index, rules.ipvs, rules.nodeAddresses);
+        ipsetCache.set(rules, sets);
+      }
+      ipsets = ipsetResolver(sets, used);
+    }
+    outcomes = runIptables(rules, dump, packet, ipsets);
+    if (used.size > 0)
+      notes.push(
+        `ipset contents (${[...used].sort().join(', ')}) derived from the API; ipset list not captured`,
+      );
+  }
+  return summarize(rules, packet, base, outcomes, notes);
+}
+
+function initialState(packet: Packet): WalkState {
+  return {
+    src: isIP(packet.source) ? normalizeIP(packet.source) : packet.source,
+    dst: isIP(packet.destination) ? normalizeIP(packet.destination) : packet.destination,
+    dport: packet.port,
+    proto: lowerProtocol(packet.protocol),
+    mark: 0,
+    weight: 1,
+    masquerade: false,
+  };
+}
+
+function serviceFromIptablesRules(index: ServiceIndex, rs: IptablesRule[]): ProxyServicePort | undefined {
+  for (const r of rs) {
+    for (const name of [r.chain, r.target]) {
+      if (!name) continue;
+      const k = classifyKubeChain(name);
+      if (!k) continue;
+      if (k.kind === 'SEP') {
+        const hit = index.bySepChain.get(name);
+        if (hit) return hit.sp;
+      } else {
+        const sp = index.byHash.get(k.hash);
+        if (sp) return sp;
+      }
+    }
+  }
+  return undefined;
+}
+
+function runIptables(
+  rules: NodeProxyRules,
+  dump: IptablesDump,
+  packet: Packet,
+  ipsets?: IpsetResolver,
+): Outcome[] {
+  const isLocal = (ip: string) => isLocalAddress(rules, ip);
+  const walker = new IptablesWalker({
+    dump,
+    isLocal,
+    ipsets,
+    inInterface: packet.inInterface,
+    from: packet.from,
+  });
+  const finals: Branch[] = [];
+  const st0 = initialState(packet);
+  const afterIpvs = (b: Branch): Branch[] => {
+    if (rules.mode !== 'ipvs' || !isLocal(b.st.dst) || b.st.dnat) return [b];
+    return ipvsStep(rules, b.st);
+  };
+  const toPost = (bs: Branch[]) => {
+    for (const b of bs) {
+      if (b.verdict !== 'accept') finals.push(b);
+      else for (const p of walker.runHook('POSTROUTING', ['mangle', 'nat'], b.st)) finals.push(p);
+    }
+  };
+  if (packet.from === 'local') {
+    for (const b of walker.runHook('OUTPUT', ['raw', 'mangle', 'nat', 'filter'], st0)) {
+      if (b.verdict !== 'accept') finals.push(b);
+      else toPost(afterIpvs(b));
+    }
+  } else {
+    for (const b of walker.runHook('PREROUTING', ['raw', 'mangle', 'nat'], st0)) {
+      if (b.verdict !== 'accept') {
+        finals.push(b);
+        continue;
+      }
+      if (isLocal(b.st.dst)) {
+        for (const c of walker.runHook('INPUT', ['mangle', 'filter'], b.st)) {
+          if (c.verdict !== 'accept') finals.push(c);
+          else {
+            const after = afterIpvs(c);
+            if (after.length === 1 && after[0] === c) finals.push(c);
+            else toPost(after);
+          }
+        }
+      } else {
+        const fwd = walker.runHook('FORWARD', ['mangle', 'filter'], b.st);
+        toPost(fwd);
+      }
+    }
+  }
+  return finals.map((b) => {
+    const rs = evidenceRules(b.st);
+    return {
+      verdict: b.verdict === 'return' ? 'accept' : b.verdict,
+      weight: b.st.weight,
+      dnat: b.st.dnat ? { ip: b.st.dnat.ip, port: b.st.dnat.port } : undefined,
+      masquerade: b.st.masquerade,
+      decidingRule: b.verdict === 'drop' || b.verdict === 'reject' ? ruleInfo(b.rule) : undefined,
+      acceptedByKube:
+        b.st.acceptedBy && isKubeProxyIptablesRule(b.st.acceptedBy) ? b.st.acceptedBy.text : undefined,
+      evidence: rs.map((r) => r.text),
+      unknown: b.st.unknown,
+      service: serviceFromIptablesRules(rules.index, rs),
+    };
+  });
+}
+
+function ruleInfo(rule: IptablesRule | undefined): Outcome['decidingRule'] {
+  if (!rule) return undefined;
+  const policy = rule.text.startsWith('-P ');
+  return { text: rule.text, kube: !policy && isKubeProxyIptablesRule(rule) };
+}
+
+/** IPVS: the virtual server for (proto, dst, port) picks a real server. */
+function ipvsStep(rules: NodeProxyRules, st: WalkState): Branch[] {
+  const proto = st.proto.toUpperCase();
+  const vs: IpvsVirtualServer | undefined = rules.ipvs?.services.find(
+    (s) =>
+      s.protocol === proto && s.port === st.dport && isIP(s.address) && normalizeIP(s.address) === st.dst,
+  );
+  if (!vs) return [{ st, verdict: 'accept' }];
+  const vsRule: IptablesRule = {
+    table: 'ipvs',
+    chain: 'KUBE-IPVS',
+    line: vs.line,
+    text: vs.text,
+    matches: [],
+    goto: false,
+    targetOptions: [],
+    unknown: [],
+  };
+  const live = vs.realServers.filter((r) => r.weight > 0);
+  const total = live.reduce((n, r) => n + r.weight, 0);
+  if (live.length === 0) {
+    return [
+      {
+        st: { ...st, evidence: { rule: vsRule, prev: st.evidence } },
+        verdict: 'reject',
+        rule: { ...vsRule, chain: 'KUBE-IPVS' },
+      },
+    ];
+  }
+  return live.map((r) => {
+    const ip = normalizeIP(r.address);
+    const rsRule = {
+      ...vsRule,
+      line: r.line,
+      text: `${vs.text} -> ${r.address}:${r.port} weight ${r.weight}`,
+    };
+    return {
+      st: {
+        ...st,
+        dst: ip,
+        dport: r.port,
+        weight: (st.weight * r.weight) / total,
+        dnat: { ip, port: r.port, rule: rsRule },
+        evidence: { rule: rsRule, prev: st.evidence },
+      },
+      verdict: 'accept' as const,
+    };
+  });
+}
+
+function serviceFromNftRules(index: ServiceIndex, rs: NftRule[]): ProxyServicePort | undefined {
+  for (const r of rs) {
+    if (!isKubeProxyNftRule(r)) continue;
+    const m = /^(service|local|external|firewall|endpoint)-(.+)$/.exec(r.chain);
+    if (!m) continue;
+    const sp = m[1] === 'endpoint' ? index.byNftEndpointBase.get(m[2])?.sp : index.byNftBase.get(m[2]);
+    if (sp) return sp;
+  }
+  return undefined;
+}
+
+function runNft(rules: NodeProxyRules, packet: Packet, family: 4 | 6): Outcome[] {
+  const isLocal = (ip: string) => isLocalAddress(rules, ip);
+  const walker = new NftWalker({
+    ruleset: rules.nft as NftRuleset,
+    family,
+    isLocal,
+    inInterface: packet.inInterface,
+  });
+  const st0: NftState = {
+    ...initialState(packet),
+    evidence: undefined,
+    dnat: undefined,
+    acceptedBy: undefined,
+  };
+  const finals: NftBranch[] = [];
+  const toPost = (bs: NftBranch[]) => {
+    for (const b of bs) {
+      if (b.verdict !== 'accept') finals.push(b);
+      else for (const p of walker.runHook('postrouting', b.st)) finals.push(p);
+    }
+  };
+  if (packet.from === 'local') {
+    toPost(walker.runHook('output', st0));
+  } else {
+    for (const b of walker.runHook('prerouting', st0)) {
+      if (b.verdict !== 'accept') finals.push(b);
+      else if (isLocal(b.st.dst)) for (const c of walker.runHook('input', b.st)) finals.push(c);
+      else toPost(walker.runHook('forward', b.st));
+    }
+  }
+  return finals.map((b) => {
+    const rs = nftEvidence(b.st);
+    return {
+      verdict: b.verdict === 'continue' ? 'accept' : b.verdict,
+      weight: b.st.weight,
+      dnat: b.st.dnat ? { ip: b.st.dnat.ip, port: b.st.dnat.port } : undefined,
+      masquerade: b.st.masquerade,
+      decidingRule:
+        (b.verdict === 'drop' || b.verdict === 'reject') && b.rule
+          ? { text: b.rule.text, kube: isKubeProxyNftRule(b.rule) && b.rule.handle !== 0 }
+          : undefined,
+      acceptedByKube:
+        b.st.acceptedBy && isKubeProxyNftRule(b.st.acceptedBy) ? b.st.acceptedBy.text : undefined,
+      evidence: rs.map((r) => r.text),
+      unknown: b.st.unknown,
+      service: serviceFromNftRules(rules.index, rs),
+    };
+  });
+}
+
+const ipsetCache = new WeakMap<NodeProxyRules, ReturnType<typeof buildIpvsIpsets>>();
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+function summarize(
+  rules: NodeProxyRules,
+  packet: Packet,
+  base: PacketFlow,
+  outcomes: Outcome[],
+  notes: string[],
+): PacketFlow {
+  const flow: PacketFlow = { ...base };
+  const alive = outcomes.filter((o) => o.verdict === 'accept');
+  const dnat = alive.filter((o) => o.dnat);
+  const blocked = outcomes.filter((o) => o.verdict === 'drop' || o.verdict === 'reject');
+  const byEndpoint = new Map<string, FlowEndpoint>();
+  for (const o of dnat) {
+    const d = o.dnat as { ip: string; port: number };
+    const k = `${d.ip}|${d.port}`;
+    const e = byEndpoint.get(k);
+    if (e) {
+      e.probability += o.weight;
+      e.masquerade = e.masquerade || o.masquerade;
+    } else byEndpoint.set(k, { ip: d.ip, port: d.port, probability: o.weight, masquerade: o.masquerade });
+  }
+  flow.endpoints = [...byEndpoint.values()].map((e) => ({ ...e, probability: round(e.probability) }));
+  let outcome: FlowOutcome;
+  const blockedWeight = blocked.reduce((n, o) => n + o.weight, 0);
+  if (dnat.length > 0) outcome = 'dnat';
+  else if (blocked.length > 0 && blockedWeight >= alive.reduce((n, o) => n + o.weight, 0)) {
+    outcome = blocked[0].verdict as 'drop' | 'reject';
+  } else if (alive.some((o) => o.acceptedByKube)) outcome = 'accept';
+  else outcome = 'pass';
+  flow.outcome = outcome;
+  flow.masquerade = (outcome === 'dnat' ? dnat : alive).some((o) => o.masquerade);
+  const decided = outcome === 'drop' || outcome === 'reject' ? blocked[0] : undefined;
+  if (decided?.decidingRule) {
+    flow.decidingRule = decided.decidingRule.text;
+    flow.decidedBy = decided.decidingRule.kube ? 'kube-proxy' : 'other';
+  } else if (outcome === 'accept') {
+    flow.decidingRule = alive.find((o) => o.acceptedByKube)?.acceptedByKube;
+    flow.decidedBy = 'kube-proxy';
+  }
+  if (dnat.length > 0 && blocked.length > 0) {
+    notes.push(
+      `${round(blockedWeight)} of the traffic is ${blocked[0].verdict}ed after DNAT by: ${blocked[0].decidingRule?.text ?? '?'}`,
+    );
+  }
+  const relevant = outcome === 'dnat' ? dnat : outcome === 'drop' || outcome === 'reject' ? blocked : alive;
+  const ev: string[] = [];
+  const seen = new Set<string>();
+  for (const o of relevant) {
+    for (const line of o.evidence) {
+      if (!seen.has(line)) {
+        seen.add(line);
+        ev.push(line);
+      }
+    }
+  }
+  if (flow.decidingRule && !seen.has(flow.decidingRule)) ev.push(flow.decidingRule);
+  flow.evidence = ev;
+  const unknown = outcomes.find((o) => o.unknown)?.unknown;
+  if (unknown) flow.unknown = unknown;
+  const proto = lowerProtocol(packet.protocol);
+  const sp =
+    relevant.find((o) => o.service)?.service ??
+    outcomes.find((o) => o.service)?.service ??
+    (isIP(packet.destination)
+      ? serviceForDestination(rules.index, packet.destination, proto, packet.port, (ip) =>
+          isLocalAddress(rules, ip),
+        )
+      : undefined);
+  flow.service = sp ? sp.spn : null;
+  if (sp?.affinityTimeout !== undefined) flow.sessionAffinity = { timeoutSeconds: sp.affinityTimeout };
+  if (rules.mode === 'ipvs') {
+    const vs = rules.ipvs?.services.find(
+      (s) =>
+        s.protocol === packet.protocol &&
+        s.port === packet.port &&
+        isIP(s.address) &&
+        isIP(packet.destination) &&
+        normalizeIP(s.address) === normalizeIP(packet.destination),
+    );
+    if (vs?.persistent) flow.sessionAffinity = { timeoutSeconds: vs.persistent };
+  }
+  if (notes.length) flow.notes = notes;
+  return flow;
+}

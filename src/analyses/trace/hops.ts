@@ -1,0 +1,595 @@
+// The node-side hops of a path: leaving a pod (container → veth → bridge), a node's routing
+// decision (local bridge, host-gw next hop, overlay device, or none), and arriving at a pod
+// (node → bridge → veth → pod). Each hop is decided from the node files when they are there,
+// and marked `inferred` with status `unknown` when they are not.
+import { finding } from '../../findings/catalog.js';
+import type { ClusterModel } from '../../model/cluster.js';
+import { cidrContains, ipFamily, normalizeIP } from '../../model/ip.js';
+import { type NodeState, nodeState, type PodNetState } from '../../model/node-state.js';
+import type { Pod, Protocol } from '../../model/types.js';
+import type { IpAddrInterface, IpLink } from '../../parsers/iproute2.js';
+import { ipForwarding } from '../../parsers/sysctl.js';
+import type { TraceContext } from './context.js';
+import {
+  formatRoute,
+  interfaceWithAddress,
+  linkByIndex,
+  linkByName,
+  linkIsUp,
+  linkState,
+  lookupRoute,
+  routeDevice,
+  routeGateway,
+} from './routing.js';
+import type { Hop } from './types.js';
+
+const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
+
+/** The node whose pod CIDR holds `ip`. */
+export function nodeOwningPodIP(model: ClusterModel, ip: string): string | undefined {
+  return model.nodes.find((n) => n.podCIDRs.some((c) => cidrContains(c, ip)))?.name;
+}
+
+/** The node that has `ip` as an InternalIP/ExternalIP, or on one of its interfaces. */
+export function nodeWithAddress(model: ClusterModel, ip: string): string | undefined {
+  const byApi = model.nodeByIP(ip)?.name;
+  if (byApi) return byApi;
+  const k = normalizeIP(ip);
+  for (const name of model.nodeFiles.nodes()) {
+    const addrs = nodeState(model, name).addrs;
+    if (addrs?.some((i) => i.addresses.some((a) => normalizeIP(a.local) === k))) return name;
+  }
+  return undefined;
+}
+
+/** The pod's eth0 (the interface holding its IP) as seen inside its network namespace. */
+function podInterface(net: PodNetState, ip: string): IpAddrInterface | undefined {
+  return net.addrs ? interfaceWithAddress(net.addrs, ip) : undefined;
+}
+
+/** The host side of the pod's veth pair: the peer ifindex the pod's eth0 names. */
+function hostVeth(state: NodeState, net: PodNetState, podIP: string): { link?: IpLink; how: string } {
+  const links = state.links;
+  if (!links) return { how: 'no ip-link.json' };
+  const eth0 = podInterface(net, podIP);
+  if (eth0?.linkIndex !== undefined) {
+    const link = linkByIndex(links, eth0.linkIndex);
+    if (link) return { link, how: `peer ifindex ${eth0.linkIndex} of the pod's ${eth0.ifname}` };
+  }
+  // Routed CNIs (Calico, Cilium) write a host route per pod pointing at its veth.
+  const route = state.routes?.find(
+    (r) => r.dst === podIP || r.dst === `${podIP}/${ipFamily(podIP) === 4 ? 32 : 128}`,
+  );
+  const dev = route ? routeDevice(route) : undefined;
+  const link = dev ? linkByName(links, dev) : undefined;
+  if (link) return { link, how: `host route ${formatRoute(route!)}` };
+  return { how: eth0 ? `peer ifindex of ${eth0.ifname} not found on the node` : 'no pod network files' };
+}
+
+/** The node's bridge for pods: the interface that holds an address in the node's pod CIDR. */
+function podBridge(model: ClusterModel, state: NodeState): IpAddrInterface | undefined {
+  const cidrs = model.node(state.node)?.podCIDRs ?? [];
+  return state.addrs?.find((i) => i.addresses.some((a) => cidrs.some((c) => cidrContains(c, a.local))));
+}
+
+function noData(ctx: TraceContext, node: string, files: string[], what: string): string {
+  return ctx.add(
+    finding('NO_NODE_DATA', {
+      message: `${what} on node ${node} was inferred: the bundle lacks ${files.join(', ')}.`,
+      objects: [`node/${node}`],
+      evidence: files,
+    }),
+  );
+}
+
+function ifaceDown(
+  ctx: TraceContext,
+  node: string,
+  name: string,
+  role: string,
+  link: { operstate: string; up: boolean; lowerUp: boolean; flags: string[] },
+  file: string,
+): string {
+  return ctx.add(
+    finding('IFACE_DOWN', {
+      message: `The ${role} ${name} on node ${node} is down (${linkState(link)}).`,
+      objects: [`node/${node}`],
+      evidence: [`${file}: ${name} flags ${link.flags.join(',')}`],
+      hint: `Bring it up: ip link set ${name} up — and find out why it went down.`,
+    }),
+  );
+}
+
+/** container → veth → bridge: the packet leaving a (non-hostNetwork) pod. */
+export function leavePodHops(
+  ctx: TraceContext,
+  pod: Pod,
+  podIP: string,
+  dstIP: string,
+): { hops: Hop[]; bridge?: string; inIface?: string } {
+  const node = pod.nodeName!;
+  const state = nodeState(ctx.model, node);
+  const net = state.pod(pod);
+  const hops: Hop[] = [];
+
+  // 1. The pod's own namespace: eth0 and the route it takes toward the destination.
+  const eth0 = podInterface(net, podIP);
+  if (net.addrs && eth0) {
+    const route = net.routes ? lookupRoute(net.routes, dstIP) : undefined;
+    const up = linkIsUp(eth0);
+    const hop: Hop = {
+      kind: 'container',
+      node,
+      detail: `${pod.name} ${eth0.ifname} ${podIP}${route ? `, ${formatRoute(route)}` : ''}`,
+      status: up ? (net.routes && !route ? 'broken' : 'ok') : 'broken',
+      evidence: `${net.files['ip-addr.json']}: ${eth0.ifname} ${linkState(eth0)}`,
+    };
+    if (!up)
+      hop.findings = [
+        ifaceDown(
+          ctx,
+          node,
+          `${eth0.ifname} of pod ${pod.namespace}/${pod.name}`,
+          'pod interface',
+          eth0,
+          net.files['ip-addr.json'],
+        ),
+      ];
+    else if (net.routes && !route) {
+      hop.findings = [
+        ctx.add(
+          finding('ROUTE_MISSING', {
+            message: `Pod ${pod.namespace}/${pod.name} has no route toward ${dstIP}.`,
+            objects: [podRef(pod)],
+            evidence: [net.files['ip-route.json']],
+          }),
+        ),
+      ];
+    }
+    hops.push(hop);
+  } else {
+    hops.push({
+      kind: 'container',
+      node,
+      detail: `${pod.name} eth0 ${podIP}`,
+      status: 'unknown',
+      inferred: true,
+      findings: [
+        noData(
+          ctx,
+          node,
+          [`pods/${pod.namespace}_${pod.name}/ip-addr.json`],
+          `The network namespace of pod ${pod.namespace}/${pod.name}`,
+        ),
+      ],
+    });
+  }
+
+  // 2. The host side of the veth pair, and the bridge it is enslaved to.
+  const veth = hostVeth(state, net, podIP);
+  let bridgeName: string | undefined;
+  if (veth.link) {
+    const link = veth.link;
+    const up = linkIsUp(link);
+    const hop: Hop = {
+      kind: 'veth',
+      node,
+      detail: `${link.ifname} (${veth.how})${link.master ? `, on ${link.master}` : ''}`,
+      status: 'ok',
+      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}${link.master ? ` master ${link.master}` : ' no master'}`,
+    };
+    const codes: string[] = [];
+    if (!up)
+      codes.push(ifaceDown(ctx, node, link.ifname, "pod's host veth", link, state.describe('ip-link.json')));
+    const bridgeExpected = podBridge(ctx.model, state);
+    if (!link.master && bridgeExpected && link.kind === 'veth') {
+      codes.push(
+        ctx.add(
+          finding('VETH_NOT_ON_BRIDGE', {
+            message: `The host veth ${link.ifname} of pod ${pod.namespace}/${pod.name} is not enslaved to the bridge ${bridgeExpected.ifname}.`,
+            objects: [podRef(pod), `node/${node}`],
+            evidence: [`${state.describe('ip-link.json')}: ${link.ifname} has no master`],
+            hint: `ip link set ${link.ifname} master ${bridgeExpected.ifname} (or recreate the pod).`,
+          }),
+        ),
+      );
+    }
+    if (codes.length) {
+      hop.status = 'broken';
+      hop.findings = codes;
+    }
+    hops.push(hop);
+    bridgeName = link.master;
+    if (!link.master && !bridgeExpected) bridgeName = undefined;
+  } else {
+    hops.push({
+      kind: 'veth',
+      node,
+      detail: `host side of ${pod.name}'s veth pair (${veth.how})`,
+      status: 'unknown',
+      inferred: true,
+      findings: state.links ? undefined : [noData(ctx, node, ['ip-link.json'], "The pod's host veth")],
+    });
+  }
+
+  const bridgeHop = bridgeHopFor(ctx, state, bridgeName);
+  if (bridgeHop) hops.push(bridgeHop.hop);
+  return { hops, bridge: bridgeHop?.name, inIface: veth.link?.ifname };
+}
+
+/** The bridge hop: the named bridge (or the node's pod-CIDR interface), its state and address. */
+function bridgeHopFor(
+  ctx: TraceContext,
+  state: NodeState,
+  name: string | undefined,
+): { hop: Hop; name?: string } | undefined {
+  const node = state.node;
+  const links = state.links;
+  const addrIface = name ? state.addrs?.find((i) => i.ifname === name) : podBridge(ctx.model, state);
+  const link =
+    links && (name ?? addrIface?.ifname) ? linkByName(links, (name ?? addrIface?.ifname)!) : undefined;
+  if (!links || !state.addrs) {
+    const cidr = ctx.model.node(node)?.podCIDRs[0];
+    return {
+      hop: {
+        kind: 'bridge',
+        node,
+        detail: `the node's pod bridge${cidr ? ` (gateway of ${cidr})` : ''}`,
+        status: 'unknown',
+        inferred: true,
+        findings: [noData(ctx, node, ['ip-addr.json', 'ip-link.json'], 'The pod bridge')],
+      },
+    };
+  }
+  if (!link) {
+    // Routed CNIs have no bridge: the veth is the gateway. Nothing to show.
+    return undefined;
+  }
+  const addr = addrIface?.addresses.find((a) => a.family === 'inet') ?? addrIface?.addresses[0];
+  const hop: Hop = {
+    kind: 'bridge',
+    node,
+    detail: `${link.ifname}${addr ? ` ${addr.cidr}` : ''}`,
+    status: 'ok',
+    evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}`,
+  };
+  // A bridge with no carrier is "up" with NO-CARRIER only when it has no ports; its admin
+  // state is what stops forwarding.
+  if (!link.up) {
+    hop.status = 'broken';
+    hop.findings = [ifaceDown(ctx, node, link.ifname, 'bridge', link, state.describe('ip-link.json'))];
+  }
+  return { hop, name: link.ifname };
+}
+
+export interface RouteResult {
+  hops: Hop[];
+  /** 'local': delivered on this node; a node name: sent there; undefined: nowhere (broken/unknown). */
+  next?: 'local' | string;
+  broken: boolean;
+}
+
+/**
+ * The node's routing decision for `dstIP` (a pod IP after any DNAT). `expectedNode` is the
+ * node that owns the destination (by pod placement, else pod CIDR).
+ */
+export function routeHops(
+  ctx: TraceContext,
+  node: string,
+  dstIP: string,
+  expectedNode: string | undefined,
+  forwarded: boolean,
+): RouteResult {
+  const state = nodeState(ctx.model, node);
+  const hops: Hop[] = [];
+  const routes = state.routes;
+  if (forwarded) {
+    const fwdHop = forwardingHop(ctx, state, dstIP);
+    if (fwdHop) {
+      hops.push(fwdHop);
+      if (fwdHop.status === 'broken') return { hops, broken: true };
+    }
+  }
+  if (!routes) {
+    const next = expectedNode === node ? 'local' : expectedNode;
+    hops.push({
+      kind: 'route',
+      node,
+      detail: `toward ${dstIP}${next && next !== 'local' ? ` (node ${next})` : ''}`,
+      status: 'unknown',
+      inferred: true,
+      findings: [noData(ctx, node, ['ip-route.json'], 'The route')],
+    });
+    return { hops, next, broken: false };
+  }
+  const route = lookupRoute(routes, dstIP);
+  const evidence = route
+    ? `${state.describe('ip-route.json')}: ${formatRoute(route)}`
+    : `${state.describe('ip-route.json')}: no route matches ${dstIP}`;
+  const gw = route ? routeGateway(route) : undefined;
+  const dev = route ? routeDevice(route) : undefined;
+
+  const missing = (why: string) => {
+    hops.push({
+      kind: 'route',
+      node,
+      detail: route ? formatRoute(route) : `no route to ${dstIP}`,
+      status: 'broken',
+      evidence,
+      findings: [
+        ctx.add(
+          finding('ROUTE_MISSING', {
+            message: `Node ${node} has no route to ${dstIP}${expectedNode ? ` (pod CIDR of node ${expectedNode})` : ''}: ${why}.`,
+            objects: [`node/${node}`],
+            evidence: [evidence],
+          }),
+        ),
+      ],
+    });
+    return { hops, broken: true };
+  };
+
+  if (!route) return missing('no matching route');
+  if (['blackhole', 'unreachable', 'prohibit', 'throw'].includes(route.type))
+    return missing(`the route is of type ${route.type}`);
+  if (route.type === 'local') {
+    hops.push({
+      kind: 'route',
+      node,
+      detail: `${dstIP} is an address of node ${node}`,
+      status: 'ok',
+      evidence,
+    });
+    return { hops, next: 'local', broken: false };
+  }
+  // A pod address of another node that only matches the default route goes to the default
+  // gateway, which does not own it.
+  if (route.dst === 'default' && expectedNode && expectedNode !== node)
+    return missing('only the default route matches');
+
+  const link = dev && state.links ? linkByName(state.links, dev) : undefined;
+  const devDown = link && !linkIsUp(link) && !(link.kind === 'bridge' && link.up);
+  const deviceFinding = () =>
+    link && devDown
+      ? [ifaceDown(ctx, node, link.ifname, link.kind ?? 'interface', link, state.describe('ip-link.json'))]
+      : undefined;
+
+  // Directly connected (the pod bridge, or a routed CNI's veth): delivered on this node.
+  if (
+    !gw &&
+    (expectedNode === node || expectedNode === undefined || link?.kind === 'bridge' || link?.kind === 'veth')
+  ) {
+    const findings = deviceFinding();
+    hops.push({
+      kind: 'route',
+      node,
+      detail: formatRoute(route),
+      status: findings ? 'broken' : 'ok',
+      evidence,
+      findings,
+    });
+    return { hops, next: findings ? undefined : 'local', broken: Boolean(findings) };
+  }
+
+  // Overlay: the route leaves through a VXLAN/IPIP/Geneve device.
+  if (link && ['vxlan', 'ipip', 'geneve', 'gre', 'wireguard'].includes(link.kind ?? '')) {
+    const remoteNode =
+      (gw && (nodeOwningPodIP(ctx.model, gw) ?? nodeWithAddress(ctx.model, gw))) ?? expectedNode;
+    const underlay =
+      link.vxlan?.remote ?? (remoteNode ? ctx.model.node(remoteNode)?.internalIPs[0] : undefined);
+    const findings: string[] = [...(deviceFinding() ?? [])];
+    if (remoteNode && expectedNode && remoteNode !== expectedNode)
+      findings.push(wrongNextHop(ctx, node, route, evidence, remoteNode, expectedNode, dstIP));
+    const detail = `${link.ifname} (${link.kind}${link.vxlan ? ` vni ${link.vxlan.id}` : ''})${gw ? ` via ${gw}` : ''}${underlay ? ` → underlay ${underlay}` : ''}${remoteNode ? ` (node ${remoteNode})` : ''}`;
+    hops.push({ kind: 'route', node, detail: formatRoute(route), status: 'ok', evidence });
+    hops.push({
+      kind: 'overlay',
+      node,
+      detail,
+      status: findings.length ? 'broken' : 'ok',
+      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}`,
+      findings: findings.length ? findings : undefined,
+    });
+    return { hops, next: findings.length ? undefined : remoteNode, broken: findings.length > 0 };
+  }
+
+  // host-gw: a route via another node's address.
+  const viaNode = gw ? nodeWithAddress(ctx.model, gw) : undefined;
+  const findings: string[] = [...(deviceFinding() ?? [])];
+  if (expectedNode && viaNode !== expectedNode)
+    findings.push(wrongNextHop(ctx, node, route, evidence, viaNode, expectedNode, dstIP));
+  hops.push({
+    kind: 'route',
+    node,
+    detail: `${formatRoute(route)}${viaNode ? ` (node ${viaNode})` : ''}`,
+    status: findings.length ? 'broken' : 'ok',
+    evidence,
+    findings: findings.length ? findings : undefined,
+  });
+  return { hops, next: findings.length ? undefined : viaNode, broken: findings.length > 0 };
+}
+
+function wrongNextHop(
+  ctx: TraceContext,
+  node: string,
+  route: { dst: string },
+  evidence: string,
+  via: string | undefined,
+  expected: string,
+  dstIP: string,
+): string {
+  return ctx.add(
+    finding('ROUTE_WRONG_NEXT_HOP', {
+      message: `Node ${node} routes ${dstIP} (${route.dst}) to ${via ? `node ${via}` : 'an address that is no node'}, but node ${expected} owns it.`,
+      objects: [`node/${node}`, `node/${expected}`, ...(via ? [`node/${via}`] : [])],
+      evidence: [evidence],
+    }),
+  );
+}
+
+/** net.ipv4.ip_forward on a node that must forward the packet. */
+function forwardingHop(ctx: TraceContext, state: NodeState, dstIP: string): Hop | undefined {
+  const family = ipFamily(dstIP);
+  const sysctl = state.sysctl;
+  if (!sysctl) return undefined;
+  const on = ipForwarding(sysctl, family);
+  if (on !== false) return undefined;
+  const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+  return {
+    kind: 'filter',
+    node: state.node,
+    detail: `${key} = 0: the node does not forward packets`,
+    status: 'broken',
+    evidence: `${state.describe('sysctl.txt')}: ${key} = 0`,
+    findings: [
+      ctx.add(
+        finding('IP_FORWARD_DISABLED', {
+          message: `Node ${state.node} has ${key} = 0, so it drops packets it must forward.`,
+          objects: [`node/${state.node}`],
+          evidence: [`${state.describe('sysctl.txt')}: ${key} = 0`],
+          hint: `sysctl -w ${key}=1 on node ${state.node} (and persist it).`,
+        }),
+      ),
+    ],
+  };
+}
+
+/** Arriving at the destination pod: (node →) bridge → veth → pod, and whether the port is served. */
+export function arrivePodHops(
+  ctx: TraceContext,
+  pod: Pod,
+  podIP: string,
+  port: number | undefined,
+  protocol: Protocol,
+  fromNode: string | undefined,
+  bridgeShown: boolean,
+): Hop[] {
+  const node = pod.nodeName!;
+  const state = nodeState(ctx.model, node);
+  const hops: Hop[] = [];
+  if (fromNode && fromNode !== node) {
+    const internal = ctx.model.node(node)?.internalIPs[0];
+    const iface = internal && state.addrs ? interfaceWithAddress(state.addrs, internal) : undefined;
+    hops.push({
+      kind: 'node',
+      node,
+      detail: `${iface ? `${iface.ifname} ` : ''}${internal ?? node}`,
+      status: 'ok',
+      ...(iface
+        ? { evidence: `${state.describe('ip-addr.json')}: ${iface.ifname} ${linkState(iface)}` }
+        : { inferred: true }),
+    });
+    const routed = routeHops(ctx, node, podIP, node, true);
+    hops.push(...routed.hops);
+    if (routed.broken) return hops;
+  }
+  const net = state.pod(pod);
+  const veth = hostVeth(state, net, podIP);
+  const bridge = bridgeHopFor(ctx, state, veth.link?.master);
+  if (bridge && !bridgeShown) hops.push(bridge.hop);
+  if (veth.link) {
+    const link = veth.link;
+    const codes: string[] = [];
+    if (!linkIsUp(link))
+      codes.push(ifaceDown(ctx, node, link.ifname, "pod's host veth", link, state.describe('ip-link.json')));
+    if (!link.master && podBridge(ctx.model, state) && link.kind === 'veth') {
+      codes.push(
+        ctx.add(
+          finding('VETH_NOT_ON_BRIDGE', {
+            message: `The host veth ${link.ifname} of pod ${pod.namespace}/${pod.name} is not enslaved to the bridge.`,
+            objects: [podRef(pod), `node/${node}`],
+            evidence: [`${state.describe('ip-link.json')}: ${link.ifname} has no master`],
+          }),
+        ),
+      );
+    }
+    hops.push({
+      kind: 'veth',
+      node,
+      detail: `${link.ifname} (${veth.how})`,
+      status: codes.length ? 'broken' : 'ok',
+      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}${link.master ? ` master ${link.master}` : ' no master'}`,
+      findings: codes.length ? codes : undefined,
+    });
+  } else {
+    hops.push({
+      kind: 'veth',
+      node,
+      detail: `host side of ${pod.name}'s veth pair (${veth.how})`,
+      status: 'unknown',
+      inferred: true,
+    });
+  }
+  hops.push(podHop(ctx, pod, podIP, port, protocol, net));
+  return hops;
+}
+
+/** The destination pod itself: its eth0, its state, and a listener on the port. */
+function podHop(
+  ctx: TraceContext,
+  pod: Pod,
+  podIP: string,
+  port: number | undefined,
+  protocol: Protocol,
+  net: PodNetState,
+): Hop {
+  const node = pod.nodeName!;
+  const eth0 = podInterface(net, podIP);
+  const hop: Hop = {
+    kind: 'pod',
+    node,
+    detail: `${pod.name} ${eth0?.ifname ?? 'eth0'} ${podIP}${port !== undefined ? `:${port}` : ''}`,
+    status: 'ok',
+  };
+  const codes: string[] = [];
+  if (pod.phase !== 'Running') {
+    codes.push(
+      ctx.add(
+        finding('POD_NOT_RUNNING', {
+          message: `Pod ${pod.namespace}/${pod.name} is ${pod.phase}.`,
+          objects: [podRef(pod)],
+          evidence: [`status.phase: ${pod.phase}`],
+        }),
+      ),
+    );
+  }
+  if (eth0 && !linkIsUp(eth0))
+    codes.push(
+      ifaceDown(
+        ctx,
+        node,
+        `${eth0.ifname} of pod ${pod.namespace}/${pod.name}`,
+        'pod interface',
+        eth0,
+        net.files['ip-addr.json'],
+      ),
+    );
+  if (port !== undefined && net.listening) {
+    const listening = net.listening.some(
+      (s) =>
+        s.port === port &&
+        s.protocol === (protocol === 'UDP' ? 'UDP' : 'TCP') &&
+        ['0.0.0.0', '::', '*', podIP].includes(s.address),
+    );
+    if (!listening) {
+      codes.push(
+        ctx.add(
+          finding('POD_PORT_NOT_LISTENING', {
+            message: `Nothing in pod ${pod.namespace}/${pod.name} listens on ${protocol} port ${port}.`,
+            objects: [podRef(pod)],
+            evidence: [`${net.files['ss.txt']}: no ${protocol.toLowerCase()} socket on port ${port}`],
+          }),
+        ),
+      );
+    } else {
+      hop.evidence = `${net.files['ss.txt']}: listening on ${protocol.toLowerCase()} ${port}`;
+    }
+  } else if (!net.addrs) {
+    hop.inferred = true;
+  }
+  if (codes.length) {
+    hop.status = 'broken';
+    hop.findings = codes;
+  }
+  return hop;
+}

@@ -1,0 +1,781 @@
+// knet trace: every path a packet from SOURCE to DESTINATION can take, hop by hop, with the
+// first broken hop and its evidence. Composes the model, the endpoints analysis, the
+// kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
+import { UserError } from '../../cli/errors.js';
+import { finding, sortFindings } from '../../findings/catalog.js';
+import type { Finding } from '../../findings/types.js';
+import type { ClusterModel } from '../../model/cluster.js';
+import { ipFamily, normalizeIP } from '../../model/ip.js';
+import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
+import { diagnoseService } from '../endpoints/diagnose.js';
+import { closeNames } from '../endpoints/similar.js';
+import { resolveTargetPort } from '../endpoints/target-port.js';
+import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
+import type { Packet, PacketFlow } from '../proxy/packet.js';
+import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
+import { TraceContext } from './context.js';
+import { arrivePodHops, leavePodHops, nodeOwningPodIP, nodeWithAddress, routeHops } from './hops.js';
+import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget, Verdict } from './types.js';
+
+/** Where the packet starts. */
+interface Source {
+  ref: TraceRef;
+  ip: string;
+  node?: string;
+  /** A pod with its own network namespace (not hostNetwork). */
+  pod?: Pod;
+  from: Packet['from'];
+}
+
+/** Where the packet is sent (before kube-proxy). */
+type Destination =
+  | { type: 'service'; ref: TraceRef; service: Service; port: ServicePort; ip: string; dport: number }
+  | { type: 'pod'; ref: TraceRef; pod: Pod; ip: string; dport?: number }
+  | { type: 'node'; ref: TraceRef; node: string; ip: string; dport?: number }
+  | { type: 'external'; ref: TraceRef; ip: string; dport?: number };
+
+/** One candidate after kube-proxy: a backend address and port, with its share. */
+interface Candidate {
+  ip: string;
+  port?: number;
+  probability: number | null;
+  masquerade: boolean;
+  hops: Hop[];
+}
+
+const podRefText = (p: Pod) => `pod/${p.namespace}/${p.name}`;
+
+function pickIP(ips: readonly string[], family: 4 | 6 | undefined): string | undefined {
+  return (family ? ips.find((ip) => ipFamily(ip) === family) : undefined) ?? ips[0];
+}
+
+function notFound(ctx: TraceContext, t: TraceTarget): never {
+  const model = ctx.model;
+  const names =
+    t.kind === 'pod'
+      ? model.podsInNamespace(t.namespace ?? 'default').map((p) => p.name)
+      : t.kind === 'svc'
+        ? model.servicesInNamespace(t.namespace ?? 'default').map((s) => s.name)
+        : model.nodes.map((n) => n.name);
+  const close = closeNames(t.name, names);
+  const code = t.kind === 'pod' ? 'POD_NOT_FOUND' : t.kind === 'svc' ? 'SVC_NOT_FOUND' : 'NODE_NOT_FOUND';
+  const what =
+    t.kind === 'node' ? `node ${t.name}` : `${t.kind === 'pod' ? 'pod' : 'service'} ${t.namespace}/${t.name}`;
+  throw new TraceTargetNotFound(
+    finding(code, {
+      message: `No ${what}${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
+      objects: [t.kind === 'node' ? `node/${t.name}` : `${t.kind}/${t.namespace}/${t.name}`],
+    }),
+  );
+}
+
+/** The target does not exist: the trace answers with that finding alone. */
+export class TraceTargetNotFound extends Error {
+  constructor(readonly finding: Finding) {
+    super(finding.message);
+  }
+}
+
+function resolveSource(ctx: TraceContext, t: TraceTarget, viaNode: string | undefined): Source {
+  const model = ctx.model;
+  if (t.kind === 'pod') {
+    const pod = model.pod(t.namespace!, t.name) ?? notFound(ctx, t);
+    if (!pod.nodeName || pod.ips.length === 0) {
+      throw new TraceTargetNotFound(
+        finding(pod.nodeName ? 'POD_NO_IP' : 'POD_NOT_RUNNING', {
+          message: `Pod ${pod.namespace}/${pod.name} ${pod.nodeName ? 'has no IP' : 'is not scheduled to a node'}: it cannot send packets.`,
+          objects: [podRefText(pod)],
+        }),
+      );
+    }
+    const ref: TraceRef = {
+      kind: 'Pod',
+      namespace: pod.namespace,
+      name: pod.name,
+      ip: pod.ips[0],
+      node: pod.nodeName,
+    };
+    return pod.hostNetwork
+      ? { ref, ip: pod.ips[0], node: pod.nodeName, from: 'local' }
+      : { ref, ip: pod.ips[0], node: pod.nodeName, pod, from: 'pod' };
+  }
+  if (t.kind === 'node') {
+    const node = model.node(t.name) ?? notFound(ctx, t);
+    const ip = node.internalIPs[0];
+    if (!ip) throw new UserError(`node ${node.name} has no InternalIP to send from`);
+    return {
+      ref: { kind: 'Node', name: node.name, ip, node: node.name },
+      ip,
+      node: node.name,
+      from: 'local',
+    };
+  }
+  if (t.kind === 'ip') {
+    const owners = model.podsByIP(t.name);
+    if (owners.length === 1)
+      return resolveSource(
+        ctx,
+        { kind: 'pod', namespace: owners[0].namespace, name: owners[0].name },
+        viaNode,
+      );
+    const node = nodeWithAddress(model, t.name);
+    if (node) return { ref: { kind: 'Node', name: node, ip: t.name, node }, ip: t.name, node, from: 'local' };
+    if (!viaNode)
+      throw new UserError(`${t.name} is outside the cluster: say where it enters with --via-node NODE`);
+    if (!model.node(viaNode)) notFound(ctx, { kind: 'node', name: viaNode });
+    return { ref: { kind: 'IP', ip: t.name, node: null }, ip: t.name, node: viaNode, from: 'external' };
+  }
+  throw new UserError(`a trace source must be pod/…, node/… or ip/…, not ${t.kind}/…`);
+}
+
+function servicePortFor(service: Service, wanted: number | string | undefined): ServicePort {
+  if (service.ports.length === 0)
+    throw new UserError(`service ${service.namespace}/${service.name} has no ports`);
+  const list = service.ports.map((p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`).join(', ');
+  if (wanted === undefined) {
+    if (service.ports.length === 1) return service.ports[0];
+    throw new UserError(
+      `service ${service.namespace}/${service.name} has several ports (${list}): name one with svc/${service.namespace}/${service.name}:PORT or --port`,
+    );
+  }
+  const port = service.ports.find((p) => p.name === wanted || p.port === wanted);
+  if (!port)
+    throw new UserError(
+      `service ${service.namespace}/${service.name} has no port ${wanted} (ports: ${list})`,
+    );
+  return port;
+}
+
+function resolveDestination(ctx: TraceContext, t: TraceTarget, q: TraceQuery, source: Source): Destination {
+  const model = ctx.model;
+  const family = ipFamily(source.ip);
+  const wantedPort = t.port ?? q.port;
+  if (t.kind === 'svc') {
+    const service = model.service(t.namespace!, t.name) ?? notFound(ctx, t);
+    const port = servicePortFor(service, wantedPort);
+    const ref: TraceRef = {
+      kind: 'Service',
+      namespace: service.namespace,
+      name: service.name,
+      ip: null,
+      port: port.port,
+      protocol: port.protocol,
+    };
+    // From outside, the service is reached on its LB IP, an external IP, or a NodePort.
+    if (source.from === 'external') {
+      const lb = pickIP([...service.loadBalancerIPs, ...service.externalIPs], family);
+      if (lb) return { type: 'service', ref: { ...ref, ip: lb }, service, port, ip: lb, dport: port.port };
+      const nodeIP = pickIP(model.node(source.node!)?.internalIPs ?? [], family);
+      if (port.nodePort && nodeIP)
+        return {
+          type: 'service',
+          ref: { ...ref, ip: nodeIP, port: port.nodePort },
+          service,
+          port,
+          ip: nodeIP,
+          dport: port.nodePort,
+        };
+      throw new UserError(
+        `service ${service.namespace}/${service.name} is not reachable from outside: no LoadBalancer IP, external IP or NodePort`,
+      );
+    }
+    const ip = pickIP(service.clusterIPs, family);
+    if (!ip) {
+      // Headless and ExternalName services have no VIP; the trace goes to the pods / the name.
+      return { type: 'service', ref, service, port, ip: '', dport: port.port };
+    }
+    return { type: 'service', ref: { ...ref, ip }, service, port, ip, dport: port.port };
+  }
+  if (t.kind === 'pod') {
+    const pod = model.pod(t.namespace!, t.name) ?? notFound(ctx, t);
+    const ip = pickIP(pod.ips, family);
+    if (!ip)
+      throw new TraceTargetNotFound(
+        finding('POD_NO_IP', {
+          message: `Pod ${pod.namespace}/${pod.name} has no IP address.`,
+          objects: [podRefText(pod)],
+        }),
+      );
+    const dport = podPort(pod, wantedPort, q.protocol);
+    return {
+      type: 'pod',
+      ref: {
+        kind: 'Pod',
+        namespace: pod.namespace,
+        name: pod.name,
+        ip,
+        port: dport ?? null,
+        node: pod.nodeName ?? null,
+      },
+      pod,
+      ip,
+      dport,
+    };
+  }
+  if (t.kind === 'node') {
+    const node = model.node(t.name) ?? notFound(ctx, t);
+    const ip = pickIP(node.internalIPs, family);
+    if (!ip) throw new UserError(`node ${node.name} has no InternalIP`);
+    const dport = typeof wantedPort === 'number' ? wantedPort : undefined;
+    return {
+      type: 'node',
+      ref: { kind: 'Node', name: node.name, ip, port: dport ?? null, node: node.name },
+      node: node.name,
+      ip,
+      dport,
+    };
+  }
+  if (t.kind === 'ip') {
+    const ip = t.name;
+    const dport = typeof wantedPort === 'number' ? wantedPort : undefined;
+    const k = normalizeIP(ip);
+    const svc = model.services.find((s) =>
+      [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs].some((a) => normalizeIP(a) === k),
+    );
+    if (svc) {
+      const port = servicePortFor(svc, wantedPort);
+      return {
+        type: 'service',
+        ref: {
+          kind: 'Service',
+          namespace: svc.namespace,
+          name: svc.name,
+          ip,
+          port: port.port,
+          protocol: port.protocol,
+        },
+        service: svc,
+        port,
+        ip,
+        dport: port.port,
+      };
+    }
+    const owners = model.podsByIP(ip);
+    if (owners.length === 1)
+      return resolveDestination(
+        ctx,
+        { kind: 'pod', namespace: owners[0].namespace, name: owners[0].name, port: dport },
+        q,
+        source,
+      );
+    const node = nodeWithAddress(model, ip);
+    if (node)
+      return {
+        type: 'node',
+        ref: { kind: 'Node', name: node, ip, port: dport ?? null, node },
+        node,
+        ip,
+        dport,
+      };
+    return { type: 'external', ref: { kind: 'IP', ip, port: dport ?? null }, ip, dport };
+  }
+  throw new UserError(`a trace destination must be pod/…, svc/…, node/…, ip/… or dns/…, not ${t.kind}/…`);
+}
+
+/** A pod destination's port: asked (number or container port name), else its only port. */
+function podPort(
+  pod: Pod,
+  wanted: number | string | undefined,
+  protocol: Protocol | undefined,
+): number | undefined {
+  if (typeof wanted === 'number') return wanted;
+  const ports = pod.containers.flatMap((c) => c.ports).filter((p) => !protocol || p.protocol === protocol);
+  if (typeof wanted === 'string') {
+    const named = ports.find((p) => p.name === wanted);
+    if (!named) throw new UserError(`pod ${pod.namespace}/${pod.name} has no container port named ${wanted}`);
+    return named.containerPort;
+  }
+  if (ports.length === 1) return ports[0].containerPort;
+  if (ports.length === 0) return undefined;
+  throw new UserError(
+    `pod ${pod.namespace}/${pod.name} has several ports (${ports.map((p) => p.name ?? p.containerPort).join(', ')}): pick one with --port`,
+  );
+}
+
+/** kube-proxy on the node where the packet enters: DNAT candidates, or a reject/drop. */
+function proxyStage(
+  ctx: TraceContext,
+  source: Source,
+  dest: Destination,
+  protocol: Protocol,
+  inIface: string | undefined,
+): { candidates: Candidate[]; terminal?: Hop; flow?: PacketFlow } {
+  const node = source.node!;
+  const packet: Packet = {
+    source: source.ip,
+    destination: dest.ip,
+    port: dest.dport ?? 0,
+    protocol,
+    from: source.from,
+    inInterface: inIface,
+  };
+  const rules = loadNodeProxy(ctx.model, node);
+  if (!rules) return { candidates: inferredCandidates(ctx, source, dest) };
+  const flow = simulatePacket(rules, packet);
+  const evidence = flow.evidence.join('\n');
+  if (flow.outcome === 'reject' || flow.outcome === 'drop') {
+    const code = classifyFlowDecision(flow) ?? 'FILTER_DROP';
+    const rule = flow.decidingRule ?? flow.evidence.at(-1) ?? '';
+    const f = ctx.add(
+      finding(code, {
+        message:
+          code === 'PROXY_REJECT'
+            ? `kube-proxy on node ${node} ${flow.outcome === 'reject' ? 'rejects' : 'drops'} traffic to ${flow.service ?? dest.ip}: the service has no usable endpoints for this packet.`
+            : `A firewall rule on node ${node} ${flow.outcome === 'reject' ? 'rejects' : 'drops'} the packet ${source.ip} → ${dest.ip}:${dest.dport ?? ''}.`,
+        objects: [
+          `node/${node}`,
+          ...(dest.type === 'service' ? [`svc/${dest.service.namespace}/${dest.service.name}`] : []),
+        ],
+        evidence: [rule],
+      }),
+    );
+    return {
+      candidates: [],
+      terminal: { kind: flow.outcome, node, detail: rule, status: 'broken', evidence, findings: [f] },
+      flow,
+    };
+  }
+  if (flow.outcome === 'dnat') {
+    return {
+      flow,
+      candidates: flow.endpoints.map((e) => ({
+        ip: e.ip,
+        port: e.port,
+        probability: e.probability,
+        masquerade: Boolean(e.masquerade ?? flow.masquerade),
+        hops: [
+          {
+            kind: 'dnat',
+            node,
+            detail: `${dest.ip}:${dest.dport} -> ${e.ip}:${e.port}${flow.endpoints.length > 1 ? ` (p=${round(e.probability)})` : ''}`,
+            status: 'ok',
+            evidence,
+          },
+        ],
+      })),
+    };
+  }
+  // No kube-proxy rule took the packet.
+  if (dest.type === 'service' && dest.ip && isClusterVIP(dest.service, dest.ip)) {
+    const f = ctx.add(
+      finding('PROXY_RULES_MISSING', {
+        message: `kube-proxy's rules on node ${node} do not translate ${dest.ip}:${dest.dport} (service ${dest.service.namespace}/${dest.service.name}): packets to the virtual IP go nowhere.`,
+        objects: [`svc/${dest.service.namespace}/${dest.service.name}`, `node/${node}`],
+        evidence: flow.evidence.length
+          ? flow.evidence
+          : [`no rule for ${dest.ip}:${dest.dport} in ${rules.mode} rules of node ${node}`],
+      }),
+    );
+    return {
+      flow,
+      candidates: [],
+      terminal: {
+        kind: 'dnat',
+        node,
+        detail: `no DNAT for ${dest.ip}:${dest.dport}`,
+        status: 'broken',
+        evidence,
+        findings: [f],
+      },
+    };
+  }
+  const filter: Hop = {
+    kind: 'filter',
+    node,
+    detail: `no kube-proxy or firewall rule stops ${source.ip} → ${dest.ip}${dest.dport ? `:${dest.dport}` : ''}`,
+    status: 'ok',
+  };
+  if (evidence) filter.evidence = evidence;
+  return {
+    flow,
+    candidates: [
+      { ip: dest.ip, port: dest.dport, probability: null, masquerade: flow.masquerade, hops: [filter] },
+    ],
+  };
+}
+
+function isClusterVIP(service: Service, ip: string): boolean {
+  const k = normalizeIP(ip);
+  return (
+    [...service.clusterIPs, ...service.externalIPs, ...service.loadBalancerIPs].some(
+      (a) => normalizeIP(a) === k,
+    ) ||
+    service.type === 'NodePort' ||
+    service.type === 'LoadBalancer'
+  );
+}
+
+const round = (p: number) => Math.round(p * 1000) / 1000;
+
+/** Without the node's kube-proxy rules: the ready endpoints of the EndpointSlices, equal shares. */
+function inferredCandidates(ctx: TraceContext, source: Source, dest: Destination): Candidate[] {
+  const node = source.node!;
+  const noData = ctx.add(
+    finding('NO_NODE_DATA', {
+      message: `kube-proxy's rules on node ${node} are not in the bundle: the service translation was inferred from the EndpointSlices.`,
+      objects: [`node/${node}`],
+      evidence: ['iptables-save.txt', 'ipvsadm.txt', 'nft.json'].map((f) =>
+        ctx.model.nodeFiles.describe(node, f),
+      ),
+    }),
+  );
+  if (dest.type !== 'service') {
+    return [
+      {
+        ip: dest.ip,
+        port: dest.dport,
+        probability: null,
+        masquerade: false,
+        hops: [
+          {
+            kind: 'filter',
+            node,
+            detail: 'firewall rules unknown',
+            status: 'unknown',
+            inferred: true,
+            findings: [noData],
+          },
+        ],
+      },
+    ];
+  }
+  const family = ipFamily(dest.ip || source.ip);
+  const ready: { ip: string; port: number }[] = [];
+  for (const slice of ctx.model.endpointSlicesFor(dest.service)) {
+    if (slice.addressType !== (family === 4 ? 'IPv4' : 'IPv6')) continue;
+    const sp = slice.ports.find((p) => p.name === dest.port.name && p.protocol === dest.port.protocol);
+    if (!sp) continue;
+    for (const e of slice.endpoints)
+      if (e.conditions.ready) for (const a of e.addresses) ready.push({ ip: a, port: sp.port });
+  }
+  return ready.map((e) => ({
+    ip: e.ip,
+    port: e.port,
+    probability: 1 / ready.length,
+    masquerade: false,
+    hops: [
+      {
+        kind: 'dnat',
+        node,
+        detail: `${dest.ip}:${dest.dport} -> ${e.ip}:${e.port} (p=${round(1 / ready.length)})`,
+        status: 'unknown',
+        inferred: true,
+        findings: [noData],
+      },
+    ],
+  }));
+}
+
+/** Headless services have no VIP: the client connects to each ready endpoint directly. */
+function headlessCandidates(
+  ctx: TraceContext,
+  dest: Extract<Destination, { type: 'service' }>,
+  family: 4 | 6,
+): Candidate[] {
+  const list: Candidate[] = [];
+  for (const pod of ctx.model.podsMatchingLabels(dest.service.namespace, dest.service.selector ?? {})) {
+    if (!dest.service.selector || (!pod.ready && !dest.service.publishNotReadyAddresses)) continue;
+    const ip = pickIP(pod.ips, family);
+    const target = resolveTargetPort(dest.port, pod);
+    if (ip && target) list.push({ ip, port: target.port, probability: null, masquerade: false, hops: [] });
+  }
+  return list.map((c) => ({ ...c, probability: 1 / list.length }));
+}
+
+function policyHop(
+  ctx: TraceContext,
+  source: Source,
+  masqueraded: boolean,
+  pod: Pod,
+  port: number | undefined,
+  protocol: Protocol,
+): Hop | undefined {
+  if (port === undefined) return undefined;
+  // A masqueraded packet arrives with the node's address as its source.
+  const nodeIP = source.node
+    ? ctx.model.node(source.node)?.internalIPs.find((ip) => ipFamily(ip) === ipFamily(source.ip))
+    : undefined;
+  const from: PolicyEndpoint = source.pod
+    ? { kind: 'pod', pod: source.pod }
+    : { kind: 'ip', ip: masqueraded && nodeIP ? nodeIP : source.ip };
+  const verdict = evaluatePolicy(ctx.model, {
+    source: from,
+    destination: { kind: 'pod', pod },
+    port,
+    protocol,
+  });
+  const codes = verdict.findings.map((f) => ctx.add(f));
+  for (const n of verdict.notes) ctx.note(n);
+  const half = (d: typeof verdict.egress, name: string) =>
+    `${name} ${d.verdict}${d.allowedBy.length ? ` by ${d.allowedBy.map((r) => `${r.policy}#${r.rule}`).join(', ')}` : d.isolated ? ` (isolated by ${d.policies.join(', ')})` : ' (not isolated)'}`;
+  const parts = [half(verdict.egress, 'egress'), half(verdict.ingress, 'ingress')];
+  const evidence = [
+    verdict.egress.reason,
+    verdict.ingress.reason,
+    ...verdict.egress.evidence,
+    ...verdict.ingress.evidence,
+  ].join('\n');
+  return {
+    kind: 'policy',
+    node: pod.nodeName,
+    detail: parts.join('; '),
+    status: verdict.allowed === true ? 'ok' : verdict.allowed === false ? 'broken' : 'unknown',
+    ...(evidence ? { evidence } : {}),
+    ...(codes.length ? { findings: codes } : {}),
+  };
+}
+
+function pathVerdict(hops: readonly Hop[]): TracePath['verdict'] {
+  if (hops.some((h) => h.status === 'broken')) return 'unreachable';
+  if (hops.some((h) => h.status === 'unknown')) return 'unknown';
+  return 'reachable';
+}
+
+export function overallVerdict(paths: readonly TracePath[]): Verdict {
+  if (paths.length === 0) return 'unreachable';
+  const v = paths.map((p) => p.verdict);
+  if (v.every((x) => x === 'reachable')) return 'reachable';
+  if (v.every((x) => x === 'unreachable')) return 'unreachable';
+  if (v.includes('unreachable')) return 'partial';
+  return 'unknown';
+}
+
+/** The service's own findings that matter to this path (errors and warnings). */
+function serviceFindings(
+  ctx: TraceContext,
+  dest: Extract<Destination, { type: 'service' }>,
+  node: string | undefined,
+): string[] {
+  const diag = diagnoseService(ctx.model, dest.service.namespace, dest.service.name, {
+    port: dest.port.name || dest.port.port,
+    node,
+  });
+  const codes: string[] = [];
+  for (const f of diag.findings) {
+    if (f.severity === 'info' && !['SVC_HEADLESS', 'SVC_EXTERNAL_NAME', 'SVC_NO_SELECTOR'].includes(f.code))
+      continue;
+    codes.push(ctx.add(f));
+  }
+  return codes;
+}
+
+export function traceConnection(model: ClusterModel, query: TraceQuery): TraceResult {
+  const ctx = new TraceContext(model);
+  const source = resolveSource(ctx, query.source, query.viaNode);
+  const dest = resolveDestination(ctx, query.destination, query, source);
+  const protocol: Protocol = dest.type === 'service' ? dest.port.protocol : (query.protocol ?? 'TCP');
+  const family = ipFamily(source.ip);
+  const paths: TracePath[] = [];
+
+  // Leaving the source.
+  const startHops: Hop[] = [];
+  let serviceCodes: string[] = [];
+  let bridge: string | undefined;
+  let inIface: string | undefined;
+  if (source.pod) {
+    const left = leavePodHops(ctx, source.pod, source.ip, dest.ip || source.ip);
+    startHops.push(...left.hops);
+    bridge = left.bridge;
+    inIface = left.inIface;
+  } else if (source.from === 'external') {
+    startHops.push({
+      kind: 'external',
+      detail: `client ${source.ip} enters through node ${source.node}`,
+      status: 'ok',
+    });
+    startHops.push({
+      kind: 'node',
+      node: source.node,
+      detail: `${source.node} ${dest.ip}${dest.dport ? `:${dest.dport}` : ''}`,
+      status: 'ok',
+    });
+  } else {
+    startHops.push({
+      kind: 'node',
+      node: source.node,
+      detail: `${source.ref.name ?? source.node} ${source.ip} (host network)`,
+      status: 'ok',
+    });
+  }
+
+  if (dest.type === 'service') {
+    const codes = serviceFindings(ctx, dest, source.from === 'external' ? source.node : undefined);
+    if (dest.service.type === 'ExternalName') {
+      paths.push({
+        to: { kind: 'IP', name: dest.service.externalName, ip: null },
+        probability: null,
+        verdict: 'unknown',
+        hops: [
+          ...startHops,
+          {
+            kind: 'external',
+            detail: `CNAME ${dest.service.externalName}: resolved and reached outside the cluster`,
+            status: 'unknown',
+            findings: codes,
+          },
+        ],
+      });
+      return finish(ctx, source, dest, paths);
+    }
+    serviceCodes = codes.filter((c) => c.startsWith('SVC_') && c !== 'SVC_HEADLESS');
+  }
+
+  let candidates: Candidate[];
+  let terminal: Hop | undefined;
+  if (dest.type === 'service' && dest.service.headless) {
+    candidates = headlessCandidates(ctx, dest, family);
+  } else {
+    const stage = proxyStage(ctx, source, dest, protocol, inIface ?? bridge);
+    candidates = stage.candidates;
+    terminal = stage.terminal;
+    if (stage.flow?.sessionAffinity)
+      ctx.note(
+        `sessionAffinity ClientIP: one client sticks to one backend for ${stage.flow.sessionAffinity.timeoutSeconds}s; every candidate is shown.`,
+      );
+  }
+  const attach = (hop: Hop | undefined) => {
+    if (hop && serviceCodes.length) hop.findings = [...new Set([...(hop.findings ?? []), ...serviceCodes])];
+  };
+  attach(terminal);
+  for (const cand of candidates) attach(cand.hops.find((h) => h.kind === 'dnat'));
+  if (terminal) {
+    paths.push({ to: null, probability: null, verdict: 'unreachable', hops: [...startHops, terminal] });
+    return finish(ctx, source, dest, paths);
+  }
+  if (candidates.length === 0 && dest.type === 'service') {
+    const f = ctx.add(
+      finding('SVC_NO_READY_ENDPOINTS', {
+        message: `Service ${dest.service.namespace}/${dest.service.name} has no ready endpoint for port ${dest.port.name || dest.port.port}.`,
+        objects: [`svc/${dest.service.namespace}/${dest.service.name}`],
+      }),
+    );
+    paths.push({
+      to: null,
+      probability: null,
+      verdict: 'unreachable',
+      hops: [
+        ...startHops,
+        { kind: 'drop', detail: 'no backend to send the packet to', status: 'broken', findings: [f] },
+      ],
+    });
+    return finish(ctx, source, dest, paths);
+  }
+
+  for (const cand of candidates) {
+    const hops = [...startHops, ...cand.hops];
+    const targetPods = model.podsByIP(cand.ip);
+    const targetPod = targetPods.length ? targetPods[0] : dest.type === 'pod' ? dest.pod : undefined;
+    if (cand.masquerade)
+      hops.push({
+        kind: 'masquerade',
+        node: source.node,
+        detail: `source ${source.ip} rewritten to node ${source.node}'s address`,
+        status: 'ok',
+      });
+
+    // NetworkPolicy: egress at a pod source and ingress at the backend, decided after DNAT.
+    const policy =
+      targetPod && !targetPod.hostNetwork
+        ? policyHop(ctx, source, cand.masquerade, targetPod, cand.port, protocol)
+        : undefined;
+
+    if (
+      dest.type === 'service' &&
+      targetPods.length === 0 &&
+      !model.nodeByIP(cand.ip) &&
+      cand.hops.some((h) => h.kind === 'dnat' && !h.inferred)
+    ) {
+      // kube-proxy DNATs to an address no pod has.
+      const f = ctx.add(
+        finding('PROXY_ENDPOINT_STALE', {
+          message: `kube-proxy on node ${source.node} sends ${dest.service.namespace}/${dest.service.name} traffic to ${cand.ip}, which no pod has.`,
+          objects: [`svc/${dest.service.namespace}/${dest.service.name}`, `node/${source.node}`],
+          evidence: cand.hops.map((h) => h.evidence ?? '').filter(Boolean),
+        }),
+      );
+      hops.push({
+        kind: 'drop',
+        node: source.node,
+        detail: `${cand.ip} belongs to no pod`,
+        status: 'broken',
+        findings: [f],
+      });
+      paths.push({
+        to: { kind: 'IP', ip: cand.ip, port: cand.port ?? null },
+        probability: cand.probability,
+        verdict: 'unreachable',
+        hops,
+      });
+      continue;
+    }
+
+    const owner = targetPod?.nodeName ?? nodeOwningPodIP(model, cand.ip) ?? nodeWithAddress(model, cand.ip);
+    const sameNode = owner === source.node;
+    // A pod reaching a pod on its own bridge and subnet is switched, not routed.
+    const switched = Boolean(source.pod && sameNode && dest.type === 'pod');
+    if (!switched) {
+      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local');
+      hops.push(...routed.hops);
+      if (routed.broken) {
+        if (policy) hops.push(policy);
+        paths.push(pathFor(cand, targetPod, hops));
+        continue;
+      }
+    }
+    if (targetPod && !targetPod.hostNetwork) {
+      const arrival = arrivePodHops(
+        ctx,
+        targetPod,
+        cand.ip,
+        cand.port,
+        protocol,
+        source.node,
+        Boolean(source.pod && sameNode),
+      );
+      // The policy is enforced at the destination pod's interface: just before the pod hop.
+      if (policy)
+        arrival.splice(arrival.at(-1)?.kind === 'pod' ? arrival.length - 1 : arrival.length, 0, policy);
+      hops.push(...arrival);
+    } else if (owner) {
+      hops.push({
+        kind: 'node',
+        node: owner,
+        detail: `${owner} ${cand.ip}${cand.port ? `:${cand.port}` : ''} (host network)`,
+        status: 'ok',
+      });
+    } else {
+      hops.push({
+        kind: 'external',
+        detail: `${cand.ip}${cand.port ? `:${cand.port}` : ''} is outside the cluster: knet cannot see beyond the node`,
+        status: 'unknown',
+      });
+    }
+    paths.push(pathFor(cand, targetPod, hops));
+  }
+  return finish(ctx, source, dest, paths);
+}
+
+function pathFor(cand: Candidate, pod: Pod | undefined, hops: Hop[]): TracePath {
+  const to: TraceRef = pod
+    ? {
+        kind: 'Pod',
+        namespace: pod.namespace,
+        name: pod.name,
+        ip: cand.ip,
+        port: cand.port ?? null,
+        node: pod.nodeName ?? null,
+      }
+    : { kind: 'IP', ip: cand.ip, port: cand.port ?? null };
+  return { to, probability: cand.probability, verdict: pathVerdict(hops), hops };
+}
+
+function finish(ctx: TraceContext, source: Source, dest: Destination, paths: TracePath[]): TraceResult {
+  return {
+    source: source.ref,
+    destination: dest.ref,
+    verdict: overallVerdict(paths),
+    paths,
+    findings: sortFindings(ctx.findings),
+    notes: ctx.notes,
+  };
+}

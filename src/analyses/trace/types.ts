@@ -1,0 +1,85 @@
+// The Trace document (cli.md): one path per candidate backend, hop by hop.
+import type { Finding } from '../../findings/types.js';
+import type { Protocol } from '../../model/types.js';
+
+export type HopKind =
+  | 'container'
+  | 'veth'
+  | 'bridge'
+  | 'route'
+  | 'gateway'
+  | 'overlay'
+  | 'node'
+  | 'dnat'
+  | 'snat'
+  | 'masquerade'
+  | 'filter'
+  | 'policy'
+  | 'pod'
+  | 'external'
+  | 'drop'
+  | 'reject';
+
+/** ok: the hop passes the packet; broken: it does not; unknown: the data to decide is missing. */
+export type HopStatus = 'ok' | 'broken' | 'unknown';
+
+export interface Hop {
+  kind: HopKind;
+  node?: string;
+  detail: string;
+  status: HopStatus;
+  /** The rule, route, interface or object that decided this hop. */
+  evidence?: string;
+  /** Deduced without node data. */
+  inferred?: boolean;
+  /** Codes of the findings that bite at this hop. */
+  findings?: string[];
+}
+
+export type Verdict = 'reachable' | 'unreachable' | 'partial' | 'unknown';
+
+export interface TraceRef {
+  kind: 'Pod' | 'Service' | 'Node' | 'IP';
+  namespace?: string;
+  name?: string;
+  ip: string | null;
+  port?: number | null;
+  protocol?: Protocol;
+  node?: string | null;
+}
+
+export interface TracePath {
+  /** The backend this path ends at (null when the packet never gets one, e.g. REJECT). */
+  to: TraceRef | null;
+  /** Share of new connections that take this path (from the proxy rules), or null. */
+  probability: number | null;
+  verdict: Exclude<Verdict, 'partial'>;
+  hops: Hop[];
+}
+
+export interface TraceResult {
+  source: TraceRef;
+  destination: TraceRef;
+  verdict: Verdict;
+  paths: TracePath[];
+  findings: Finding[];
+  notes: string[];
+}
+
+/** What the trace is asked, in model terms (the CLI resolves flags into this). */
+export interface TraceTarget {
+  kind: 'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing';
+  namespace?: string;
+  name: string;
+  port?: number | string;
+}
+
+export interface TraceQuery {
+  source: TraceTarget;
+  destination: TraceTarget;
+  /** --port; a target's own :PORT wins. */
+  port?: number | string;
+  protocol?: Protocol;
+  /** Where an external source enters the cluster. */
+  viaNode?: string;
+}

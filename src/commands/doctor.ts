@@ -1,0 +1,63 @@
+import { Flags } from '@oclif/core';
+import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { UserError } from '../cli/errors.js';
+
+export default class Doctor extends KnetCommand {
+  static override summary = 'Every finding in the cluster (or a namespace), grouped and sorted by severity.';
+  static override description =
+    'Runs every check: pods and nodes, every Service (endpoints analysis), kube-proxy drift on every node ' +
+    'with node files, the cluster DNS Service, and NetworkPolicy sanity. The first command to run on an unknown cluster.';
+  static override examples = [
+    'knet doctor -A --snapshot demo',
+    'knet doctor -n shop --severity warning',
+    'knet doctor -A --only SVC_LABEL_MISMATCH,PROXY_ENDPOINT_STALE --json',
+  ];
+  static override flags = {
+    ...clusterFlags,
+    ...allNamespacesFlag,
+    only: Flags.string({ description: 'only these finding codes (comma-separated)', helpValue: 'CODE,…' }),
+    severity: Flags.string({
+      description: 'the lowest severity to list',
+      options: ['error', 'warning', 'info'],
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Doctor);
+    this.setup(flags);
+    const format = this.outputFormat(flags);
+    const only = flags.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (only?.length) {
+      const { CATALOG } = await import('../findings/catalog.js');
+      const unknown = only.filter((code) => !(code in CATALOG));
+      if (unknown.length)
+        throw new UserError(`unknown finding code ${unknown.join(', ')} (see docs/findings.md)`);
+    }
+    const cluster = await this.loadCluster(flags, [
+      'namespaces',
+      'nodes',
+      'pods',
+      'services',
+      'endpointslices',
+      'endpoints',
+      'networkpolicies',
+      'daemonsets',
+      'configmaps',
+    ]);
+    const { runDoctor } = await import('../analyses/doctor.js');
+    const { renderDoctor } = await import('../render/doctor.js');
+    const { document } = await import('../render/document.js');
+    const report = runDoctor(cluster.model, {
+      namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
+      only,
+      severity: flags.severity as 'error' | 'warning' | 'info' | undefined,
+    });
+    await this.emit(format, document('DoctorReport', report), () =>
+      renderDoctor(report, { wide: format === 'wide' }),
+    );
+    this.exitFor(report.findings);
+  }
+}

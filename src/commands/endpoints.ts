@@ -1,0 +1,57 @@
+import { Args, Flags } from '@oclif/core';
+import { clusterFlags, KnetCommand } from '../cli/base.js';
+
+export default class Endpoints extends KnetCommand {
+  static override summary = 'Why a Service has, or lacks, working backends (alias: knet svc).';
+  static override description =
+    "Matches the Service's selector against the pods (with the near misses when it matches nothing), " +
+    'checks readiness and the per-pod targetPort, and compares the EndpointSlices with the pods.';
+  static override examples = [
+    'knet endpoints svc/shop/cart --snapshot demo',
+    'knet endpoints svc/cart:http -n shop',
+    'knet endpoints svc/shop/web --node node-2 -o wide',
+    'knet svc svc/shop/cart --json',
+  ];
+  static override args = {
+    service: Args.string({
+      description: 'svc/NAME or svc/NAMESPACE/NAME, optionally :PORT (number or name)',
+      required: true,
+    }),
+  };
+  static override flags = {
+    ...clusterFlags,
+    node: Flags.string({
+      description: 'the node traffic arrives at: checks for a local endpoint under a Local traffic policy',
+      helpValue: 'NODE',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(this.constructor as typeof Endpoints);
+    this.setup(flags);
+    const format = this.outputFormat(flags);
+    const { parseTarget } = await import('../cli/targets.js');
+    // Validate the target before loading anything: a typo should not cost a cluster read.
+    parseTarget(args.service, 'default', ['svc']);
+    const cluster = await this.loadCluster(flags, [
+      'namespaces',
+      'nodes',
+      'pods',
+      'services',
+      'endpointslices',
+      'endpoints',
+    ]);
+    const target = parseTarget(args.service, cluster.namespace, ['svc']);
+    const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
+    const { renderServiceDiagnosis } = await import('../analyses/endpoints/render.js');
+    const { document } = await import('../render/document.js');
+    const diagnosis = diagnoseService(cluster.model, target.namespace ?? cluster.namespace, target.name, {
+      port: target.port,
+      node: flags.node,
+    });
+    await this.emit(format, document('ServiceDiagnosis', diagnosis), () =>
+      renderServiceDiagnosis(diagnosis, { wide: format === 'wide' }),
+    );
+    this.exitFor(diagnosis.findings);
+  }
+}

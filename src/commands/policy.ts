@@ -1,0 +1,148 @@
+import { Args, Flags } from '@oclif/core';
+import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { UserError } from '../cli/errors.js';
+
+export default class Policy extends KnetCommand {
+  static override summary =
+    'NetworkPolicy verdict for a connection, with the policy and rule that decided it.';
+  static override description =
+    'With SOURCE and DESTINATION (pods or ip/ADDR): whether egress at the source and ingress at the destination ' +
+    'allow the connection on --port/--protocol, which policies isolate each pod and which rule allowed it (exit 1 ' +
+    'when denied). With one pod: the policies that select it, per direction, in plain words. With --matrix: who ' +
+    'can reach whom among the pods of a namespace. Evaluates networking.k8s.io/v1 NetworkPolicy exactly as the ' +
+    'API documents it and the upstream e2e tests check it; notes say where CNIs differ.';
+  static override examples = [
+    'knet policy pod/shop/web-1 pod/shop/db-0 --port 5432 --snapshot demo',
+    'knet policy pod/web-1 pod/payments/api-0:https -n shop',
+    'knet policy ip/203.0.113.7 pod/shop/front-0 --port 443 -o json',
+    'knet policy pod/shop/db-0',
+    'knet policy --matrix -n shop --port 80',
+  ];
+  static override args = {
+    source: Args.string({ description: 'pod/[NS/]NAME or ip/ADDR (alone: the pod whose policies to show)' }),
+    destination: Args.string({ description: 'pod/[NS/]NAME[:PORT] or ip/ADDR[:PORT]' }),
+  };
+  static override flags = {
+    ...clusterFlags,
+    port: Flags.string({
+      description: 'destination port: a number, or a container port name of the destination pod',
+      helpValue: 'PORT',
+    }),
+    protocol: Flags.string({
+      description: "protocol (default: TCP, or the named port's)",
+      options: ['tcp', 'udp', 'sctp'],
+    }),
+    matrix: Flags.boolean({
+      description: "who can reach whom among the namespace's pods (-n); every declared port unless --port",
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Policy);
+    this.setup(flags);
+    const format = this.outputFormat(flags);
+    const { parseTarget } = await import('../cli/targets.js');
+    const protocolFlag = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
+    if (flags.matrix) {
+      if (args.source)
+        throw new UserError('--matrix takes no targets: use knet policy --matrix -n NAMESPACE [--port P]');
+      if (flags.port !== undefined && !/^\d+$/.test(flags.port))
+        throw new UserError('--matrix needs a numeric --port (named ports differ per pod)');
+    } else if (!args.source) {
+      throw new UserError(
+        'name a pod (knet policy pod/NS/NAME), a connection (knet policy SOURCE DESTINATION --port P) or use --matrix -n NS',
+      );
+    } else {
+      // Syntax errors before the (possibly slow) cluster read.
+      parseTarget(args.source, 'default', args.destination ? ['pod', 'ip'] : ['pod']);
+      if (args.destination) parseTarget(args.destination, 'default', ['pod', 'ip']);
+    }
+    const cluster = await this.loadCluster(flags, [
+      'namespaces',
+      'nodes',
+      'pods',
+      'services',
+      'networkpolicies',
+      'daemonsets',
+    ]);
+    const model = cluster.model;
+    const { document } = await import('../render/document.js');
+    const { sortFindings } = await import('../findings/catalog.js');
+    const render = await import('../analyses/policy/render.js');
+
+    if (flags.matrix) {
+      const { policyMatrix } = await import('../analyses/policy/matrix.js');
+      const m = policyMatrix(
+        model,
+        cluster.namespace,
+        flags.port === undefined ? undefined : Number(flags.port),
+        protocolFlag ?? 'TCP',
+      );
+      const doc = { ...m, findings: sortFindings(m.findings) };
+      await this.emit(format, document('PolicyMatrix', doc), () =>
+        render.renderMatrix(doc, { wide: format === 'wide' }),
+      );
+      process.exitCode = 0;
+      return;
+    }
+
+    const { resolvePolicyTarget } = await import('../analyses/policy/targets.js');
+    const source = parseTarget(args.source!, cluster.namespace, args.destination ? ['pod', 'ip'] : ['pod']);
+    const src = resolvePolicyTarget(model, source);
+    if ('finding' in src) {
+      await this.notFound(format, src.finding);
+      return;
+    }
+    if (!args.destination) {
+      if (src.endpoint.kind !== 'pod')
+        throw new UserError('one target must be a pod: knet policy pod/NS/NAME');
+      const { policiesSelecting } = await import('../analyses/policy/select.js');
+      const s = policiesSelecting(model, src.endpoint.pod);
+      const doc = { ...s, findings: sortFindings(s.findings) };
+      await this.emit(format, document('PolicySelection', doc), () => render.renderSelection(doc));
+      this.exitFor(doc.findings);
+      return;
+    }
+    const destination = parseTarget(args.destination, cluster.namespace, ['pod', 'ip']);
+    const dst = resolvePolicyTarget(model, destination);
+    if ('finding' in dst) {
+      await this.notFound(format, dst.finding);
+      return;
+    }
+    const { resolvePolicyPort } = await import('../analyses/policy/targets.js');
+    const port = resolvePolicyPort(dst.endpoint, flags.port ?? destination.port, protocolFlag);
+    if (typeof port === 'string') throw new UserError(port);
+    const { evaluatePolicy } = await import('../analyses/policy/evaluate.js');
+    const v = evaluatePolicy(model, {
+      source: src.endpoint,
+      destination: dst.endpoint,
+      port: port.port,
+      protocol: port.protocol,
+    });
+    const doc = { ...v, findings: sortFindings(v.findings) };
+    await this.emit(format, document('PolicyVerdict', doc), () =>
+      render.renderVerdict(doc, { wide: format === 'wide' }),
+    );
+    if (v.verdict === 'unknown') {
+      process.stderr.write(
+        `knet: verdict unknown: ${v.egress.verdict === 'unknown' ? v.egress.reason : v.ingress.reason}\n`,
+      );
+      process.exitCode = 2;
+    } else process.exitCode = v.verdict === 'denied' ? 1 : 0;
+  }
+
+  private async notFound(
+    format: ReturnType<KnetCommand['outputFormat']>,
+    f: import('../findings/types.js').Finding,
+  ) {
+    const { document } = await import('../render/document.js');
+    const { renderFindings } = await import('../render/findings.js');
+    // A target that does not exist is an answer (exit 1), with close names.
+    await this.emit(
+      format,
+      document('PolicyVerdict', { allowed: null, verdict: 'unknown', findings: [f] }),
+      () => renderFindings([f]),
+    );
+    process.exitCode = 1;
+  }
+}

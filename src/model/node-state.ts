@@ -1,0 +1,142 @@
+// Per-node dataplane state: the node's interfaces, routes and sysctls, and the network
+// namespaces of its pods, parsed from the node files on first use and kept with the model.
+// A missing file is `undefined` (the analysis then says which file would have answered);
+// a malformed one throws a ParseError naming the file and line.
+
+import { ParseError } from '../parsers/errors.js';
+import {
+  type IpAddrInterface,
+  type IpLink,
+  type IpRoute,
+  parseIpAddr,
+  parseIpLink,
+  parseIpRoute,
+} from '../parsers/iproute2.js';
+import { parseSysctl } from '../parsers/sysctl.js';
+import type { ClusterModel } from './cluster.js';
+import type { Pod } from './types.js';
+
+export interface ListeningSocket {
+  protocol: 'TCP' | 'UDP';
+  address: string;
+  port: number;
+}
+
+export interface PodNetState {
+  addrs?: IpAddrInterface[];
+  routes?: IpRoute[];
+  resolvConf?: string;
+  listening?: ListeningSocket[];
+  /** Which of the pod's files exist, as bundle paths (for evidence). */
+  files: Record<string, string>;
+}
+
+export class NodeState {
+  constructor(
+    private readonly model: ClusterModel,
+    readonly node: string,
+  ) {}
+
+  private cache = new Map<string, unknown>();
+
+  private parsed<T>(file: string, parse: (text: string, shown: string) => T): T | undefined {
+    if (this.cache.has(file)) return this.cache.get(file) as T | undefined;
+    const text = this.model.nodeFiles.read(this.node, file);
+    const value =
+      text === undefined ? undefined : parse(text, this.model.nodeFiles.describe(this.node, file));
+    this.cache.set(file, value);
+    return value;
+  }
+
+  /** The bundle path of a node file, for evidence and NO_NODE_DATA messages. */
+  describe(file: string): string {
+    return this.model.nodeFiles.describe(this.node, file);
+  }
+
+  get addrs(): IpAddrInterface[] | undefined {
+    return this.parsed('ip-addr.json', parseIpAddr);
+  }
+
+  get links(): IpLink[] | undefined {
+    return this.parsed('ip-link.json', parseIpLink);
+  }
+
+  get routes(): IpRoute[] | undefined {
+    return this.parsed('ip-route.json', parseIpRoute);
+  }
+
+  get sysctl(): Map<string, string> | undefined {
+    return this.parsed('sysctl.txt', parseSysctl);
+  }
+
+  /** True when any dataplane file of this node is present. */
+  get hasData(): boolean {
+    return this.model.nodeFiles.nodes().includes(this.node);
+  }
+
+  pod(pod: Pod): PodNetState {
+    const dir = `pods/${pod.namespace}_${pod.name}`;
+    const key = `pod:${dir}`;
+    if (this.cache.has(key)) return this.cache.get(key) as PodNetState;
+    const files: Record<string, string> = {};
+    const read = <T>(name: string, parse: (text: string, shown: string) => T): T | undefined => {
+      const rel = `${dir}/${name}`;
+      const text = this.model.nodeFiles.read(this.node, rel);
+      if (text === undefined) return undefined;
+      files[name] = this.model.nodeFiles.describe(this.node, rel);
+      return parse(text, files[name]);
+    };
+    const state: PodNetState = {
+      addrs: read('ip-addr.json', parseIpAddr),
+      routes: read('ip-route.json', parseIpRoute),
+      resolvConf: read('resolv.conf', (t) => t),
+      listening: read('ss.txt', parseSsListening),
+      files,
+    };
+    this.cache.set(key, state);
+    return state;
+  }
+}
+
+const states = new WeakMap<ClusterModel, Map<string, NodeState>>();
+
+export function nodeState(model: ClusterModel, node: string): NodeState {
+  let byNode = states.get(model);
+  if (!byNode) {
+    byNode = new Map();
+    states.set(model, byNode);
+  }
+  let state = byNode.get(node);
+  if (!state) {
+    state = new NodeState(model, node);
+    byNode.set(node, state);
+  }
+  return state;
+}
+
+/**
+ * `ss -H -lntu` lines: `tcp LISTEN 0 4096 0.0.0.0:8080 0.0.0.0:*` or, for UDP,
+ * `udp UNCONN 0 0 [::]:53 [::]:*`. Local address is the 5th column (Netid first with -u -t).
+ */
+export function parseSsListening(text: string, file: string): ListeningSocket[] {
+  const out: ListeningSocket[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    const cols = line.split(/\s+/);
+    const netid = cols[0]?.toLowerCase();
+    if ((netid !== 'tcp' && netid !== 'udp') || cols.length < 5) {
+      throw new ParseError(
+        file,
+        i + 1,
+        `expected \`ss -H -lntu\` output (Netid State Recv-Q Send-Q Local Peer), got: ${line.slice(0, 60)}`,
+      );
+    }
+    const local = cols[4];
+    const m = /^(.*):(\d+|\*)$/.exec(local);
+    if (!m || m[2] === '*') return;
+    const address = m[1].replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+    out.push({ protocol: netid === 'tcp' ? 'TCP' : 'UDP', address, port: Number(m[2]) });
+  });
+  return out;
+}

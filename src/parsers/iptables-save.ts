@@ -1,0 +1,437 @@
+// `iptables-save` / `ip6tables-save` (and `iptables -S` / `iptables -t TABLE -S`) text →
+// tables, chains and rules. Pure: text in, structure out; bad input throws ParseError with
+// the file and line. Matches the parser does not know are kept (rule.unknown) so that an
+// evaluator can answer "unknown" instead of guessing.
+import { ParseError } from './errors.js';
+
+export interface MatchOption {
+  /** Option name without dashes, e.g. "dport", "ctstate", "comment". */
+  name: string;
+  negated: boolean;
+  values: string[];
+}
+
+export interface RuleMatch {
+  /** Module name given to -m, e.g. "tcp", "comment", "statistic". */
+  module: string;
+  options: MatchOption[];
+}
+
+export interface AddrCriterion {
+  negated: boolean;
+  /** As printed: "10.0.0.0/8", "172.30.0.41/32" (iptables -S may omit the prefix). */
+  value: string;
+}
+
+export interface IptablesRule {
+  table: string;
+  chain: string;
+  /** 1-based line in the source text. */
+  line: number;
+  /** The rule line as printed (evidence). */
+  text: string;
+  source?: AddrCriterion;
+  destination?: AddrCriterion;
+  inInterface?: AddrCriterion;
+  outInterface?: AddrCriterion;
+  protocol?: AddrCriterion;
+  fragment?: boolean;
+  matches: RuleMatch[];
+  /** -j / -g target (chain or built-in target); undefined for a counting-only rule. */
+  target?: string;
+  /** True for -g (goto). */
+  goto: boolean;
+  targetOptions: MatchOption[];
+  /** Matches or options the evaluator cannot decide, e.g. "-m physdev". */
+  unknown: string[];
+  comment?: string;
+}
+
+export interface IptablesChain {
+  name: string;
+  /** Policy of a built-in chain (ACCEPT/DROP); undefined for user chains. */
+  policy?: string;
+  rules: IptablesRule[];
+  line: number;
+}
+
+export interface IptablesTable {
+  name: string;
+  chains: Map<string, IptablesChain>;
+}
+
+export interface IptablesDump {
+  file: string;
+  tables: Map<string, IptablesTable>;
+  /** Number of rules parsed. */
+  ruleCount: number;
+}
+
+export interface IptablesParseOptions {
+  /** Table for `iptables -S` text that has no `*table` header (default "filter"). */
+  defaultTable?: string;
+  /**
+   * Tokenize a chain's rules when the chain is first read (default false). A 200,000-line
+   * dump then costs only a line scan up front; a malformed rule throws its ParseError
+   * (with file and line) when its chain is read.
+   */
+  lazy?: boolean;
+}
+
+interface PendingRule {
+  op: 'append' | 'insert';
+  line: number;
+  text: string;
+  rest: string;
+}
+
+/** A chain whose rules are tokenized on first access. */
+class LazyChain implements IptablesChain {
+  policy?: string;
+  private parsed?: IptablesRule[];
+  pending: PendingRule[] = [];
+  constructor(
+    readonly name: string,
+    readonly line: number,
+    private readonly table: string,
+    private readonly file: string,
+  ) {}
+  get rules(): IptablesRule[] {
+    if (!this.parsed) {
+      const out: IptablesRule[] = [];
+      for (const p of this.pending) {
+        const rule = parseRuleTokens(
+          tokenizeRule(p.rest, this.file, p.line),
+          this.table,
+          this.name,
+          p.text,
+          this.file,
+          p.line,
+        );
+        if (p.op === 'insert') out.unshift(rule);
+        else out.push(rule);
+      }
+      this.parsed = out;
+      this.pending = [];
+    }
+    return this.parsed;
+  }
+}
+
+/** Split a rule line into tokens, honouring "double quotes" with backslash escapes. */
+export function tokenizeRule(text: string, file = '<input>', line = 0): string[] {
+  const tokens: string[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13) {
+      i++;
+      continue;
+    }
+    let tok = '';
+    let start = i;
+    while (i < n) {
+      c = text.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13) break;
+      if (c === 34 /* " */) {
+        tok += text.slice(start, i);
+        i++;
+        let closed = false;
+        let buf = '';
+        let s = i;
+        while (i < n) {
+          const d = text.charCodeAt(i);
+          if (d === 92 /* \ */ && i + 1 < n) {
+            buf += text.slice(s, i) + text[i + 1];
+            i += 2;
+            s = i;
+            continue;
+          }
+          if (d === 34) {
+            buf += text.slice(s, i);
+            closed = true;
+            i++;
+            break;
+          }
+          i++;
+        }
+        if (!closed) throw new ParseError(file, line, 'unterminated quoted string');
+        tok += buf;
+        start = i;
+        continue;
+      }
+      i++;
+    }
+    tok += text.slice(start, i);
+    tokens.push(tok);
+  }
+  return tokens;
+}
+
+const GENERIC: Record<string, 'source' | 'destination' | 'inInterface' | 'outInterface' | 'protocol'> = {
+  '-s': 'source',
+  '--source': 'source',
+  '--src': 'source',
+  '-d': 'destination',
+  '--destination': 'destination',
+  '--dst': 'destination',
+  '-i': 'inInterface',
+  '--in-interface': 'inInterface',
+  '-o': 'outInterface',
+  '--out-interface': 'outInterface',
+  '-p': 'protocol',
+  '--protocol': 'protocol',
+};
+
+/** Modules whose options the evaluator understands. */
+const KNOWN_MODULES = new Set([
+  'comment',
+  'tcp',
+  'udp',
+  'sctp',
+  'multiport',
+  'statistic',
+  'addrtype',
+  'conntrack',
+  'state',
+  'mark',
+  'set',
+  'recent',
+  'nfacct',
+  'icmp',
+  'icmp6',
+  'iprange',
+  'physdev',
+]);
+
+/** Parses one `-A CHAIN …` rule (the tokens after "-A CHAIN"). */
+export function parseRuleTokens(
+  tokens: string[],
+  table: string,
+  chain: string,
+  text: string,
+  file: string,
+  line: number,
+): IptablesRule {
+  const rule: IptablesRule = {
+    table,
+    chain,
+    line,
+    text,
+    matches: [],
+    goto: false,
+    targetOptions: [],
+    unknown: [],
+  };
+  let i = 0;
+  let negate = false;
+  let current: RuleMatch | undefined;
+  let inTarget = false;
+  const n = tokens.length;
+  while (i < n) {
+    const t = tokens[i];
+    if (t === '!') {
+      negate = true;
+      i++;
+      continue;
+    }
+    if (inTarget) {
+      if (t.startsWith('-')) {
+        const values: string[] = [];
+        i++;
+        while (i < n && !tokens[i].startsWith('--') && tokens[i] !== '!') values.push(tokens[i++]);
+        rule.targetOptions.push({ name: t.replace(/^-+/, ''), negated: negate, values });
+        negate = false;
+        continue;
+      }
+      throw new ParseError(file, line, `unexpected token "${t}" after target ${rule.target}`);
+    }
+    const generic = GENERIC[t];
+    if (generic) {
+      if (i + 1 >= n) throw new ParseError(file, line, `option ${t} needs a value`);
+      rule[generic] = { negated: negate, value: tokens[i + 1] };
+      negate = false;
+      current = undefined;
+      i += 2;
+      continue;
+    }
+    if (t === '-f' || t === '--fragment') {
+      rule.fragment = !negate;
+      negate = false;
+      i++;
+      continue;
+    }
+    if (t === '-m' || t === '--match') {
+      if (i + 1 >= n) throw new ParseError(file, line, `option ${t} needs a module name`);
+      current = { module: tokens[i + 1], options: [] };
+      rule.matches.push(current);
+      if (!KNOWN_MODULES.has(current.module)) rule.unknown.push(`-m ${current.module}`);
+      negate = false;
+      i += 2;
+      continue;
+    }
+    if (t === '-j' || t === '--jump' || t === '-g' || t === '--goto') {
+      if (i + 1 >= n) throw new ParseError(file, line, `option ${t} needs a target`);
+      rule.target = tokens[i + 1];
+      rule.goto = t === '-g' || t === '--goto';
+      inTarget = true;
+      current = undefined;
+      negate = false;
+      i += 2;
+      continue;
+    }
+    if (t === '-c' || t === '--set-counters') {
+      i += 3;
+      continue;
+    }
+    if (t.startsWith('--') && current) {
+      const values: string[] = [];
+      i++;
+      if (t === '--comment' && i < n) values.push(tokens[i++]);
+      else while (i < n && !tokens[i].startsWith('-') && tokens[i] !== '!') values.push(tokens[i++]);
+      current.options.push({ name: t.slice(2), negated: negate, values });
+      if (current.module === 'comment' && t === '--comment') rule.comment = values.join(' ');
+      negate = false;
+      continue;
+    }
+    if (t.startsWith('--') && !current && rule.protocol) {
+      // iptables accepts protocol options (e.g. --dport) right after -p without -m.
+      current = { module: rule.protocol.value, options: [] };
+      rule.matches.push(current);
+      continue;
+    }
+    throw new ParseError(file, line, `unexpected token "${t}"`);
+  }
+  return rule;
+}
+
+/** Parses iptables-save output (any tables, any order) or `iptables -S` output. */
+export function parseIptablesSave(
+  text: string,
+  file = 'iptables-save.txt',
+  options: IptablesParseOptions = {},
+): IptablesDump {
+  const tables = new Map<string, IptablesTable>();
+  let table: IptablesTable | undefined;
+  let ruleCount = 0;
+  const getTable = (name: string) => {
+    let t = tables.get(name);
+    if (!t) {
+      t = { name, chains: new Map() };
+      tables.set(name, t);
+    }
+    return t;
+  };
+  const newChain = (table: string, name: string, policy: string | undefined, line: number): IptablesChain => {
+    if (!options.lazy) return { name, policy, rules: [], line };
+    const c = new LazyChain(name, line, table, file);
+    c.policy = policy;
+    return c;
+  };
+  const implicitTable = () => {
+    if (!table) table = getTable(options.defaultTable ?? 'filter');
+    return table;
+  };
+  let pos = 0;
+  let lineNo = 0;
+  const len = text.length;
+  while (pos < len) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = len;
+    let raw = text.slice(pos, end);
+    pos = end + 1;
+    lineNo++;
+    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+    // `iptables-save -c` prefixes rules with [packets:bytes].
+    let line = raw.trimStart();
+    if (line.length === 0 || line[0] === '#') continue;
+    if (line[0] === '[') {
+      const close = line.indexOf(']');
+      if (close < 0) throw new ParseError(file, lineNo, 'unterminated counter');
+      line = line.slice(close + 1).trimStart();
+    }
+    const c0 = line[0];
+    if (c0 === '*') {
+      table = getTable(line.slice(1).trim());
+      continue;
+    }
+    if (line === 'COMMIT') {
+      table = undefined;
+      continue;
+    }
+    if (c0 === ':') {
+      const m = /^:(\S+)\s+(\S+)/.exec(line);
+      if (!m) throw new ParseError(file, lineNo, 'malformed chain declaration');
+      const t = implicitTable();
+      const chain = t.chains.get(m[1]);
+      const policy = m[2] === '-' ? undefined : m[2];
+      if (chain) chain.policy = policy;
+      else t.chains.set(m[1], newChain(t.name, m[1], policy, lineNo));
+      continue;
+    }
+    if (c0 === '-') {
+      const sp = line.indexOf(' ');
+      const op = sp < 0 ? line : line.slice(0, sp);
+      const rest = sp < 0 ? '' : line.slice(sp + 1).trimStart();
+      if (op === '-P' || op === '-N' || op === '-X') {
+        const parts = rest.split(/\s+/);
+        if (!parts[0]) throw new ParseError(file, lineNo, `${op} needs a chain name`);
+        const t = implicitTable();
+        if (op === '-X') {
+          t.chains.delete(parts[0]);
+          continue;
+        }
+        const chain = t.chains.get(parts[0]);
+        const policy = op === '-P' ? parts[1] : undefined;
+        if (chain) chain.policy = policy ?? chain.policy;
+        else t.chains.set(parts[0], newChain(t.name, parts[0], policy, lineNo));
+        continue;
+      }
+      if (op === '-A' || op === '--append' || op === '-I' || op === '--insert') {
+        const sp2 = rest.indexOf(' ');
+        const chainName = sp2 < 0 ? rest : rest.slice(0, sp2);
+        if (!chainName) throw new ParseError(file, lineNo, `${op} needs a chain name`);
+        const t = implicitTable();
+        let chain = t.chains.get(chainName);
+        if (!chain) {
+          // iptables-restore requires a declaration; -S output lists built-ins with -P.
+          chain = newChain(t.name, chainName, undefined, lineNo);
+          t.chains.set(chainName, chain);
+        }
+        if (chain instanceof LazyChain) {
+          chain.pending.push({
+            op: op === '-I' || op === '--insert' ? 'insert' : 'append',
+            line: lineNo,
+            text: line,
+            rest: sp2 < 0 ? '' : rest.slice(sp2 + 1),
+          });
+          ruleCount++;
+          continue;
+        }
+        const tokens = tokenizeRule(sp2 < 0 ? '' : rest.slice(sp2 + 1), file, lineNo);
+        const rule = parseRuleTokens(tokens, t.name, chainName, line, file, lineNo);
+        if (op === '-I' || op === '--insert') chain.rules.unshift(rule);
+        else chain.rules.push(rule);
+        ruleCount++;
+        continue;
+      }
+      throw new ParseError(file, lineNo, `unknown command ${op}`);
+    }
+    throw new ParseError(file, lineNo, `unexpected line: ${line.slice(0, 60)}`);
+  }
+  return { file, tables, ruleCount };
+}
+
+/** The option of a match module (first found), e.g. optionOf(rule, 'statistic', 'probability'). */
+export function optionOf(rule: IptablesRule, module: string, name: string): MatchOption | undefined {
+  for (const m of rule.matches) {
+    if (m.module !== module) continue;
+    for (const o of m.options) if (o.name === name) return o;
+  }
+  return undefined;
+}
+
+export function targetOption(rule: IptablesRule, name: string): string | undefined {
+  return rule.targetOptions.find((o) => o.name === name)?.values[0];
+}

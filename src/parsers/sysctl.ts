@@ -1,0 +1,44 @@
+// Parser for `sysctl -a` output (snapshot.md: nodes/NODE/sysctl.txt): one `key = value` per
+// line. Multi-value keys keep their tab separators (net.ipv4.tcp_rmem = 4096\t131072\t6291456).
+// Blank lines and sysctl.conf-style comments (# or ;) are skipped, so a hand-made file works too.
+import { ParseError } from './errors.js';
+
+const KEY = /^[^\s=]+$/;
+
+export function parseSysctl(text: string, file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/\r$/, '');
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) continue;
+    // `sysctl -a` separates with " = "; `sysctl -N`/-e variants and sysctl.conf use "=".
+    const eq = line.indexOf('=');
+    if (eq < 0)
+      throw new ParseError(
+        file,
+        i + 1,
+        `expected "key = value" (the output of \`sysctl -a\`), got: ${clip(trimmed)}`,
+      );
+    const key = line.slice(0, eq).trim();
+    if (!KEY.test(key)) throw new ParseError(file, i + 1, `invalid sysctl key: ${clip(key || trimmed)}`);
+    // Drop exactly the separator's spaces; keep inner tabs of multi-value keys.
+    const value = line
+      .slice(eq + 1)
+      .replace(/^ +/, '')
+      .replace(/[ \t]+$/, '');
+    out.set(key, value);
+  }
+  return out;
+}
+
+/** net.ipv4.ip_forward from a parsed sysctl map: true/false, or undefined when absent. */
+export function ipForwarding(sysctl: ReadonlyMap<string, string>, family: 4 | 6 = 4): boolean | undefined {
+  const v = sysctl.get(family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
+  if (v === undefined) return undefined;
+  return v.trim() !== '0';
+}
+
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

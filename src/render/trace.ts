@@ -1,0 +1,131 @@
+import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
+import { renderFindings } from './findings.js';
+import { c, FAIL, OK, UNKNOWN } from './style.js';
+
+/** --explain: what each kind of hop is, for people learning Kubernetes networking. */
+export const HOP_EXPLANATIONS: Record<HopKind, string> = {
+  container: "the pod's own network namespace: its eth0 and the routes the container sees",
+  veth: 'a veth pair is a virtual cable: eth0 in the pod on one end, a host interface on the node on the other',
+  bridge:
+    "a Linux bridge is a virtual switch on the node joining the pods' veths; its address is the pods' gateway",
+  route:
+    "the node's routing table decides where the packet goes next: the local bridge, another node, or an overlay device",
+  gateway: 'the next-hop router the packet is handed to',
+  overlay:
+    "an overlay device (VXLAN, IPIP, Geneve) wraps the pod packet in a packet between the nodes' own addresses",
+  node: "a node's own network stack (its host network namespace)",
+  dnat: "kube-proxy's DNAT rewrites the Service virtual IP and port to one backend pod's IP and port; conntrack remembers the choice so replies are rewritten back",
+  snat: 'SNAT rewrites the source address',
+  masquerade:
+    "masquerade is SNAT to the outgoing interface's address, so replies come back through this node",
+  filter: 'packet filter rules (iptables/nftables filter chains, sysctls) that may drop or reject the packet',
+  policy:
+    'NetworkPolicy: egress rules of the policies selecting the source pod, ingress rules of those selecting the destination pod',
+  pod: 'the destination pod, and whether something listens on the port',
+  external: 'outside the cluster, beyond what knet can see',
+  drop: 'the packet is silently discarded here',
+  reject: 'the packet is refused here (the client gets an ICMP error or a TCP reset)',
+};
+
+const mark = (status: Hop['status']) => (status === 'ok' ? OK() : status === 'broken' ? FAIL() : UNKNOWN());
+
+function refText(r: TraceRef | null): string {
+  if (!r) return 'nothing';
+  const name =
+    r.kind === 'Pod'
+      ? `pod/${r.namespace}/${r.name}`
+      : r.kind === 'Service'
+        ? `svc/${r.namespace}/${r.name}`
+        : r.kind === 'Node'
+          ? `node/${r.name}`
+          : `ip/${r.ip}`;
+  const addr = r.ip && r.kind !== 'IP' ? ` ${r.ip}` : '';
+  const port = r.port ? `:${r.port}` : '';
+  const proto = r.protocol ? `/${r.protocol}` : '';
+  const node = r.node && r.kind !== 'Node' ? ` on ${r.node}` : '';
+  return `${name}${addr}${port}${proto}${node}`;
+}
+
+function verdictText(v: string): string {
+  const k = c();
+  const text = v.toUpperCase();
+  return v === 'reachable' ? k.green(text) : v === 'unknown' ? k.yellow(text) : k.red(text);
+}
+
+export function renderTraceText(result: TraceResult, opts: { explain?: boolean } = {}): string {
+  const k = c();
+  const out: string[] = [];
+  out.push(`${k.bold('Trace')} ${refText(result.source)} → ${refText(result.destination)}`);
+  const broken = result.paths.filter((p) => p.verdict === 'unreachable').length;
+  const summary = result.paths.length > 1 ? ` (${result.paths.length} paths, ${broken} broken)` : '';
+  out.push(`${k.bold('Verdict:')} ${verdictText(result.verdict)}${summary}`);
+  const explained = new Set<HopKind>();
+  result.paths.forEach((path, i) => {
+    out.push('');
+    const p =
+      path.probability !== null && result.paths.length > 1 ? `  p=${path.probability.toFixed(2)}` : '';
+    out.push(`${k.bold(`Path ${i + 1}`)} → ${refText(path.to)}${p}  ${verdictText(path.verdict)}`);
+    for (const hop of path.hops) {
+      const node = hop.node ? k.dim(hop.node.padEnd(10)) : ''.padEnd(10);
+      const inferred = hop.inferred ? k.dim(' (inferred)') : '';
+      const codes = hop.findings?.length ? `  ${k.red(hop.findings.join(', '))}` : '';
+      out.push(`  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${hop.detail}${inferred}${codes}`);
+      if (hop.evidence && hop.status !== 'ok') {
+        for (const line of hop.evidence.split('\n')) out.push(`      ${k.dim(line)}`);
+      }
+      if (opts.explain && !explained.has(hop.kind)) {
+        explained.add(hop.kind);
+        out.push(`      ${k.cyan(`ⓘ ${HOP_EXPLANATIONS[hop.kind]}`)}`);
+      }
+    }
+  });
+  out.push('');
+  for (const n of result.notes) out.push(`${k.dim('note:')} ${n}`);
+  if (result.notes.length) out.push('');
+  out.push(renderFindings(result.findings));
+  return out.join('\n');
+}
+
+const quote = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+
+/** Graphviz: one chain of hop nodes per path, coloured by status. */
+export function renderTraceDot(result: TraceResult): string {
+  const lines = ['digraph knet_trace {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
+  lines.push(`  src [label="${quote(refText(result.source))}", shape=ellipse];`);
+  result.paths.forEach((path, i) => {
+    let prev = 'src';
+    path.hops.forEach((hop, j) => {
+      const id = `p${i}h${j}`;
+      const color = hop.status === 'ok' ? 'darkgreen' : hop.status === 'broken' ? 'red' : 'orange';
+      lines.push(
+        `  ${id} [label="${quote(`${hop.kind}${hop.node ? ` @${hop.node}` : ''}\\n${hop.detail}`)}", color=${color}];`,
+      );
+      lines.push(
+        `  ${prev} -> ${id}${j === 0 && path.probability !== null ? ` [label="p=${path.probability.toFixed(2)}"]` : ''};`,
+      );
+      prev = id;
+    });
+  });
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Mermaid flowchart: the same graph for Markdown renderers. */
+export function renderTraceMermaid(result: TraceResult): string {
+  const esc = (s: string) => s.replace(/"/g, '#quot;');
+  const lines = ['flowchart LR', `  src(["${esc(refText(result.source))}"])`];
+  result.paths.forEach((path: TracePath, i) => {
+    let prev = 'src';
+    path.hops.forEach((hop, j) => {
+      const id = `p${i}h${j}`;
+      lines.push(`  ${id}["${esc(`${hop.kind}${hop.node ? ` @${hop.node}` : ''}: ${hop.detail}`)}"]`);
+      lines.push(
+        `  ${prev} -->${j === 0 && path.probability !== null ? `|p=${path.probability.toFixed(2)}|` : ''} ${id}`,
+      );
+      if (hop.status !== 'ok')
+        lines.push(`  style ${id} stroke:${hop.status === 'broken' ? '#d00' : '#e90'},stroke-width:2px`);
+      prev = id;
+    });
+  });
+  return `${lines.join('\n')}\n`;
+}

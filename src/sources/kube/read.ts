@@ -1,0 +1,297 @@
+// Reads a live cluster through the Kubernetes API: only the kinds a command needs, namespaced
+// when the command is, page by page (limit/continue), a few lists at a time. The objects are
+// the API's raw JSON with kind/apiVersion set, fed to the same buildModel a bundle uses.
+import type { Raw } from '../../model/normalize.js';
+import { ApiError, KubeClient, type RequestAction } from './client.js';
+import { connectKube, type KubeConnection } from './config.js';
+import { mapLimit } from './pool.js';
+import {
+  apiVersionOf,
+  GATEWAY_GROUP,
+  GATEWAY_RESOURCES,
+  qualifiedResource,
+  RESOURCES,
+  type ResourceInfo,
+  resourcePath,
+} from './resources.js';
+import { stripObject } from './strip.js';
+
+export type ObjectKind =
+  | 'namespaces'
+  | 'nodes'
+  | 'pods'
+  | 'services'
+  | 'endpointslices'
+  | 'endpoints'
+  | 'networkpolicies'
+  | 'ingresses'
+  | 'ingressclasses'
+  | 'daemonsets'
+  | 'configmaps'
+  | 'gateway';
+
+export const ALL_KINDS: readonly ObjectKind[] = [
+  'namespaces',
+  'nodes',
+  'pods',
+  'services',
+  'endpointslices',
+  'endpoints',
+  'networkpolicies',
+  'ingresses',
+  'ingressclasses',
+  'daemonsets',
+  'configmaps',
+  'gateway',
+];
+
+export interface LiveOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  allNamespaces: boolean;
+  kinds: ObjectKind[];
+  /** More namespaces to read besides `namespace` (e.g. the namespaces the targets name). */
+  namespaces?: string[];
+  requestTimeoutMs?: number;
+  progress?: (msg: string) => void;
+  /** Objects per page (`limit`), default 500 as kubectl. */
+  pageSize?: number;
+  /** Lists read at the same time, default 4. */
+  concurrency?: number;
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface LiveCluster {
+  raws: Raw[];
+  context: string;
+  server: string;
+  /** The context's namespace, else 'default'. */
+  defaultNamespace: string;
+  /** Optional data that could not be read (e.g. kube-system ConfigMaps without permission). */
+  warnings: string[];
+}
+
+export const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_CONCURRENCY = 4;
+/** Reads shorter than this show no progress line. */
+const PROGRESS_AFTER_MS = 500;
+/** The kube-system ConfigMaps knet reads (proxy mode, cluster CIDR; Corefile). Never Secrets. */
+export const SYSTEM_CONFIGMAPS = ['kube-proxy', 'coredns'] as const;
+
+export interface ListOptions {
+  pageSize?: number;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Called after every page with the number of objects so far. */
+  onPage?: (count: number) => void;
+}
+
+/** Sets kind/apiVersion on a list item (the API omits them) and strips what no analysis reads. */
+function asObject(item: Raw, kind: string, apiVersion: string): Raw {
+  const { kind: k, apiVersion: v, ...rest } = item;
+  return stripObject({ apiVersion: v ?? apiVersion, kind: k ?? kind, ...rest });
+}
+
+/** Every object of a collection, page by page; restarts unpaginated if the continue token expires. */
+export async function listAll(
+  client: KubeClient,
+  r: Pick<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>,
+  namespace: string | undefined,
+  opts: ListOptions = {},
+): Promise<Raw[]> {
+  const path = resourcePath(r, namespace);
+  const action: RequestAction = { verb: 'list', resource: qualifiedResource(r), namespace };
+  const apiVersion = apiVersionOf(r);
+  let limit: number | undefined = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+  let out: Raw[] = [];
+  let token: string | undefined;
+  for (;;) {
+    const res = await client.get(path, {
+      query: { limit, continue: token, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
+      action,
+      accept: token ? [410] : [],
+    });
+    if (res.status === 410) {
+      // The continue token expired (a long read of a busy cluster): as client-go's pager,
+      // read the whole collection in one consistent list instead.
+      out = [];
+      token = undefined;
+      limit = undefined;
+      continue;
+    }
+    const items: Raw[] = Array.isArray(res.body?.items) ? res.body.items : [];
+    for (const item of items) out.push(asObject(item, r.kind, apiVersion));
+    opts.onPage?.(out.length);
+    token =
+      typeof res.body?.metadata?.continue === 'string' && res.body.metadata.continue
+        ? res.body.metadata.continue
+        : undefined;
+    if (!token || limit === undefined) return out;
+  }
+}
+
+/** One object, or undefined when it does not exist. */
+export async function getObject(
+  client: KubeClient,
+  r: Pick<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>,
+  namespace: string | undefined,
+  name: string,
+): Promise<Raw | undefined> {
+  const res = await client.get(resourcePath(r, namespace, name), {
+    action: { verb: 'get', resource: qualifiedResource(r), namespace, name },
+    accept: [404],
+  });
+  return res.status === 404 ? undefined : asObject(res.body, r.kind, apiVersionOf(r));
+}
+
+interface ReadTask {
+  label: string;
+  run: () => Promise<Raw[]>;
+}
+
+function countLine(conn: KubeConnection, counts: Map<string, number>, done: number, total: number): string {
+  const parts = [...counts].filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+  return `reading ${conn.context}: ${done}/${total} lists${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** The Gateway API kinds the server serves, with the version to read each in. */
+async function discoverGateway(client: KubeClient): Promise<(ResourceInfo & { kind: string })[]> {
+  const group = await client.get(`/apis/${GATEWAY_GROUP}`, {
+    action: { verb: 'get', resource: `apigroups/${GATEWAY_GROUP}` },
+    accept: [404, 403],
+  });
+  if (group.status !== 200) return [];
+  const versions: string[] = [];
+  const preferred = group.body?.preferredVersion?.version;
+  if (typeof preferred === 'string') versions.push(preferred);
+  for (const v of group.body?.versions ?? [])
+    if (!versions.includes(v.version)) versions.push(String(v.version));
+  const found = new Map<string, ResourceInfo & { kind: string }>();
+  for (const version of versions) {
+    const list = await client.get(`/apis/${GATEWAY_GROUP}/${version}`, {
+      action: { verb: 'get', resource: `apiresources/${GATEWAY_GROUP}/${version}` },
+      accept: [404, 403],
+    });
+    if (list.status !== 200) continue;
+    const served = new Set<string>((list.body?.resources ?? []).map((x: Raw) => String(x.name)));
+    for (const g of GATEWAY_RESOURCES) {
+      if (served.has(g.resource) && !found.has(g.resource)) {
+        found.set(g.resource, { group: GATEWAY_GROUP, version, ...g });
+      }
+    }
+  }
+  return GATEWAY_RESOURCES.flatMap((g) => found.get(g.resource) ?? []);
+}
+
+/** Reads the kinds a command needs from the cluster the kubeconfig (or the pod) points at. */
+export async function readLiveCluster(opts: LiveOptions): Promise<LiveCluster> {
+  const conn = await connectKube(opts);
+  const client = new KubeClient(conn, {
+    requestTimeoutMs: opts.requestTimeoutMs,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    signal: opts.signal,
+  });
+  const raws = await readObjects(client, opts);
+  return { ...raws, context: conn.context, server: conn.server, defaultNamespace: conn.defaultNamespace };
+}
+
+/** The object-reading part of readLiveCluster, on an existing client. */
+export async function readObjects(
+  client: KubeClient,
+  opts: Omit<LiveOptions, 'kubeconfig' | 'context'>,
+): Promise<{ raws: Raw[]; warnings: string[] }> {
+  const conn = client.conn;
+  // The namespaces of namespaced kinds: [undefined] = all of them.
+  const scopes: (string | undefined)[] = opts.allNamespaces
+    ? [undefined]
+    : [...new Set([opts.namespace ?? conn.defaultNamespace, ...(opts.namespaces ?? [])])];
+  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
+  const kinds = new Set(opts.kinds);
+  const warnings: string[] = [];
+  const seen = new Map<string, { resource: string; n: number }>();
+  let done = 0;
+  const started = Date.now();
+  let lastReport = 0;
+  const tasks: ReadTask[] = [];
+  // A progress line only for reads that take a while, at most ten times a second.
+  const report = (force = false) => {
+    const now = Date.now();
+    if (!opts.progress || now - started < PROGRESS_AFTER_MS || (!force && now - lastReport < 100)) return;
+    lastReport = now;
+    const byResource = new Map<string, number>();
+    for (const { resource, n } of seen.values())
+      byResource.set(resource, (byResource.get(resource) ?? 0) + n);
+    opts.progress(countLine(conn, byResource, done, tasks.length));
+  };
+  const list = (key: string, r: ResourceInfo, namespace: string | undefined) => {
+    tasks.push({
+      label: key,
+      run: () =>
+        listAll(client, r, namespace, {
+          pageSize,
+          onPage: (n) => {
+            seen.set(key, { resource: r.resource, n });
+            report();
+          },
+        }),
+    });
+  };
+
+  for (const kind of ALL_KINDS) {
+    if (!kinds.has(kind)) continue;
+    if (kind === 'configmaps') {
+      for (const name of SYSTEM_CONFIGMAPS) {
+        tasks.push({
+          label: `configmap ${name}`,
+          run: async () => {
+            try {
+              const cm = await getObject(client, RESOURCES.configmaps, 'kube-system', name);
+              return cm ? [cm] : [];
+            } catch (err) {
+              if (err instanceof ApiError && err.status === 403) {
+                warnings.push(`${err.message}: the kube-proxy mode and DNS settings are unknown`);
+                return [];
+              }
+              throw err;
+            }
+          },
+        });
+      }
+    } else if (kind === 'gateway') {
+      tasks.push({
+        label: 'gateway',
+        run: async () => {
+          const out: Raw[] = [];
+          for (const r of await discoverGateway(client)) {
+            for (const ns of r.namespaced ? scopes : [undefined]) {
+              try {
+                out.push(...(await listAll(client, r, ns, { pageSize })));
+              } catch (err) {
+                if (!(err instanceof ApiError && (err.status === 403 || err.status === 404))) throw err;
+                warnings.push(err.message);
+              }
+            }
+          }
+          return out;
+        },
+      });
+    } else {
+      const r: ResourceInfo = RESOURCES[kind];
+      let namespaces = r.namespaced ? scopes : [undefined];
+      // kube-proxy and the CNI run as DaemonSets in kube-system: the dataplane needs them.
+      if (kind === 'daemonsets' && scopes[0] !== undefined)
+        namespaces = [...new Set(['kube-system', ...scopes])];
+      for (const ns of namespaces) list(ns ? `${kind} ${ns}` : kind, r, ns);
+    }
+  }
+
+  const results = await mapLimit(tasks, opts.concurrency ?? DEFAULT_CONCURRENCY, async (t) => {
+    const objs = await t.run();
+    done++;
+    report(done === tasks.length);
+    return objs;
+  });
+  return { raws: results.flat(), warnings };
+}
