@@ -57,6 +57,30 @@ export type ObjectKind =
   | 'configmaps'
   | 'gateway';
 
+export interface LoadScope {
+  /** The question spans the cluster (e.g. node CIDR usage counts every pod). */
+  allNamespaces?: boolean;
+  /** Target texts (pod/NS/NAME, svc/NS/NAME…): their namespaces are read too. */
+  targets?: string[];
+}
+
+/** The namespaces that target texts name explicitly (KIND/NS/NAME). */
+export function targetNamespaces(targets: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const t of targets) {
+    const parts = t.replace(/:[^/]*$/, '').split('/');
+    if (
+      parts.length === 3 &&
+      ['pod', 'po', 'pods', 'svc', 'service', 'services', 'ing', 'ingress', 'ingresses'].includes(
+        parts[0].toLowerCase(),
+      )
+    ) {
+      out.add(parts[1]);
+    }
+  }
+  return [...out];
+}
+
 export interface LoadedCluster {
   model: ClusterModel;
   /** The namespace to use when a target or -n does not name one. */
@@ -77,8 +101,16 @@ export abstract class KnetCommand extends Command {
     configureColor({ noColor: flags['no-color'] });
   }
 
-  /** Builds the model from --snapshot, or from the live cluster through the Kubernetes API. */
-  protected async loadCluster(flags: ClusterFlags, kinds: ObjectKind[]): Promise<LoadedCluster> {
+  /**
+   * Builds the model from --snapshot, or from the live cluster through the Kubernetes API.
+   * Live, namespaced kinds are read from -n (or the context namespace), plus `scope`: every
+   * namespace for cluster-wide questions, or the namespaces the command's targets name.
+   */
+  protected async loadCluster(
+    flags: ClusterFlags,
+    kinds: ObjectKind[],
+    scope: LoadScope = {},
+  ): Promise<LoadedCluster> {
     const { buildModel } = await import('../model/build.js');
     if (flags.snapshot) {
       const { readBundle } = await import('../sources/bundle/read.js');
@@ -95,11 +127,13 @@ export abstract class KnetCommand extends Command {
       kubeconfig: flags.kubeconfig,
       context: flags.context,
       namespace: flags.namespace,
-      allNamespaces: Boolean(flags['all-namespaces']),
+      allNamespaces: Boolean(flags['all-namespaces'] || scope.allNamespaces),
+      namespaces: scope.targets ? targetNamespaces(scope.targets) : undefined,
       kinds,
       progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+    for (const w of live.warnings ?? []) process.stderr.write(`knet: warning: ${w}\n`);
     return {
       model: buildModel(live.raws),
       namespace: flags.namespace ?? live.defaultNamespace,
@@ -136,6 +170,13 @@ export abstract class KnetCommand extends Command {
 /** One line that says what went wrong (and, for internal errors, how to see more). */
 export function describeError(err: Error & { oclif?: { exit?: number } }): string {
   if (err instanceof UserError || err instanceof ParseError) return err.message;
-  if (err.oclif) return err.message.split('\n')[0].replace(/^Error: /, '');
+  if (err.oclif) {
+    // oclif may open with a header line ("The following error occurred:"): take the first real one.
+    const lines = err.message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^The following errors? occurred:?$/i.test(l) && !/^See more help with/i.test(l));
+    return (lines[0] ?? err.message).replace(/^Error: /, '');
+  }
   return `internal error: ${err.message} (run with --debug for details)`;
 }

@@ -51,14 +51,11 @@ export default class Dns extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const type = flags.type as DnsType;
-    const cluster = await this.loadCluster(flags, [
-      'namespaces',
-      'pods',
-      'services',
-      'endpointslices',
-      'endpoints',
-      'configmaps',
-    ]);
+    const cluster = await this.loadCluster(
+      flags,
+      ['namespaces', 'pods', 'services', 'endpointslices', 'endpoints', 'configmaps'],
+      { allNamespaces: true } /* a name may point into any namespace */,
+    );
     const { model } = cluster;
     const { buildDnsCheck, queryPlan } = await import('../analyses/dns/check.js');
     const { findClusterDomain } = await import('../analyses/dns/expected.js');

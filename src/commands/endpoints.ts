@@ -33,14 +33,11 @@ export default class Endpoints extends KnetCommand {
     const { parseTarget } = await import('../cli/targets.js');
     // Validate the target before loading anything: a typo should not cost a cluster read.
     parseTarget(args.service, 'default', ['svc']);
-    const cluster = await this.loadCluster(flags, [
-      'namespaces',
-      'nodes',
-      'pods',
-      'services',
-      'endpointslices',
-      'endpoints',
-    ]);
+    const cluster = await this.loadCluster(
+      flags,
+      ['namespaces', 'nodes', 'pods', 'services', 'endpointslices', 'endpoints'],
+      { allNamespaces: true } /* near misses look in every namespace */,
+    );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);
     const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
     const { renderServiceDiagnosis } = await import('../analyses/endpoints/render.js');

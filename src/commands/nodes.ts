@@ -9,7 +9,7 @@ export default class Nodes extends KnetCommand {
     const { flags } = await this.parse(Nodes);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const cluster = await this.loadCluster(flags, ['nodes', 'pods']);
+    const cluster = await this.loadCluster(flags, ['nodes', 'pods'], { allNamespaces: true });
     const { nodeInventory } = await import('../analyses/inventory.js');
     const { renderNodeList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');

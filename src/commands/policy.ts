@@ -57,14 +57,11 @@ export default class Policy extends KnetCommand {
       parseTarget(args.source, 'default', args.destination ? ['pod', 'ip'] : ['pod']);
       if (args.destination) parseTarget(args.destination, 'default', ['pod', 'ip']);
     }
-    const cluster = await this.loadCluster(flags, [
-      'namespaces',
-      'nodes',
-      'pods',
-      'services',
-      'networkpolicies',
-      'daemonsets',
-    ]);
+    const cluster = await this.loadCluster(
+      flags,
+      ['namespaces', 'nodes', 'pods', 'services', 'networkpolicies', 'daemonsets'],
+      { targets: [args.source ?? '', args.destination ?? ''] },
+    );
     const model = cluster.model;
     const { document } = await import('../render/document.js');
     const { sortFindings } = await import('../findings/catalog.js');

@@ -66,14 +66,11 @@ export default class ProxyCommand extends KnetCommand {
         throw new UserError(`--to ${flags.to} is not IP:PORT (use [ADDR]:PORT for IPv6)`);
     }
     if (args.service) parseTarget(args.service, 'default', ['svc']);
-    const cluster = await this.loadCluster(flags, [
-      'nodes',
-      'pods',
-      'services',
-      'endpointslices',
-      'endpoints',
-      'configmaps',
-    ]);
+    const cluster = await this.loadCluster(
+      flags,
+      ['nodes', 'pods', 'services', 'endpointslices', 'endpoints', 'configmaps'],
+      { allNamespaces: true } /* the node's rules cover every service */,
+    );
     const model = cluster.model;
     const { loadNodeProxy, simulatePacket, PROXY_FILES } = await import('../analyses/proxy/simulate.js');
     const { document } = await import('../render/document.js');

@@ -48,17 +48,21 @@ export default class Trace extends KnetCommand {
     const { parseTarget } = await import('../cli/targets.js');
     parseTarget(args.source, 'default', ['pod', 'node', 'ip']);
     parseTarget(args.destination, 'default', ['pod', 'svc', 'node', 'ip', 'dns']);
-    const cluster = await this.loadCluster(flags, [
-      'namespaces',
-      'nodes',
-      'pods',
-      'services',
-      'endpointslices',
-      'endpoints',
-      'networkpolicies',
-      'daemonsets',
-      'configmaps',
-    ]);
+    const cluster = await this.loadCluster(
+      flags,
+      [
+        'namespaces',
+        'nodes',
+        'pods',
+        'services',
+        'endpointslices',
+        'endpoints',
+        'networkpolicies',
+        'daemonsets',
+        'configmaps',
+      ],
+      { targets: [args.source, args.destination] },
+    );
     const source = parseTarget(args.source, cluster.namespace, ['pod', 'node', 'ip']);
     const destination = parseTarget(args.destination, cluster.namespace, ['pod', 'svc', 'node', 'ip', 'dns']);
     const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');

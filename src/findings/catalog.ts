@@ -206,7 +206,7 @@ export const CATALOG = {
   },
   INGRESS_NO_RULE_MATCH: {
     severity: 'error',
-    hint: 'No rule matches this host and path and there is no default backend: the controller answers itself (usually 404).',
+    hint: 'Add a rule (or a default backend) for this host and path; Prefix paths match whole path elements: /cart matches /cart/x, not /cartx.',
   },
   HTTPROUTE_NOT_FOUND: {
     severity: 'error',
