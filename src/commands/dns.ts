@@ -86,9 +86,36 @@ export default class Dns extends KnetCommand {
     const queryOpts: QueryOptions = { timeoutMs: flags.timeout, retries: 2 };
     let results: Map<string, DnsResult> | undefined;
     let server: string | undefined;
-    // Live, without --server, each CoreDNS replica is asked over an API port-forward (askReplicas);
-    // that transport comes from src/sources/kube. Until it is wired, a live run reports the expected answer.
-    const replicas: ReplicaResults[] | undefined = undefined;
+    // Live, without --server, each ready CoreDNS replica is asked over an API port-forward
+    // (DNS over TCP; nothing is created in the cluster), and their answers are compared.
+    let replicas: ReplicaResults[] | undefined;
+    if (!flags.server && !flags.snapshot) {
+      const { connectKube } = await import('../sources/kube/config.js');
+      const { openPodTcp } = await import('../sources/kube/portforward.js');
+      const conn = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context });
+      const coredns = model
+        .podsMatchingLabels('kube-system', { 'k8s-app': 'kube-dns' })
+        .filter((p) => p.ready && p.phase === 'Running');
+      const port = (p: (typeof coredns)[number]) =>
+        p.containers.flatMap((c) => c.ports).find((cp) => cp.containerPort === 53 || cp.name === 'dns-tcp')
+          ?.containerPort ?? 53;
+      if (coredns.length > 0) {
+        replicas = await askReplicas(
+          coredns.map((p) => ({
+            replica: `kube-system/${p.name}`,
+            connect: () =>
+              openPodTcp(
+                conn,
+                { namespace: p.namespace, pod: p.name, port: port(p) },
+                { timeoutMs: flags.timeout },
+              ),
+          })),
+          plan,
+          type,
+          queryOpts,
+        );
+      }
+    }
     if (flags.server) {
       const { parseServer } = await import('../sources/dns/client.js');
       let target: { host: string; port: number };

@@ -5,7 +5,7 @@ import dnsPacket from 'dns-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectKube } from '../../src/sources/kube/config.js';
 import { exchangeDnsOverTcp, openPodTcp, queryDnsThroughApi } from '../../src/sources/kube/portforward.js';
-import { cleanupTemp, failure, serveBundle } from './helpers.js';
+import { cleanupTemp, failure, runKnet, serveBundle } from './helpers.js';
 import type { TestApiServer } from './server/apiserver.js';
 
 let server: TestApiServer;
@@ -132,3 +132,17 @@ describe('port-forward', () => {
     );
   });
 });
+
+describe('knet dns, live without --server', () => {
+  it('asks each ready CoreDNS replica through the API port-forward and compares the answers', async () => {
+    const before = server.requests.length;
+    const r = await runKnet(['dns', 'cart.shop.svc.cluster.local', '--kubeconfig', server.kubeconfig(), '--json']);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.replicas.map((x: { replica: string }) => x.replica)).toEqual(['kube-system/coredns-7db6d8ff4d-abcde']);
+    const forwarded = server.requests.slice(before).filter((q) => q.path.endsWith('/portforward'));
+    expect(forwarded.length).toBeGreaterThan(0);
+    expect(forwarded.every((q) => q.method === 'GET')).toBe(true);
+    expect(JSON.stringify(doc.replicas[0])).toContain('10.96.0.20');
+  });
+});
+
