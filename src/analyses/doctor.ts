@@ -6,7 +6,11 @@ import type { ClusterModel } from '../model/cluster.js';
 import { isEmptySelector } from '../model/labels.js';
 import type { NetworkPolicy, NetworkPolicyPeer } from '../model/types.js';
 import { diagnoseService } from './endpoints/diagnose.js';
+import { gatewayDoctorFindings } from './ingress/gateway.js';
+import { ingressDoctorFindings } from './ingress/ingress.js';
 import { nodeInventory, podInventory } from './inventory.js';
+import { cniFindings } from './node-health/cni.js';
+import { nodeHealthFindings } from './node-health/health.js';
 import { detectCni } from './policy/cni.js';
 import { validatePolicy } from './policy/validate.js';
 import { proxyDriftFindings } from './proxy/drift.js';
@@ -65,6 +69,14 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);
   run('network policies', `${policies.length} policies`, () => policyFindings(model, policies));
+  const ingresses = ns === undefined ? model.ingresses : model.ingresses.filter((i) => i.namespace === ns);
+  run('ingress and gateway', `${ingresses.length} ingresses`, () => [
+    ...ingressDoctorFindings(model, ns),
+    ...gatewayDoctorFindings(model, ns),
+  ]);
+  run('node health', `${proxyNodes.length} nodes with node files`, () =>
+    proxyNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
+  );
 
   let findings = dedupe(all);
   if (options.only?.length) findings = findings.filter((f) => options.only!.includes(f.code));

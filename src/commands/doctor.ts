@@ -46,6 +46,9 @@ export default class Doctor extends KnetCommand {
       'networkpolicies',
       'daemonsets',
       'configmaps',
+      'ingresses',
+      'ingressclasses',
+      'gateway',
     ]);
     const { runDoctor } = await import('../analyses/doctor.js');
     const { renderDoctor } = await import('../render/doctor.js');

@@ -3,6 +3,7 @@
 import Dns from './dns.js';
 import Doctor from './doctor.js';
 import Endpoints from './endpoints.js';
+import IngressCommand from './ingress.js';
 import Iptables from './iptables.js';
 import Nodes from './nodes.js';
 import Pods from './pods.js';
@@ -24,4 +25,5 @@ export const COMMANDS = {
   snapshot: Snapshot,
   proxy: ProxyCommand,
   iptables: Iptables,
+  ingress: IngressCommand,
 };

@@ -136,13 +136,20 @@ describe('port-forward', () => {
 describe('knet dns, live without --server', () => {
   it('asks each ready CoreDNS replica through the API port-forward and compares the answers', async () => {
     const before = server.requests.length;
-    const r = await runKnet(['dns', 'cart.shop.svc.cluster.local', '--kubeconfig', server.kubeconfig(), '--json']);
+    const r = await runKnet([
+      'dns',
+      'cart.shop.svc.cluster.local',
+      '--kubeconfig',
+      server.kubeconfig(),
+      '--json',
+    ]);
     const doc = JSON.parse(r.stdout);
-    expect(doc.replicas.map((x: { replica: string }) => x.replica)).toEqual(['kube-system/coredns-7db6d8ff4d-abcde']);
+    expect(doc.replicas.map((x: { replica: string }) => x.replica)).toEqual([
+      'kube-system/coredns-7db6d8ff4d-abcde',
+    ]);
     const forwarded = server.requests.slice(before).filter((q) => q.path.endsWith('/portforward'));
     expect(forwarded.length).toBeGreaterThan(0);
     expect(forwarded.every((q) => q.method === 'GET')).toBe(true);
     expect(JSON.stringify(doc.replicas[0])).toContain('10.96.0.20');
   });
 });
-

@@ -7,7 +7,8 @@ import { ROOT } from '../support/cli.js';
 const codesIn = (text: string) => new Set([...text.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
 
 const SHARED = path.join(ROOT, '..', 'shared', 'design', 'findings.md');
-if (!existsSync(SHARED)) console.warn(`skipping the shared-contract check: ${SHARED} is not beside this checkout`);
+if (!existsSync(SHARED))
+  console.warn(`skipping the shared-contract check: ${SHARED} is not beside this checkout`);
 
 describe('the findings catalog', () => {
   it.skipIf(!existsSync(SHARED))('has every code of the shared contract, with its severity', () => {

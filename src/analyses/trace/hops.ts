@@ -106,7 +106,7 @@ export function leavePodHops(
   pod: Pod,
   podIP: string,
   dstIP: string,
-): { hops: Hop[]; bridge?: string; inIface?: string } {
+): { hops: Hop[]; bridge?: string; inIface?: string; mtu?: number } {
   const node = pod.nodeName!;
   const state = nodeState(ctx.model, node);
   const net = state.pod(pod);
@@ -214,7 +214,7 @@ export function leavePodHops(
 
   const bridgeHop = bridgeHopFor(ctx, state, bridgeName);
   if (bridgeHop) hops.push(bridgeHop.hop);
-  return { hops, bridge: bridgeHop?.name, inIface: veth.link?.ifname };
+  return { hops, bridge: bridgeHop?.name, inIface: veth.link?.ifname, mtu: eth0?.mtu };
 }
 
 /** The bridge hop: the named bridge (or the node's pod-CIDR interface), its state and address. */
@@ -279,6 +279,7 @@ export function routeHops(
   dstIP: string,
   expectedNode: string | undefined,
   forwarded: boolean,
+  podMtu?: number,
 ): RouteResult {
   const state = nodeState(ctx.model, node);
   const hops: Hop[] = [];
@@ -302,6 +303,25 @@ export function routeHops(
     });
     return { hops, next, broken: false };
   }
+  // The destination is on this node: with its pod bridge down, the kernel has dropped the
+  // connected route, so the bridge (not the route) is what is broken.
+  if (expectedNode === node) {
+    const bridge = podBridge(ctx.model, state);
+    const bridgeLink = bridge && state.links ? linkByName(state.links, bridge.ifname) : undefined;
+    if (bridgeLink && !bridgeLink.up) {
+      hops.push({
+        kind: 'bridge',
+        node,
+        detail: `${bridgeLink.ifname} (the pod bridge toward ${dstIP})`,
+        status: 'broken',
+        evidence: `${state.describe('ip-link.json')}: ${bridgeLink.ifname} ${linkState(bridgeLink)}`,
+        findings: [
+          ifaceDown(ctx, node, bridgeLink.ifname, 'bridge', bridgeLink, state.describe('ip-link.json')),
+        ],
+      });
+      return { hops, broken: true };
+    }
+  }
   const route = lookupRoute(routes, dstIP);
   const evidence = route
     ? `${state.describe('ip-route.json')}: ${formatRoute(route)}`
@@ -310,6 +330,28 @@ export function routeHops(
   const dev = route ? routeDevice(route) : undefined;
 
   const missing = (why: string) => {
+    // A down overlay device takes its routes with it: name the device, not the route.
+    const downOverlay = state.links?.find((l) => OVERLAY_KINDS.includes(l.kind ?? '') && !l.up);
+    if (downOverlay && expectedNode && expectedNode !== node) {
+      hops.push({
+        kind: 'overlay',
+        node,
+        detail: `${downOverlay.ifname} (${downOverlay.kind}) is down: no route to ${dstIP} through it`,
+        status: 'broken',
+        evidence: `${state.describe('ip-link.json')}: ${downOverlay.ifname} ${linkState(downOverlay)}; ${evidence}`,
+        findings: [
+          ifaceDown(
+            ctx,
+            node,
+            downOverlay.ifname,
+            `${downOverlay.kind} device`,
+            downOverlay,
+            state.describe('ip-link.json'),
+          ),
+        ],
+      });
+      return { hops, broken: true };
+    }
     hops.push({
       kind: 'route',
       node,
@@ -372,7 +414,7 @@ export function routeHops(
   }
 
   // Overlay: the route leaves through a VXLAN/IPIP/Geneve device.
-  if (link && ['vxlan', 'ipip', 'geneve', 'gre', 'wireguard'].includes(link.kind ?? '')) {
+  if (link && OVERLAY_KINDS.includes(link.kind ?? '')) {
     const remoteNode =
       (gw && (nodeOwningPodIP(ctx.model, gw) ?? nodeWithAddress(ctx.model, gw))) ?? expectedNode;
     const underlay =
@@ -380,6 +422,14 @@ export function routeHops(
     const findings: string[] = [...(deviceFinding() ?? [])];
     if (remoteNode && expectedNode && remoteNode !== expectedNode)
       findings.push(wrongNextHop(ctx, node, route, evidence, remoteNode, expectedNode, dstIP));
+    // Both ends of the tunnel: the encapsulated packet must fit the sender's and the receiver's uplink.
+    const remoteState = remoteNode ? nodeState(ctx.model, remoteNode) : undefined;
+    const mtu =
+      overlayMtuProblem(ctx, state, link, podMtu, underlayDevice(ctx, state)) ??
+      (remoteState
+        ? overlayMtuProblem(ctx, remoteState, link, undefined, underlayDevice(ctx, remoteState))
+        : undefined);
+    const codes = mtu ? [...findings, mtu] : findings;
     const detail = `${link.ifname} (${link.kind}${link.vxlan ? ` vni ${link.vxlan.id}` : ''})${gw ? ` via ${gw}` : ''}${underlay ? ` → underlay ${underlay}` : ''}${remoteNode ? ` (node ${remoteNode})` : ''}`;
     hops.push({ kind: 'route', node, detail: formatRoute(route), status: 'ok', evidence });
     hops.push({
@@ -387,8 +437,8 @@ export function routeHops(
       node,
       detail,
       status: findings.length ? 'broken' : 'ok',
-      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}`,
-      findings: findings.length ? findings : undefined,
+      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)} mtu ${link.mtu}`,
+      findings: codes.length ? codes : undefined,
     });
     return { hops, next: findings.length ? undefined : remoteNode, broken: findings.length > 0 };
   }
@@ -407,6 +457,51 @@ export function routeHops(
     findings: findings.length ? findings : undefined,
   });
   return { hops, next: findings.length ? undefined : viaNode, broken: findings.length > 0 };
+}
+
+const OVERLAY_KINDS = ['vxlan', 'ipip', 'geneve', 'gre', 'wireguard'];
+/** Bytes each encapsulation adds to an inner packet (IPv4 underlay). */
+const ENCAP_OVERHEAD: Record<string, number> = { vxlan: 50, geneve: 50, ipip: 20, gre: 24, wireguard: 60 };
+
+/**
+ * MTU_MISMATCH (a warning: small packets pass, full-size ones are dropped): the pod sends
+ * packets larger than the overlay device carries, or the overlay's packets plus their
+ * encapsulation no longer fit the underlay device.
+ */
+function overlayMtuProblem(
+  ctx: TraceContext,
+  state: NodeState,
+  overlay: IpLink,
+  podMtu: number | undefined,
+  underlay: IpLink | undefined,
+): string | undefined {
+  const overhead = ENCAP_OVERHEAD[overlay.kind ?? ''] ?? 50;
+  const problems: string[] = [];
+  if (podMtu !== undefined && podMtu > overlay.mtu) {
+    problems.push(`the pod's eth0 MTU ${podMtu} is larger than ${overlay.ifname}'s MTU ${overlay.mtu}`);
+  }
+  if (underlay && overlay.mtu + overhead > underlay.mtu) {
+    problems.push(
+      `${overlay.ifname} MTU ${overlay.mtu} + ${overhead} bytes of ${overlay.kind} header exceed ${underlay.ifname}'s MTU ${underlay.mtu}`,
+    );
+  }
+  if (problems.length === 0) return undefined;
+  return ctx.add(
+    finding('MTU_MISMATCH', {
+      message: `On node ${state.node}, ${problems.join(', and ')}: full-size packets are dropped while small ones pass.`,
+      objects: [`node/${state.node}`],
+      evidence: [
+        `${state.describe('ip-link.json')}: ${overlay.ifname} mtu ${overlay.mtu}${underlay ? `, ${underlay.ifname} mtu ${underlay.mtu}` : ''}`,
+      ],
+    }),
+  );
+}
+
+/** The node's uplink: the device that holds its InternalIP. */
+function underlayDevice(ctx: TraceContext, state: NodeState): IpLink | undefined {
+  const ip = ctx.model.node(state.node)?.internalIPs[0];
+  const iface = ip && state.addrs ? interfaceWithAddress(state.addrs, ip) : undefined;
+  return iface && state.links ? linkByName(state.links, iface.ifname) : undefined;
 }
 
 function wrongNextHop(

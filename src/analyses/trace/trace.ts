@@ -10,6 +10,7 @@ import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { closeNames } from '../endpoints/similar.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
+import { egressPlan } from '../node-health/egress.js';
 import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
@@ -572,11 +573,13 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
   let serviceCodes: string[] = [];
   let bridge: string | undefined;
   let inIface: string | undefined;
+  let podMtu: number | undefined;
   if (source.pod) {
     const left = leavePodHops(ctx, source.pod, source.ip, dest.ip || source.ip);
     startHops.push(...left.hops);
     bridge = left.bridge;
     inIface = left.inIface;
+    podMtu = left.mtu;
   } else if (source.from === 'external') {
     startHops.push({
       kind: 'external',
@@ -618,6 +621,16 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
       return finish(ctx, source, dest, paths);
     }
     serviceCodes = codes.filter((c) => c.startsWith('SVC_') && c !== 'SVC_HEADLESS');
+  }
+
+  // A pod reaching an address outside the cluster: pod → node → SNAT/masquerade → default route.
+  if (dest.type === 'external' && source.pod) {
+    const plan = egressPlan(model, source.pod, { destination: dest.ip, port: dest.dport ?? 0, protocol });
+    for (const f of plan.findings) ctx.add(f);
+    for (const n of plan.notes) ctx.note(n);
+    const hops = [...startHops, ...plan.hops];
+    paths.push({ to: dest.ref, probability: null, verdict: pathVerdict(hops), hops });
+    return finish(ctx, source, dest, paths);
   }
 
   let candidates: Candidate[];
@@ -714,7 +727,7 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
     // A pod reaching a pod on its own bridge and subnet is switched, not routed.
     const switched = Boolean(source.pod && sameNode && dest.type === 'pod');
     if (!switched) {
-      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local');
+      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', podMtu);
       hops.push(...routed.hops);
       if (routed.broken) {
         if (policy) hops.push(policy);

@@ -1,0 +1,104 @@
+import { Args, Flags } from '@oclif/core';
+import { clusterFlags, KnetCommand } from '../cli/base.js';
+
+type RouteKind = 'ing' | 'httproute' | 'gateway';
+
+const KINDS: Record<string, RouteKind> = {
+  ing: 'ing',
+  ingress: 'ing',
+  ingresses: 'ing',
+  httproute: 'httproute',
+  httproutes: 'httproute',
+  gateway: 'gateway',
+  gateways: 'gateway',
+  gtw: 'gateway',
+};
+
+export default class Ingress extends KnetCommand {
+  static override summary =
+    'Which backend an Ingress (or a Gateway API route) sends a host/path to, and why it fails.';
+  static override description =
+    'Resolves the host and path rules (exact, prefix, implementation-specific, the default backend) to the ' +
+    'backend Service and port, runs the endpoints analysis on each, and checks the class, its controller, TLS ' +
+    'Secrets (by name) and rules no request can reach. httproute/NS/NAME walks a Gateway API HTTPRoute ' +
+    '(parentRefs, listeners, ReferenceGrants, its Accepted/ResolvedRefs conditions); gateway/NS/NAME all the ' +
+    'HTTPRoutes of a Gateway.';
+  static override examples = [
+    'knet ingress ing/shop/shop --snapshot demo',
+    'knet ingress ing/shop/shop --host shop.example.com --path /checkout --snapshot demo',
+    'knet ingress httproute/shop/store --path /pay --snapshot demo',
+    'knet ingress gateway/shop/shop-gateway --host store.example.com -o wide',
+  ];
+  static override args = {
+    target: Args.string({
+      description: 'ing/[NAMESPACE/]NAME, httproute/[NAMESPACE/]NAME or gateway/[NAMESPACE/]NAME',
+      required: true,
+    }),
+  };
+  static override flags = {
+    ...clusterFlags,
+    host: Flags.string({ description: 'the request Host (a port is ignored)', helpValue: 'HOST' }),
+    path: Flags.string({
+      description: 'the request path (default / when --host is given)',
+      helpValue: 'PATH',
+    }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Ingress);
+    this.setup(flags);
+    const format = this.outputFormat(flags);
+    const { UserError } = await import('../cli/errors.js');
+    const parse = (text: string, defaultNamespace: string) => {
+      const slash = text.indexOf('/');
+      const kind = slash > 0 ? KINDS[text.slice(0, slash).toLowerCase()] : undefined;
+      const parts = text.slice(slash + 1).split('/');
+      if (!kind || parts.length > 2 || parts.some((p) => p === '')) {
+        throw new UserError(
+          `"${text}" is not an ingress target: use ing/NS/NAME, httproute/NS/NAME or gateway/NS/NAME`,
+        );
+      }
+      const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
+      return { kind, namespace, name };
+    };
+    if (flags.path !== undefined && !flags.path.startsWith('/'))
+      throw new UserError(`--path must start with "/": ${flags.path}`);
+    // Validate the target before loading anything.
+    parse(args.target, 'default');
+    const cluster = await this.loadCluster(
+      flags,
+      [
+        'namespaces',
+        'nodes',
+        'pods',
+        'services',
+        'endpointslices',
+        'endpoints',
+        'ingresses',
+        'ingressclasses',
+        'daemonsets',
+        'gateway',
+      ],
+      { allNamespaces: true } /* controllers live in their own namespace */,
+    );
+    const target = parse(args.target, cluster.namespace);
+    const { document } = await import('../render/document.js');
+    const { renderIngressDiagnosis } = await import('../render/ingress.js');
+    const options = { host: flags.host, path: flags.path };
+    let diagnosis: import('../analyses/ingress/types.js').IngressDiagnosis;
+    if (target.kind === 'ing') {
+      const { diagnoseIngress } = await import('../analyses/ingress/ingress.js');
+      diagnosis = diagnoseIngress(cluster.model, target.namespace, target.name, options);
+    } else {
+      const gateway = await import('../analyses/ingress/gateway.js');
+      diagnosis =
+        target.kind === 'httproute'
+          ? gateway.diagnoseHTTPRoute(cluster.model, target.namespace, target.name, options)
+          : gateway.diagnoseGateway(cluster.model, target.namespace, target.name, options);
+    }
+    await this.emit(format, document('IngressDiagnosis', diagnosis), () =>
+      renderIngressDiagnosis(diagnosis, { wide: format === 'wide' }),
+    );
+    this.exitFor(diagnosis.findings);
+  }
+}

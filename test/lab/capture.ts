@@ -1,0 +1,111 @@
+// Captures a snapshot bundle (shared/design/snapshot.md) from a live lab: cluster.json from the
+// lab's API objects, every node and pod file from the live namespaces with the real tools.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Raw } from '../../src/model/normalize.js';
+import { ipn, nsExec, run } from './exec.js';
+import { asList } from './scenario.js';
+import type { Lab, LabNode, LabPod } from './topology.js';
+
+export interface CaptureOptions {
+  /** The API objects to write (default: the lab's current objects). */
+  objects?: Raw[];
+  /** meta.json fields. */
+  context?: string;
+  capturedAt?: string;
+  /** Leave out the per-pod files (a node-level capture only). */
+  skipPods?: boolean;
+}
+
+/** Runs the commands of snapshot.md in a node namespace; returns file name → content. */
+export function captureNodeFiles(node: LabNode): Record<string, string> {
+  return {
+    'iptables-save.txt': nsExec(node.ns, ['iptables-save']),
+    'ip-addr.json': ipn(node.ns, ['-j', 'addr', 'show']),
+    'ip-link.json': ipn(node.ns, ['-j', '-d', 'link', 'show']),
+    'ip-route.json': ipn(node.ns, ['-j', 'route', 'show', 'table', 'all']),
+    'ip-rule.json': ipn(node.ns, ['-j', 'rule', 'show']),
+    // sysctl -a exits non-zero for the odd unreadable key; its stdout is still complete.
+    'sysctl.txt': run(['ip', 'netns', 'exec', node.ns, 'sysctl', '-a', '-r', '^net\\.'], { allowFail: true })
+      .stdout,
+  };
+}
+
+/** The pod's own namespace, seen from inside it. */
+export function capturePodFiles(lab: Lab, pod: LabPod): Record<string, string> {
+  return {
+    'ip-addr.json': ipn(pod.ns, ['-j', 'addr', 'show']),
+    'ip-route.json': ipn(pod.ns, ['-j', 'route', 'show']),
+    'resolv.conf': kubeletResolvConf(lab, pod),
+    'ss.txt': nsExec(pod.ns, ['ss', '-H', '-lntu']),
+  };
+}
+
+/**
+ * /etc/resolv.conf as kubelet writes it for a ClusterFirst pod (the lab runs no kubelet; the
+ * file is what kubelet would bind-mount into the container).
+ */
+export function kubeletResolvConf(lab: Lab, pod: LabPod): string {
+  const domain = lab.scenario.lab.clusterDomain;
+  const model = lab.model();
+  // dnsPolicy Default: the node's own resolv.conf (the lab's nodes resolve through the
+  // underlay router, as kind's nodes do through their Docker network's gateway).
+  if (model.pod(pod.namespace, pod.name)?.dnsPolicy === 'Default')
+    return `nameserver ${lab.underlayGateway}\n`;
+  const dns = model.service('kube-system', 'kube-dns');
+  const lines = [`search ${pod.namespace}.svc.${domain} svc.${domain} ${domain}`];
+  if (dns?.clusterIPs[0]) lines.push(`nameserver ${dns.clusterIPs[0]}`);
+  lines.push('options ndots:5');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The CNI configuration the lab emulates (flannel delegating to the bridge plugin). */
+export function cniConflist(lab: Lab): string {
+  const mtu = lab.scenario.lab.overlay === 'vxlan' ? 1450 : 1500;
+  return `${JSON.stringify(
+    {
+      name: 'cbr0',
+      cniVersion: '0.3.1',
+      plugins: [
+        { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true, mtu } },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function captureBundle(lab: Lab, dir: string, options: CaptureOptions = {}): void {
+  // Replace what a capture writes; leave anything else in the folder alone (a README, further
+  // object files in cluster/ that others add to the demo).
+  for (const entry of ['cluster.json', 'nodes', 'meta.json']) {
+    rmSync(join(dir, entry), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  const objects = options.objects ?? lab.objects;
+  // kubectl prints JSON with 4-space indentation.
+  writeFileSync(join(dir, 'cluster.json'), `${JSON.stringify(asList(objects), null, 4)}\n`);
+  for (const node of lab.nodes.values()) {
+    const nodeDir = join(dir, 'nodes', node.name);
+    mkdirSync(join(nodeDir, 'cni'), { recursive: true });
+    for (const [file, text] of Object.entries(captureNodeFiles(node)))
+      writeFileSync(join(nodeDir, file), text);
+    writeFileSync(join(nodeDir, 'cni', '10-flannel.conflist'), cniConflist(lab));
+  }
+  if (!options.skipPods) {
+    for (const pod of lab.pods.values()) {
+      const podDir = join(dir, 'nodes', pod.node.name, 'pods', `${pod.namespace}_${pod.name}`);
+      mkdirSync(podDir, { recursive: true });
+      for (const [file, text] of Object.entries(capturePodFiles(lab, pod)))
+        writeFileSync(join(podDir, file), text);
+    }
+  }
+  const meta = {
+    capturedAt: options.capturedAt ?? new Date().toISOString(),
+    context: options.context ?? `knet-lab-${lab.scenario.lab.name}-${lab.scenario.lab.overlay}`,
+    server: null,
+    knetVersion: '0.1.0',
+  };
+  writeFileSync(join(dir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+}

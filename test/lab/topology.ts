@@ -1,0 +1,548 @@
+// The lab topology: an emulated Kubernetes dataplane out of network namespaces.
+//
+//   knl-…-underlay      br0 172.18.0.1/24 (the nodes' L2 segment and their default router, which
+//                       drops everything that is not for a node: a VPC router without pod routes)
+//     u1 ── eth0 knl-…-node-1   cni0 10.244.1.1/24, ip_forward=1, kube-proxy's iptables rules,
+//                               host-gw routes or flannel.1 (VXLAN id 1, port 8472)
+//                 vethXXXXXXXX ── eth0 knl-…-pod-NS-NAME   10.244.1.10/24, default via 10.244.1.1
+//     u2 ── eth0 knl-…-node-2   …
+//
+// Every interface is created inside a lab namespace; nothing is attached to the root namespace
+// and no root-namespace setting is changed. destroy() removes every namespace of the run's
+// prefix; a SIGINT/SIGTERM handler does the same, and reapStaleLabs() removes what a killed run
+// left behind.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
+import { buildModel } from '../../src/model/build.js';
+import type { ClusterModel } from '../../src/model/cluster.js';
+import { canonicalCIDR, cidrContains, firstHost, parseCIDR } from '../../src/model/ip.js';
+import type { Raw } from '../../src/model/normalize.js';
+import {
+  addNamespace,
+  DEMO_PREFIX,
+  deleteNamespaces,
+  deleteNamespacesDetached,
+  ipBatch,
+  ipn,
+  isLabNamespace,
+  LAB_PREFIX,
+  listNamespaces,
+  nsExec,
+  run,
+  startNamespaceGuard,
+} from './exec.js';
+import { cloneObjects, type Scenario } from './scenario.js';
+
+export interface LabNode {
+  name: string;
+  index: number;
+  /** Network namespace. */
+  ns: string;
+  /** InternalIP: the node's address on the underlay (its eth0). */
+  ip: string;
+  underlayPrefix: number;
+  podCIDR: string;
+  /** The bridge's address: the first host of the pod CIDR (the pods' default gateway). */
+  gateway: string;
+  podPrefix: number;
+  /** flannel's VTEP address: the pod CIDR's network address. */
+  vtepIP: string;
+  vtepMAC?: string;
+  /** The node's port on the underlay bridge (in the underlay namespace). */
+  underlayPort: string;
+}
+
+export interface LabPort {
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface LabPod {
+  /** namespace/name */
+  key: string;
+  namespace: string;
+  name: string;
+  ns: string;
+  node: LabNode;
+  ip: string;
+  /** The host side of the pod's veth pair, in the node namespace. */
+  hostVeth: string;
+  ports: LabPort[];
+  mtu: number;
+}
+
+export type ProbeOutcome = 'ok' | 'refused' | 'unreachable' | 'reset' | 'no-reply' | 'timeout' | 'error';
+
+export interface ProbeResult {
+  outcome: ProbeOutcome;
+  answeredBy?: string;
+  tries: { outcome: ProbeOutcome; ms: number; code?: string; answeredBy?: string; bytes?: number }[];
+}
+
+export interface ProbeOptions {
+  protocol?: 'tcp' | 'udp';
+  tries?: number;
+  /** Per try, ms (the probe caps it at 1000). */
+  timeout?: number;
+  /** Ask for a 256 KiB answer (MTU tests). */
+  big?: boolean;
+}
+
+const AGENTS = fileURLToPath(new URL('./agents/', import.meta.url));
+export const VXLAN_DEV = 'flannel.1';
+const VXLAN_PORT = 8472;
+const VXLAN_OVERHEAD = 50;
+
+const live = new Set<Lab>();
+let handlersInstalled = false;
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      // The test runner may kill this process right after the signal: the namespaces go to
+      // a detached deleter, which finishes whatever happens to this process.
+      for (const lab of live) lab.abandon();
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+  process.once('exit', () => {
+    for (const lab of live) lab.destroy();
+  });
+}
+
+/** Removes namespaces of lab runs whose process is gone (a run killed with SIGKILL). */
+export function reapStaleLabs(): string[] {
+  const reaped: string[] = [];
+  const runs = new Set<string>();
+  for (const ns of [...listNamespaces(LAB_PREFIX), ...listNamespaces(DEMO_PREFIX)]) {
+    const m = /^(kn[ld]-)(\d+)-/.exec(ns);
+    if (m) runs.add(`${m[1]}${m[2]}`);
+  }
+  for (const owner of runs) {
+    const pid = Number(owner.slice(4));
+    if (pid === process.pid || processAlive(pid)) continue;
+    const prefix = `${owner}-`;
+    reaped.push(...listNamespaces(prefix));
+    deleteNamespaces(prefix);
+  }
+  return reaped;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const shortHash = (text: string, n = 8) => createHash('sha256').update(text).digest('hex').slice(0, n);
+
+export class Lab {
+  readonly nodes = new Map<string, LabNode>();
+  readonly pods = new Map<string, LabPod>();
+  readonly underlayNs: string;
+  readonly underlayGateway: string;
+  /** The API state: the scenario's objects, as faults change them. */
+  objects: Raw[];
+  /** The API state right after build() (faults go back to it). */
+  baseline: Raw[] = [];
+  /** The iptables-restore input last loaded per node. */
+  readonly loadedRules = new Map<string, string>();
+  private readonly servers = new Map<string, ChildProcess>();
+  private guard?: { release(): void };
+  private destroyed = false;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly prefix: string,
+  ) {
+    if (!isLabNamespace(prefix))
+      throw new Error(`lab prefix must start with ${LAB_PREFIX} or ${DEMO_PREFIX}`);
+    this.objects = cloneObjects(scenario.objects);
+    this.underlayNs = `${prefix}underlay`;
+    const [underAddr, underBits] = parseCIDR(scenario.lab.underlayCIDR);
+    this.underlayGateway = firstHost(`${underAddr.toString()}/${underBits}`);
+    const model = this.model();
+    model.nodes.forEach((n, i) => {
+      const ip = n.internalIPs[0];
+      const podCIDR = n.podCIDRs[0];
+      if (!ip || !podCIDR) throw new Error(`node ${n.name}: needs an InternalIP and a podCIDR`);
+      if (!cidrContains(scenario.lab.underlayCIDR, ip)) {
+        throw new Error(
+          `node ${n.name}: InternalIP ${ip} is outside the underlay ${scenario.lab.underlayCIDR}`,
+        );
+      }
+      const podPrefix = parseCIDR(podCIDR)[1];
+      this.nodes.set(n.name, {
+        name: n.name,
+        index: i + 1,
+        ns: `${prefix}${n.name}`,
+        ip,
+        underlayPrefix: underBits,
+        podCIDR: canonicalCIDR(podCIDR),
+        gateway: firstHost(podCIDR),
+        podPrefix,
+        vtepIP: canonicalCIDR(podCIDR).split('/')[0],
+        underlayPort: `u${i + 1}`,
+      });
+    });
+    const mtu = scenario.lab.overlay === 'vxlan' ? 1500 - VXLAN_OVERHEAD : 1500;
+    for (const p of model.pods) {
+      if (p.hostNetwork || p.ips.length === 0 || !p.nodeName || p.phase !== 'Running') continue;
+      const node = this.nodes.get(p.nodeName);
+      if (!node) throw new Error(`pod ${p.namespace}/${p.name}: unknown node ${p.nodeName}`);
+      if (!cidrContains(node.podCIDR, p.ips[0])) {
+        throw new Error(
+          `pod ${p.namespace}/${p.name}: ${p.ips[0]} is outside ${node.name}'s ${node.podCIDR}`,
+        );
+      }
+      const key = `${p.namespace}/${p.name}`;
+      const ports: LabPort[] = [];
+      for (const c of p.containers) {
+        for (const cp of c.ports) {
+          if (cp.protocol === 'SCTP') continue;
+          ports.push({ port: cp.containerPort, protocol: cp.protocol === 'UDP' ? 'udp' : 'tcp' });
+        }
+      }
+      this.pods.set(key, {
+        key,
+        namespace: p.namespace,
+        name: p.name,
+        ns: `${prefix}pod-${p.namespace}-${p.name}`,
+        node,
+        ip: p.ips[0],
+        // As the bridge CNI plugin names them: veth + 8 hex digits.
+        hostVeth: `veth${shortHash(`${prefix}${key}`)}`,
+        ports,
+        mtu,
+      });
+    }
+  }
+
+  model(objects: Raw[] = this.objects): ClusterModel {
+    return buildModel(objects);
+  }
+
+  node(name: string): LabNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no lab node ${name}`);
+    return n;
+  }
+
+  pod(key: string): LabPod {
+    const p = this.pods.get(key);
+    if (!p) throw new Error(`no lab pod ${key}`);
+    return p;
+  }
+
+  /** Creates every namespace, interface, route and rule; then starts the servers. */
+  async build(): Promise<void> {
+    live.add(this);
+    installSignalHandlers();
+    // Deletes the namespaces if this process dies before destroy() (even by SIGKILL).
+    this.guard = startNamespaceGuard(this.prefix);
+    try {
+      this.buildUnderlay();
+      for (const node of this.nodes.values()) this.buildNode(node);
+      for (const pod of this.pods.values()) this.buildPod(pod);
+      if (this.scenario.lab.overlay === 'vxlan') this.buildVxlan();
+      else this.buildHostGw();
+      this.annotateNodes();
+      this.baseline = cloneObjects(this.objects);
+      for (const node of this.nodes.values()) this.syncProxyRules(node.name);
+      for (const pod of this.pods.values()) if (pod.ports.length > 0) await this.startServer(pod.key);
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+  }
+
+  private buildUnderlay(): void {
+    addNamespace(this.underlayNs);
+    ipBatch(this.underlayNs, [
+      'link set lo up',
+      'link add br0 type bridge',
+      `addr add ${this.underlayGateway}/${parseCIDR(this.scenario.lab.underlayCIDR)[1]} dev br0`,
+      'link set br0 up',
+      // A router that knows the node subnet only: everything else is silently dropped.
+      'route add blackhole default',
+    ]);
+    sysctl(this.underlayNs, 'net.ipv4.ip_forward', '1');
+    // A switch, not a firewall: with br_netfilter the bridge would re-fragment oversize
+    // frames instead of dropping them as a real L2 segment does.
+    sysctl(this.underlayNs, 'net.bridge.bridge-nf-call-iptables', '0');
+  }
+
+  private buildNode(node: LabNode): void {
+    addNamespace(node.ns);
+    ipn(this.underlayNs, [
+      'link',
+      'add',
+      node.underlayPort,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      node.ns,
+    ]);
+    ipBatch(this.underlayNs, [
+      `link set ${node.underlayPort} master br0`,
+      `link set ${node.underlayPort} up`,
+    ]);
+    ipBatch(node.ns, [
+      'link set lo up',
+      `addr add ${node.ip}/${node.underlayPrefix} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${this.underlayGateway} dev eth0`,
+      'link add cni0 type bridge',
+      `addr add ${node.gateway}/${node.podPrefix} dev cni0`,
+      'link set cni0 up',
+    ]);
+    sysctl(node.ns, 'net.ipv4.ip_forward', '1');
+    // kube-proxy needs bridged pod-to-pod traffic to pass through iptables (br_netfilter).
+    sysctl(node.ns, 'net.bridge.bridge-nf-call-iptables', '1');
+  }
+
+  private buildPod(pod: LabPod): void {
+    addNamespace(pod.ns);
+    ipn(pod.node.ns, ['link', 'add', pod.hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns]);
+    ipBatch(pod.node.ns, [
+      `link set ${pod.hostVeth} mtu ${pod.mtu}`,
+      `link set ${pod.hostVeth} master cni0`,
+      `link set ${pod.hostVeth} up`,
+    ]);
+    ipBatch(pod.ns, [
+      'link set lo up',
+      `addr add ${pod.ip}/${pod.node.podPrefix} dev eth0`,
+      `link set eth0 mtu ${pod.mtu}`,
+      'link set eth0 up',
+      `route add default via ${pod.node.gateway} dev eth0`,
+    ]);
+  }
+
+  private buildHostGw(): void {
+    for (const node of this.nodes.values()) {
+      ipBatch(
+        node.ns,
+        [...this.nodes.values()]
+          .filter((other) => other !== node)
+          .map((other) => `route add ${other.podCIDR} via ${other.ip} dev eth0`),
+      );
+    }
+  }
+
+  /** flannel's vxlan backend: one VTEP per node, and per remote node a route, a neighbour, an FDB entry. */
+  private buildVxlan(): void {
+    for (const node of this.nodes.values()) {
+      ipBatch(node.ns, [
+        `link add ${VXLAN_DEV} type vxlan id 1 local ${node.ip} dev eth0 dstport ${VXLAN_PORT} nolearning`,
+        `addr add ${node.vtepIP}/32 dev ${VXLAN_DEV}`,
+        `link set ${VXLAN_DEV} up`,
+      ]);
+      const [link] = JSON.parse(ipn(node.ns, ['-j', 'link', 'show', VXLAN_DEV]));
+      node.vtepMAC = String(link.address);
+    }
+    for (const node of this.nodes.values()) this.programVxlanPeers(node);
+  }
+
+  /**
+   * What flanneld writes for every remote node (and rewrites after the device flapped: taking
+   * the device down flushes its routes and neighbours).
+   */
+  programVxlanPeers(node: LabNode): void {
+    for (const other of this.nodes.values()) {
+      if (other === node) continue;
+      ipBatch(node.ns, [
+        `neigh replace ${other.vtepIP} lladdr ${other.vtepMAC} dev ${VXLAN_DEV} nud permanent`,
+        `route replace ${other.podCIDR} via ${other.vtepIP} dev ${VXLAN_DEV} onlink`,
+      ]);
+      run([
+        'bridge',
+        '-n',
+        node.ns,
+        'fdb',
+        'replace',
+        other.vtepMAC!,
+        'dev',
+        VXLAN_DEV,
+        'dst',
+        other.ip,
+        'self',
+        'permanent',
+      ]);
+    }
+  }
+
+  /** The annotations flannel writes on each Node (its backend and VTEP). */
+  private annotateNodes(): void {
+    for (const raw of this.objects) {
+      if (raw.kind !== 'Node') continue;
+      const node = this.nodes.get(raw.metadata.name);
+      if (!node) continue;
+      const vxlan = this.scenario.lab.overlay === 'vxlan';
+      raw.metadata.annotations = {
+        ...(raw.metadata.annotations ?? {}),
+        'flannel.alpha.coreos.com/backend-type': vxlan ? 'vxlan' : 'host-gw',
+        'flannel.alpha.coreos.com/backend-data': vxlan
+          ? JSON.stringify({ VNI: 1, VtepMAC: node.vtepMAC })
+          : 'null',
+        'flannel.alpha.coreos.com/kube-subnet-manager': 'true',
+        'flannel.alpha.coreos.com/public-ip': node.ip,
+      };
+    }
+  }
+
+  /**
+   * Loads kube-proxy's rules for a node, rendered from `objects` (default: the current API
+   * state), as kube-proxy would after a sync. Returns the rules loaded.
+   */
+  syncProxyRules(nodeName: string, objects: Raw[] = this.objects): string {
+    const node = this.node(nodeName);
+    const rules = renderKubeProxyIptables(this.model(objects), nodeName);
+    this.loadIptables(node, rules);
+    this.loadedRules.set(nodeName, rules);
+    return rules;
+  }
+
+  /** Back to the API state of build(), and every node's rules synced to it. */
+  resetObjects(): void {
+    this.objects = cloneObjects(this.baseline);
+    for (const node of this.nodes.values()) this.syncProxyRules(node.name);
+  }
+
+  /** Replaces the node's filter and nat tables with `rules` (iptables-restore input). */
+  loadIptables(node: LabNode, rules: string): void {
+    // -w: the xtables lock is shared by every namespace on the machine.
+    nsExec(node.ns, ['iptables-restore', '-w', '5'], { input: rules });
+  }
+
+  async startServer(key: string, ports?: LabPort[]): Promise<void> {
+    const pod = this.pod(key);
+    this.stopServer(key);
+    const listen = ports ?? pod.ports;
+    if (listen.length === 0) return;
+    const argv = [
+      'netns',
+      'exec',
+      pod.ns,
+      process.execPath,
+      `${AGENTS}server.mjs`,
+      '--name',
+      key,
+      '--ttl',
+      '1800',
+      ...listen.flatMap((p) => [`--${p.protocol}`, String(p.port)]),
+    ];
+    const child = spawn('ip', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.servers.set(key, child);
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr += String(d);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`server in ${key} did not start in 5 s: ${stderr}`)),
+        5000,
+      );
+      child.stdout?.on('data', (d) => {
+        if (String(d).includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server in ${key} exited (${code}): ${stderr}`));
+      });
+    });
+  }
+
+  stopServer(key: string): void {
+    const child = this.servers.get(key);
+    if (!child) return;
+    this.servers.delete(key);
+    child.removeAllListeners('exit');
+    child.stdin?.end();
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Whether a server process of this lab is still running in the pod. */
+  serverRunning(key: string): boolean {
+    const child = this.servers.get(key);
+    return !!child && child.exitCode === null;
+  }
+
+  /** A bounded probe (≤ 3 tries of ≤ 1 s) from a pod to host:port. */
+  probe(fromKey: string, host: string, port: number, options: ProbeOptions = {}): ProbeResult {
+    const from = this.pod(fromKey);
+    const argv = [
+      process.execPath,
+      `${AGENTS}probe.mjs`,
+      '--proto',
+      options.protocol ?? 'tcp',
+      '--host',
+      host,
+      '--port',
+      String(port),
+      '--tries',
+      String(options.tries ?? 3),
+      '--timeout',
+      String(options.timeout ?? 1000),
+      ...(options.big ? ['--big'] : []),
+    ];
+    const out = nsExec(from.ns, argv, { timeout: 10_000 });
+    return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ProbeResult;
+  }
+
+  /** Namespaces of this run that still exist. */
+  namespaces(): string[] {
+    return listNamespaces(this.prefix);
+  }
+
+  /** Stops every server and deletes every namespace of this run. Idempotent. */
+  destroy(): string[] {
+    for (const key of [...this.servers.keys()]) this.stopServer(key);
+    const failed = deleteNamespaces(this.prefix);
+    this.guard?.release();
+    live.delete(this);
+    this.destroyed = true;
+    return failed;
+  }
+
+  /** destroy() for signal handlers: servers killed, namespaces deleted by a detached process. */
+  abandon(): void {
+    for (const key of [...this.servers.keys()]) this.stopServer(key);
+    deleteNamespacesDetached(this.prefix);
+    this.guard?.release();
+    live.delete(this);
+    this.destroyed = true;
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+}
+
+export function sysctl(ns: string, key: string, value: string): void {
+  nsExec(ns, ['sysctl', '-qw', `${key}=${value}`]);
+}
+
+export async function buildLab(scenario: Scenario, prefix: string): Promise<Lab> {
+  const lab = new Lab(scenario, prefix);
+  await lab.build();
+  return lab;
+}
