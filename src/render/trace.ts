@@ -25,6 +25,7 @@ export const HOP_EXPLANATIONS: Record<HopKind, string> = {
   external: 'outside the cluster, beyond what knet can see',
   drop: 'the packet is silently discarded here',
   reject: 'the packet is refused here (the client gets an ICMP error or a TCP reset)',
+  dns: "the name is resolved first, as the pod's resolver would: its search path, then the records the cluster DNS serves",
 };
 
 const mark = (status: Hop['status']) => (status === 'ok' ? OK() : status === 'broken' ? FAIL() : UNKNOWN());

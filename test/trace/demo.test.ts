@@ -152,6 +152,22 @@ describe('knet trace on the demo cluster', () => {
     ]);
   });
 
+  it("dns/NAME resolves through the source pod's search path, then traces to the service", () => {
+    const r = trace(demo, {
+      source: pod(demo, 'shop', 'checkout'),
+      destination: { kind: 'dns', name: 'cart', port: 80 },
+    });
+    expect(r.destination).toMatchObject({ kind: 'Service', namespace: 'shop', name: 'cart' });
+    expect(r.paths[0].hops[0]).toMatchObject({ kind: 'dns', status: 'ok' });
+    expect(r.paths[0].hops[0].detail).toContain('cart.shop.svc.cluster.local A 10.96.112.40');
+    expect(() =>
+      trace(demo, {
+        source: pod(demo, 'shop', 'checkout'),
+        destination: { kind: 'dns', name: 'kart', port: 80 },
+      }),
+    ).toThrow(/kart does not resolve/);
+  });
+
   it('without node files every dataplane hop is inferred and the verdict is unknown, never reachable', () => {
     const r = trace(bare, {
       source: pod(bare, 'shop', 'frontend', 'demo-worker'),

@@ -7,6 +7,10 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, normalizeIP } from '../../model/ip.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
+import { queryPlan } from '../dns/check.js';
+import { outcomeOfExpected } from '../dns/compare.js';
+import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
+import { walkSearch } from '../dns/search.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { closeNames } from '../endpoints/similar.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
@@ -560,7 +564,48 @@ function serviceFindings(
   return codes;
 }
 
+/**
+ * dns/NAME: resolved as the source pod's resolver would (its search path, the records the
+ * cluster's objects require), then traced to the address it resolves to.
+ */
+function resolveDnsTarget(ctx: TraceContext, query: TraceQuery): { target: TraceTarget; hop: Hop } {
+  const t = query.destination;
+  const source =
+    query.source.kind === 'pod' ? ctx.model.pod(query.source.namespace!, query.source.name) : undefined;
+  const clusterDomain = clusterDomainOf(ctx.model) ?? 'cluster.local';
+  const plan = queryPlan(ctx.model, { name: t.name, from: source, clusterDomain });
+  const type = source?.ips[0] && ipFamily(source.ips[0]) === 6 ? 'AAAA' : 'A';
+  const answers = new Map(
+    plan.queries.map((q) => [q, expectedAnswer(ctx.model, { name: q, type }, { clusterDomain })]),
+  );
+  const walk = walkSearch(plan.queries, (q) => outcomeOfExpected(answers.get(q)!), plan);
+  const answer = walk.answeredBy ? answers.get(walk.answeredBy) : undefined;
+  const ip = answer?.answers.find((r) => r.type === type)?.data;
+  if (!ip) {
+    throw new TraceTargetNotFound(
+      finding('DNS_NXDOMAIN', {
+        message: `${t.name} does not resolve from ${source ? `pod ${source.namespace}/${source.name}` : 'the cluster'} (asked: ${plan.queries.join(', ')}).`,
+        objects: [`dns/${t.name}`],
+      }),
+    );
+  }
+  const hop: Hop = {
+    kind: 'dns',
+    detail: `${t.name} → ${walk.answeredBy} ${type} ${ip} (expected from the cluster's objects)`,
+    status: 'ok',
+    inferred: true,
+    evidence: `queries in order: ${plan.queries.join(', ')}`,
+  };
+  return { target: { kind: 'ip', name: ip, port: t.port }, hop };
+}
+
 export function traceConnection(model: ClusterModel, query: TraceQuery): TraceResult {
+  if (query.destination.kind === 'dns') {
+    const dns = resolveDnsTarget(new TraceContext(model), query);
+    const result = traceConnection(model, { ...query, destination: dns.target });
+    for (const p of result.paths) p.hops.unshift({ ...dns.hop, node: result.source.node ?? undefined });
+    return result;
+  }
   const ctx = new TraceContext(model);
   const source = resolveSource(ctx, query.source, query.viaNode);
   const dest = resolveDestination(ctx, query.destination, query, source);

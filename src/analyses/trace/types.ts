@@ -18,7 +18,9 @@ export type HopKind =
   | 'pod'
   | 'external'
   | 'drop'
-  | 'reject';
+  | 'reject'
+  /** knet's extension of cli.md's kinds: the name resolution before a dns/ destination. */
+  | 'dns';
 
 /** ok: the hop passes the packet; broken: it does not; unknown: the data to decide is missing. */
 export type HopStatus = 'ok' | 'broken' | 'unknown';
