@@ -29,6 +29,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const cases = [
     ['knet --version', ['--version'], 200],
     ['knet pods -A --snapshot demo', ['pods', '-A', '--snapshot', 'demo'], 400],
+    [
+      'knet trace (demo, 2 paths)',
+      ['trace', 'pod/shop/frontend-9zd29xl7v-27thn', 'svc/payments/payments-api', '--snapshot', 'demo'],
+      300,
+    ],
   ];
   console.log(`node ${process.version}, ${runs} runs each, median wall time`);
   for (const [name, args, target] of cases) {
