@@ -8,7 +8,7 @@ import type { NetworkPolicy, NetworkPolicyPeer } from '../model/types.js';
 import { diagnoseService } from './endpoints/diagnose.js';
 import { gatewayDoctorFindings } from './ingress/gateway.js';
 import { ingressDoctorFindings } from './ingress/ingress.js';
-import { nodeInventory, podInventory } from './inventory.js';
+import { nodeInventory, podInventoryFindings } from './inventory.js';
 import { cniFindings } from './node-health/cni.js';
 import { nodeHealthFindings } from './node-health/health.js';
 import { detectCni } from './policy/cni.js';
@@ -46,11 +46,12 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   const run = (name: string, scope: string, fn: () => Finding[]) => {
     const found = fn();
     checks.push({ name, scope, findings: found.length });
-    all.push(...found);
+    // (a loop: spreading 150,000 findings into push() overflows the call stack)
+    for (const f of found) all.push(f);
   };
 
   const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
-  run('pods', `${pods.length} pods`, () => podInventory(model, { namespace: ns }).findings);
+  run('pods', `${pods.length} pods`, () => podInventoryFindings(model, { namespace: ns }));
   run('nodes', `${model.nodes.length} nodes`, () => nodeInventory(model).findings);
 
   const services = ns === undefined ? model.services : model.servicesInNamespace(ns);

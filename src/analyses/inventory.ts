@@ -91,7 +91,8 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   if (node && node.podCIDRs.length > 0) {
     for (const ip of pod.ips) {
       const family = ipFamily(ip);
-      const sameFamily = node.podCIDRs.filter((c) => ipFamily(parseCIDR(c)[0].toString()) === family);
+      const kind = family === 4 ? 'ipv4' : 'ipv6';
+      const sameFamily = node.podCIDRs.filter((c) => parseCIDR(c)[0].kind() === kind);
       if (sameFamily.length > 0 && !sameFamily.some((c) => cidrContains(c, ip))) {
         out.push(
           finding('POD_IP_OUTSIDE_NODE_CIDR', {
@@ -121,12 +122,23 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   return out;
 }
 
+function filteredPods(model: ClusterModel, filter: PodFilter): readonly Pod[] {
+  const pods = filter.namespace === undefined ? model.pods : model.podsInNamespace(filter.namespace);
+  return filter.node === undefined ? pods : pods.filter((p) => p.nodeName === filter.node);
+}
+
+/** podInventory's findings alone (doctor): no 150,000 rows built and sorted for nothing. */
+export function podInventoryFindings(model: ClusterModel, filter: PodFilter): Finding[] {
+  const findings: Finding[] = [];
+  for (const pod of filteredPods(model, filter)) for (const f of podFindings(model, pod)) findings.push(f);
+  return findings;
+}
+
 export function podInventory(
   model: ClusterModel,
   filter: PodFilter,
 ): { items: PodItem[]; findings: Finding[] } {
-  let pods = filter.namespace === undefined ? model.pods : model.podsInNamespace(filter.namespace);
-  if (filter.node !== undefined) pods = pods.filter((p) => p.nodeName === filter.node);
+  const pods = filteredPods(model, filter);
   const items: PodItem[] = [];
   const findings: Finding[] = [];
   for (const pod of pods) {

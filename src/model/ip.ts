@@ -5,11 +5,24 @@ import ipaddr from 'ipaddr.js';
 export type IP = ipaddr.IPv4 | ipaddr.IPv6;
 export type CIDR = [IP, number];
 
+/** Dotted-quad text that is already canonical (no leading zeros, every octet ≤ 255). */
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 export function isIP(text: string): boolean {
+  if (typeof text === 'string' && CANONICAL_IPV4.test(text)) return true;
   return ipaddr.isValid(text);
 }
 
 export function parseIP(text: string): IP {
+  // Text without a colon can only be IPv4: parse it once (ipaddr.parse validates, then parses
+  // again), with ipaddr.parse's error message when it is not an address.
+  if (typeof text === 'string' && !text.includes(':')) {
+    try {
+      return ipaddr.IPv4.parse(text);
+    } catch {
+      throw new Error('ipaddr: the address has neither IPv6 nor IPv4 format');
+    }
+  }
   const addr = ipaddr.parse(text);
   // ::ffff:a.b.c.d compares as the IPv4 address it carries.
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
@@ -20,10 +33,21 @@ export function parseIP(text: string): IP {
 
 /** Canonical text of an address ("10.0.0.1", "fd00::1"), used as map keys. */
 export function normalizeIP(text: string): string {
+  // The common case at scale (150,000 pod IPs): the text is already canonical.
+  if (CANONICAL_IPV4.test(text)) return text;
   return parseIP(text).toString();
 }
 
 export function isCIDR(text: string): boolean {
+  if (typeof text === 'string' && text.includes('/') && !text.includes(':')) {
+    // IPv4 only: spare the failed IPv6 attempt (and its exception).
+    try {
+      ipaddr.IPv4.parseCIDR(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
   try {
     ipaddr.parseCIDR(text);
     return true;
@@ -32,11 +56,35 @@ export function isCIDR(text: string): boolean {
   }
 }
 
+/**
+ * Parsed CIDRs by text. The same few thousand CIDRs (node pod CIDRs, rule and route
+ * destinations) are tested against many addresses; results are shared and must not be mutated.
+ */
+const cidrCache = new Map<string, CIDR>();
+const CIDR_CACHE_MAX = 100_000;
+
 export function parseCIDR(text: string): CIDR {
+  const hit = cidrCache.get(text);
+  if (hit) return hit;
+  const parsed = parseCIDRUncached(text);
+  if (cidrCache.size >= CIDR_CACHE_MAX) cidrCache.clear();
+  cidrCache.set(text, parsed);
+  return parsed;
+}
+
+function parseCIDRUncached(text: string): CIDR {
   // A bare address is a host route (/32 or /128), as `ip route` prints it.
   if (!text.includes('/')) {
     const addr = parseIP(text);
     return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  }
+  // Without a colon it can only be IPv4: ipaddr.parseCIDR would first fail (and throw) as IPv6.
+  if (!text.includes(':')) {
+    try {
+      return ipaddr.IPv4.parseCIDR(text);
+    } catch (e) {
+      throw new Error('ipaddr: the address has neither IPv6 nor IPv4 CIDR format', { cause: e });
+    }
   }
   const [addr, bits] = ipaddr.parseCIDR(text);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
@@ -46,6 +94,7 @@ export function parseCIDR(text: string): CIDR {
 }
 
 export function ipFamily(text: string): 4 | 6 {
+  if (CANONICAL_IPV4.test(text)) return 4;
   return parseIP(text).kind() === 'ipv4' ? 4 : 6;
 }
 

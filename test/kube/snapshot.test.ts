@@ -46,7 +46,7 @@ describe('the bundle writer, read back by the bundle reader', () => {
       meta: { capturedAt: 'now', context: cluster.context, server: cluster.server },
     });
     const back = await readBundle(dir);
-    expect(back.raws).toEqual(cluster.raws);
+    expect([...back.raws]).toEqual(cluster.raws);
     expect(buildObjects(back.raws)).toEqual(buildObjects(cluster.raws));
     expect(back.meta).toMatchObject({
       context: 'knet-test',
@@ -66,7 +66,7 @@ describe('the bundle writer, read back by the bundle reader', () => {
       [],
     );
     const back = await readBundle(file);
-    expect(back.raws).toEqual(cluster.raws);
+    expect([...back.raws]).toEqual(cluster.raws);
     for (const node of ['node-1', 'node-2']) {
       for (const [rel, text] of Object.entries(bundle.nodeFiles[node]))
         expect(back.nodeFiles.read(node, rel)).toBe(text);
@@ -88,7 +88,7 @@ describe('the bundle writer, read back by the bundle reader', () => {
       expect(JSON.parse(readFileSync(path.join(dir, f), 'utf8')).kind).toBe('List');
     }
     const back = await readBundle(dir);
-    expect(back.raws).toEqual(cluster.raws);
+    expect([...back.raws]).toEqual(cluster.raws);
   });
 
   it('refuses to write into a non-empty directory or over an existing file', async () => {
@@ -143,7 +143,7 @@ describe('knet snapshot (the CLI)', () => {
       'knet: capturing namespace shop (the context namespace); use -A for all namespaces\n',
     );
     const back = await readBundle(dir);
-    const pods = back.raws.filter((o) => o.kind === 'Pod');
+    const pods = [...back.raws].filter((o) => o.kind === 'Pod');
     expect(pods.length).toBe(4);
     expect(pods.every((p) => p.metadata.namespace === 'shop')).toBe(true);
     expect(back.meta).toMatchObject({ namespace: 'shop', allNamespaces: false });

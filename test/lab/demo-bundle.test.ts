@@ -18,7 +18,7 @@ const list = JSON.parse(readFileSync(join(DEMO, 'cluster.json'), 'utf8'));
 const items: Raw[] = list.items;
 // cluster.json plus what others add in cluster/*.yaml (the lab builds those too).
 const bundle = await readBundle(DEMO);
-const allPods: Raw[] = bundle.raws.filter((o) => o.kind === 'Pod');
+const allPods: Raw[] = [...bundle.raws].filter((o) => o.kind === 'Pod');
 const byKind = (kind: string) => items.filter((o) => o.kind === kind);
 const named = (kind: string, ns: string, name: string) =>
   items.find((o) => o.kind === kind && o.metadata.namespace === ns && o.metadata.name === name);
@@ -177,7 +177,7 @@ describe('demo bundle: node files (real tool output)', () => {
 
   it('is read by the bundle reader', () => {
     expect(bundle.nodeFiles.nodes().sort()).toEqual(DEMO_NODES.map((n) => n.name).sort());
-    const uids = new Set(bundle.raws.map((o) => o.metadata?.uid));
+    const uids = new Set([...bundle.raws].map((o) => o.metadata?.uid));
     expect(items.every((o) => uids.has(o.metadata.uid))).toBe(true);
     expect(bundle.meta.context).toBe('kind-demo');
   });

@@ -150,7 +150,7 @@ describe.skipIf(!isRoot).each(['hostgw', 'vxlan'] as Overlay[])('lab topology (%
     const b = await readBundle(bundle);
     expect(b.nodeFiles.nodes().sort()).toEqual(['node-1', 'node-2', 'node-3']);
     expect(b.nodeFiles.list('node-2', 'pods')).toEqual(['shop_api-1', 'shop_web-2']);
-    const node1 = b.raws.find((r) => r.kind === 'Node' && r.metadata.name === 'node-1');
+    const node1 = [...b.raws].find((r) => r.kind === 'Node' && r.metadata.name === 'node-1');
     expect(node1.metadata.annotations['flannel.alpha.coreos.com/backend-type']).toBe(
       overlay === 'vxlan' ? 'vxlan' : 'host-gw',
     );

@@ -2,7 +2,6 @@
 // by one key or one value, pods of the same owner that miss, pods in other namespaces that match
 // fully, and selector keys no pod carries.
 import type { ClusterModel } from '../../model/cluster.js';
-import { matchesEquality } from '../../model/labels.js';
 import type { Labels, Pod } from '../../model/types.js';
 import { isSimilar } from './similar.js';
 import type { LabelDifference, NearMisses, NearMissGroup } from './types.js';
@@ -85,6 +84,40 @@ export function isTypoLike(group: NearMissGroup): boolean {
 /** Typo-like groups sort before plain differences. */
 const typoScore = (group: NearMissGroup) => (isTypoLike(group) ? 0 : 1);
 
+/** One namespace's pods by controller family, computed once per model and namespace. */
+interface FamilyIndex {
+  rsOwners: Map<string, string>;
+  /** ownerFamily of each pod of podsInNamespace, by position. */
+  families: (string | undefined)[];
+  /** Family → positions in podsInNamespace, ascending. */
+  positions: Map<string, number[]>;
+}
+
+const familyIndexes = new WeakMap<ClusterModel, Map<string, FamilyIndex>>();
+
+function familyIndex(model: ClusterModel, namespace: string): FamilyIndex {
+  let perModel = familyIndexes.get(model);
+  if (!perModel) {
+    perModel = new Map();
+    familyIndexes.set(model, perModel);
+  }
+  let index = perModel.get(namespace);
+  if (!index) {
+    const rsOwners = replicaSetOwners(model, namespace);
+    const families = model.podsInNamespace(namespace).map((p) => ownerFamily(p, rsOwners));
+    const positions = new Map<string, number[]>();
+    families.forEach((f, i) => {
+      if (f === undefined) return;
+      const list = positions.get(f);
+      if (list) list.push(i);
+      else positions.set(f, [i]);
+    });
+    index = { rsOwners, families, positions };
+    perModel.set(namespace, index);
+  }
+  return index;
+}
+
 export function findNearMisses(
   model: ClusterModel,
   namespace: string,
@@ -92,17 +125,28 @@ export function findNearMisses(
   matched: readonly Pod[],
 ): NearMisses {
   const selectorSize = Object.keys(selector).length;
-  const rsOwners = replicaSetOwners(model, namespace);
+  const index = familyIndex(model, namespace);
   const matchedNames = new Set(matched.map((p) => p.name));
   const families = new Set(
-    matched.map((p) => ownerFamily(p, rsOwners)).filter((f): f is string => f !== undefined),
+    matched.map((p) => ownerFamily(p, index.rsOwners)).filter((f): f is string => f !== undefined),
   );
   const nsPods = model.podsInNamespace(namespace);
+  // With matches, only pods of the matched pods' owners can be near misses ('sibling'): visit
+  // those, in namespace order, instead of every pod of the namespace for every service.
+  let candidates: Iterable<number>;
+  if (matched.length > 0) {
+    const positions: number[] = [];
+    for (const f of families) for (const i of index.positions.get(f) ?? []) positions.push(i);
+    candidates = positions.sort((a, b) => a - b);
+  } else {
+    candidates = nsPods.keys();
+  }
 
   const groups = new Map<string, NearMissGroup & { all: string[] }>();
-  for (const pod of nsPods) {
+  for (const i of candidates) {
+    const pod = nsPods[i];
     if (matchedNames.has(pod.name) || isTerminal(pod)) continue;
-    const family = ownerFamily(pod, rsOwners);
+    const family = index.families[i];
     const sibling = family !== undefined && families.has(family);
     const diffs = labelDifferences(selector, pod.labels);
     let reason: NearMissGroup['reason'] | undefined;
@@ -130,12 +174,15 @@ export function findNearMisses(
   const otherNamespaces: NearMisses['otherNamespaces'] = [];
   const keysOnNoPod: string[] = [];
   if (matched.length === 0) {
+    // Other namespaces' pods that match fully, through each namespace's label index.
     const byNamespace = new Map<string, string[]>();
-    for (const pod of model.pods) {
-      if (pod.namespace === namespace || isTerminal(pod) || !matchesEquality(selector, pod.labels)) continue;
-      const list = byNamespace.get(pod.namespace);
-      if (list) list.push(pod.name);
-      else byNamespace.set(pod.namespace, [pod.name]);
+    for (const ns of model.namespaces) {
+      if (ns.name === namespace) continue;
+      const names = model
+        .podsMatchingLabels(ns.name, selector)
+        .filter((pod) => !isTerminal(pod))
+        .map((pod) => pod.name);
+      if (names.length > 0) byNamespace.set(ns.name, names);
     }
     for (const [ns, names] of [...byNamespace.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
       names.sort();

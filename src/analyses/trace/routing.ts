@@ -1,5 +1,5 @@
 // Route lookup and link lookups on parsed iproute2 state.
-import { cidrContains, ipFamily, parseCIDR } from '../../model/ip.js';
+import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../model/ip.js';
 import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js';
 
 const UNICAST_TABLES = new Set(['main', '254']);
@@ -16,28 +16,62 @@ function routeCIDR(route: IpRoute, family: 4 | 6): string | undefined {
 }
 
 /**
+ * A route's destination, parsed once per routes list (a node can have thousands): `default`
+ * (either family, 0 bits), an address range of one family, or nothing usable.
+ */
+type CompiledRoute = { isDefault: true } | { isDefault: false; family?: 4 | 6; range?: CIDR };
+
+const compiledRoutes = new WeakMap<readonly IpRoute[], CompiledRoute[]>();
+
+function compile(routes: readonly IpRoute[]): CompiledRoute[] {
+  let compiled = compiledRoutes.get(routes);
+  if (!compiled) {
+    compiled = routes.map((r): CompiledRoute => {
+      if (r.dst === 'default') return { isDefault: true };
+      for (const family of [4, 6] as const) {
+        if (routeCIDR(r, family)) return { isDefault: false, family, range: parseCIDR(r.dst) };
+      }
+      return { isDefault: false };
+    });
+    compiledRoutes.set(routes, compiled);
+  }
+  return compiled;
+}
+
+/**
  * The kernel's choice for `dst` without policy rules: an address of the node itself (local
  * table) first, then the longest prefix of the main table, lowest metric on a tie.
  */
 export function lookupRoute(routes: readonly IpRoute[], dst: string): IpRoute | undefined {
   const family = ipFamily(dst);
-  const local = routes.find(
-    (r) =>
-      LOCAL_TABLES.has(r.table) && r.type === 'local' && routeCIDR(r, family) && cidrContains(r.dst, dst),
+  const addr = parseIP(dst);
+  const compiled = compile(routes);
+  /** The route's prefix length when it holds `dst`, else -1. */
+  const prefixFor = (i: number): number => {
+    const c = compiled[i];
+    if (c.isDefault) return 0;
+    if (c.family !== family || !c.range) return -1;
+    return addr.kind() === c.range[0].kind() && addr.match(c.range) ? c.range[1] : -1;
+  };
+  const localIndex = routes.findIndex(
+    (r, i) =>
+      LOCAL_TABLES.has(r.table) &&
+      r.type === 'local' &&
+      // (a local `default` is not an address: cidrContains rejects it, as it always did)
+      (r.dst === 'default' ? cidrContains(r.dst, dst) : prefixFor(i) >= 0),
   );
-  if (local) return local;
+  if (localIndex >= 0) return routes[localIndex];
   let best: IpRoute | undefined;
   let bestBits = -1;
-  for (const r of routes) {
-    if (!UNICAST_TABLES.has(r.table)) continue;
-    const cidr = routeCIDR(r, family);
-    if (!cidr || !cidrContains(cidr, dst)) continue;
-    const bits = parseCIDR(cidr)[1];
+  routes.forEach((r, i) => {
+    if (!UNICAST_TABLES.has(r.table)) return;
+    const bits = prefixFor(i);
+    if (bits < 0) return;
     if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
       best = r;
       bestBits = bits;
     }
-  }
+  });
   return best;
 }
 

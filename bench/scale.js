@@ -1,0 +1,448 @@
+#!/usr/bin/env node
+// knet at scale: wall time (median of N runs) and peak RSS of whole `knet` processes on
+// synthetic bundles (bench/generate.js), next to the floor (bench/floor.js: read + JSON.parse
+// of the same files), at 500 nodes / 15k pods / 1k services and 5,000 / 150,000 / 10,000.
+//
+//   npm run build && node bench/scale.js [--sizes small,large] [--runs 3] [--only trace,doctor]
+//       [--timeout 600] [--results bench/RESULTS.md | --no-results] [--regenerate]
+//       [--knet OTHER/bin/knet.js]   (another build of knet, e.g. before a change: compare)
+//
+// Peak RSS comes from /usr/bin/time (GNU time's %M) when present, else from polling the
+// process's VmHWM in /proc. Bundles are generated on first use into bench/out/ (git-ignored).
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let KNET = path.join(root, 'bin', 'knet.js');
+const FLOOR = path.join(root, 'bench', 'floor.js');
+const GENERATE = path.join(root, 'bench', 'generate.js');
+const TIME = '/usr/bin/time';
+
+export const SIZES = {
+  small: { label: '500 nodes / 15k pods / 1k services', nodes: 500, pods: 15000, services: 1000 },
+  large: { label: '5,000 nodes / 150k pods / 10k services', nodes: 5000, pods: 150000, services: 10000 },
+};
+const SEED = 1;
+
+function parseArgs(argv) {
+  const o = {
+    sizes: ['small', 'large'],
+    runs: 3,
+    only: undefined,
+    timeout: 600,
+    results: path.join(root, 'bench', 'RESULTS.md'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--sizes') o.sizes = v.split(',');
+    else if (a === '--runs') o.runs = Number(v);
+    else if (a === '--only') o.only = v.split(',');
+    else if (a === '--timeout') o.timeout = Number(v);
+    else if (a === '--results') o.results = path.resolve(v);
+    else if (a === '--knet') o.knet = path.resolve(v);
+    else if (a === '--no-results') {
+      o.results = undefined;
+      continue;
+    } else if (a === '--regenerate') {
+      o.regenerate = true;
+      continue;
+    } else throw new Error(`unknown argument ${a}`);
+    i++;
+  }
+  for (const s of o.sizes) if (!SIZES[s]) throw new Error(`unknown size ${s} (small, large)`);
+  return o;
+}
+
+/** The bundle of a size, generated when missing (or of other parameters). */
+function ensureBundle(size, regenerate) {
+  const dir = path.join(root, 'bench', 'out', `n${size.nodes}-p${size.pods}-s${size.services}`);
+  const infoFile = path.join(dir, 'bench.json');
+  let info;
+  if (!regenerate && existsSync(infoFile)) {
+    info = JSON.parse(readFileSync(infoFile, 'utf8'));
+    const same =
+      info.seed === SEED &&
+      info.size.nodes === size.nodes &&
+      info.size.pods === size.pods &&
+      info.size.services === size.services;
+    if (!same) info = undefined;
+  }
+  if (!info) {
+    process.stderr.write(`generating ${size.label} into ${path.relative(root, dir)} …\n`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        GENERATE,
+        '--nodes',
+        String(size.nodes),
+        '--pods',
+        String(size.pods),
+        '--services',
+        String(size.services),
+        '--seed',
+        String(SEED),
+        '--out',
+        dir,
+        '--force',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    if (r.status !== 0) throw new Error('bench/generate.js failed');
+    info = JSON.parse(readFileSync(infoFile, 'utf8'));
+  }
+  return { dir, info };
+}
+
+const hasGnuTime = (() => {
+  if (!existsSync(TIME)) return false;
+  const r = spawnSync(TIME, ['-f', '%M', 'true'], { encoding: 'utf8' });
+  return r.status === 0 && /^\d+\s*$/m.test(r.stderr);
+})();
+
+/** VmHWM of a live process, in kB (undefined once it is gone). */
+function vmHWM(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One process: wall ms, peak RSS kB, exit code, stdout file. Killed (whole group) on timeout. */
+function measure(args, { timeoutS, outFile }) {
+  return new Promise((resolve) => {
+    const fd = openSync(outFile, 'w');
+    const env = { ...process.env, NO_COLOR: '1' };
+    const argv = hasGnuTime
+      ? [TIME, '-f', 'KNET_BENCH_RSS=%M', process.execPath, ...args]
+      : [process.execPath, ...args];
+    const t0 = process.hrtime.bigint();
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, 'pipe'], env, detached: true });
+    let stderr = '';
+    let peak = 0;
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const poll = hasGnuTime
+      ? undefined
+      : setInterval(() => {
+          peak = Math.max(peak, vmHWM(child.pid) ?? 0);
+        }, 20);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }, timeoutS * 1000);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      clearTimeout(timer);
+      if (poll) clearInterval(poll);
+      closeSync(fd);
+      const m = /KNET_BENCH_RSS=(\d+)/.exec(stderr);
+      if (m) peak = Number(m[1]);
+      const exit = hasGnuTime
+        ? (/Command exited with non-zero status (\d+)/.exec(stderr)?.[1] ?? (code === 0 ? '0' : String(code)))
+        : String(code);
+      resolve({
+        ms,
+        rssKB: peak,
+        exit: timedOut ? 'timeout' : Number(exit),
+        stderr: stderr
+          .replace(/KNET_BENCH_RSS=\d+\n?/, '')
+          .replace(/Command exited with non-zero status \d+\n?/, '')
+          .trim(),
+      });
+    });
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** What the output says, so the figures are of a command that answered. */
+function summarize(name, text) {
+  if (name === 'floor') return text.trim();
+  if (name === 'trace') return /^Verdict: (.*)$/m.exec(text)?.[1] ?? '(no verdict)';
+  if (name === 'doctor')
+    return /^(\d+ errors?, \d+ warnings?, \d+ infos?)/m.exec(text)?.[1] ?? '(no summary)';
+  if (name === 'pods') return `${Math.max(0, text.split('\n').indexOf('') - 1)} pod rows`;
+  if (name === 'proxy')
+    return (
+      /^(?:Outcome|outcome)[: ]+(.*)$/m.exec(text)?.[1] ??
+      text.split('\n').find((l) => l.trim()) ??
+      ''
+    ).slice(0, 80);
+  return '';
+}
+
+async function proxyRegistered() {
+  try {
+    const distOf = path.join(path.dirname(KNET), '..', 'dist', 'commands', 'index.js');
+    const { COMMANDS } = await import(pathToFileURL(distOf).href);
+    return Boolean(COMMANDS.proxy);
+  } catch {
+    return false;
+  }
+}
+
+function commandsFor(bundle, hasProxy) {
+  const snap = ['--snapshot', bundle.dir];
+  const { trace, proxy } = bundle.info;
+  return [
+    { name: 'floor', args: [FLOOR, bundle.dir], ok: [0] },
+    {
+      name: 'trace',
+      show: `knet trace ${trace.source} ${trace.destination}`,
+      args: [KNET, 'trace', trace.source, trace.destination, ...snap],
+      ok: [0, 1, 2],
+    },
+    hasProxy
+      ? {
+          name: 'proxy',
+          show: `knet proxy --node ${proxy.node} --from ${proxy.from} --to ${proxy.to}`,
+          args: [
+            KNET,
+            'proxy',
+            '--node',
+            proxy.node,
+            '--from',
+            proxy.from,
+            '--to',
+            proxy.to,
+            '--protocol',
+            proxy.protocol,
+            ...snap,
+          ],
+          ok: [0, 1],
+        }
+      : {
+          name: 'proxy',
+          show: 'knet proxy (one packet)',
+          skip: 'the proxy command is not registered in dist/commands/index.js yet',
+        },
+    { name: 'pods', show: 'knet pods -A', args: [KNET, 'pods', '-A', ...snap], ok: [0, 1] },
+    { name: 'doctor', show: 'knet doctor -A', args: [KNET, 'doctor', '-A', ...snap], ok: [0, 1] },
+  ];
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpus: `${cpus.length} × ${cpus[0]?.model?.trim() ?? 'unknown CPU'}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    rss: hasGnuTime ? 'GNU time %M (max RSS)' : '/proc/PID/status VmHWM, polled every 20 ms',
+  };
+}
+
+const fmtS = (ms) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
+const fmtMB = (kb) => (kb === undefined ? '–' : `${Math.round(kb / 1024)} MB`);
+
+function evaluate(results) {
+  const large = results.large;
+  const small = results.small;
+  const rows = [];
+  if (!large) return rows;
+  const check = (what, target, actual, pass) => rows.push({ what, target, actual, pass });
+  const ok = (x) => x && !x.failed;
+  const failed = Object.entries(large).filter(([, x]) => x.failed);
+  if (failed.length) {
+    check('every command answers', 'exit 0/1', failed.map(([k, x]) => `${k}: ${x.answer}`).join('; '), false);
+  }
+  const floor = ok(large.floor) ? large.floor.ms : undefined;
+  for (const name of ['trace', 'proxy']) {
+    if (!floor || !large[name]) continue;
+    const x = large[name];
+    const label = name === 'proxy' ? 'proxy (one packet) ≤ 1.5 × floor' : 'trace ≤ 1.5 × floor';
+    const actual = ok(x) ? `${fmtS(x.ms)} (${(x.ms / floor).toFixed(2)} ×)` : 'failed';
+    check(label, `≤ ${fmtS(1.5 * floor)}`, actual, ok(x) && x.ms <= 1.5 * floor);
+  }
+  if (large.doctor) {
+    const x = large.doctor;
+    check('doctor -A ≤ 10 s', '≤ 10.00 s', ok(x) ? fmtS(x.ms) : 'failed', ok(x) && x.ms <= 10_000);
+  }
+  const knetRuns = Object.entries(large).filter(([k, v]) => k !== 'floor' && ok(v) && v.rssKB);
+  if (knetRuns.length) {
+    const [worst, r] = knetRuns.sort((a, b) => b[1].rssKB - a[1].rssKB)[0];
+    check(
+      'peak RSS ≤ 1.5 GB, any command',
+      '≤ 1536 MB',
+      `${fmtMB(r.rssKB)} (${worst})`,
+      r.rssKB <= 1.5 * 1024 * 1024,
+    );
+  }
+  if (small) {
+    for (const name of ['floor', 'trace', 'proxy', 'pods', 'doctor']) {
+      if (!small[name] || !large[name]) continue;
+      // 10 × the objects: linear is ~10 ×; allow start-up to be amortised, not more.
+      const what = `${name}: linear growth (10 × the cluster)`;
+      if (!ok(small[name]) || !ok(large[name])) {
+        check(what, '≤ 12 ×', 'failed', false);
+        continue;
+      }
+      const ratio = large[name].ms / small[name].ms;
+      check(what, '≤ 12 ×', `${ratio.toFixed(1)} ×`, ratio <= 12);
+    }
+  }
+  return rows;
+}
+
+function resultsMarkdown(opts, bundles, results, skipped, started) {
+  const m = machine();
+  const lines = [];
+  lines.push('# knet scale bench: latest figures', '');
+  lines.push(
+    `Written by \`node bench/scale.js\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+  );
+  lines.push(
+    `Machine: ${m.cpus}, ${m.memory}, ${m.os}, Node ${m.node}; load average at start ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (the machine is shared: figures vary with the load).`,
+  );
+  if (KNET !== path.join(root, 'bin', 'knet.js')) lines.push(`knet under test: ${KNET}.`);
+  lines.push(
+    `Wall time: median of ${opts.runs} interleaved runs of the whole process (start-up included); peak RSS: ${m.rss}, the largest of the runs. Output to a file, NO_COLOR.`,
+    '',
+  );
+  for (const sizeName of opts.sizes) {
+    const b = bundles[sizeName];
+    const r = results[sizeName];
+    const size = SIZES[sizeName];
+    const mb = b.info.objectFiles.reduce((n, f) => n + f.bytes, 0) / 1e6;
+    lines.push(`## ${size.label}`, '');
+    lines.push(
+      `Bundle: ${b.info.objects.toLocaleString('en-US')} objects in ${b.info.objectFiles.length} files (${mb.toFixed(0)} MB of JSON), iptables-save.txt of ${(b.info.iptablesBytes / 1e6).toFixed(1)} MB on ${b.info.proxy?.node}; seed ${b.info.seed}.`,
+      '',
+    );
+    lines.push(
+      '| command | wall (median) | runs | peak RSS | × floor | exit | answer |',
+      '|---|---:|---|---:|---:|---|---|',
+    );
+    for (const c of commandsFor(b, true)) {
+      const x = r[c.name];
+      if (!x) {
+        const why = skipped[`${sizeName}/${c.name}`];
+        if (why)
+          lines.push(
+            `| ${c.name === 'floor' ? 'floor (read + JSON.parse)' : c.show} | skipped | | | | | ${why} |`,
+          );
+        continue;
+      }
+      const times = x.runs.map((t) => (t / 1000).toFixed(2)).join(' / ');
+      const floor = r.floor?.ms;
+      const rel = c.name !== 'floor' && floor ? `${(x.ms / floor).toFixed(2)} ×` : '';
+      lines.push(
+        `| ${c.name === 'floor' ? 'floor (read + JSON.parse)' : c.show} | ${fmtS(x.ms)} | ${times} | ${x.failed ? '–' : fmtMB(x.rssKB)} | ${rel} | ${x.exit} | ${x.answer} |`,
+      );
+    }
+    lines.push('');
+  }
+  const checks = evaluate(results);
+  if (checks.length) {
+    lines.push('## Targets (issue 10, at 5,000 / 150,000 / 10,000)', '');
+    lines.push('| target | limit | measured | |', '|---|---|---|---|');
+    for (const c of checks)
+      lines.push(`| ${c.what} | ${c.target} | ${c.actual} | ${c.pass ? 'met' : '**missed**'} |`);
+    lines.push('');
+  }
+  lines.push('Reproduce: `npm run build && node bench/scale.js` (see docs/performance.md).', '');
+  return lines.join('\n');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.knet) KNET = opts.knet;
+  const started = new Date();
+  const hasProxy = await proxyRegistered();
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-scale-'));
+  const bundles = {};
+  const results = {};
+  const skipped = {};
+  try {
+    for (const sizeName of opts.sizes) {
+      const bundle = ensureBundle(SIZES[sizeName], opts.regenerate);
+      bundles[sizeName] = bundle;
+      results[sizeName] = {};
+      process.stdout.write(`\n${SIZES[sizeName].label}  (${path.relative(root, bundle.dir)})\n`);
+      // Runs are interleaved (floor, trace, …, floor, trace, …) so that a change in the load of
+      // the shared machine hits every command alike, and each is compared with its floor.
+      const commands = commandsFor(bundle, hasProxy).filter((c) => !opts.only || opts.only.includes(c.name));
+      const state = new Map(
+        commands.map((c) => [c.name, { runs: [], rssKB: 0, answer: '', exit: undefined, failed: false }]),
+      );
+      for (const c of commands) {
+        if (c.skip) {
+          skipped[`${sizeName}/${c.name}`] = c.skip;
+          process.stdout.write(`  ${c.show.padEnd(44)} skipped: ${c.skip}\n`);
+        }
+      }
+      for (let i = 0; i < opts.runs; i++) {
+        for (const c of commands) {
+          const st = state.get(c.name);
+          if (c.skip || st.failed) continue;
+          const outFile = path.join(tmp, `${sizeName}-${c.name}.out`);
+          const r = await measure(c.args, { timeoutS: opts.timeout, outFile });
+          st.runs.push(r.ms);
+          st.exit = r.exit;
+          if (r.exit === 'timeout' || !c.ok.includes(r.exit)) {
+            st.failed = true;
+            st.answer =
+              r.exit === 'timeout'
+                ? `timed out after ${opts.timeout} s`
+                : `failed: ${r.stderr.split('\n')[0]}`;
+            continue;
+          }
+          st.rssKB = Math.max(st.rssKB, r.rssKB);
+          st.answer = summarize(c.name, readFileSync(outFile, 'utf8'));
+        }
+      }
+      for (const c of commands) {
+        if (c.skip) continue;
+        const st = state.get(c.name);
+        const ms = median(st.runs);
+        results[sizeName][c.name] = {
+          ms,
+          runs: st.runs,
+          rssKB: st.rssKB,
+          exit: st.exit,
+          answer: st.answer,
+          failed: st.failed,
+        };
+        process.stdout.write(
+          `  ${(c.show ?? 'floor (read + JSON.parse)').padEnd(44)} ${fmtS(ms).padStart(9)}  ${fmtMB(st.rssKB).padStart(8)}  exit ${st.exit}  ${st.answer}\n`,
+        );
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const checks = evaluate(results);
+  if (checks.length) {
+    process.stdout.write('\ntargets\n');
+    for (const c of checks)
+      process.stdout.write(
+        `  ${c.pass ? 'met   ' : 'MISSED'}  ${c.what.padEnd(42)} ${c.actual}  (${c.target})\n`,
+      );
+  }
+  if (opts.results && !opts.only) {
+    writeFileSync(opts.results, resultsMarkdown(opts, bundles, results, skipped, started));
+    process.stdout.write(`\nwrote ${path.relative(root, opts.results)}\n`);
+  } else if (opts.results) {
+    process.stdout.write('\n(--only: bench/RESULTS.md left as it is)\n');
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    process.stderr.write(`scale: ${err.stack ?? err.message}\n`);
+    process.exitCode = 2;
+  });
+}
