@@ -1,6 +1,6 @@
 // knet doctor: every check over the cluster (or one namespace), as one list of findings.
 // Each check is an analysis that exists on its own; doctor only scopes, runs and merges them.
-import { finding, sortFindings } from '../findings/catalog.js';
+import { dedupeFindings, finding, sortFindings } from '../findings/catalog.js';
 import type { Finding, Severity } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { isEmptySelector } from '../model/labels.js';
@@ -79,7 +79,7 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     proxyNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
   );
 
-  let findings = dedupe(all);
+  let findings = dedupeFindings(all);
   if (options.only?.length) findings = findings.filter((f) => options.only!.includes(f.code));
   if (options.severity) findings = findings.filter((f) => RANK[f.severity] <= RANK[options.severity!]);
   findings = sortFindings(findings);
@@ -92,16 +92,6 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     checks,
     findings,
   };
-}
-
-function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const k = `${f.code}\u0000${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /** The cluster DNS Service, even when doctor looks at one namespace: every pod depends on it. */

@@ -3,6 +3,7 @@ import { finding } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../model/ip.js';
+import { isTerminal } from '../model/pods.js';
 import type { Node, Pod } from '../model/types.js';
 
 export interface PodItem {
@@ -36,11 +37,6 @@ export interface PodFilter {
 }
 
 const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
-
-/** Succeeded/Failed pods hold no IP that traffic could reach. */
-export function isTerminal(pod: Pod): boolean {
-  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
-}
 
 /** The findings about one pod that need nothing but the API objects. */
 export function podFindings(model: ClusterModel, pod: Pod): Finding[] {

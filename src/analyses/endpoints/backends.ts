@@ -6,6 +6,7 @@
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, isIP, normalizeIP } from '../../model/ip.js';
 import { matchesEquality } from '../../model/labels.js';
+import { isTerminal } from '../../model/pods.js';
 import type { Endpoint, EndpointSlice, Pod, Service, ServicePort } from '../../model/types.js';
 import { containerPortsNamed, resolveTargetPort } from './target-port.js';
 import type { Backend } from './types.js';
@@ -39,7 +40,6 @@ export interface SliceIndex {
 }
 
 export const canonicalAddress = (address: string): string => (isIP(address) ? normalizeIP(address) : address);
-export const isTerminal = (p: Pod) => p.phase === 'Succeeded' || p.phase === 'Failed';
 export const portLabel = (p: ServicePort): string | number => p.name || p.port;
 
 export function indexSlices(model: ClusterModel, service: Service): SliceIndex {

@@ -6,13 +6,13 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, isIP } from '../../model/ip.js';
 import { formatSelector } from '../../model/labels.js';
+import { isTerminal } from '../../model/pods.js';
 import type { Pod, Service, ServicePort } from '../../model/types.js';
 import {
   type BackendContext,
   type BackendRow,
   canonicalAddress,
   indexSlices,
-  isTerminal,
   podRows,
   serviceFamilies,
   sliceOnlyRows,

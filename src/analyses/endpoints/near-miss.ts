@@ -2,14 +2,13 @@
 // by one key or one value, pods of the same owner that miss, pods in other namespaces that match
 // fully, and selector keys no pod carries.
 import type { ClusterModel } from '../../model/cluster.js';
+import { isTerminal } from '../../model/pods.js';
 import type { Labels, Pod } from '../../model/types.js';
 import { isSimilar } from './similar.js';
 import type { LabelDifference, NearMisses, NearMissGroup } from './types.js';
 
 const MAX_GROUPS = 10;
 const MAX_PODS_LISTED = 20;
-
-const isTerminal = (p: Pod) => p.phase === 'Succeeded' || p.phase === 'Failed';
 
 // ReplicaSet names are the Deployment's name plus a pod-template-hash from this alphabet.
 const REPLICASET_HASH = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{5,10}$/;

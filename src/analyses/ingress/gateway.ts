@@ -2,7 +2,7 @@
 // listener: allowedRoutes, hostnames) → GatewayClass and its controller → rules and matches →
 // backendRefs (Services; another namespace needs a ReferenceGrant), with the route's Accepted
 // and ResolvedRefs conditions as evidence. Produces the same IngressDiagnosis as an Ingress.
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
@@ -571,7 +571,7 @@ function analyzeRoute(model: ClusterModel, route: GenericObject, options: Reques
       routes,
       request,
       notes,
-      findings: sortFindings(dedupe([...global, ...routeFindings])),
+      findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
     },
     resolved,
     global,
@@ -624,16 +624,6 @@ function resolveRouteRequest(routes: IngressRoute[], options: RequestOptions): I
     routes: picked,
     reason: `${r.pathType} ${r.path} is the most specific match for ${path}${cond} (${best.rule})`,
   };
-}
-
-function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const k = `${f.code}\u0000${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /** knet ingress httproute/NS/NAME [--host H] [--path P]. */
@@ -741,7 +731,7 @@ export function diagnoseGateway(
     routes,
     request,
     notes,
-    findings: sortFindings(dedupe([...global, ...routeFindings])),
+    findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
   };
 }
 
@@ -771,5 +761,5 @@ export function gatewayDoctorFindings(model: ClusterModel, namespace?: string): 
     if (namespace !== undefined && gw.namespace !== namespace) continue;
     out.push(...gatewayClassCheck(model, gw, gwRef(gw)).findings);
   }
-  return dedupe(out);
+  return dedupeFindings(out);
 }

@@ -2,7 +2,7 @@
 // rules (exact, prefix and implementation-specific paths, wildcard hosts, the default
 // backend) to Services and ports, runs the endpoints analysis on each, and checks the class,
 // its controller, TLS Secrets (by name only) and rules no request can reach.
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
@@ -503,20 +503,10 @@ function analyzeIngress(model: ClusterModel, ingress: Ingress, options: RequestO
       routes,
       request,
       notes,
-      findings: sortFindings(dedupe([...global, ...routeFindings])),
+      findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
     },
     resolved,
   };
-}
-
-function dedupe(findings: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => {
-    const k = `${f.code}\u0000${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /** knet ingress ing/NS/NAME [--host H] [--path P]. */
@@ -567,5 +557,5 @@ export function ingressDoctorFindings(model: ClusterModel, namespace?: string): 
     const d = analyzeIngress(model, ingress, {}).diagnosis;
     out.push(...d.findings.filter((f) => f.code.startsWith('INGRESS_')));
   }
-  return dedupe(out);
+  return dedupeFindings(out);
 }

@@ -124,17 +124,7 @@ export function leavePodHops(
       status: up ? (net.routes && !route ? 'broken' : 'ok') : 'broken',
       evidence: `${net.files['ip-addr.json']}: ${eth0.ifname} ${linkState(eth0)}`,
     };
-    if (!up)
-      hop.findings = [
-        ifaceDown(
-          ctx,
-          node,
-          `${eth0.ifname} of pod ${pod.namespace}/${pod.name}`,
-          'pod interface',
-          eth0,
-          net.files['ip-addr.json'],
-        ),
-      ];
+    if (!up) hop.findings = [podIfaceDown(ctx, pod, eth0, net)];
     else if (net.routes && !route) {
       hop.findings = [
         ctx.add(
@@ -167,54 +157,63 @@ export function leavePodHops(
 
   // 2. The host side of the veth pair, and the bridge it is enslaved to.
   const veth = hostVeth(state, net, podIP);
-  let bridgeName: string | undefined;
-  if (veth.link) {
-    const link = veth.link;
-    const up = linkIsUp(link);
-    const hop: Hop = {
-      kind: 'veth',
-      node,
-      detail: `${link.ifname} (${veth.how})${link.master ? `, on ${link.master}` : ''}`,
-      status: 'ok',
-      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}${link.master ? ` master ${link.master}` : ' no master'}`,
-    };
-    const codes: string[] = [];
-    if (!up)
-      codes.push(ifaceDown(ctx, node, link.ifname, "pod's host veth", link, state.describe('ip-link.json')));
-    const bridgeExpected = podBridge(ctx.model, state);
-    if (!link.master && bridgeExpected && link.kind === 'veth') {
-      codes.push(
-        ctx.add(
-          finding('VETH_NOT_ON_BRIDGE', {
-            message: `The host veth ${link.ifname} of pod ${pod.namespace}/${pod.name} is not enslaved to the bridge ${bridgeExpected.ifname}.`,
-            objects: [podRef(pod), `node/${node}`],
-            evidence: [`${state.describe('ip-link.json')}: ${link.ifname} has no master`],
-            hint: `ip link set ${link.ifname} master ${bridgeExpected.ifname} (or recreate the pod).`,
-          }),
-        ),
-      );
-    }
-    if (codes.length) {
-      hop.status = 'broken';
-      hop.findings = codes;
-    }
-    hops.push(hop);
-    bridgeName = link.master;
-    if (!link.master && !bridgeExpected) bridgeName = undefined;
-  } else {
-    hops.push({
+  hops.push(vethHop(ctx, state, pod, veth));
+  const bridgeHop = bridgeHopFor(ctx, state, veth.link?.master);
+  if (bridgeHop) hops.push(bridgeHop.hop);
+  return { hops, bridge: bridgeHop?.name, inIface: veth.link?.ifname, mtu: eth0?.mtu };
+}
+
+/** The host side of a pod's veth pair: up, and enslaved to the pod bridge where there is one. */
+function vethHop(ctx: TraceContext, state: NodeState, pod: Pod, veth: { link?: IpLink; how: string }): Hop {
+  const node = state.node;
+  const link = veth.link;
+  if (!link) {
+    return {
       kind: 'veth',
       node,
       detail: `host side of ${pod.name}'s veth pair (${veth.how})`,
       status: 'unknown',
       inferred: true,
       findings: state.links ? undefined : [noData(ctx, node, ['ip-link.json'], "The pod's host veth")],
-    });
+    };
   }
+  const codes: string[] = [];
+  if (!linkIsUp(link)) {
+    codes.push(ifaceDown(ctx, node, link.ifname, "pod's host veth", link, state.describe('ip-link.json')));
+  }
+  const bridge = podBridge(ctx.model, state);
+  if (!link.master && bridge && link.kind === 'veth') {
+    codes.push(
+      ctx.add(
+        finding('VETH_NOT_ON_BRIDGE', {
+          message: `The host veth ${link.ifname} of pod ${pod.namespace}/${pod.name} is not enslaved to the bridge ${bridge.ifname}.`,
+          objects: [podRef(pod), `node/${node}`],
+          evidence: [`${state.describe('ip-link.json')}: ${link.ifname} has no master`],
+          hint: `ip link set ${link.ifname} master ${bridge.ifname} (or recreate the pod).`,
+        }),
+      ),
+    );
+  }
+  return {
+    kind: 'veth',
+    node,
+    detail: `${link.ifname} (${veth.how})${link.master ? `, on ${link.master}` : ''}`,
+    status: codes.length ? 'broken' : 'ok',
+    evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}${link.master ? ` master ${link.master}` : ' no master'}`,
+    findings: codes.length ? codes : undefined,
+  };
+}
 
-  const bridgeHop = bridgeHopFor(ctx, state, bridgeName);
-  if (bridgeHop) hops.push(bridgeHop.hop);
-  return { hops, bridge: bridgeHop?.name, inIface: veth.link?.ifname, mtu: eth0?.mtu };
+/** IFACE_DOWN for the pod's own eth0. */
+function podIfaceDown(ctx: TraceContext, pod: Pod, eth0: IpAddrInterface, net: PodNetState): string {
+  return ifaceDown(
+    ctx,
+    pod.nodeName!,
+    `${eth0.ifname} of pod ${pod.namespace}/${pod.name}`,
+    'pod interface',
+    eth0,
+    net.files['ip-addr.json'],
+  );
 }
 
 /** The bridge hop: the named bridge (or the node's pod-CIDR interface), its state and address. */
@@ -582,39 +581,7 @@ export function arrivePodHops(
   const veth = hostVeth(state, net, podIP);
   const bridge = bridgeHopFor(ctx, state, veth.link?.master);
   if (bridge && !bridgeShown) hops.push(bridge.hop);
-  if (veth.link) {
-    const link = veth.link;
-    const codes: string[] = [];
-    if (!linkIsUp(link))
-      codes.push(ifaceDown(ctx, node, link.ifname, "pod's host veth", link, state.describe('ip-link.json')));
-    if (!link.master && podBridge(ctx.model, state) && link.kind === 'veth') {
-      codes.push(
-        ctx.add(
-          finding('VETH_NOT_ON_BRIDGE', {
-            message: `The host veth ${link.ifname} of pod ${pod.namespace}/${pod.name} is not enslaved to the bridge.`,
-            objects: [podRef(pod), `node/${node}`],
-            evidence: [`${state.describe('ip-link.json')}: ${link.ifname} has no master`],
-          }),
-        ),
-      );
-    }
-    hops.push({
-      kind: 'veth',
-      node,
-      detail: `${link.ifname} (${veth.how})`,
-      status: codes.length ? 'broken' : 'ok',
-      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}${link.master ? ` master ${link.master}` : ' no master'}`,
-      findings: codes.length ? codes : undefined,
-    });
-  } else {
-    hops.push({
-      kind: 'veth',
-      node,
-      detail: `host side of ${pod.name}'s veth pair (${veth.how})`,
-      status: 'unknown',
-      inferred: true,
-    });
-  }
+  hops.push(vethHop(ctx, state, pod, veth));
   hops.push(podHop(ctx, pod, podIP, port, protocol, net));
   return hops;
 }
@@ -648,17 +615,7 @@ function podHop(
       ),
     );
   }
-  if (eth0 && !linkIsUp(eth0))
-    codes.push(
-      ifaceDown(
-        ctx,
-        node,
-        `${eth0.ifname} of pod ${pod.namespace}/${pod.name}`,
-        'pod interface',
-        eth0,
-        net.files['ip-addr.json'],
-      ),
-    );
+  if (eth0 && !linkIsUp(eth0)) codes.push(podIfaceDown(ctx, pod, eth0, net));
   if (port !== undefined && net.listening) {
     const listening = net.listening.some(
       (s) =>
