@@ -2,11 +2,11 @@
 import { isIP } from '../model/ip.js';
 import { UserError } from './errors.js';
 
-export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'ip' | 'dns';
+export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'httproute' | 'gateway' | 'ip' | 'dns';
 
-export interface Target {
-  kind: TargetKind;
-  /** Set for namespaced kinds (pod, svc, ing); defaulted from -n / the context. */
+export interface Target<K extends TargetKind = TargetKind> {
+  kind: K;
+  /** Set for namespaced kinds (pod, svc, ing, httproute, gateway); defaulted from -n / the context. */
   namespace?: string;
   /** Object name, IP address, or DNS name. */
   name: string;
@@ -28,12 +28,17 @@ const KIND_ALIASES: Record<string, TargetKind> = {
   ing: 'ing',
   ingress: 'ing',
   ingresses: 'ing',
+  httproute: 'httproute',
+  httproutes: 'httproute',
+  gateway: 'gateway',
+  gateways: 'gateway',
+  gtw: 'gateway',
   ip: 'ip',
   dns: 'dns',
 };
 
 const FORMS =
-  'pod/NAME, pod/NS/NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
+  'pod/NAME, pod/NS/NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, httproute/NS/NAME, gateway/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
 
 function splitPort(text: string): { rest: string; port?: number | string } {
   const m = /^(.*?):([A-Za-z0-9-]+)$/.exec(text);
@@ -41,7 +46,15 @@ function splitPort(text: string): { rest: string; port?: number | string } {
   return { rest: m[1], port: /^\d+$/.test(m[2]) ? Number(m[2]) : m[2] };
 }
 
-export function parseTarget(text: string, defaultNamespace: string, allowed?: readonly TargetKind[]): Target {
+export function parseTarget<K extends TargetKind = TargetKind>(
+  text: string,
+  defaultNamespace: string,
+  allowed?: readonly K[],
+): Target<K> {
+  return parseAny(text, defaultNamespace, allowed) as Target<K>;
+}
+
+function parseAny(text: string, defaultNamespace: string, allowed?: readonly TargetKind[]): Target {
   const slash = text.indexOf('/');
   if (slash < 0) throw new UserError(`target "${text}" needs a kind: use ${FORMS}`);
   const kind = KIND_ALIASES[text.slice(0, slash).toLowerCase()];
@@ -66,8 +79,8 @@ export function parseTarget(text: string, defaultNamespace: string, allowed?: re
     );
   }
   const { rest, port } = splitPort(body);
-  if (port !== undefined && kind !== 'svc' && kind !== 'dns' && kind !== 'pod') {
-    throw new UserError(`"${text}": a port is accepted on svc/, pod/, ip/ and dns/ targets only`);
+  if (port !== undefined && (kind === 'node' || kind === 'gateway')) {
+    throw new UserError(`"${text}": a port is not accepted on ${kind}/ targets`);
   }
   const parts = rest.split('/');
   if (kind === 'node' || kind === 'dns') {

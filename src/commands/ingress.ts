@@ -1,19 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
 
-type RouteKind = 'ing' | 'httproute' | 'gateway';
-
-const KINDS: Record<string, RouteKind> = {
-  ing: 'ing',
-  ingress: 'ing',
-  ingresses: 'ing',
-  httproute: 'httproute',
-  httproutes: 'httproute',
-  gateway: 'gateway',
-  gateways: 'gateway',
-  gtw: 'gateway',
-};
-
 export default class Ingress extends KnetCommand {
   static override summary =
     'Which backend an Ingress (or a Gateway API route) sends a host/path to, and why it fails.';
@@ -49,22 +36,12 @@ export default class Ingress extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { UserError } = await import('../cli/errors.js');
-    const parse = (text: string, defaultNamespace: string) => {
-      const slash = text.indexOf('/');
-      const kind = slash > 0 ? KINDS[text.slice(0, slash).toLowerCase()] : undefined;
-      const parts = text.slice(slash + 1).split('/');
-      if (!kind || parts.length > 2 || parts.some((p) => p === '')) {
-        throw new UserError(
-          `"${text}" is not an ingress target: use ing/NS/NAME, httproute/NS/NAME or gateway/NS/NAME`,
-        );
-      }
-      const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
-      return { kind, namespace, name };
-    };
+    const { parseTarget } = await import('../cli/targets.js');
+    const KINDS = ['ing', 'httproute', 'gateway'] as const;
     if (flags.path !== undefined && !flags.path.startsWith('/'))
       throw new UserError(`--path must start with "/": ${flags.path}`);
     // Validate the target before loading anything.
-    parse(args.target, 'default');
+    parseTarget(args.target, 'default', KINDS);
     const cluster = await this.loadCluster(
       flags,
       [
@@ -81,20 +58,21 @@ export default class Ingress extends KnetCommand {
       ],
       { allNamespaces: true } /* controllers live in their own namespace */,
     );
-    const target = parse(args.target, cluster.namespace);
+    const target = parseTarget(args.target, cluster.namespace, KINDS);
+    const namespace = target.namespace!;
     const { document } = await import('../render/document.js');
     const { renderIngressDiagnosis } = await import('../render/ingress.js');
     const options = { host: flags.host, path: flags.path };
     let diagnosis: import('../analyses/ingress/types.js').IngressDiagnosis;
     if (target.kind === 'ing') {
       const { diagnoseIngress } = await import('../analyses/ingress/ingress.js');
-      diagnosis = diagnoseIngress(cluster.model, target.namespace, target.name, options);
+      diagnosis = diagnoseIngress(cluster.model, namespace, target.name, options);
     } else {
       const gateway = await import('../analyses/ingress/gateway.js');
       diagnosis =
         target.kind === 'httproute'
-          ? gateway.diagnoseHTTPRoute(cluster.model, target.namespace, target.name, options)
-          : gateway.diagnoseGateway(cluster.model, target.namespace, target.name, options);
+          ? gateway.diagnoseHTTPRoute(cluster.model, namespace, target.name, options)
+          : gateway.diagnoseGateway(cluster.model, namespace, target.name, options);
     }
     await this.emit(format, document('IngressDiagnosis', diagnosis), () =>
       renderIngressDiagnosis(diagnosis, { wide: format === 'wide' }),

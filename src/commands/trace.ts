@@ -13,11 +13,14 @@ export default class Trace extends KnetCommand {
     'knet trace pod/web-1 svc/cart:http -n shop --explain',
     'knet trace ip/203.0.113.7 svc/shop/front --via-node node-2',
     'knet trace pod/shop/web-1 pod/payments/api-0 --port 8443 -o mermaid',
+    'knet trace ip/203.0.113.7 ing/shop/shop --path /checkout --snapshot demo',
+    'knet trace ip/203.0.113.7 httproute/shop/store --host store.example.com --via-node demo-worker',
   ];
   static override args = {
     source: Args.string({ description: 'pod/[NS/]NAME, node/NAME or ip/ADDR', required: true }),
     destination: Args.string({
-      description: 'svc/[NS/]NAME[:PORT], pod/[NS/]NAME[:PORT], node/NAME, ip/ADDR[:PORT] or dns/NAME[:PORT]',
+      description:
+        'svc/[NS/]NAME[:PORT], pod/[NS/]NAME[:PORT], node/NAME, ip/ADDR[:PORT], dns/NAME[:PORT], ing/[NS/]NAME or httproute/[NS/]NAME',
       required: true,
     }),
   };
@@ -38,6 +41,14 @@ export default class Trace extends KnetCommand {
       description: 'the node where an external ip/ source enters the cluster',
       helpValue: 'NODE',
     }),
+    host: Flags.string({
+      description: 'the HTTP Host of the request, for an ing/ or httproute/ destination',
+      helpValue: 'HOST',
+    }),
+    path: Flags.string({
+      description: 'the HTTP path of the request, for an ing/ or httproute/ destination',
+      helpValue: 'PATH',
+    }),
     explain: Flags.boolean({ description: 'explain each kind of hop (veth, bridge, DNAT, masquerade, …)' }),
   };
 
@@ -46,8 +57,15 @@ export default class Trace extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { parseTarget } = await import('../cli/targets.js');
-    parseTarget(args.source, 'default', ['pod', 'node', 'ip']);
-    parseTarget(args.destination, 'default', ['pod', 'svc', 'node', 'ip', 'dns']);
+    const { UserError } = await import('../cli/errors.js');
+    const SOURCES = ['pod', 'node', 'ip'] as const;
+    const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
+    parseTarget(args.source, 'default', SOURCES);
+    const route = ['ing', 'httproute'].includes(parseTarget(args.destination, 'default', DESTINATIONS).kind);
+    if (!route && (flags.host !== undefined || flags.path !== undefined))
+      throw new UserError('--host and --path apply to an ing/ or httproute/ destination only');
+    if (flags.path !== undefined && !flags.path.startsWith('/'))
+      throw new UserError(`--path must start with "/": ${flags.path}`);
     const cluster = await this.loadCluster(
       flags,
       [
@@ -60,11 +78,13 @@ export default class Trace extends KnetCommand {
         'networkpolicies',
         'daemonsets',
         'configmaps',
+        ...(route ? (['ingresses', 'ingressclasses', 'gateway'] as const) : []),
       ],
-      { targets: [args.source, args.destination] },
+      // An ingress controller lives in its own namespace.
+      route ? { allNamespaces: true } : { targets: [args.source, args.destination] },
     );
-    const source = parseTarget(args.source, cluster.namespace, ['pod', 'node', 'ip']);
-    const destination = parseTarget(args.destination, cluster.namespace, ['pod', 'svc', 'node', 'ip', 'dns']);
+    const source = parseTarget(args.source, cluster.namespace, SOURCES);
+    const destination = parseTarget(args.destination, cluster.namespace, DESTINATIONS);
     const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
     const { document } = await import('../render/document.js');
     const port =
@@ -78,6 +98,8 @@ export default class Trace extends KnetCommand {
         port,
         protocol,
         viaNode: flags['via-node'],
+        host: flags.host,
+        path: flags.path,
       });
     } catch (err) {
       if (!(err instanceof TraceTargetNotFound)) throw err;

@@ -39,7 +39,11 @@ function refText(r: TraceRef | null): string {
         ? `svc/${r.namespace}/${r.name}`
         : r.kind === 'Node'
           ? `node/${r.name}`
-          : `ip/${r.ip}`;
+          : r.kind === 'Ingress'
+            ? `ing/${r.namespace}/${r.name}`
+            : r.kind === 'HTTPRoute'
+              ? `httproute/${r.namespace}/${r.name}`
+              : `ip/${r.ip}`;
   const addr = r.ip && r.kind !== 'IP' ? ` ${r.ip}` : '';
   const port = r.port ? `:${r.port}` : '';
   const proto = r.protocol ? `/${r.protocol}` : '';

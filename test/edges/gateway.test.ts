@@ -4,7 +4,7 @@ import {
   diagnoseHTTPRoute,
   findGatewayObject,
   gatewayDoctorFindings,
-  httpRouteBackends,
+  httpRouteRequest,
   referenceGrantFor,
 } from '../../src/analyses/ingress/gateway.js';
 import { buildModel } from '../../src/model/build.js';
@@ -400,11 +400,15 @@ describe('requests through HTTPRoutes and Gateways', () => {
     expect(codes(wrongHost.findings)).toEqual(['INGRESS_NO_RULE_MATCH']);
   });
 
-  it('httpRouteBackends: the weighted Services a request reaches', () => {
+  it('httpRouteRequest: the weighted Services a request reaches', () => {
     const m = model([store, grant()]);
     const r = findGatewayObject(m, 'HTTPRoute', 'shop', 'store')!;
     expect(
-      httpRouteBackends(m, r, { path: '/' }).map((b) => [b.service?.name, b.port?.port, b.rule.weight]),
+      httpRouteRequest(m, r, { path: '/' }).backends.map((b) => [
+        b.service?.name,
+        b.port?.port,
+        b.rule.weight,
+      ]),
     ).toEqual([
       ['web', 80, 0.75],
       ['api', 80, 0.25],

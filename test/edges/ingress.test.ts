@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   diagnoseIngress,
-  ingressBackends,
-  ingressController,
   ingressDoctorFindings,
+  ingressRequest,
 } from '../../src/analyses/ingress/ingress.js';
 import { buildModel } from '../../src/model/build.js';
 import type { Raw } from '../../src/model/normalize.js';
@@ -335,14 +334,14 @@ describe('diagnoseIngress: TLS secrets (by name) and shadowed rules', () => {
 });
 
 describe('exports for the outside-in trace and doctor', () => {
-  it('ingressBackends: the Service and port a request reaches, and how the controller reaches it', () => {
+  it('ingressRequest: the Service and port a request reaches, and how the controller reaches it', () => {
     const m = model(basic);
     const ing = m.ingresses.find((i) => i.name === 'web')!;
-    const one = ingressBackends(m, ing, { host: 'shop.example.com', path: '/api/x' });
+    const one = ingressRequest(m, ing, { host: 'shop.example.com', path: '/api/x' }).backends;
     expect(one.map((b) => [b.service?.name, b.port?.port, b.rule.path, b.upstream])).toEqual([
       ['api', 80, '/api', 'endpoints'],
     ]);
-    expect(ingressBackends(m, ing)).toHaveLength(2);
+    expect(ingressRequest(m, ing).backends).toHaveLength(2);
     const svcUpstream = buildModel([
       ...shop(),
       NGINX,
@@ -352,7 +351,7 @@ describe('exports for the outside-in trace and doctor', () => {
         rules: [{ paths: [{ path: '/', service: 'web', port: 80 }] }],
       }),
     ]);
-    expect(ingressBackends(svcUpstream, svcUpstream.ingresses[0])[0].upstream).toBe('service');
+    expect(ingressRequest(svcUpstream, svcUpstream.ingresses[0]).backends[0].upstream).toBe('service');
     const missing = buildModel([
       ...shop(),
       NGINX,
@@ -361,12 +360,15 @@ describe('exports for the outside-in trace and doctor', () => {
         rules: [{ paths: [{ path: '/', service: 'nope', port: 80 }] }],
       }),
     ]);
-    expect(ingressBackends(missing, missing.ingresses[0])[0]).toMatchObject({ service: null, port: null });
+    expect(ingressRequest(missing, missing.ingresses[0]).backends[0]).toMatchObject({
+      service: null,
+      port: null,
+    });
   });
 
-  it('ingressController: the entry Services in front of the controller', () => {
+  it('the diagnosis names the entry Services in front of the controller', () => {
     const m = model(basic);
-    const c = ingressController(m, m.ingresses.find((i) => i.name === 'web')!);
+    const c = ingressRequest(m, m.ingresses.find((i) => i.name === 'web')!).diagnosis.controller;
     expect(c?.services.map((s) => `${s.namespace}/${s.name}`)).toEqual([
       'ingress-nginx/ingress-nginx-controller',
     ]);

@@ -6,6 +6,7 @@ import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { diagnoseService, type ServiceDiagnosis } from '../endpoints/diagnose.js';
 import { closeNames } from '../endpoints/similar.js';
+import type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
 export interface BackendCheck {
   service: Service | null;
@@ -127,4 +128,25 @@ export class BackendChecker {
       notes: d.notes,
     };
   }
+}
+
+/**
+ * The backends a request is sent to (the routes it selects; every route without --host/--path),
+ * each with the Service and port it resolved to: what a trace walks after the controller.
+ */
+export function requestBackends(
+  diagnosis: IngressDiagnosis,
+  resolved: readonly { service: Service | null; port: ServicePort | null }[],
+  upstream: RouteBackend['upstream'],
+): RouteRequest {
+  const picked = diagnosis.request ? diagnosis.request.routes : diagnosis.routes.map((_, i) => i);
+  const backends = picked
+    .filter((i) => diagnosis.routes[i].backend.service !== null)
+    .map((i) => ({
+      service: resolved[i].service,
+      port: resolved[i].port,
+      rule: diagnosis.routes[i],
+      upstream,
+    }));
+  return { diagnosis, backends };
 }

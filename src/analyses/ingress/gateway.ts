@@ -9,7 +9,7 @@ import { matchesSelector } from '../../model/labels.js';
 import { normalizeSelector, type Raw } from '../../model/normalize.js';
 import type { GenericObject } from '../../model/types.js';
 import { closeNames } from '../endpoints/similar.js';
-import { BackendChecker } from './backend.js';
+import { BackendChecker, requestBackends } from './backend.js';
 import { controllerPods, servicesFronting } from './controllers.js';
 import {
   canonicalPrefix,
@@ -29,6 +29,7 @@ import type {
   RequestOptions,
   RouteBackend,
   RoutePathType,
+  RouteRequest,
 } from './types.js';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -81,6 +82,13 @@ function listenersOf(gw: GenericObject): Listener[] {
     protocol: String(l.protocol ?? 'HTTP'),
     raw: l,
   }));
+}
+
+/** The port of the first listener a parent Gateway attaches the route to (where clients connect). */
+export function parentListenerPort(model: ClusterModel, parent: GatewayParentSummary): number | undefined {
+  const gw = findGatewayObject(model, 'Gateway', parent.namespace, parent.name);
+  if (!gw) return undefined;
+  return parent.port ?? listenersOf(gw).find((l) => parent.listeners.includes(l.name))?.port;
 }
 
 /** Whether a listener admits an HTTPRoute from `namespace` (allowedRoutes.namespaces / kinds). */
@@ -638,22 +646,14 @@ export function diagnoseHTTPRoute(
   return analyzeRoute(model, route, options).diagnosis;
 }
 
-/** The backends of an HTTPRoute a request goes to (see ingressBackends). */
-export function httpRouteBackends(
+/** A request through an HTTPRoute (see ingressRequest); the data plane reaches the endpoints. */
+export function httpRouteRequest(
   model: ClusterModel,
   route: GenericObject,
   options: RequestOptions = {},
-): RouteBackend[] {
+): RouteRequest {
   const { diagnosis, resolved } = analyzeRoute(model, route, options);
-  const picked = diagnosis.request ? diagnosis.request.routes : diagnosis.routes.map((_, i) => i);
-  return picked
-    .filter((i) => diagnosis.routes[i].backend.service !== null)
-    .map((i) => ({
-      service: resolved[i].service,
-      port: resolved[i].port,
-      rule: diagnosis.routes[i],
-      upstream: 'endpoints' as const,
-    }));
+  return requestBackends(diagnosis, resolved, 'endpoints');
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
 import { closeNames } from '../endpoints/similar.js';
-import { BackendChecker } from './backend.js';
+import { BackendChecker, requestBackends } from './backend.js';
 import { controllerPods, servicesFronting } from './controllers.js';
 import {
   canonicalPrefix,
@@ -26,9 +26,10 @@ import type {
   RequestOptions,
   RouteBackend,
   RoutePathType,
+  RouteRequest,
 } from './types.js';
 
-export type { IngressDiagnosis, RouteBackend } from './types.js';
+export type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
 const ingRef = (i: { namespace: string; name: string }) => `ing/${i.namespace}/${i.name}`;
 
@@ -522,31 +523,17 @@ export function diagnoseIngress(
 }
 
 /**
- * The backends a request (host/path) is sent to — every route when neither is given — with the
- * Service and port each resolves to: what `knet trace ip/CLIENT ing/NS/NAME` walks after the
- * controller pod (docs/outside-in.md).
+ * A request (host/path) through an Ingress: its diagnosis and the backends it is sent to, every
+ * route's when neither is given — what `knet trace … ing/NS/NAME` walks after the controller
+ * pod (docs/outside-in.md).
  */
-export function ingressBackends(
+export function ingressRequest(
   model: ClusterModel,
   ingress: Ingress,
   options: RequestOptions = {},
-): RouteBackend[] {
+): RouteRequest {
   const { diagnosis, resolved } = analyzeIngress(model, ingress, options);
-  const upstream = upstreamMode(ingress);
-  const picked = diagnosis.request ? diagnosis.request.routes : diagnosis.routes.map((_, i) => i);
-  return picked
-    .filter((i) => diagnosis.routes[i].backend.service !== null)
-    .map((i) => ({
-      service: resolved[i].service,
-      port: resolved[i].port,
-      rule: diagnosis.routes[i],
-      upstream,
-    }));
-}
-
-/** The controller in front of an Ingress: its class, pods and the Services that expose them. */
-export function ingressController(model: ClusterModel, ingress: Ingress): ControllerSummary | null {
-  return checkClass(model, ingress).summary;
+  return requestBackends(diagnosis, resolved, upstreamMode(ingress));
 }
 
 /** Every Ingress finding (doctor): the INGRESS_* codes only; the Services' own are doctor's. */

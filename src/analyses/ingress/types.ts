@@ -131,3 +131,9 @@ export interface RouteBackend {
   /** How the controller reaches it: the endpoints directly (most controllers) or the Service VIP. */
   upstream: 'endpoints' | 'service';
 }
+
+/** A request through an Ingress or HTTPRoute: the diagnosis and the backends it is sent to. */
+export interface RouteRequest {
+  diagnosis: IngressDiagnosis;
+  backends: RouteBackend[];
+}

@@ -3,7 +3,6 @@
 // kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
 import { UserError } from '../../cli/errors.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
-import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, normalizeIP } from '../../model/ip.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
@@ -20,7 +19,11 @@ import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
 import { TraceContext } from './context.js';
 import { arrivePodHops, leavePodHops, nodeOwningPodIP, nodeWithAddress, routeHops } from './hops.js';
-import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget, Verdict } from './types.js';
+import { traceThroughRoute } from './through-route.js';
+import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget } from './types.js';
+import { overallVerdict, pathVerdict, TraceTargetNotFound } from './verdict.js';
+
+export { TraceTargetNotFound } from './verdict.js';
 
 /** Where the packet starts. */
 interface Source {
@@ -72,13 +75,6 @@ function notFound(ctx: TraceContext, t: TraceTarget): never {
       objects: [t.kind === 'node' ? `node/${t.name}` : `${t.kind}/${t.namespace}/${t.name}`],
     }),
   );
-}
-
-/** The target does not exist: the trace answers with that finding alone. */
-export class TraceTargetNotFound extends Error {
-  constructor(readonly finding: Finding) {
-    super(finding.message);
-  }
 }
 
 function resolveSource(ctx: TraceContext, t: TraceTarget, viaNode: string | undefined): Source {
@@ -410,6 +406,14 @@ function isClusterVIP(service: Service, ip: string): boolean {
   );
 }
 
+/** What the backend sees as the client's address (externalTrafficPolicy). */
+function clientIPNote(service: Service): string {
+  const ref = `svc/${service.namespace}/${service.name}`;
+  return service.externalTrafficPolicy === 'Local'
+    ? `Client IP preserved: ${ref} has externalTrafficPolicy Local, so only nodes with a ready endpoint take the traffic and the backend sees the client's address.`
+    : `Client IP not preserved: ${ref} has externalTrafficPolicy Cluster, so the entry node masquerades the packet and the backend sees the node's address (set Local to keep it).`;
+}
+
 const round = (p: number) => Math.round(p * 1000) / 1000;
 
 /** Without the node's kube-proxy rules: the ready endpoints of the EndpointSlices, equal shares. */
@@ -530,21 +534,6 @@ function policyHop(
   };
 }
 
-function pathVerdict(hops: readonly Hop[]): TracePath['verdict'] {
-  if (hops.some((h) => h.status === 'broken')) return 'unreachable';
-  if (hops.some((h) => h.status === 'unknown')) return 'unknown';
-  return 'reachable';
-}
-
-export function overallVerdict(paths: readonly TracePath[]): Verdict {
-  if (paths.length === 0) return 'unreachable';
-  const v = paths.map((p) => p.verdict);
-  if (v.every((x) => x === 'reachable')) return 'reachable';
-  if (v.every((x) => x === 'unreachable')) return 'unreachable';
-  if (v.includes('unreachable')) return 'partial';
-  return 'unknown';
-}
-
 /** The service's own findings that matter to this path (errors and warnings). */
 function serviceFindings(
   ctx: TraceContext,
@@ -600,6 +589,8 @@ function resolveDnsTarget(ctx: TraceContext, query: TraceQuery): { target: Trace
 }
 
 export function traceConnection(model: ClusterModel, query: TraceQuery): TraceResult {
+  if (query.destination.kind === 'ing' || query.destination.kind === 'httproute')
+    return traceThroughRoute(model, query, (q) => traceConnection(model, q));
   if (query.destination.kind === 'dns') {
     const dns = resolveDnsTarget(new TraceContext(model), query);
     const result = traceConnection(model, { ...query, destination: dns.target });
@@ -666,6 +657,7 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
       return finish(ctx, source, dest, paths);
     }
     serviceCodes = codes.filter((c) => c.startsWith('SVC_') && c !== 'SVC_HEADLESS');
+    if (source.from === 'external') ctx.note(clientIPNote(dest.service));
   }
 
   // A pod reaching an address outside the cluster: pod → node → SNAT/masquerade → default route.

@@ -41,7 +41,7 @@ export interface Hop {
 export type Verdict = 'reachable' | 'unreachable' | 'partial' | 'unknown';
 
 export interface TraceRef {
-  kind: 'Pod' | 'Service' | 'Node' | 'IP';
+  kind: 'Pod' | 'Service' | 'Node' | 'IP' | 'Ingress' | 'HTTPRoute';
   namespace?: string;
   name?: string;
   ip: string | null;
@@ -70,7 +70,7 @@ export interface TraceResult {
 
 /** What the trace is asked, in model terms (the CLI resolves flags into this). */
 export interface TraceTarget {
-  kind: 'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing';
+  kind: 'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing' | 'httproute';
   namespace?: string;
   name: string;
   port?: number | string;
@@ -84,4 +84,7 @@ export interface TraceQuery {
   protocol?: Protocol;
   /** Where an external source enters the cluster. */
   viaNode?: string;
+  /** The HTTP request's Host and path, for an ing/ or httproute/ destination. */
+  host?: string;
+  path?: string;
 }
