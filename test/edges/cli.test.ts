@@ -96,7 +96,7 @@ describe('knet ingress on the demo cluster', () => {
     const bad = knet(['ingress', 'svc/shop/cart', '--snapshot', 'demo']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toContain('use ing/NS/NAME, httproute/NS/NAME or gateway/NS/NAME');
+    expect(bad.stderr).toContain('is not accepted here: use ing/…, httproute/…, gateway/…');
     const path = knet(['ingress', 'ing/shop/shop', '--path', 'cart', '--snapshot', 'demo']);
     expect(path.code).toBe(2);
     expect(path.stderr).toContain('--path must start with "/"');
