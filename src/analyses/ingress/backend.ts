@@ -150,3 +150,8 @@ export function requestBackends(
     }));
   return { diagnosis, backends };
 }
+
+/** The diagnosis of an Ingress, HTTPRoute or Gateway that does not exist: its one finding. */
+export function missingDiagnosis(f: Finding): IngressDiagnosis {
+  return { ingress: null, controller: null, routes: [], request: null, notes: [], findings: [f] };
+}

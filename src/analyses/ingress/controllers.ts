@@ -4,6 +4,7 @@
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesEquality } from '../../model/labels.js';
 import type { Pod, Service } from '../../model/types.js';
+import type { ControllerSummary } from './types.js';
 
 export interface ControllerSignature {
   /** A name for people: "ingress-nginx", "Envoy Gateway". */
@@ -159,4 +160,36 @@ export function servicesFronting(model: ClusterModel, pods: readonly Pod[]): Ser
     }
   }
   return out.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
+/** The ControllerSummary document part: the class, its controller's pods and its entry Services. */
+export function controllerSummary(
+  className: string,
+  controller: string,
+  pods: ControllerPods,
+  services: readonly Service[],
+  evidence: string[],
+): ControllerSummary {
+  return {
+    class: className,
+    controller,
+    implementation: pods.signature?.name ?? null,
+    pods: [...pods.running, ...pods.notRunning].map((p) => ({
+      namespace: p.namespace,
+      name: p.name,
+      node: p.nodeName ?? null,
+      ip: p.ips[0] ?? null,
+      ready: pods.running.includes(p),
+    })),
+    services: services.map((s) => ({
+      namespace: s.namespace,
+      name: s.name,
+      type: s.type,
+      clusterIPs: s.clusterIPs,
+      loadBalancerIPs: s.loadBalancerIPs,
+      nodePorts: s.ports.map((p) => p.nodePort).filter((n): n is number => n !== undefined),
+      externalTrafficPolicy: s.externalTrafficPolicy,
+    })),
+    evidence: [...evidence, ...pods.evidence],
+  };
 }

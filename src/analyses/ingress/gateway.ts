@@ -9,8 +9,8 @@ import { matchesSelector } from '../../model/labels.js';
 import { normalizeSelector, type Raw } from '../../model/normalize.js';
 import type { GenericObject } from '../../model/types.js';
 import { closeNames } from '../endpoints/similar.js';
-import { BackendChecker, requestBackends } from './backend.js';
-import { controllerPods, servicesFronting } from './controllers.js';
+import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
+import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import {
   canonicalPrefix,
   gatewayHostMatches,
@@ -199,31 +199,9 @@ function gatewayClassCheck(
   const accepted = condition((gc.raw as Raw).status?.conditions, 'Accepted');
   const pods = controllerPods(model, controllerName);
   const services = servicesFronting(model, dataPlanePods(model, gw, pods.running));
-  const controller: ControllerSummary = {
-    class: className,
-    controller: controllerName,
-    implementation: pods.signature?.name ?? null,
-    pods: [...pods.running, ...pods.notRunning].map((p) => ({
-      namespace: p.namespace,
-      name: p.name,
-      node: p.nodeName ?? null,
-      ip: p.ips[0] ?? null,
-      ready: pods.running.includes(p),
-    })),
-    services: services.map((s) => ({
-      namespace: s.namespace,
-      name: s.name,
-      type: s.type,
-      clusterIPs: s.clusterIPs,
-      loadBalancerIPs: s.loadBalancerIPs,
-      nodePorts: s.ports.map((p) => p.nodePort).filter((n): n is number => n !== undefined),
-      externalTrafficPolicy: s.externalTrafficPolicy,
-    })),
-    evidence: [
-      `gatewayclass/${className}: controllerName ${controllerName}${accepted ? `, ${conditionText(accepted)}` : ', no Accepted condition'}`,
-      ...pods.evidence,
-    ],
-  };
+  const controller = controllerSummary(className, controllerName, pods, services, [
+    `gatewayclass/${className}: controllerName ${controllerName}${accepted ? `, ${conditionText(accepted)}` : ', no Accepted condition'}`,
+  ]);
   const noPods = pods.signature && !pods.signature.external && pods.running.length === 0;
   const notAccepted = accepted?.status !== 'True';
   if (noPods || (!pods.signature && notAccepted)) {
@@ -372,19 +350,12 @@ function notFound(model: ClusterModel, namespace: string, name: string): Ingress
     .filter((o) => isGatewayKind(o, 'HTTPRoute') && o.namespace === namespace)
     .map((o) => o.name);
   const close = closeNames(name, names).map((n) => `httproute/${namespace}/${n}`);
-  return {
-    ingress: null,
-    controller: null,
-    routes: [],
-    request: null,
-    notes: [],
-    findings: [
-      finding('HTTPROUTE_NOT_FOUND', {
-        message: `HTTPRoute ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-        objects: [`httproute/${namespace}/${name}`],
-      }),
-    ],
-  };
+  return missingDiagnosis(
+    finding('HTTPROUTE_NOT_FOUND', {
+      message: `HTTPRoute ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
+      objects: [`httproute/${namespace}/${name}`],
+    }),
+  );
 }
 
 interface RouteAnalysis {
@@ -672,19 +643,12 @@ export function diagnoseGateway(
       name,
       model.others.filter((o) => isGatewayKind(o, 'Gateway') && o.namespace === namespace).map((o) => o.name),
     );
-    return {
-      ingress: null,
-      controller: null,
-      routes: [],
-      request: null,
-      notes: [],
-      findings: [
-        finding('GATEWAY_NOT_FOUND', {
-          message: `Gateway ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-          objects: [`gateway/${namespace}/${name}`],
-        }),
-      ],
-    };
+    return missingDiagnosis(
+      finding('GATEWAY_NOT_FOUND', {
+        message: `Gateway ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
+        objects: [`gateway/${namespace}/${name}`],
+      }),
+    );
   }
   const cls = gatewayClassCheck(model, gw, gwRef(gw));
   const global: Finding[] = [...cls.findings];

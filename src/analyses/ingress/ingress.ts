@@ -7,8 +7,8 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
 import { closeNames } from '../endpoints/similar.js';
-import { BackendChecker, requestBackends } from './backend.js';
-import { controllerPods, servicesFronting } from './controllers.js';
+import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
+import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import {
   canonicalPrefix,
   hostMatches,
@@ -201,28 +201,9 @@ function checkClass(model: ClusterModel, ingress: Ingress): ClassCheck {
   }
   const pods = controllerPods(model, cls.controller);
   const services = servicesFronting(model, pods.running.length ? pods.running : pods.notRunning);
-  const summary: ControllerSummary = {
-    class: cls.name,
-    controller: cls.controller,
-    implementation: pods.signature?.name ?? null,
-    pods: [...pods.running, ...pods.notRunning].map((p) => ({
-      namespace: p.namespace,
-      name: p.name,
-      node: p.nodeName ?? null,
-      ip: p.ips[0] ?? null,
-      ready: pods.running.includes(p),
-    })),
-    services: services.map((s) => ({
-      namespace: s.namespace,
-      name: s.name,
-      type: s.type,
-      clusterIPs: s.clusterIPs,
-      loadBalancerIPs: s.loadBalancerIPs,
-      nodePorts: s.ports.map((p) => p.nodePort).filter((n): n is number => n !== undefined),
-      externalTrafficPolicy: s.externalTrafficPolicy,
-    })),
-    evidence: [`ingressclass/${cls.name}: controller ${cls.controller}`, ...pods.evidence],
-  };
+  const summary = controllerSummary(cls.name, cls.controller, pods, services, [
+    `ingressclass/${cls.name}: controller ${cls.controller}`,
+  ]);
   if (!pods.signature) {
     notes.push(`knet does not know the controller ${cls.controller}: whether it runs is unknown.`);
   } else if (pods.signature.external) {
@@ -370,19 +351,12 @@ function notFound(model: ClusterModel, namespace: string, name: string): Ingress
   const names = model.ingresses.filter((i) => i.namespace === namespace).map((i) => i.name);
   const close = closeNames(name, names).map((n) => `ing/${namespace}/${n}`);
   for (const i of model.ingresses) if (i.name === name && i.namespace !== namespace) close.push(ingRef(i));
-  return {
-    ingress: null,
-    controller: null,
-    routes: [],
-    request: null,
-    notes: [],
-    findings: [
-      finding('INGRESS_NOT_FOUND', {
-        message: `Ingress ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.slice(0, 5).join(', ')}?` : names.length === 0 ? ` (namespace ${namespace} has no Ingresses)` : '.'}`,
-        objects: [`ing/${namespace}/${name}`],
-      }),
-    ],
-  };
+  return missingDiagnosis(
+    finding('INGRESS_NOT_FOUND', {
+      message: `Ingress ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.slice(0, 5).join(', ')}?` : names.length === 0 ? ` (namespace ${namespace} has no Ingresses)` : '.'}`,
+      objects: [`ing/${namespace}/${name}`],
+    }),
+  );
 }
 
 /** The secret names the source holds for a namespace, or undefined when it holds none. */

@@ -199,7 +199,12 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
   const leg1Target: TraceTarget = entry
     ? { kind: 'svc', namespace: entry.service.namespace, name: entry.service.name, port: entry.port }
     : { kind: 'pod', namespace: pods[0].namespace, name: pods[0].name, port: target.port };
-  const nodes = entryNodes(model, query, entry?.service, pods, notes);
+  // The load balancer sends clients to the nodes of the pods behind the entry Service (for a
+  // Gateway, its data plane), which need not be the controller's.
+  const behind = entry?.service.selector
+    ? model.podsMatchingLabels(entry.service.namespace, entry.service.selector).filter((p) => p.ready)
+    : pods;
+  const nodes = entryNodes(model, query, entry?.service, behind, notes);
   const shares = backendShares(target.request);
   const paths: TracePath[] = [];
   let source: TraceRef | undefined;
