@@ -40,7 +40,7 @@ export default class Endpoints extends KnetCommand {
     );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);
     const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
-    const { renderServiceDiagnosis } = await import('../analyses/endpoints/render.js');
+    const { renderServiceDiagnosis } = await import('../render/endpoints.js');
     const { document } = await import('../render/document.js');
     const diagnosis = diagnoseService(cluster.model, target.namespace ?? cluster.namespace, target.name, {
       port: target.port,

@@ -65,7 +65,7 @@ export default class Policy extends KnetCommand {
     const model = cluster.model;
     const { document } = await import('../render/document.js');
     const { sortFindings } = await import('../findings/catalog.js');
-    const render = await import('../analyses/policy/render.js');
+    const render = await import('../render/policy.js');
 
     if (flags.matrix) {
       const { policyMatrix } = await import('../analyses/policy/matrix.js');

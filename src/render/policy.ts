@@ -1,13 +1,19 @@
 // Human output of knet policy: the verdict with both halves, the one-pod view, and the matrix
 // with its legend. Every allowed half names its rule, every denied half its policies, in the
 // table itself. (Pure string builders; they belong with src/render/ and can move there as is.)
-import { renderFindings } from '../../render/findings.js';
-import { c } from '../../render/style.js';
-import { renderTable } from '../../render/table.js';
-import { ruleLabel } from './describe.js';
-import type { DirectionVerdict, EndpointSummary, PolicyVerdict, Verdict } from './evaluate.js';
-import type { MatrixCell, MatrixExplanation, PolicyMatrix } from './matrix.js';
-import type { PolicySelection } from './select.js';
+
+import { ruleLabel } from '../analyses/policy/describe.js';
+import type {
+  DirectionVerdict,
+  EndpointSummary,
+  PolicyVerdict,
+  Verdict,
+} from '../analyses/policy/evaluate.js';
+import type { MatrixCell, MatrixExplanation, PolicyMatrix } from '../analyses/policy/matrix.js';
+import type { PolicySelection } from '../analyses/policy/select.js';
+import { renderFindings } from './findings.js';
+import { c } from './style.js';
+import { renderTable } from './table.js';
 
 const word = (v: Verdict): string =>
   v === 'allowed' ? c().green('allowed') : v === 'denied' ? c().red('denied') : c().yellow('unknown');

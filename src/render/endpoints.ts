@@ -1,11 +1,17 @@
 // Human output of a ServiceDiagnosis: a header (type, cluster IPs, ports with their resolved
 // target ports, selector), the backend table with problems highlighted, near misses, notes and
 // findings. Pure text: the command prints it.
-import { renderFindings } from '../../render/findings.js';
-import { c } from '../../render/style.js';
-import { renderTable } from '../../render/table.js';
-import { formatDifference } from './near-miss.js';
-import type { Backend, ServiceDiagnosis, ServicePortSummary, ServiceSummary } from './types.js';
+
+import { formatDifference } from '../analyses/endpoints/near-miss.js';
+import type {
+  Backend,
+  ServiceDiagnosis,
+  ServicePortSummary,
+  ServiceSummary,
+} from '../analyses/endpoints/types.js';
+import { renderFindings } from './findings.js';
+import { c } from './style.js';
+import { renderTable } from './table.js';
 
 function portLine(p: ServicePortSummary): string {
   const head = `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`;
