@@ -1,11 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import type { DnsCheck, ReplicaResults } from '../analyses/dns/check.js';
-import type { SearchPlan } from '../analyses/dns/search.js';
+import type { ReplicaResults } from '../analyses/dns/check.js';
 import type { DnsResult, DnsType } from '../analyses/dns/types.js';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../cli/errors.js';
 import type { ClusterModel } from '../model/cluster.js';
-import type { DnsServer, QueryOptions } from '../sources/dns/client.js';
+import type { QueryOptions } from '../sources/dns/client.js';
 
 export default class Dns extends KnetCommand {
   static override summary = 'What the cluster DNS answers, what it should answer, and the difference.';
@@ -100,6 +99,7 @@ export default class Dns extends KnetCommand {
         p.containers.flatMap((c) => c.ports).find((cp) => cp.containerPort === 53 || cp.name === 'dns-tcp')
           ?.containerPort ?? 53;
       if (coredns.length > 0) {
+        const { askReplicas } = await import('../sources/dns/walk.js');
         replicas = await askReplicas(
           coredns.map((p) => ({
             replica: `kube-system/${p.name}`,
@@ -127,6 +127,7 @@ export default class Dns extends KnetCommand {
       server = target.host.includes(':')
         ? `[${target.host}]:${target.port}`
         : `${target.host}:${target.port}`;
+      const { askWalk } = await import('../sources/dns/walk.js');
       results = await askWalk(target, plan, type, queryOpts);
     }
     const check = buildDnsCheck(model, {
@@ -139,159 +140,8 @@ export default class Dns extends KnetCommand {
       results,
       replicas,
     });
+    const { renderDnsCheck } = await import('../render/dns.js');
     await this.emit(format, check, () => renderDnsCheck(check, { wide: format === 'wide' }));
     this.exitFor(check.findings);
   }
-}
-
-/**
- * Sends the walk's queries in order, as the pod's resolver would (see walkSearch): it stops
- * at the first answer; REFUSED or silence leaves the search list, and the name as-is is still
- * asked when it comes last. Bounded by the number of names.
- */
-export async function askWalk(
-  server: DnsServer,
-  plan: SearchPlan,
-  type: DnsType,
-  opts: QueryOptions,
-): Promise<Map<string, DnsResult>> {
-  const { queryDns } = await import('../sources/dns/client.js');
-  const { outcomeOfResult } = await import('../analyses/dns/compare.js');
-  const results = new Map<string, DnsResult>();
-  const names = plan.queries;
-  let leftList = false;
-  for (let i = 0; i < names.length; i++) {
-    if (leftList && !(plan.asIsLast && i === names.length - 1)) continue;
-    const r = await queryDns(server, { name: names[i], type }, opts);
-    results.set(names[i], r);
-    const outcome = outcomeOfResult(r);
-    if (outcome === 'answer') break;
-    if ((outcome === 'error' || outcome === 'no-response') && !(plan.asIsFirst && i === 0)) leftList = true;
-  }
-  return results;
-}
-
-/** Asks each CoreDNS replica over its own TCP stream (e.g. an API port-forward). */
-export async function askReplicas(
-  replicas: {
-    replica: string;
-    connect: () => import('node:stream').Duplex | Promise<import('node:stream').Duplex>;
-  }[],
-  plan: SearchPlan,
-  type: DnsType,
-  opts: QueryOptions,
-): Promise<ReplicaResults[]> {
-  const out: ReplicaResults[] = [];
-  for (const r of replicas) {
-    out.push({ replica: r.replica, results: await askWalk({ connect: r.connect }, plan, type, opts) });
-  }
-  return out;
-}
-
-/** The human form: the search steps, expected vs actual side by side, the findings. */
-export async function renderDnsCheck(check: DnsCheck, options: { wide?: boolean } = {}): Promise<string> {
-  const { renderTable } = await import('../render/table.js');
-  const { renderFindings } = await import('../render/findings.js');
-  const { c, OK, FAIL, UNKNOWN } = await import('../render/style.js');
-  const { recordKey } = await import('../analyses/dns/compare.js');
-  const k = c();
-  const out: string[] = [];
-  out.push(`${k.bold('Query:')}    ${check.query.name} ${check.query.type}`);
-  out.push(
-    `${k.bold('Zone:')}     ${check.clusterDomain}${check.clusterDomainSource ? k.dim(`  (${check.clusterDomainSource})`) : ''}`,
-  );
-  const asked = check.replicas?.length
-    ? `${check.replicas.length} CoreDNS replicas`
-    : k.dim('none asked (expected answer only; use --server IP[:PORT])');
-  out.push(`${k.bold('Server:')}   ${check.server ?? asked}`);
-  if (check.search) {
-    const s = check.search;
-    const conf = s.resolvConf;
-    out.push('');
-    out.push(
-      `${k.bold('Resolver of')} ${s.pod} ${k.dim(`(${conf.source === 'file' ? conf.origin : `as kubelet writes it: ${conf.origin}`})`)}`,
-    );
-    out.push(`  nameserver ${conf.nameservers.join(' ') || k.dim('(unknown)')}`);
-    out.push(`  search ${conf.search.join(' ') || k.dim('(none)')}`);
-    out.push(`  options ndots:${conf.ndots}`);
-    for (const u of conf.unknown) out.push(`  ${k.yellow('unknown:')} ${u}`);
-    for (const w of conf.warnings) out.push(`  ${k.yellow('warning:')} ${w}`);
-    const rows = s.steps.map((step, i) => {
-      const exp =
-        step.expected.outcome + (step.expected.answers.length ? ` (${step.expected.answers.length})` : '');
-      const act = step.actual
-        ? step.actual.outcome + (step.actual.answers.length ? ` (${step.actual.answers.length})` : '')
-        : '';
-      const asked = Boolean(check.server || check.replicas);
-      const mark = !step.sent
-        ? k.dim('not sent')
-        : asked && step.query === s.actualAnsweredBy
-          ? k.green('← answers')
-          : step.query === s.expectedAnsweredBy
-            ? asked
-              ? k.yellow('← should answer')
-              : k.green('← answers')
-            : '';
-      return [String(i + 1), step.query, exp, check.server || check.replicas ? act : '', mark];
-    });
-    out.push('');
-    out.push(renderTable(['#', 'query sent', 'expected', 'actual', ''], rows));
-    if (s.conditional)
-      out.push(
-        k.dim('  (a candidate outside the cluster domain is decided upstream: the walk may stop there)'),
-      );
-  }
-  out.push('');
-  out.push(`${k.bold('Answer for')} ${check.resolvedName} ${check.query.type}`);
-  const expected = check.expected;
-  const actual = check.actual;
-  const expKeys = new Map(expected.answers.map((r) => [recordKey(r), r]));
-  const actKeys = new Map((actual?.answers ?? []).map((r) => [recordKey(r), r]));
-  const rows: string[][] = [];
-  const fmt = (r: { type: string; data: string; ttl?: number; name: string }) =>
-    `${options.wide ? `${r.name} ` : ''}${r.type} ${r.data}${options.wide && r.ttl !== undefined ? ` ttl=${r.ttl}` : ''}`;
-  for (const [key, r] of expKeys) {
-    const a = actKeys.get(key);
-    rows.push([actual ? (a ? OK() : FAIL()) : ' ', fmt(r), a ? fmt(a) : actual ? k.red('missing') : '']);
-  }
-  for (const [key, r] of actKeys) {
-    if (expKeys.has(key)) continue;
-    const upstream = expected.upstream.some((u) => r.name.toLowerCase().replace(/\.$/, '') === u);
-    rows.push([
-      upstream ? UNKNOWN() : FAIL(),
-      upstream ? k.dim('(upstream)') : k.red('not expected'),
-      fmt(r),
-    ]);
-  }
-  const rc = (rcode: string | null, n: number) => (rcode === 'NOERROR' && n === 0 ? 'NODATA' : (rcode ?? ''));
-  out.push(`  ${k.bold('expected')}  ${rc(expected.rcode, expected.answers.length)} — ${expected.reason}`);
-  if (actual) {
-    const from = check.server ?? check.replicas?.[0]?.replica ?? 'the server';
-    out.push(
-      actual.rcode === null
-        ? `  ${k.bold('actual')}    ${k.red(`no response from ${from}: ${actual.error}`)}`
-        : `  ${k.bold('actual')}    ${rc(actual.rcode, actual.answers.length)} from ${from} over ${actual.transport?.toUpperCase()}` +
-            `${actual.truncatedUdp ? ' (the UDP reply was truncated)' : ''} in ${actual.elapsedMs} ms`,
-    );
-  } else {
-    out.push(`  ${k.bold('actual')}    ${k.dim('not asked')}`);
-  }
-  if (rows.length) out.push(renderTable(['', 'expected', 'actual'], rows));
-  if (check.replicas?.length) {
-    out.push('');
-    out.push(
-      renderTable(
-        ['replica', 'rcode', 'answers', 'verdict'],
-        check.replicas.map((r) => [
-          r.replica,
-          r.actual?.rcode ?? 'no response',
-          String(r.actual?.answers.length ?? 0),
-          r.verdict ?? '',
-        ]),
-      ),
-    );
-  }
-  out.push('');
-  out.push(renderFindings(check.findings).trimEnd());
-  return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,49 @@
+// Asks a DNS server the queries of a pod's search walk, as its resolver would.
+import type { Duplex } from 'node:stream';
+import type { ReplicaResults } from '../../analyses/dns/check.js';
+import { outcomeOfResult } from '../../analyses/dns/compare.js';
+import type { SearchPlan } from '../../analyses/dns/search.js';
+import type { DnsResult, DnsType } from '../../analyses/dns/types.js';
+import { type DnsServer, type QueryOptions, queryDns } from './client.js';
+
+/**
+ * Sends the walk's queries in order, as the pod's resolver would (see walkSearch): it stops
+ * at the first answer; REFUSED or silence leaves the search list, and the name as-is is still
+ * asked when it comes last. Bounded by the number of names.
+ */
+export async function askWalk(
+  server: DnsServer,
+  plan: SearchPlan,
+  type: DnsType,
+  opts: QueryOptions,
+): Promise<Map<string, DnsResult>> {
+  const results = new Map<string, DnsResult>();
+  const names = plan.queries;
+  let leftList = false;
+  for (let i = 0; i < names.length; i++) {
+    if (leftList && !(plan.asIsLast && i === names.length - 1)) continue;
+    const r = await queryDns(server, { name: names[i], type }, opts);
+    results.set(names[i], r);
+    const outcome = outcomeOfResult(r);
+    if (outcome === 'answer') break;
+    if ((outcome === 'error' || outcome === 'no-response') && !(plan.asIsFirst && i === 0)) leftList = true;
+  }
+  return results;
+}
+
+/** Asks each CoreDNS replica over its own TCP stream (e.g. an API port-forward). */
+export async function askReplicas(
+  replicas: {
+    replica: string;
+    connect: () => Duplex | Promise<Duplex>;
+  }[],
+  plan: SearchPlan,
+  type: DnsType,
+  opts: QueryOptions,
+): Promise<ReplicaResults[]> {
+  const out: ReplicaResults[] = [];
+  for (const r of replicas) {
+    out.push({ replica: r.replica, results: await askWalk({ connect: r.connect }, plan, type, opts) });
+  }
+  return out;
+}
