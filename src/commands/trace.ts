@@ -61,7 +61,10 @@ export default class Trace extends KnetCommand {
         'daemonsets',
         'configmaps',
       ],
-      { targets: [args.source, args.destination] },
+      {
+        targets: [args.source, args.destination],
+        trace: { source: args.source, destination: args.destination },
+      },
     );
     const source = parseTarget(args.source, cluster.namespace, ['pod', 'node', 'ip']);
     const destination = parseTarget(args.destination, cluster.namespace, ['pod', 'svc', 'node', 'ip', 'dns']);
