@@ -8,6 +8,7 @@ import { connectKube, type KubeConnection } from './config.js';
 import { DEFAULT_PAGE_SIZE, listAll } from './list.js';
 import { mapLimit } from './pool.js';
 import { GATEWAY_GROUP, GATEWAY_RESOURCES, RESOURCES, type ResourceInfo } from './resources.js';
+import { listSecretNames } from './secrets.js';
 import { readSystemConfigMap, SYSTEM_CONFIGMAPS } from './system-config.js';
 import { readTracePath, type TracePath, tracePathReadable } from './trace-path.js';
 
@@ -26,7 +27,9 @@ export type ObjectKind =
   | 'ingressclasses'
   | 'daemonsets'
   | 'configmaps'
-  | 'gateway';
+  | 'gateway'
+  /** Secret names only, never their data (Ingress TLS); read whenever Ingresses are. */
+  | 'secretnames';
 
 export const ALL_KINDS: readonly ObjectKind[] = [
   'namespaces',
@@ -41,6 +44,7 @@ export const ALL_KINDS: readonly ObjectKind[] = [
   'daemonsets',
   'configmaps',
   'gateway',
+  'secretnames',
 ];
 
 export interface LiveOptions {
@@ -142,6 +146,13 @@ export async function readLiveCluster(opts: LiveOptions): Promise<LiveCluster> {
   };
 }
 
+/** Kinds another kind's analysis needs: the TLS check of Ingresses needs the Secret names. */
+function withImpliedKinds(kinds: readonly ObjectKind[]): Set<ObjectKind> {
+  const out = new Set(kinds);
+  if (out.has('ingresses')) out.add('secretnames');
+  return out;
+}
+
 /** The object-reading part of readLiveCluster, on an existing client. */
 export async function readObjects(
   client: KubeClient,
@@ -153,7 +164,7 @@ export async function readObjects(
     ? [undefined]
     : [...new Set([opts.namespace ?? conn.defaultNamespace, ...(opts.namespaces ?? [])])];
   const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
-  const kinds = new Set(opts.kinds);
+  const kinds = withImpliedKinds(opts.kinds);
   const warnings: string[] = [];
   const seen = new Map<string, { resource: string; n: number }>();
   let done = 0;
@@ -189,6 +200,17 @@ export async function readObjects(
     if (kind === 'configmaps') {
       for (const name of SYSTEM_CONFIGMAPS)
         tasks.push({ label: `configmap ${name}`, run: () => readSystemConfigMap(client, name, warnings) });
+    } else if (kind === 'secretnames') {
+      for (const ns of scopes) {
+        tasks.push({
+          label: ns ? `secret names ${ns}` : 'secret names',
+          run: async () => {
+            const names = await listSecretNames(client, ns, pageSize);
+            if (names.warning) warnings.push(names.warning);
+            return names.raws;
+          },
+        });
+      }
     } else if (kind === 'gateway') {
       tasks.push({
         label: 'gateway',
