@@ -1,11 +1,13 @@
 // A cluster for the live trace tests: a fixed path (shop/web-1 → svc/shop/cart, three cart
-// backends on two nodes, a NetworkPolicy with a namespace selector, payments/pay-1) inside as
+// backends on two nodes, NetworkPolicies with namespace selectors, payments/pay-1) inside as
 // many other nodes, pods, Services and policies as asked, some of them in the path's own
 // namespace. The path is the same at every size: a trace of it must cost the same requests.
 import type { Raw } from '../../src/model/normalize.js';
-import { rawService, rawSlice } from '../edges/builders.js';
+import { rawService, rawSlice, shop } from '../edges/builders.js';
 import { slice } from '../endpoints/builders.js';
 import { rawNamespace, rawNode, rawPod } from '../support/objects.js';
+
+const NAMESPACE_NAME = 'kubernetes.io/metadata.name';
 
 function daemonSet(name: string, image: string): Raw {
   return {
@@ -45,12 +47,10 @@ function cartPod(i: number, node: string, ready = true): Raw {
 function pathObjects(): Raw[] {
   const carts = [cartPod(0, 'node-1'), cartPod(1, 'node-2'), cartPod(2, 'node-2', false)];
   return [
-    rawNode({ name: 'node-1', ip: '172.18.0.2', podCIDRs: ['10.244.1.0/24'] }),
-    rawNode({ name: 'node-2', ip: '172.18.0.3', podCIDRs: ['10.244.2.0/24'] }),
+    // node-1, node-2, shop/web-1 (the source), payments/pay-1 (a pod destination), and more.
+    ...shop(),
     rawNamespace('default'),
     rawNamespace('kube-system'),
-    rawNamespace('shop', { team: 'shop' }),
-    rawNamespace('payments', { team: 'payments' }),
     daemonSet('kube-proxy', 'registry.k8s.io/kube-proxy:v1.31.0'),
     daemonSet('calico-node', 'docker.io/calico/node:v3.28.0'),
     configMap('kube-proxy', {
@@ -61,7 +61,6 @@ function pathObjects(): Raw[] {
       Corefile:
         '.:53 {\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n    }\n    forward . /etc/resolv.conf\n}\n',
     }),
-    rawPod({ namespace: 'shop', name: 'web-1', node: 'node-1', ip: '10.244.1.5', labels: { app: 'web' } }),
     ...carts,
     rawService(
       'shop',
@@ -89,7 +88,7 @@ function pathObjects(): Raw[] {
         {
           from: [
             {
-              namespaceSelector: { matchLabels: { team: 'shop' } },
+              namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: 'shop' } },
               podSelector: { matchLabels: { app: 'web' } },
             },
           ],
@@ -97,19 +96,11 @@ function pathObjects(): Raw[] {
         },
       ],
     }),
-    // payments/pay-1: a pod destination in another namespace, isolated by its own policy.
-    rawPod({
-      namespace: 'payments',
-      name: 'pay-1',
-      node: 'node-2',
-      ip: '10.244.2.9',
-      labels: { app: 'pay' },
-      ports: [{ name: 'https', containerPort: 8443 }],
-    }),
+    // payments/pay-1 is isolated by its own policy.
     policy('payments', 'pay-from-shop', {
       podSelector: { matchLabels: { app: 'pay' } },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'shop' } } }] }],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME]: 'shop' } } }] }],
     }),
     // A selector that matches nothing, one pod that nearly matches it.
     rawService(

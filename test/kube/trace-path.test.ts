@@ -3,24 +3,13 @@
 // one from a snapshot of the same cluster.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ObjectKind, readLiveCluster } from '../../src/sources/kube/read.js';
+import { readLiveCluster } from '../../src/sources/kube/read.js';
+import { PATH_KINDS } from '../../src/sources/kube/trace-path.js';
 import { cleanupTemp, runKnet, sharedPki, tempDir, writes } from './helpers.js';
 import { pathCluster } from './path-cluster.js';
 import { type LoggedRequest, startTestApiServer, type TestApiServer } from './server/apiserver.js';
 
 const SMALL = 10;
-/** What knet trace asks for (src/commands/trace.ts). */
-const TRACE_KINDS: ObjectKind[] = [
-  'namespaces',
-  'nodes',
-  'pods',
-  'services',
-  'endpointslices',
-  'endpoints',
-  'networkpolicies',
-  'daemonsets',
-  'configmaps',
-];
 const LARGE = 2000;
 
 interface Sized {
@@ -92,7 +81,7 @@ describe('knet trace live reads only its path', () => {
     for (const size of [SMALL, LARGE]) {
       const { server, kubeconfig } = sizes.get(size)!;
       server.requests.length = 0;
-      await readLiveCluster({ kubeconfig, allNamespaces: false, kinds: TRACE_KINDS });
+      await readLiveCluster({ kubeconfig, allNamespaces: false, kinds: [...PATH_KINDS] });
       broad.push(server.requests.length);
     }
     console.info(
@@ -116,7 +105,7 @@ describe('knet trace live reads only its path', () => {
     ['the namespace of the context', ['pod/web-1', 'svc/cart'], true],
     ['a Service without EndpointSlices', ['pod/shop/web-1', 'svc/shop/bare'], true],
     ['an endpoint found by its address only', ['pod/shop/web-1', 'svc/shop/manual'], true],
-    ['a source that does not exist (close names)', ['pod/shop/web-2', 'svc/shop/cart'], false],
+    ['a source that does not exist (close names)', ['pod/shop/web-3', 'svc/shop/cart'], false],
     ['a Service that does not exist (close names)', ['pod/shop/web-1', 'svc/shop/carts'], false],
     ['a node that does not exist (close names)', ['pod/shop/web-1', 'node/node-3'], false],
   ] as const)('%s: the same answer as from a snapshot', async ([, args, bounded]) => {
@@ -141,6 +130,27 @@ describe('knet trace live reads only its path', () => {
     );
     const noMatch = live.findings.find((f: { code: string }) => f.code === 'SVC_NO_SELECTOR_MATCH');
     expect(noMatch.evidence).toEqual(['selector: app=ghost']);
+  });
+
+  it('reads only the path when the command also asks for Ingress and Gateway API kinds (for ing/ ends)', async () => {
+    const counts: number[] = [];
+    for (const size of [SMALL, LARGE]) {
+      const { server, kubeconfig } = sizes.get(size)!;
+      server.requests.length = 0;
+      const live = await readLiveCluster({
+        kubeconfig,
+        allNamespaces: false,
+        kinds: [...PATH_KINDS, 'ingresses', 'ingressclasses', 'gateway'],
+        path: {
+          source: { kind: 'pod', name: 'web-1' },
+          destination: { kind: 'svc', namespace: 'shop', name: 'cart' },
+        },
+      });
+      expect(live.coverage).toBe('path');
+      expect(server.requests.filter((r) => /ingress|gateway|secrets/.test(r.path))).toEqual([]);
+      counts.push(server.requests.length);
+    }
+    expect(counts[1]).toBe(counts[0]);
   });
 
   it('ip/ and dns/ destinations fall back to the whole-namespace read', async () => {

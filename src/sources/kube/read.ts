@@ -133,7 +133,7 @@ export async function readLiveCluster(opts: LiveOptions): Promise<LiveCluster> {
     connectTimeoutMs: opts.connectTimeoutMs,
     signal: opts.signal,
   });
-  const path = opts.path && tracePathReadable(opts.path, opts.kinds) ? opts.path : undefined;
+  const path = opts.path && tracePathReadable(opts.path) ? opts.path : undefined;
   const read = path
     ? await readTracePath(client, path, { ...opts, namespace: opts.namespace ?? conn.defaultNamespace })
     : await readObjects(client, opts);

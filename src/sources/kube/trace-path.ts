@@ -10,7 +10,8 @@
 // Everything is bounded by the path: the ends, the Service's backends, their nodes and
 // namespaces. The model is marked coverage 'path' so that analyses do not take an object
 // missing from it for one missing from the cluster. An end that does not exist is answered
-// with close names: only then is its kind listed in its namespace.
+// with close names: only then is its kind listed in its namespace. Other ends (ip/, dns/,
+// Ingresses and routes) need cluster-wide lookups: they keep the whole-namespace read.
 import type { Raw } from '../../model/normalize.js';
 import { ApiError, type KubeClient } from './client.js';
 import { getObject, type ListOptions, listAll } from './list.js';
@@ -42,8 +43,8 @@ export interface TracePathOptions {
 /** The ends whose path this read can bound; ip/ and dns/ need cluster-wide lookups. */
 const SOURCE_KINDS: ReadonlySet<string> = new Set(['pod', 'node']);
 const DESTINATION_KINDS: ReadonlySet<string> = new Set(['pod', 'svc', 'node']);
-/** The kinds it knows how to bound to the path. */
-const PATH_KINDS: ReadonlySet<ObjectKind> = new Set([
+/** The kinds it bounds to the path (those knet trace reads); others asked for are not read. */
+export const PATH_KINDS: ReadonlySet<ObjectKind> = new Set([
   'namespaces',
   'nodes',
   'pods',
@@ -55,13 +56,13 @@ const PATH_KINDS: ReadonlySet<ObjectKind> = new Set([
   'configmaps',
 ]);
 
-/** Whether this trace can be read along its path (else: the whole-namespace read). */
-export function tracePathReadable(path: TracePath, kinds: readonly ObjectKind[]): boolean {
-  return (
-    SOURCE_KINDS.has(path.source.kind) &&
-    DESTINATION_KINDS.has(path.destination.kind) &&
-    kinds.every((k) => PATH_KINDS.has(k))
-  );
+/**
+ * Whether this trace can be read along its path (else: the whole-namespace read). Only the
+ * ends decide: kinds beyond PATH_KINDS (Ingresses, Gateway API routes) serve other ends, and a
+ * path between pods, Services and nodes does not read them.
+ */
+export function tracePathReadable(path: TracePath): boolean {
+  return SOURCE_KINDS.has(path.source.kind) && DESTINATION_KINDS.has(path.destination.kind);
 }
 
 type Resource = Exclude<ObjectKind, 'configmaps' | 'gateway' | 'secretnames'>;
