@@ -7,6 +7,7 @@ import { ParseError } from '../parsers/errors.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
 import { configureColor } from '../render/style.js';
 import type { ObjectKind } from '../sources/kube/read.js';
+import type { TracePath } from '../sources/kube/trace-path.js';
 import { UserError } from './errors.js';
 
 /** Flags every cluster-reading command takes (cli.md). */
@@ -51,6 +52,8 @@ export interface LoadScope {
   allNamespaces?: boolean;
   /** Target texts (pod/NS/NAME, svc/NS/NAME…): their namespaces are read too. */
   targets?: string[];
+  /** A trace's two ends: live, only the objects on its path are read when they can be bounded. */
+  trace?: { source: string; destination: string };
 }
 
 /** The namespaces that target texts name explicitly (KIND/NS/NAME). */
@@ -68,6 +71,21 @@ export function targetNamespaces(targets: readonly string[]): string[] {
     }
   }
   return [...out];
+}
+
+/** A trace's ends for the live path read; undefined (the whole-namespace read) when not targets. */
+async function tracePath(trace: { source: string; destination: string }): Promise<TracePath | undefined> {
+  const { parseTarget } = await import('./targets.js');
+  try {
+    // '' stands for the default namespace, known once the kubeconfig is read.
+    const end = (text: string) => {
+      const t = parseTarget(text, '');
+      return { kind: t.kind, namespace: t.namespace || undefined, name: t.name };
+    };
+    return { source: end(trace.source), destination: end(trace.destination) };
+  } catch {
+    return undefined;
+  }
 }
 
 export interface LoadedCluster {
@@ -118,13 +136,14 @@ export abstract class KnetCommand extends Command {
       namespace: flags.namespace,
       allNamespaces: Boolean(flags['all-namespaces'] || scope.allNamespaces),
       namespaces: scope.targets ? targetNamespaces(scope.targets) : undefined,
+      path: scope.trace ? await tracePath(scope.trace) : undefined,
       kinds,
       progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
     for (const w of live.warnings ?? []) process.stderr.write(`knet: warning: ${w}\n`);
     return {
-      model: buildModel(live.raws),
+      model: buildModel(live.raws, undefined, live.coverage),
       namespace: flags.namespace ?? live.defaultNamespace,
       origin: `context ${live.context}`,
     };

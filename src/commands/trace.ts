@@ -80,8 +80,13 @@ export default class Trace extends KnetCommand {
         'configmaps',
         ...(route ? (['ingresses', 'ingressclasses', 'gateway'] as const) : []),
       ],
-      // An ingress controller lives in its own namespace.
-      route ? { allNamespaces: true } : { targets: [args.source, args.destination] },
+      // An ingress controller lives in its own namespace; other ends read only their path.
+      route
+        ? { allNamespaces: true }
+        : {
+            targets: [args.source, args.destination],
+            trace: { source: args.source, destination: args.destination },
+          },
     );
     const source = parseTarget(args.source, cluster.namespace, SOURCES);
     const destination = parseTarget(args.destination, cluster.namespace, DESTINATIONS);

@@ -1,5 +1,5 @@
 // Raw API objects → ClusterObjects → ClusterModel.
-import { ClusterModel, type ClusterObjects, emptyObjects } from './cluster.js';
+import { ClusterModel, type ClusterObjects, type Coverage, emptyObjects } from './cluster.js';
 import type { NodeFiles } from './node-files.js';
 import {
   endpointsToSlices,
@@ -103,8 +103,8 @@ export function buildObjects(raws: Iterable<Raw>): ClusterObjects {
   return o;
 }
 
-export function buildModel(raws: Iterable<Raw>, nodeFiles?: NodeFiles): ClusterModel {
-  return new ClusterModel(buildObjects(raws), nodeFiles);
+export function buildModel(raws: Iterable<Raw>, nodeFiles?: NodeFiles, coverage?: Coverage): ClusterModel {
+  return new ClusterModel(buildObjects(raws), nodeFiles, coverage);
 }
 
 export function objectCount(objects: ClusterObjects): number {

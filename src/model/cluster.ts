@@ -52,6 +52,14 @@ export function emptyObjects(): ClusterObjects {
   };
 }
 
+/**
+ * How much of the cluster the objects cover. 'cluster': every object of the kinds read, in the
+ * namespaces read (a bundle, a live read of whole namespaces). 'path': only the objects on one
+ * trace's path (a live `knet trace`): an object missing from the model may still exist, so
+ * searches beyond the path (near misses, other namespaces) cannot be made.
+ */
+export type Coverage = 'cluster' | 'path';
+
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string | undefined): Map<string, T[]> {
@@ -93,7 +101,11 @@ export class ClusterModel {
   /** Raw node-level files (iptables-save, ip -j …); empty when the source has none. */
   readonly nodeFiles: NodeFiles;
 
-  constructor(objects: ClusterObjects, nodeFiles: NodeFiles = EMPTY_NODE_FILES) {
+  constructor(
+    objects: ClusterObjects,
+    nodeFiles: NodeFiles = EMPTY_NODE_FILES,
+    readonly coverage: Coverage = 'cluster',
+  ) {
     this.namespaces = withImpliedNamespaces(objects);
     this.nodes = objects.nodes;
     this.pods = objects.pods;

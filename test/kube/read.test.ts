@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildObjects } from '../../src/model/build.js';
 import { KubeClient } from '../../src/sources/kube/client.js';
 import { connectKube } from '../../src/sources/kube/config.js';
+import { METADATA_LIST } from '../../src/sources/kube/list.js';
 import { ALL_KINDS, listAll, readLiveCluster } from '../../src/sources/kube/read.js';
 import { RESOURCES } from '../../src/sources/kube/resources.js';
 import { cleanupTemp, failure, ids, serveBundle, tempDir, writes } from './helpers.js';
@@ -29,7 +30,7 @@ afterEach(() => {
   server.forbid.length = 0;
 });
 
-const NEVER_READ = new Set(['Secret', 'Deployment']);
+const NEVER_READ = new Set(['Deployment']);
 const expectedIds = () =>
   ids(
     bundle.objects.filter(
@@ -41,7 +42,7 @@ const expectedIds = () =>
   );
 
 describe('readLiveCluster -A, every kind', () => {
-  it('reads exactly the objects knet needs: no Secret, no other ConfigMap, no Deployment', async () => {
+  it('reads exactly the objects knet needs: Secret names only, no other ConfigMap, no Deployment', async () => {
     const live = await readLiveCluster({
       kubeconfig: server.kubeconfig(),
       allNamespaces: true,
@@ -52,8 +53,13 @@ describe('readLiveCluster -A, every kind', () => {
     expect(live.server).toBe(server.url);
     expect(live.defaultNamespace).toBe('default');
     expect(live.warnings).toEqual([]);
-    // Secrets are never even asked for.
-    expect(server.requests.some((r) => r.path.includes('secrets'))).toBe(false);
+    // Secrets are asked for metadata-only, and only their names are kept.
+    expect(live.raws.filter((o) => o.kind === 'Secret')).toEqual([
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db-password', namespace: 'shop' } },
+    ]);
+    const secretReads = server.requests.filter((r) => r.path.includes('secrets'));
+    expect(secretReads.length).toBeGreaterThan(0);
+    for (const r of secretReads) expect(r.accept).toBe(METADATA_LIST);
   });
 
   it('sets kind and apiVersion on list items and strips managedFields and last-applied', async () => {

@@ -57,7 +57,8 @@ export function indexSlices(model: ClusterModel, service: Service): SliceIndex {
     }
   }
   return {
-    known: model.endpointSlices.length > 0,
+    // A path read lists the Service's slices: finding none is a fact there.
+    known: model.endpointSlices.length > 0 || model.coverage === 'path',
     slices,
     legacy: slices.length > 0 && slices.every((s) => s.source === 'Endpoints'),
     byAddress,

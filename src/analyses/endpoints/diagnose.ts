@@ -18,7 +18,7 @@ import {
   sliceOnlyRows,
   unresolvedReason,
 } from './backends.js';
-import { findNearMisses, formatDifference, isTypoLike } from './near-miss.js';
+import { findNearMisses, formatDifference, isTypoLike, nearMissesNotSearched } from './near-miss.js';
 import { closeNames } from './similar.js';
 import { containerPortsNumbered, resolveTargetPort } from './target-port.js';
 import type { NearMisses, ServiceDiagnosis, ServicePortSummary, ServiceSummary } from './types.js';
@@ -260,6 +260,7 @@ export function diagnoseService(
     const claimed = new Set(rows.flatMap((r) => r.backend.ips.map((ip) => canonicalAddress(ip))));
     rows.push(...sliceOnlyRows(ctx, claimed));
     nearMisses = findNearMisses(model, namespace, service.selector, matched);
+    if (model.coverage === 'path' && matched.length === 0) notes.push(nearMissesNotSearched(service));
     selectorFindings(model, service, matched, nearMisses, findings);
     readinessFindings(service, matched, ctx, findings, notes);
     for (const port of ports) targetPortFindings(service, port, livePods, findings, notes);

@@ -117,12 +117,19 @@ function familyIndex(model: ClusterModel, namespace: string): FamilyIndex {
   return index;
 }
 
+/** Said when near misses could not be searched: the model holds only the pods on a path. */
+export function nearMissesNotSearched(service: { namespace: string; name: string }): string {
+  return `Near misses of the selector were not searched: a live trace reads only the pods on its path (knet endpoints svc/${service.namespace}/${service.name} shows them).`;
+}
+
 export function findNearMisses(
   model: ClusterModel,
   namespace: string,
   selector: Labels,
   matched: readonly Pod[],
 ): NearMisses {
+  // Siblings, one-offs and keys no pod carries need every pod of the namespace (and others).
+  if (model.coverage === 'path') return { inNamespace: [], otherNamespaces: [], keysOnNoPod: [] };
   const selectorSize = Object.keys(selector).length;
   const index = familyIndex(model, namespace);
   const matchedNames = new Set(matched.map((p) => p.name));

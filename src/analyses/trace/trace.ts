@@ -11,6 +11,7 @@ import { outcomeOfExpected } from '../dns/compare.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
 import { walkSearch } from '../dns/search.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
+import { nearMissesNotSearched } from '../endpoints/near-miss.js';
 import { closeNames } from '../endpoints/similar.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
 import { egressPlan } from '../node-health/egress.js';
@@ -545,6 +546,8 @@ function serviceFindings(
     node,
   });
   const codes: string[] = [];
+  const unsearched = nearMissesNotSearched(dest.service);
+  if (diag.notes.includes(unsearched)) ctx.note(unsearched);
   for (const f of diag.findings) {
     if (f.severity === 'info' && !['SVC_HEADLESS', 'SVC_EXTERNAL_NAME', 'SVC_NO_SELECTOR'].includes(f.code))
       continue;

@@ -129,6 +129,8 @@ export interface RequestInit {
   action: RequestAction;
   /** Statuses returned to the caller instead of thrown (e.g. 404 for an optional object). */
   accept?: number[];
+  /** The Accept header (default application/json), e.g. a metadata-only representation. */
+  mediaType?: string;
 }
 
 export interface Response {
@@ -213,7 +215,7 @@ export class KubeClient {
     const payload = init.body === undefined ? undefined : Buffer.from(JSON.stringify(init.body));
     const headers: Record<string, string | number> = {
       ...(auth.headers as Record<string, string>),
-      Accept: 'application/json',
+      Accept: init.mediaType ?? 'application/json',
       'User-Agent': 'knet/0.1 (read-only network diagnosis)',
     };
     if (payload) {

@@ -1,20 +1,19 @@
 // Reads a live cluster through the Kubernetes API: only the kinds a command needs, namespaced
 // when the command is, page by page (limit/continue), a few lists at a time. The objects are
 // the API's raw JSON with kind/apiVersion set, fed to the same buildModel a bundle uses.
+import type { Coverage } from '../../model/cluster.js';
 import type { Raw } from '../../model/normalize.js';
-import { ApiError, KubeClient, type RequestAction } from './client.js';
+import { ApiError, KubeClient } from './client.js';
 import { connectKube, type KubeConnection } from './config.js';
+import { DEFAULT_PAGE_SIZE, listAll } from './list.js';
 import { mapLimit } from './pool.js';
-import {
-  apiVersionOf,
-  GATEWAY_GROUP,
-  GATEWAY_RESOURCES,
-  qualifiedResource,
-  RESOURCES,
-  type ResourceInfo,
-  resourcePath,
-} from './resources.js';
-import { stripObject } from './strip.js';
+import { GATEWAY_GROUP, GATEWAY_RESOURCES, RESOURCES, type ResourceInfo } from './resources.js';
+import { listSecretNames } from './secrets.js';
+import { readSystemConfigMap, SYSTEM_CONFIGMAPS } from './system-config.js';
+import { readTracePath, type TracePath, tracePathReadable } from './trace-path.js';
+
+export { DEFAULT_PAGE_SIZE, getObject, listAll } from './list.js';
+export { SYSTEM_CONFIGMAPS } from './system-config.js';
 
 export type ObjectKind =
   | 'namespaces'
@@ -28,7 +27,9 @@ export type ObjectKind =
   | 'ingressclasses'
   | 'daemonsets'
   | 'configmaps'
-  | 'gateway';
+  | 'gateway'
+  /** Secret names only, never their data (Ingress TLS); read whenever Ingresses are. */
+  | 'secretnames';
 
 export const ALL_KINDS: readonly ObjectKind[] = [
   'namespaces',
@@ -43,6 +44,7 @@ export const ALL_KINDS: readonly ObjectKind[] = [
   'daemonsets',
   'configmaps',
   'gateway',
+  'secretnames',
 ];
 
 export interface LiveOptions {
@@ -53,6 +55,11 @@ export interface LiveOptions {
   kinds: ObjectKind[];
   /** More namespaces to read besides `namespace` (e.g. the namespaces the targets name). */
   namespaces?: string[];
+  /**
+   * A trace's two ends: when the read can be bounded to the path (trace-path.ts), only the
+   * objects on it are read, whatever the cluster's size; otherwise `kinds` in whole namespaces.
+   */
+  path?: TracePath;
   requestTimeoutMs?: number;
   progress?: (msg: string) => void;
   /** Objects per page (`limit`), default 500 as kubectl. */
@@ -71,80 +78,13 @@ export interface LiveCluster {
   defaultNamespace: string;
   /** Optional data that could not be read (e.g. kube-system ConfigMaps without permission). */
   warnings: string[];
+  /** 'path': only the objects on one trace path were read (see trace-path.ts). */
+  coverage: Coverage;
 }
 
-export const DEFAULT_PAGE_SIZE = 500;
-const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_CONCURRENCY = 4;
 /** Reads shorter than this show no progress line. */
 const PROGRESS_AFTER_MS = 500;
-/** The kube-system ConfigMaps knet reads (proxy mode, cluster CIDR; Corefile). Never Secrets. */
-export const SYSTEM_CONFIGMAPS = ['kube-proxy', 'coredns'] as const;
-
-export interface ListOptions {
-  pageSize?: number;
-  labelSelector?: string;
-  fieldSelector?: string;
-  /** Called after every page with the number of objects so far. */
-  onPage?: (count: number) => void;
-}
-
-/** Sets kind/apiVersion on a list item (the API omits them) and strips what no analysis reads. */
-function asObject(item: Raw, kind: string, apiVersion: string): Raw {
-  const { kind: k, apiVersion: v, ...rest } = item;
-  return stripObject({ apiVersion: v ?? apiVersion, kind: k ?? kind, ...rest });
-}
-
-/** Every object of a collection, page by page; restarts unpaginated if the continue token expires. */
-export async function listAll(
-  client: KubeClient,
-  r: Pick<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>,
-  namespace: string | undefined,
-  opts: ListOptions = {},
-): Promise<Raw[]> {
-  const path = resourcePath(r, namespace);
-  const action: RequestAction = { verb: 'list', resource: qualifiedResource(r), namespace };
-  const apiVersion = apiVersionOf(r);
-  let limit: number | undefined = opts.pageSize ?? DEFAULT_PAGE_SIZE;
-  let out: Raw[] = [];
-  let token: string | undefined;
-  for (;;) {
-    const res = await client.get(path, {
-      query: { limit, continue: token, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
-      action,
-      accept: token ? [410] : [],
-    });
-    if (res.status === 410) {
-      // The continue token expired (a long read of a busy cluster): as client-go's pager,
-      // read the whole collection in one consistent list instead.
-      out = [];
-      token = undefined;
-      limit = undefined;
-      continue;
-    }
-    const items: Raw[] = Array.isArray(res.body?.items) ? res.body.items : [];
-    for (const item of items) out.push(asObject(item, r.kind, apiVersion));
-    opts.onPage?.(out.length);
-    token =
-      typeof res.body?.metadata?.continue === 'string' && res.body.metadata.continue
-        ? res.body.metadata.continue
-        : undefined;
-    if (!token || limit === undefined) return out;
-  }
-}
-
-/** One object, or undefined when it does not exist. */
-export async function getObject(
-  client: KubeClient,
-  r: Pick<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>,
-  namespace: string | undefined,
-  name: string,
-): Promise<Raw | undefined> {
-  const res = await client.get(resourcePath(r, namespace, name), {
-    action: { verb: 'get', resource: qualifiedResource(r), namespace, name },
-    accept: [404],
-  });
-  return res.status === 404 ? undefined : asObject(res.body, r.kind, apiVersionOf(r));
-}
 
 interface ReadTask {
   label: string;
@@ -193,8 +133,24 @@ export async function readLiveCluster(opts: LiveOptions): Promise<LiveCluster> {
     connectTimeoutMs: opts.connectTimeoutMs,
     signal: opts.signal,
   });
-  const raws = await readObjects(client, opts);
-  return { ...raws, context: conn.context, server: conn.server, defaultNamespace: conn.defaultNamespace };
+  const path = opts.path && tracePathReadable(opts.path) ? opts.path : undefined;
+  const read = path
+    ? await readTracePath(client, path, { ...opts, namespace: opts.namespace ?? conn.defaultNamespace })
+    : await readObjects(client, opts);
+  return {
+    ...read,
+    coverage: path ? 'path' : 'cluster',
+    context: conn.context,
+    server: conn.server,
+    defaultNamespace: conn.defaultNamespace,
+  };
+}
+
+/** Kinds another kind's analysis needs: the TLS check of Ingresses needs the Secret names. */
+function withImpliedKinds(kinds: readonly ObjectKind[]): Set<ObjectKind> {
+  const out = new Set(kinds);
+  if (out.has('ingresses')) out.add('secretnames');
+  return out;
 }
 
 /** The object-reading part of readLiveCluster, on an existing client. */
@@ -208,7 +164,7 @@ export async function readObjects(
     ? [undefined]
     : [...new Set([opts.namespace ?? conn.defaultNamespace, ...(opts.namespaces ?? [])])];
   const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
-  const kinds = new Set(opts.kinds);
+  const kinds = withImpliedKinds(opts.kinds);
   const warnings: string[] = [];
   const seen = new Map<string, { resource: string; n: number }>();
   let done = 0;
@@ -242,20 +198,16 @@ export async function readObjects(
   for (const kind of ALL_KINDS) {
     if (!kinds.has(kind)) continue;
     if (kind === 'configmaps') {
-      for (const name of SYSTEM_CONFIGMAPS) {
+      for (const name of SYSTEM_CONFIGMAPS)
+        tasks.push({ label: `configmap ${name}`, run: () => readSystemConfigMap(client, name, warnings) });
+    } else if (kind === 'secretnames') {
+      for (const ns of scopes) {
         tasks.push({
-          label: `configmap ${name}`,
+          label: ns ? `secret names ${ns}` : 'secret names',
           run: async () => {
-            try {
-              const cm = await getObject(client, RESOURCES.configmaps, 'kube-system', name);
-              return cm ? [cm] : [];
-            } catch (err) {
-              if (err instanceof ApiError && err.status === 403) {
-                warnings.push(`${err.message}: the kube-proxy mode and DNS settings are unknown`);
-                return [];
-              }
-              throw err;
-            }
+            const names = await listSecretNames(client, ns, pageSize);
+            if (names.warning) warnings.push(names.warning);
+            return names.raws;
           },
         });
       }

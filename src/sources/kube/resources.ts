@@ -18,6 +18,8 @@ export const RESOURCES = {
   services: { group: '', version: 'v1', resource: 'services', kind: 'Service', namespaced: true },
   endpoints: { group: '', version: 'v1', resource: 'endpoints', kind: 'Endpoints', namespaced: true },
   configmaps: { group: '', version: 'v1', resource: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  /** Listed metadata-only, for their names (read.ts's namesOnly): never their data. */
+  secrets: { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true },
   endpointslices: {
     group: 'discovery.k8s.io',
     version: 'v1',

@@ -1,6 +1,7 @@
 // A test Kubernetes API server: HTTPS with a CA made at test time, bearer-token and
 // client-certificate authentication, objects served at the real paths with limit/continue,
-// label and field selectors, discovery, Status errors (401/403/404/410/500 and hanging
+// label and field selectors, metadata-only answers (PartialObjectMetadataList), discovery,
+// Status errors (401/403/404/410/500 and hanging
 // requests), pod create/delete with a simulated kubelet, and the exec and port-forward
 // websocket subresources (the channel protocols as client-node speaks them).
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -78,6 +79,8 @@ export interface LoggedRequest {
   status?: number;
   /** The JSON body of a write. */
   body?: Raw;
+  /** The Accept header. */
+  accept?: string;
   /** "list pods", "create pods/exec", …: the RBAC view of the request. */
   verb?: string;
   resource?: string;
@@ -151,6 +154,11 @@ export interface TestApiServerOptions {
   }) => { host: string; port: number } | undefined;
   /** What the simulated kubelet does with a created pod (default: runs it after 20 ms). */
   kubelet?: (pod: Raw) => KubeletDecision;
+  /**
+   * Metadata-only answers (Accept: …;as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1): served
+   * (default), rejected with 406 NotAcceptable, or ignored (the full objects, as old servers).
+   */
+  partialMetadata?: 'serve' | 'reject' | 'ignore';
   pki?: TestPki;
 }
 
@@ -227,6 +235,21 @@ function rawStatus(socket: Duplex, code: number, reason: string, message: string
     `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
+
+/** The `as=` of a metadata-only Accept header (PartialObjectMetadata or …List), if any. */
+function partialAs(accept: string | undefined): string | undefined {
+  const m = /;\s*as=(PartialObjectMetadata(?:List)?)\b/.exec(accept ?? '');
+  return m && /;\s*g=meta\.k8s\.io\b/.test(accept ?? '') && /;\s*v=v1\b/.test(accept ?? '')
+    ? m[1]
+    : undefined;
+}
+
+/** An object's metadata alone, as the API sends it for PartialObjectMetadata. */
+const partialObject = (o: Raw): Raw => ({
+  kind: 'PartialObjectMetadata',
+  apiVersion: 'meta.k8s.io/v1',
+  metadata: clone(o.metadata),
+});
 
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 const keyOf = (o: Raw) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
@@ -364,7 +387,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     });
   };
 
-  const list = (r: Route, url: URL, res: ServerResponse) => {
+  const list = (r: Route, url: URL, res: ServerResponse, partial: boolean) => {
     let items = objectsOf(r.served).filter((o) => !r.namespace || o.metadata?.namespace === r.namespace);
     try {
       const ls = url.searchParams.get('labelSelector');
@@ -405,13 +428,22 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     }
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(
-      JSON.stringify({
-        kind: `${r.served.kind}List`,
-        apiVersion: r.served.group ? `${r.served.group}/${r.served.version}` : r.served.version,
-        metadata,
-        // List items carry no kind/apiVersion, as from a real API server.
-        items: items.map(({ kind: _k, apiVersion: _v, ...rest }) => rest),
-      }),
+      JSON.stringify(
+        partial
+          ? {
+              kind: 'PartialObjectMetadataList',
+              apiVersion: 'meta.k8s.io/v1',
+              metadata,
+              items: items.map(partialObject),
+            }
+          : {
+              kind: `${r.served.kind}List`,
+              apiVersion: r.served.group ? `${r.served.group}/${r.served.version}` : r.served.version,
+              metadata,
+              // List items carry no kind/apiVersion, as from a real API server.
+              items: items.map(({ kind: _k, apiVersion: _v, ...rest }) => rest),
+            },
+      ),
     );
   };
 
@@ -493,7 +525,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     const url = new URL(req.url ?? '/', 'https://localhost');
     const p = url.pathname;
     const method = req.method ?? 'GET';
-    const entry: LoggedRequest = { method, path: p, query: url.searchParams };
+    const entry: LoggedRequest = { method, path: p, query: url.searchParams, accept: req.headers.accept };
     requests.push(entry);
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
@@ -523,7 +555,17 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     const verb = verbOf(method, r);
     Object.assign(entry, { verb, resource: r.served.resource, namespace: r.namespace });
     if (forbidden(verb, r)) return status(res, 403, 'Forbidden', forbiddenMessage(who, verb, r));
-    if (method === 'GET' && !r.name) return list(r, url, res);
+    const as = method === 'GET' ? partialAs(req.headers.accept) : undefined;
+    const partialMode = opts.partialMetadata ?? 'serve';
+    if (as && partialMode === 'reject')
+      return status(
+        res,
+        406,
+        'NotAcceptable',
+        'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+      );
+    const partial = as !== undefined && partialMode === 'serve';
+    if (method === 'GET' && !r.name) return list(r, url, res, partial);
     const k = `${r.served.kind === 'Namespace' || !r.served.namespaced ? '' : (r.namespace ?? '')}/${r.name}`;
     const bucket = store.get(storeKey(r.served.group, r.served.kind));
     if (method === 'GET' && !r.subresource) {
@@ -534,7 +576,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
           kind: r.served.resource,
         });
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      return res.end(JSON.stringify(o));
+      return res.end(JSON.stringify(partial ? partialObject(o) : o));
     }
     if (method === 'POST' && !r.name && r.served.kind === 'Pod' && r.namespace) {
       const body = JSON.parse(await readBody(req));

@@ -56,7 +56,11 @@ const FIELDS: Record<string, (o: Raw) => string> = {
   'metadata.namespace': (o) => o.metadata?.namespace ?? '',
   'spec.nodeName': (o) => o.spec?.nodeName ?? '',
   'status.phase': (o) => o.status?.phase ?? '',
+  'status.podIP': (o) => o.status?.podIP ?? '',
 };
+
+/** Fields the API serves for pods only. */
+const POD_FIELDS = new Set(['spec.nodeName', 'status.phase', 'status.podIP']);
 
 export function parseFieldSelector(s: string, kind: string): (o: Raw) => boolean {
   const reqs: ((o: Raw) => boolean)[] = [];
@@ -65,8 +69,7 @@ export function parseFieldSelector(s: string, kind: string): (o: Raw) => boolean
     if (!m) throw new SelectorError(`invalid field selector: ${part}`);
     const [, field, op, value] = m;
     const get = FIELDS[field];
-    const podOnly = field === 'spec.nodeName' || field === 'status.phase';
-    if (!get || (podOnly && kind !== 'Pod')) {
+    if (!get || (POD_FIELDS.has(field) && kind !== 'Pod')) {
       throw new SelectorError(`field label not supported: ${field}`);
     }
     reqs.push(op === '!=' ? (o) => get(o) !== value : (o) => get(o) === value);
