@@ -132,6 +132,15 @@ describe('Secret names, live', () => {
     const live = await runKnet([...args, '--kubeconfig', server.kubeconfig()]);
     expect(live.stdout).toBe(fromSnapshot.stdout);
     expect(live.code).toBe(fromSnapshot.code);
+    // The outside-in trace reads the cluster as the ingress command does, and answers the same.
+    const trace = ['trace', 'ip/203.0.113.7', 'ing/shop/shop', '--host', 'shop.example.com', '--json'];
+    const traceSnap = await runKnet([...trace, '--snapshot', dir]);
+    const traceLive = await runKnet([...trace, '--kubeconfig', server.kubeconfig()]);
+    // (evidence names the bundle's node files by their path)
+    expect(traceLive.stdout).toBe(traceSnap.stdout.replaceAll(`${dir}/`, ''));
+    const doc = JSON.parse(traceLive.stdout);
+    expect(doc.destination).toMatchObject({ kind: 'Ingress', ip: '172.18.255.201', port: 443 });
+    expect(codes(doc)).toContain('INGRESS_TLS_SECRET_MISSING');
   });
 });
 
