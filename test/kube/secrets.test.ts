@@ -139,7 +139,8 @@ describe('Secret names, live', () => {
     // (evidence names the bundle's node files by their path)
     expect(traceLive.stdout).toBe(traceSnap.stdout.replaceAll(`${dir}/`, ''));
     const doc = JSON.parse(traceLive.stdout);
-    expect(doc.destination).toMatchObject({ kind: 'Ingress', ip: '172.18.255.201', port: 443 });
+    // The controller's Service offers no 443: the client comes in on 80.
+    expect(doc.destination).toMatchObject({ kind: 'Ingress', ip: '172.18.255.201', port: 80 });
     expect(codes(doc)).toContain('INGRESS_TLS_SECRET_MISSING');
   });
 });

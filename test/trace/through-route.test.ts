@@ -84,6 +84,12 @@ describe('trace from a client through an Ingress', () => {
     expect(r.paths.every((p) => p.probability === null)).toBe(true);
   });
 
+  it('a port the controller Service does not offer is a clear error naming its ports', () => {
+    expect(() => trace(demo, { destination: { ...ING, port: 8443 }, path: '/cart' })).toThrow(
+      /service ingress-nginx\/ingress-nginx-controller has no port 8443 \(ports: http 80\/TCP, https 443\/TCP\)/,
+    );
+  });
+
   it('entering on a node without a controller pod (Local) is dropped by kube-proxy there', () => {
     const r = trace(demo, { path: '/cart', host: 'shop.example.com', viaNode: 'demo-worker' });
     expect(r.verdict).toBe('unreachable');

@@ -35,8 +35,10 @@ const NO_UPSTREAM = new Set([
 interface RouteTarget {
   ref: TraceRef;
   request: RouteRequest;
-  /** The port clients connect to (a listener's, or 80/443 for an Ingress). */
-  port: number;
+  /** The port clients connect to: asked, or a Gateway listener's; else chosen on the entry Service. */
+  port?: number;
+  /** The request's host is served with TLS (an Ingress): prefer 443 on the entry Service. */
+  tls: boolean;
 }
 
 function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
@@ -53,7 +55,8 @@ function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
     return {
       ref: { kind: 'Ingress', namespace: ns, name: t.name, ip: null },
       request,
-      port: asked ?? (tls ? 443 : 80),
+      port: asked,
+      tls,
     };
   }
   const route = findGatewayObject(model, 'HTTPRoute', ns, t.name);
@@ -63,23 +66,34 @@ function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
   return {
     ref: { kind: 'HTTPRoute', namespace: ns, name: t.name, ip: null },
     request,
-    port: asked ?? (parent ? parentListenerPort(model, parent) : undefined) ?? 80,
+    port: asked ?? (parent ? parentListenerPort(model, parent) : undefined),
+    tls: false,
   };
 }
 
-/** The Service clients reach the controller through, and the port on it for `port`. */
+/**
+ * The Service clients reach the controller through, and its port: the one asked (a Service
+ * without it makes the trace say which ports it has), else HTTPS for a TLS host when the
+ * Service offers it, else HTTP.
+ */
 function entryService(
   model: ClusterModel,
   controller: ControllerSummary,
-  port: number,
+  target: RouteTarget,
 ): { service: Service; port: number } | undefined {
-  for (const s of controller.services) {
-    const service = model.service(s.namespace, s.name);
+  const services = controller.services
+    .map((s) => model.service(s.namespace, s.name))
+    .filter((s): s is Service => Boolean(s));
+  const pick = (service: Service, port: number, name: string) =>
+    service.ports.find((x) => x.port === port) ?? service.ports.find((x) => x.name === name);
+  for (const service of services) {
     const p =
-      service?.ports.find((x) => x.port === port) ??
-      service?.ports.find((x) => x.name === (port === 443 ? 'https' : 'http'));
-    if (service && p) return { service, port: p.port };
+      target.port !== undefined
+        ? service.ports.find((x) => x.port === target.port)
+        : ((target.tls ? pick(service, 443, 'https') : undefined) ?? pick(service, 80, 'http'));
+    if (p) return { service, port: p.port };
   }
+  if (services.length && target.port !== undefined) return { service: services[0], port: target.port };
   return undefined;
 }
 
@@ -159,7 +173,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
     .map((p) => model.pod(p.namespace, p.name))
     .filter((p): p is Pod => Boolean(p));
   const what = `${target.ref.kind === 'Ingress' ? 'ing' : 'httproute'}/${target.ref.namespace}/${target.ref.name}`;
-  const destination: TraceRef = { ...target.ref, port: target.port, protocol: 'TCP' };
+  const destination: TraceRef = { ...target.ref, port: target.port ?? null, protocol: 'TCP' };
 
   if (!controller || pods.length === 0) {
     const codes = diagnosis.findings
@@ -191,14 +205,15 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
   }
 
   // Leg 1: to the controller, through the Service in front of it (or to a pod directly).
-  const entry = entryService(model, controller, target.port);
+  const entry = entryService(model, controller, target);
+  const podPort = target.port ?? (target.tls ? 443 : 80);
   if (!entry)
     notes.push(
-      `No Service fronts the controller pods on port ${target.port}: clients must reach them on their node (hostNetwork or hostPort).`,
+      `No Service fronts the controller pods on port ${podPort}: clients must reach them on their node (hostNetwork or hostPort).`,
     );
   const leg1Target: TraceTarget = entry
     ? { kind: 'svc', namespace: entry.service.namespace, name: entry.service.name, port: entry.port }
-    : { kind: 'pod', namespace: pods[0].namespace, name: pods[0].name, port: target.port };
+    : { kind: 'pod', namespace: pods[0].namespace, name: pods[0].name, port: podPort };
   // The load balancer sends clients to the nodes of the pods behind the entry Service (for a
   // Gateway, its data plane), which need not be the controller's.
   const behind = entry?.service.selector
@@ -212,6 +227,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
     const leg1 = trace({ source: query.source, destination: leg1Target, protocol: 'TCP', viaNode });
     source ??= leg1.source;
     destination.ip ??= leg1.destination.ip;
+    destination.port ??= leg1.destination.port;
     findings.push(...leg1.findings);
     notes.push(...leg1.notes);
     const entryShare = query.viaNode || nodes.length === 1 ? 1 : 1 / nodes.length;
