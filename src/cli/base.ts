@@ -6,7 +6,7 @@ import type { ClusterModel } from '../model/cluster.js';
 import { ParseError } from '../parsers/errors.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
 import { configureColor } from '../render/style.js';
-import type { ObjectKind } from '../sources/kube/read.js';
+import type { ObjectKind } from '../sources/kinds.js';
 import type { TracePath } from '../sources/kube/trace-path.js';
 import { UserError } from './errors.js';
 
@@ -45,7 +45,7 @@ export const allNamespacesFlag = {
 export type ClusterFlags = Interfaces.InferredFlags<typeof clusterFlags> & { 'all-namespaces'?: boolean };
 
 /** What a command needs from the cluster; a live read fetches only these kinds. */
-export type { ObjectKind } from '../sources/kube/read.js';
+export type { ObjectKind } from '../sources/kinds.js';
 
 export interface LoadScope {
   /** The question spans the cluster (e.g. node CIDR usage counts every pod). */

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../cli/errors.js';
+import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Doctor extends KnetCommand {
   static override summary = 'Every finding in the cluster (or a namespace), grouped and sorted by severity.';
@@ -36,20 +37,7 @@ export default class Doctor extends KnetCommand {
       if (unknown.length)
         throw new UserError(`unknown finding code ${unknown.join(', ')} (see docs/findings.md)`);
     }
-    const cluster = await this.loadCluster(flags, [
-      'namespaces',
-      'nodes',
-      'pods',
-      'services',
-      'endpointslices',
-      'endpoints',
-      'networkpolicies',
-      'daemonsets',
-      'configmaps',
-      'ingresses',
-      'ingressclasses',
-      'gateway',
-    ]);
+    const cluster = await this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS]);
     const { runDoctor } = await import('../analyses/doctor.js');
     const { renderDoctor } = await import('../render/doctor.js');
     const { document } = await import('../render/document.js');

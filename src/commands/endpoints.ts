@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { SERVICE_KINDS } from '../sources/kinds.js';
 
 export default class Endpoints extends KnetCommand {
   static override summary = 'Why a Service has, or lacks, working backends (alias: knet svc).';
@@ -35,7 +36,7 @@ export default class Endpoints extends KnetCommand {
     parseTarget(args.service, 'default', ['svc']);
     const cluster = await this.loadCluster(
       flags,
-      ['namespaces', 'nodes', 'pods', 'services', 'endpointslices', 'endpoints'],
+      [...SERVICE_KINDS],
       { allNamespaces: true } /* near misses look in every namespace */,
     );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { EDGE_KINDS, SERVICE_KINDS } from '../sources/kinds.js';
 
 export default class Ingress extends KnetCommand {
   static override summary =
@@ -44,18 +45,7 @@ export default class Ingress extends KnetCommand {
     parseTarget(args.target, 'default', KINDS);
     const cluster = await this.loadCluster(
       flags,
-      [
-        'namespaces',
-        'nodes',
-        'pods',
-        'services',
-        'endpointslices',
-        'endpoints',
-        'ingresses',
-        'ingressclasses',
-        'daemonsets',
-        'gateway',
-      ],
+      [...SERVICE_KINDS, 'daemonsets', ...EDGE_KINDS],
       { allNamespaces: true } /* controllers live in their own namespace */,
     );
     const target = parseTarget(args.target, cluster.namespace, KINDS);

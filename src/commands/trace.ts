@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Trace extends KnetCommand {
   static override summary = 'The hop-by-hop path(s) from SOURCE to DESTINATION, and every breakage on them.';
@@ -68,18 +69,7 @@ export default class Trace extends KnetCommand {
       throw new UserError(`--path must start with "/": ${flags.path}`);
     const cluster = await this.loadCluster(
       flags,
-      [
-        'namespaces',
-        'nodes',
-        'pods',
-        'services',
-        'endpointslices',
-        'endpoints',
-        'networkpolicies',
-        'daemonsets',
-        'configmaps',
-        ...(route ? (['ingresses', 'ingressclasses', 'gateway'] as const) : []),
-      ],
+      [...PATH_KINDS, ...(route ? EDGE_KINDS : [])],
       // An ingress controller lives in its own namespace; other ends read only their path.
       route
         ? { allNamespaces: true }

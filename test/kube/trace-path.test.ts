@@ -3,8 +3,8 @@
 // one from a snapshot of the same cluster.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EDGE_KINDS, PATH_KINDS } from '../../src/sources/kinds.js';
 import { readLiveCluster } from '../../src/sources/kube/read.js';
-import { PATH_KINDS } from '../../src/sources/kube/trace-path.js';
 import { cleanupTemp, runKnet, sharedPki, tempDir, writes } from './helpers.js';
 import { pathCluster } from './path-cluster.js';
 import { type LoggedRequest, startTestApiServer, type TestApiServer } from './server/apiserver.js';
@@ -140,7 +140,7 @@ describe('knet trace live reads only its path', () => {
       const live = await readLiveCluster({
         kubeconfig,
         allNamespaces: false,
-        kinds: [...PATH_KINDS, 'ingresses', 'ingressclasses', 'gateway'],
+        kinds: [...PATH_KINDS, ...EDGE_KINDS],
         path: {
           source: { kind: 'pod', name: 'web-1' },
           destination: { kind: 'svc', namespace: 'shop', name: 'cart' },

@@ -3,6 +3,7 @@
 // the API's raw JSON with kind/apiVersion set, fed to the same buildModel a bundle uses.
 import type { Coverage } from '../../model/cluster.js';
 import type { Raw } from '../../model/normalize.js';
+import { ALL_KINDS, type ObjectKind } from '../kinds.js';
 import { ApiError, KubeClient } from './client.js';
 import { connectKube, type KubeConnection } from './config.js';
 import { DEFAULT_PAGE_SIZE, listAll } from './list.js';
@@ -12,40 +13,9 @@ import { listSecretNames } from './secrets.js';
 import { readSystemConfigMap, SYSTEM_CONFIGMAPS } from './system-config.js';
 import { readTracePath, type TracePath, tracePathReadable } from './trace-path.js';
 
+export { ALL_KINDS, type ObjectKind } from '../kinds.js';
 export { DEFAULT_PAGE_SIZE, getObject, listAll } from './list.js';
 export { SYSTEM_CONFIGMAPS } from './system-config.js';
-
-export type ObjectKind =
-  | 'namespaces'
-  | 'nodes'
-  | 'pods'
-  | 'services'
-  | 'endpointslices'
-  | 'endpoints'
-  | 'networkpolicies'
-  | 'ingresses'
-  | 'ingressclasses'
-  | 'daemonsets'
-  | 'configmaps'
-  | 'gateway'
-  /** Secret names only, never their data (Ingress TLS); read whenever Ingresses are. */
-  | 'secretnames';
-
-export const ALL_KINDS: readonly ObjectKind[] = [
-  'namespaces',
-  'nodes',
-  'pods',
-  'services',
-  'endpointslices',
-  'endpoints',
-  'networkpolicies',
-  'ingresses',
-  'ingressclasses',
-  'daemonsets',
-  'configmaps',
-  'gateway',
-  'secretnames',
-];
 
 export interface LiveOptions {
   kubeconfig?: string;

@@ -13,10 +13,10 @@
 // with close names: only then is its kind listed in its namespace. Other ends (ip/, dns/,
 // Ingresses and routes) need cluster-wide lookups: they keep the whole-namespace read.
 import type { Raw } from '../../model/normalize.js';
+import type { ObjectKind } from '../kinds.js';
 import { ApiError, type KubeClient } from './client.js';
 import { getObject, type ListOptions, listAll } from './list.js';
 import { mapLimit } from './pool.js';
-import type { ObjectKind } from './read.js';
 import { RESOURCES } from './resources.js';
 import { readSystemConfigMap, SYSTEM_CONFIGMAPS } from './system-config.js';
 
@@ -43,19 +43,6 @@ export interface TracePathOptions {
 /** The ends whose path this read can bound; ip/ and dns/ need cluster-wide lookups. */
 const SOURCE_KINDS: ReadonlySet<string> = new Set(['pod', 'node']);
 const DESTINATION_KINDS: ReadonlySet<string> = new Set(['pod', 'svc', 'node']);
-/** The kinds it bounds to the path (those knet trace reads); others asked for are not read. */
-export const PATH_KINDS: ReadonlySet<ObjectKind> = new Set([
-  'namespaces',
-  'nodes',
-  'pods',
-  'services',
-  'endpointslices',
-  'endpoints',
-  'networkpolicies',
-  'daemonsets',
-  'configmaps',
-]);
-
 /**
  * Whether this trace can be read along its path (else: the whole-namespace read). Only the
  * ends decide: kinds beyond PATH_KINDS (Ingresses, Gateway API routes) serve other ends, and a
