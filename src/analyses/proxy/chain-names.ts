@@ -46,9 +46,18 @@ export function endpointString(ip: string, port: number): string {
 
 export type LowerProtocol = 'tcp' | 'udp' | 'sctp';
 
-/** First 16 base32 characters of sha256(spn + protocol). */
+const portProtoHashes = new Map<string, string>();
+
+/** First 16 base32 characters of sha256(spn + protocol) (remembered: each names 4 chains). */
 export function portProtoHash(spn: string, protocol: string): string {
-  return sha256Base32(spn + protocol.toLowerCase(), 16);
+  const text = spn + protocol.toLowerCase();
+  let h = portProtoHashes.get(text);
+  if (h === undefined) {
+    h = sha256Base32(text, 16);
+    if (portProtoHashes.size >= 100_000) portProtoHashes.clear();
+    portProtoHashes.set(text, h);
+  }
+  return h;
 }
 
 /** KUBE-SVC-…: the Cluster traffic-policy chain of a service port. */
