@@ -9,6 +9,7 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { firstHost, ipFamily } from '../../model/ip.js';
 import type { Protocol, Service } from '../../model/types.js';
 import { classifyKubeChain } from './chain-names.js';
+import { iptablesDriftClasses } from './drift-classes.js';
 import type { Dataplane, FlowEndpoint, Packet, PacketFlow } from './packet.js';
 import type { ProxyEndpoint, ProxyServicePort } from './service-ports.js';
 import { loadNodeProxy, type NodeProxyRules, simulatePacket } from './simulate.js';
@@ -241,6 +242,7 @@ export function servicePortDrift(
   model: ClusterModel,
   rules: NodeProxyRules,
   sp: ProxyServicePort,
+  plan = driftChecks(model, rules, sp),
 ): { row: ProxyServiceRow; findings: Finding[] } {
   const nodeName = rules.node;
   const mode = rules.mode;
@@ -248,7 +250,6 @@ export function servicePortDrift(
   const nodeObj = `node/${nodeName}`;
   const svcObj = `svc/${sp.service.namespace}/${sp.service.name}`;
   const proto = sp.port.protocol;
-  const plan = driftChecks(model, rules, sp);
   const internalEps = plan[0].endpoints;
   const flows = plan.map((c) => simulatePacket(rules, c.packet));
   const cipFlow = flows[0];
@@ -452,8 +453,39 @@ export function proxyDriftFindings(
 ): Finding[] {
   const rules = loadNodeProxy(model, nodeName);
   if (!rules) return [];
-  const report = driftFromRules(model, rules);
-  if (!filter?.namespace) return report.findings;
-  const prefix = `svc/${filter.namespace}/`;
-  return report.findings.filter((f) => f.objects.some((o) => o.startsWith(prefix)));
+  return driftFindings(model, rules, filter?.namespace);
+}
+
+/**
+ * driftFromRules' findings (of one namespace's services, or all), without the rows: a service
+ * port whose checks all fall in classes (drift-classes.ts) whose first member was simulated
+ * without a finding has none either, and is not simulated.
+ */
+export function driftFindings(model: ClusterModel, rules: NodeProxyRules, namespace?: string): Finding[] {
+  const classes = iptablesDriftClasses(model, rules);
+  const quiet = new Map<string, boolean>();
+  const out: Finding[] = [];
+  for (const sp of rules.index.ports) {
+    if ((namespace !== undefined && sp.service.namespace !== namespace) || !hasFamilyDump(rules, sp))
+      continue;
+    const plan = driftChecks(model, rules, sp);
+    const keys = classes?.keys(sp, plan);
+    if (keys?.every((k) => quiet.get(k))) continue;
+    const d = servicePortDrift(model, rules, sp, plan);
+    keys?.forEach((k, i) => {
+      if (!quiet.has(k)) quiet.set(k, addsNoFinding(d.row.checks[i], rules.mode));
+    });
+    for (const f of d.findings) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * servicePortDrift turns this check into no finding: the ClusterIP DNATed to exactly the
+ * expected endpoints (a rejected ClusterIP is PROXY_REJECT even when expected), an external
+ * address treated as expected, or passed where no DNAT is expected.
+ */
+function addsNoFinding(c: AddressCheck, mode: Dataplane): boolean {
+  if (c.kind === 'clusterIP') return c.ok && c.outcome === 'dnat';
+  return c.ok || (c.outcome === 'pass' && c.expected !== 'dnat' && mode !== 'nftables');
 }

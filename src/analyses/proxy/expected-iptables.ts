@@ -90,6 +90,8 @@ export interface ServicePortRules {
   services: string[];
   /** Rules of the per-service chains (KUBE-SVC/SVL/EXT/FW/SEP). */
   chains: string[];
+  /** The chain of each rule of `chains`. */
+  chainOf: string[];
 }
 
 export function servicePortRenderContext(
@@ -207,16 +209,26 @@ export function renderIptablesFromPorts(
   return `${lines.join('\n')}\n`;
 }
 
-/** kube-proxy's rules for one service port (syncProxyRules' loop body). */
+/**
+ * kube-proxy's rules for one service port (syncProxyRules' loop body). `endpointChains` names
+ * endpoint chains instead of kube-proxy's hash (iptables-structure.ts passes the names a dump
+ * uses, to compare the rest without hashing every endpoint).
+ */
 export function servicePortIptablesRules(
   sp: ProxyServicePort,
   ctx: ServicePortRenderContext,
+  endpointChains?: ReadonlyMap<string, string>,
 ): ServicePortRules {
   const filter: string[] = [];
   const natChains: string[] = [];
   const nodePorts: string[] = [];
   const services: string[] = [];
   const chains: string[] = [];
+  const chainOf: string[] = [];
+  const rule = (chain: string, spec: string) => {
+    chains.push(`-A ${chain} ${spec}`);
+    chainOf.push(chain);
+  };
   const comment = (text: string) => (ctx.largeCluster ? '' : `-m comment --comment ${q(text)} `);
   const P = sp.protocol;
   const spn = sp.spn;
@@ -225,7 +237,7 @@ export function servicePortIptablesRules(
   const sepOf = (ep: ProxyEndpoint) => {
     let name = sepNames.get(ep);
     if (!name) {
-      name = endpointChainName(spn, P, ep.endpoint);
+      name = endpointChains?.get(ep.endpoint) ?? endpointChainName(spn, P, ep.endpoint);
       sepNames.set(ep, name);
     }
     return name;
@@ -326,47 +338,51 @@ export function servicePortIptablesRules(
 
   if (sp.hasInternalEndpoints) {
     const args = `-m comment --comment "${spn} cluster IP" ${match(sp.clusterIP, port)}`;
-    if (ctx.masqueradeAll) chains.push(`-A ${internalChain} ${args} -j KUBE-MARK-MASQ`);
-    else if (ctx.detectorNotLocal)
-      chains.push(`-A ${internalChain} ${args} ${ctx.detectorNotLocal} -j KUBE-MARK-MASQ`);
+    if (ctx.masqueradeAll) rule(internalChain, `${args} -j KUBE-MARK-MASQ`);
+    else if (ctx.detectorNotLocal) rule(internalChain, `${args} ${ctx.detectorNotLocal} -j KUBE-MARK-MASQ`);
   }
   if (usesExt) {
     if (!sp.externalPolicyLocal) {
-      chains.push(
-        `-A ${extChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
+      rule(
+        extChain,
+        `-m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
       );
     } else {
       if (ctx.detectorLocal) {
-        chains.push(
-          `-A ${extChain} -m comment --comment "pod traffic for ${spn} external destinations" ${ctx.detectorLocal} -j ${svcChain}`,
+        rule(
+          extChain,
+          `-m comment --comment "pod traffic for ${spn} external destinations" ${ctx.detectorLocal} -j ${svcChain}`,
         );
       }
-      chains.push(
-        `-A ${extChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
-        `-A ${extChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`,
+      rule(
+        extChain,
+        `-m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
+      );
+      rule(
+        extChain,
+        `-m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`,
       );
     }
-    if (sp.hasExternalEndpoints) chains.push(`-A ${extChain} -j ${externalPolicyChain}`);
+    if (sp.hasExternalEndpoints) rule(extChain, `-j ${externalPolicyChain}`);
   }
   if (usesFW) {
-    const head = `-A ${fwChain} -m comment --comment "${spn} loadbalancer IP"`;
+    const head = `-m comment --comment "${spn} loadbalancer IP"`;
     let allowFromNode = false;
     for (const cidr of sp.sourceRanges) {
-      chains.push(`${head} -s ${cidr} -j ${extChain}`);
+      rule(fwChain, `${head} -s ${cidr} -j ${extChain}`);
       if (ctx.nodeIP && cidrContains(cidr, ctx.nodeIP)) allowFromNode = true;
     }
     if (allowFromNode)
-      for (const lbip of sp.loadBalancerIPs) chains.push(`${head} -s ${lbip} -j ${extChain}`);
-    chains.push(
-      `-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`,
-    );
+      for (const lbip of sp.loadBalancerIPs) rule(fwChain, `${head} -s ${lbip} -j ${extChain}`);
+    rule(fwChain, `-m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`);
   }
   const writeEndpoints = (chain: string, eps: ProxyEndpoint[]) => {
     if (sp.affinityTimeout !== undefined) {
       for (const ep of eps) {
         const sep = sepOf(ep);
-        chains.push(
-          `-A ${chain} ${comment(`${spn} -> ${ep.endpoint}`)}-m recent --name ${sep} --rcheck --seconds ${sp.affinityTimeout} --reap -j ${sep}`,
+        rule(
+          chain,
+          `${comment(`${spn} -> ${ep.endpoint}`)}-m recent --name ${sep} --rcheck --seconds ${sp.affinityTimeout} --reap -j ${sep}`,
         );
       }
     }
@@ -376,7 +392,7 @@ export function servicePortIptablesRules(
         i < eps.length - 1
           ? `-m statistic --mode random --probability ${computeProbability(eps.length - i)} `
           : '';
-      chains.push(`-A ${chain} ${comment(`${spn} -> ${ep.endpoint}`)}${stat}-j ${sep}`);
+      rule(chain, `${comment(`${spn} -> ${ep.endpoint}`)}${stat}-j ${sep}`);
     });
   };
   if (usesClusterPolicyChain) writeEndpoints(svcChain, sp.clusterEndpoints);
@@ -385,9 +401,9 @@ export function servicePortIptablesRules(
     const sep = sepOf(ep);
     natChains.push(sep);
     const c = comment(spn);
-    chains.push(`-A ${sep} ${c}-s ${ep.ip} -j KUBE-MARK-MASQ`);
+    rule(sep, `${c}-s ${ep.ip} -j KUBE-MARK-MASQ`);
     const recent = sp.affinityTimeout !== undefined ? `-m recent --name ${sep} --set ` : '';
-    chains.push(`-A ${sep} ${c}${recent}-m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
+    rule(sep, `${c}${recent}-m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
   }
-  return { filter, natChains, nodePorts, services, chains };
+  return { filter, natChains, nodePorts, services, chains, chainOf };
 }
