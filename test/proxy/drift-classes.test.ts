@@ -243,6 +243,17 @@ describe('drift findings through classes equal the full simulation', () => {
     });
   }
 
+  it('a REJECT of remote endpoints in a chain FORWARD jumps to', () => {
+    const raws = manyRaws();
+    let dump = renderKubeProxyIptables(buildModel(raws), NODE).replace(
+      '*filter\n',
+      '*filter\n:CUSTOM - [0:0]\n',
+    );
+    dump = insertRule(dump, 'filter', '-A FORWARD -j CUSTOM', 0);
+    dump = insertRule(dump, 'filter', '-A CUSTOM -d 10.180.2.0/24 -j REJECT', 0);
+    expectSameFindings(withDump(raws, dump));
+  });
+
   it("a foreign jump into one service's chain (it looks fine, its look-alikes do not)", () => {
     const raws = manyRaws();
     const jump = `-A KUBE-SERVICES -j ${servicePortChainName('ns1/svc5:http', 'tcp')}`;

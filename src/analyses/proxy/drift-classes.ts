@@ -46,13 +46,37 @@ interface SharedRules {
   tiedPorts: Set<number>;
   /** Positions of the other rules, per chain. */
   untied: Map<IptablesChain, number[]>;
-  /** Destination views of the untied rules that look at the destination. */
-  destination: IptablesRule[];
+  /** Destination views of the untied rules that look at the destination; `afterDnat` when a packet can meet them after kube-proxy's DNAT. */
+  destination: { view: IptablesRule; afterDnat: boolean }[];
   /** An untied rule jumps into a per-service chain: such chains are no service's alone. */
   entersServiceChains: boolean;
 }
 
+/** Where a drift packet goes after kube-proxy's DNAT: INPUT or FORWARD, then POSTROUTING. */
+const AFTER_DNAT: [string, string][] = [
+  ['mangle', 'INPUT'],
+  ['filter', 'INPUT'],
+  ['mangle', 'FORWARD'],
+  ['filter', 'FORWARD'],
+  ['mangle', 'POSTROUTING'],
+  ['nat', 'POSTROUTING'],
+];
+
+/** The chains those hooks run, and the chains they jump to. */
+function chainsAfterDnat(dump: IptablesDump): Set<IptablesChain> {
+  const seen = new Set<IptablesChain>();
+  const visit = (table: string, name: string) => {
+    const chain = dump.tables.get(table)?.chains.get(name);
+    if (!chain || seen.has(chain)) return;
+    seen.add(chain);
+    for (const r of chain.rules) if (r.target) visit(table, r.target);
+  };
+  for (const [table, hook] of AFTER_DNAT) visit(table, hook);
+  return seen;
+}
+
 function sharedRules(dump: IptablesDump): SharedRules {
+  const afterDnat = chainsAfterDnat(dump);
   const shared: SharedRules = {
     tied: new Map(),
     tiedPorts: new Set(),
@@ -76,7 +100,7 @@ function sharedRules(dump: IptablesDump): SharedRules {
         }
         untied.push(position);
         const view = destinationView(rule);
-        if (view) shared.destination.push(view);
+        if (view) shared.destination.push({ view, afterDnat: afterDnat.has(chain) });
         if (rule.target && classifyKubeChain(rule.target)) shared.entersServiceChains = true;
       });
       shared.untied.set(chain, untied);
@@ -146,11 +170,15 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
   );
   const isLocal = (ip: string) => isLocalAddress(rules, ip);
   const ctx = { dump, isLocal };
-  /** How the untied rules that look at the destination answer (dst, port), one letter each. */
-  const destinationVector = (dst: string, proto: WalkState['proto'], dport: number) => {
+  /**
+   * Whether (dst, port) is local, and how the untied rules that look at the destination answer
+   * it, one letter each: every such rule, or (for an endpoint) those a packet meets after DNAT.
+   */
+  const destinationVector = (dst: string, proto: WalkState['proto'], dport: number, endpoint: boolean) => {
     const st: WalkState = { src: '', dst, dport, proto, mark: 0, weight: 1, masquerade: false };
     let v = isLocal(dst) ? 'L' : 'R';
-    for (const view of shared.destination) v += matchRule(view, st, ctx).result[0];
+    for (const d of shared.destination)
+      if (!endpoint || d.afterDnat) v += matchRule(d.view, st, ctx).result[0];
     return v;
   };
   return (sp: ProxyServicePort, checks: DriftCheck[]): string[] | undefined => {
@@ -158,22 +186,23 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
     if (!own) return undefined;
     // Addresses that coincide (a source that is an endpoint, two addresses of the service…)
     // make rules of the service match where they would not for another: no class.
-    const endpointIPs = new Set(sp.allReachable.map((e) => e.ip));
     const addresses = new Set(checks.map((c) => c.packet.destination));
     if (addresses.size !== checks.length) return undefined;
+    const taken = new Set(addresses);
     for (const c of checks) {
-      const { source, destination } = c.packet;
-      if (endpointIPs.has(destination) || endpointIPs.has(source) || addresses.has(source)) return undefined;
+      if (addresses.has(c.packet.source)) return undefined;
+      taken.add(c.packet.source);
     }
     // After DNAT: no rule tied to an endpoint's port, and every endpoint alike.
     let after = '';
     for (const e of sp.allReachable) {
+      if (taken.has(e.ip)) return undefined;
       if (
         shared.tiedPorts.has(e.port) &&
         packetKeys(e.ip, sp.protocol, e.port).some((k) => shared.tied.has(k))
       )
         return undefined;
-      const v = destinationVector(e.ip, sp.protocol, e.port);
+      const v = destinationVector(e.ip, sp.protocol, e.port, true);
       if (after === '') after = v;
       else if (v !== after) return undefined;
     }
@@ -197,7 +226,7 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
         const before = (shared.untied.get(t.chain) ?? []).filter((p) => p < t.position).length;
         where.push(`${t.table}:${t.chain.name}:${before}`);
       }
-      const dv = destinationVector(destination, sp.protocol, port);
+      const dv = destinationVector(destination, sp.protocol, port, false);
       keys.push([c.kind, source, from, shape, where.sort().join(','), dv, after].join(' '));
     }
     return keys;
