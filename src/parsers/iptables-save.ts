@@ -353,9 +353,6 @@ export function parseIptablesSave(
     if (!table) table = getTable(options.defaultTable ?? 'filter');
     return table;
   };
-  // Rules come grouped by chain: "-A NAME " of the last appended rule, to skip the lookup.
-  let lastPrefix = '';
-  let lastChain: LazyChain | undefined;
   let pos = 0;
   let lineNo = 0;
   const len = text.length;
@@ -374,20 +371,13 @@ export function parseIptablesSave(
       if (close < 0) throw new ParseError(file, lineNo, 'unterminated counter');
       line = line.slice(close + 1).trimStart();
     }
-    if (lastChain && line.startsWith(lastPrefix)) {
-      lastChain.add(false, lineNo, line, lastPrefix.length);
-      ruleCount++;
-      continue;
-    }
     const c0 = line[0];
     if (c0 === '*') {
       table = getTable(line.slice(1).trim());
-      lastChain = undefined;
       continue;
     }
     if (line === 'COMMIT') {
       table = undefined;
-      lastChain = undefined;
       continue;
     }
     if (c0 === ':') {
@@ -410,7 +400,6 @@ export function parseIptablesSave(
         const t = implicitTable();
         if (op === '-X') {
           t.chains.delete(parts[0]);
-          lastChain = undefined;
           continue;
         }
         const chain = t.chains.get(parts[0]);
@@ -434,10 +423,6 @@ export function parseIptablesSave(
           const insert = op === '-I' || op === '--insert';
           // `rest` is the end of `line`: where its tokens start in `line`.
           chain.add(insert, lineNo, line, sp2 < 0 ? line.length : line.length - rest.length + sp2 + 1);
-          if (op === '-A' && sp2 >= 0 && line.startsWith(`-A ${chainName} `)) {
-            lastChain = chain;
-            lastPrefix = `-A ${chainName} `;
-          } else lastChain = undefined;
           ruleCount++;
           continue;
         }
