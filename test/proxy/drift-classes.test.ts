@@ -254,6 +254,19 @@ describe('drift findings through classes equal the full simulation', () => {
     expectSameFindings(withDump(raws, dump));
   });
 
+  it("a later service's entry rule jumps into another service's chain", () => {
+    const raws = manyRaws();
+    const text = renderKubeProxyIptables(buildModel(raws), NODE);
+    const entry = text
+      .split('\n')
+      .find((l) => l.startsWith('-A KUBE-SERVICES') && l.includes(' 172.30.1.21 '));
+    expect(entry).toBeDefined();
+    const other = servicePortChainName('ns0/svc0:http', 'tcp');
+    const model = withDump(raws, text.replace(entry!, entry!.replace(/-j \S+$/, `-j ${other}`)));
+    expect(driftFromRules(model, loadNodeProxy(model, NODE)!).findings.length).toBeGreaterThan(0);
+    expectSameFindings(model);
+  });
+
   it("a foreign jump into one service's chain (it looks fine, its look-alikes do not)", () => {
     const raws = manyRaws();
     const jump = `-A KUBE-SERVICES -j ${servicePortChainName('ns1/svc5:http', 'tcp')}`;
