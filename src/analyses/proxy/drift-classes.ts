@@ -18,6 +18,7 @@
 //   vectors), and nothing else differs (same source, protocol, entry, hence marks).
 // So the first check of a class that adds no finding when simulated (drift.ts) stands for
 // every other one.
+//
 // A service port not in this form (missing or stale rules, a foreign rule on its path…) has
 // no keys and is simulated on its own.
 
@@ -46,7 +47,10 @@ interface SharedRules {
   tiedPorts: Set<number>;
   /** Positions of the other rules, per chain. */
   untied: Map<IptablesChain, number[]>;
-  /** Destination views of the untied rules that look at the destination; `afterDnat` when a packet can meet them after kube-proxy's DNAT. */
+  /**
+   * Destination views of the untied rules that look at the destination; `afterDnat` when a
+   * packet can meet the rule after kube-proxy's DNAT.
+   */
   destination: { view: IptablesRule; afterDnat: boolean }[];
   /** An untied rule jumps into a per-service chain: such chains are no service's alone. */
   entersServiceChains: boolean;
@@ -109,7 +113,7 @@ function sharedRules(dump: IptablesDump): SharedRules {
   return shared;
 }
 
-/** What kube-proxy's rules for a service port look like, names, addresses, ports and ladder lengths aside. */
+/** What kube-proxy's rules for a service port look like (names, addresses, ports and ladder lengths aside). */
 function shapeKey(sp: ProxyServicePort): string {
   return JSON.stringify([
     sp.family,
