@@ -79,40 +79,60 @@ export interface IptablesParseOptions {
 }
 
 interface PendingRule {
-  op: 'append' | 'insert';
+  insert: boolean;
   line: number;
   text: string;
-  rest: string;
+  /** Where the rule's tokens start in `text` (after "-A CHAIN "). */
+  at: number;
 }
 
 /** A chain whose rules are tokenized on first access. */
 class LazyChain implements IptablesChain {
   policy?: string;
   private parsed?: IptablesRule[];
-  pending: PendingRule[] = [];
+  private pending: PendingRule[] = [];
+  private textList?: string[];
   constructor(
     readonly name: string,
     readonly line: number,
     private readonly table: string,
     private readonly file: string,
   ) {}
+  add(insert: boolean, line: number, text: string, at: number): void {
+    this.pending.push({ insert, line, text, at });
+    this.textList = undefined;
+  }
+  /** The rule lines in chain order, without tokenizing them. */
+  texts(): string[] {
+    if (this.parsed) return this.parsed.map((r) => r.text);
+    if (!this.textList) {
+      const out: string[] = [];
+      for (const p of this.pending) {
+        if (p.insert) out.unshift(p.text);
+        else out.push(p.text);
+      }
+      this.textList = out;
+    }
+    return this.textList;
+  }
   get rules(): IptablesRule[] {
     if (!this.parsed) {
       const out: IptablesRule[] = [];
       for (const p of this.pending) {
         const rule = parseRuleTokens(
-          tokenizeRule(p.rest, this.file, p.line),
+          tokenizeRule(p.text.slice(p.at), this.file, p.line),
           this.table,
           this.name,
           p.text,
           this.file,
           p.line,
         );
-        if (p.op === 'insert') out.unshift(rule);
+        if (p.insert) out.unshift(rule);
         else out.push(rule);
       }
       this.parsed = out;
       this.pending = [];
+      this.textList = undefined;
     }
     return this.parsed;
   }
@@ -344,7 +364,7 @@ export function parseIptablesSave(
     lineNo++;
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
     // `iptables-save -c` prefixes rules with [packets:bytes].
-    let line = raw.trimStart();
+    let line = raw.charCodeAt(0) > 32 ? raw : raw.trimStart();
     if (line.length === 0 || line[0] === '#') continue;
     if (line[0] === '[') {
       const close = line.indexOf(']');
@@ -400,12 +420,9 @@ export function parseIptablesSave(
           t.chains.set(chainName, chain);
         }
         if (chain instanceof LazyChain) {
-          chain.pending.push({
-            op: op === '-I' || op === '--insert' ? 'insert' : 'append',
-            line: lineNo,
-            text: line,
-            rest: sp2 < 0 ? '' : rest.slice(sp2 + 1),
-          });
+          const insert = op === '-I' || op === '--insert';
+          // `rest` is the end of `line`: where its tokens start in `line`.
+          chain.add(insert, lineNo, line, sp2 < 0 ? line.length : line.length - rest.length + sp2 + 1);
           ruleCount++;
           continue;
         }
@@ -421,6 +438,32 @@ export function parseIptablesSave(
     throw new ParseError(file, lineNo, `unexpected line: ${line.slice(0, 60)}`);
   }
   return { file, tables, ruleCount };
+}
+
+/**
+ * A chain's rule lines as printed (`-A CHAIN …`), in order: for a lazily parsed chain, without
+ * tokenizing its rules (comparing a large dump's chains with the expected text needs no more).
+ * Shared: do not modify.
+ */
+export function chainRuleTexts(chain: IptablesChain): string[] {
+  return chain instanceof LazyChain ? chain.texts() : chain.rules.map((r) => r.text);
+}
+
+/** One `-A CHAIN …` line (as chainRuleTexts gives) parsed as a rule of `table`. */
+export function parseRuleLine(text: string, table: string, file = '<input>', line = 0): IptablesRule {
+  const sp = text.indexOf(' ');
+  const rest = sp < 0 ? '' : text.slice(sp + 1).trimStart();
+  const sp2 = rest.indexOf(' ');
+  const chain = sp2 < 0 ? rest : rest.slice(0, sp2);
+  if (!chain) throw new ParseError(file, line, `not a rule: ${text.slice(0, 60)}`);
+  return parseRuleTokens(
+    tokenizeRule(sp2 < 0 ? '' : rest.slice(sp2 + 1), file, line),
+    table,
+    chain,
+    text,
+    file,
+    line,
+  );
 }
 
 /** The option of a match module (first found), e.g. optionOf(rule, 'statistic', 'probability'). */

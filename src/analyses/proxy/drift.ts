@@ -9,6 +9,7 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { firstHost, ipFamily } from '../../model/ip.js';
 import type { Protocol, Service } from '../../model/types.js';
 import { classifyKubeChain } from './chain-names.js';
+import { iptablesDriftClasses } from './drift-classes.js';
 import type { Dataplane, FlowEndpoint, Packet, PacketFlow } from './packet.js';
 import type { ProxyEndpoint, ProxyServicePort } from './service-ports.js';
 import { loadNodeProxy, type NodeProxyRules, simulatePacket } from './simulate.js';
@@ -148,227 +149,256 @@ export function driftFromRules(
   rules: NodeProxyRules,
   options: { service?: Pick<Service, 'namespace' | 'name'> } = {},
 ): ProxyRulesReport {
-  const nodeName = rules.node;
-  const mode = rules.mode;
   const findings: Finding[] = [];
   const rows: ProxyServiceRow[] = [];
-  const nodeObj = `node/${nodeName}`;
-  const ports = rules.index.ports.filter(
-    (sp) =>
-      !options.service ||
-      (sp.service.namespace === options.service.namespace && sp.service.name === options.service.name),
-  );
-  const nodeIPs = rules.nodeAddresses;
-  for (const sp of ports) {
-    const svcObj = `svc/${sp.service.namespace}/${sp.service.name}`;
-    const hasFamilyDump =
-      mode === 'nftables' ? Boolean(rules.nft) : Boolean(sp.family === 6 ? rules.ip6tables : rules.iptables);
-    if (!hasFamilyDump) continue;
-    const proto = sp.port.protocol;
-    const run = (p: Omit<Packet, 'protocol'>) => simulatePacket(rules, { ...p, protocol: proto });
-    const internalEps = expectedEndpoints(sp, mode, false);
-    const externalEps = expectedEndpoints(sp, mode, true);
-    const checks: AddressCheck[] = [];
-    const check = (
-      kind: AddressCheck['kind'],
-      address: string,
-      port: number,
-      flow: PacketFlow,
-      eps: ProxyEndpoint[],
-    ) => {
-      const expected = expectedOutcome(sp, mode, eps);
-      let ok = flow.outcome === expected;
-      if (ok && expected === 'dnat') {
-        const want = new Set(eps.map(key));
-        ok = flow.endpoints.length === want.size && flow.endpoints.every((e) => want.has(key(e)));
-      }
-      const c: AddressCheck = {
-        kind,
-        address,
-        port,
-        outcome: flow.outcome,
-        expected,
-        endpoints: flow.endpoints,
-        ok,
-      };
-      if (chainFor(flow) !== undefined) c.viaServiceChain = true;
-      if (flow.unknown) c.unknown = flow.unknown;
-      checks.push(c);
-      return c;
-    };
-    const cipFlow = run({
-      from: 'pod',
-      source: podSource(model, nodeName, sp.family),
-      destination: sp.clusterIP,
-      port: sp.port.port,
-    });
-    check('clusterIP', sp.clusterIP, sp.port.port, cipFlow, internalEps);
-    const ext = externalSource(sp);
-    for (const ip of sp.externalIPs) {
-      check(
-        'externalIP',
-        ip,
-        sp.port.port,
-        run({ from: 'external', source: ext, destination: ip, port: sp.port.port }),
-        externalEps,
-      );
-    }
-    for (const ip of sp.loadBalancerIPs) {
-      check(
-        'loadBalancerIP',
-        ip,
-        sp.port.port,
-        run({ from: 'external', source: ext, destination: ip, port: sp.port.port }),
-        externalEps,
-      );
-    }
-    const nodeIP = nodeIPs.find((ip) => ipFamily(ip) === sp.family);
-    if (sp.nodePort && nodeIP) {
-      const flow = run({
-        from: 'external',
-        source: sp.family === 4 ? '203.0.113.254' : '2001:db8::fffe',
-        destination: nodeIP,
-        port: sp.nodePort,
-      });
-      check('nodePort', nodeIP, sp.nodePort, flow, externalEps);
-    }
-
-    const expectedSet = new Set(internalEps.map(key));
-    const apiEndpoints: ApiEndpoint[] = sp.endpoints.map((e) => ({
-      ip: e.ip,
-      port: e.port,
-      ready: e.ready,
-      serving: e.serving,
-      terminating: e.terminating,
-      node: e.nodeName,
-      local: e.isLocal,
-      expected: expectedSet.has(key(e)),
-    }));
-    const evidence = [...cipFlow.evidence];
-    const row: ProxyServiceRow = {
-      namespace: sp.service.namespace,
-      name: sp.service.name,
-      portName: sp.port.name,
-      servicePort: sp.spn,
-      protocol: proto,
-      port: sp.port.port,
-      clusterIP: sp.clusterIP,
-      nodePort: sp.nodePort,
-      externalIPs: sp.externalIPs,
-      loadBalancerIPs: sp.loadBalancerIPs,
-      loadBalancerSourceRanges: sp.sourceRanges,
-      externalTrafficPolicy: sp.service.externalTrafficPolicy,
-      internalTrafficPolicy: sp.service.internalTrafficPolicy,
-      sessionAffinity: sp.service.sessionAffinity,
-      rulesOutcome: cipFlow.outcome,
-      rulesEndpoints: cipFlow.endpoints,
-      apiEndpoints,
-      checks,
-      chain: chainFor(cipFlow),
-      status: 'ok',
-      evidence,
-    };
-
-    // Findings, most specific first.
-    const allEps = new Map(sp.endpoints.map((e) => [key(e), e]));
-    const stale = new Map<string, FlowEndpoint>();
-    const missing = new Map<string, ProxyEndpoint>();
-    let rulesMissing = false;
-    for (const c of checks) {
-      const want = c.kind === 'clusterIP' ? internalEps : externalEps;
-      if (c.outcome === 'pass' && c.expected !== 'dnat' && c.kind !== 'clusterIP' && mode !== 'nftables') {
-        // iptables/IPVS: external addresses without endpoints may legitimately pass
-        // (e.g. eTP=Local short-circuit rules absent); only flag DNAT expectations.
-        if (c.unknown) row.status = 'unknown';
-        continue;
-      }
-      if (c.outcome === 'pass' && !c.unknown) rulesMissing = true;
-      else if (
-        c.expected === 'dnat' &&
-        (c.outcome === 'reject' || c.outcome === 'drop') &&
-        !c.viaServiceChain
-      ) {
-        // Rejected/dropped before reaching any chain of this service (e.g. nftables'
-        // cluster-ips-check): kube-proxy has not programmed it.
-        rulesMissing = true;
-        continue;
-      }
-      if (c.outcome === 'dnat') {
-        const wantSet = new Set(want.map(key));
-        for (const e of c.endpoints) if (!wantSet.has(key(e))) stale.set(key(e), e);
-        const got = new Set(c.endpoints.map(key));
-        for (const e of want) if (!got.has(key(e))) missing.set(key(e), e);
-      } else if (c.expected === 'dnat' && (c.outcome === 'reject' || c.outcome === 'drop')) {
-        for (const e of want) missing.set(key(e), e);
-      }
-      if (c.unknown) row.status = 'unknown';
-    }
-    const label = `${sp.spn} (${sp.protocol})`;
-    if (rulesMissing) {
-      row.status = 'missing';
-      const passed = checks
-        .filter((c) => c.outcome === 'pass')
-        .map((c) => `${c.kind} ${c.address}:${c.port}`);
-      findings.push(
-        finding('PROXY_RULES_MISSING', {
-          message: `kube-proxy on ${nodeName} has no rule for ${label}: ${passed.join(', ')} is not captured.`,
-          objects: [svcObj, nodeObj],
-          evidence: rules.files.iptables ? [`searched ${Object.values(rules.files).join(', ')}`] : undefined,
-        }),
-      );
-    }
-    for (const e of stale.values()) {
-      const api = allEps.get(key(e));
-      const why = api
-        ? `an endpoint that is ${api.ready ? 'not usable from this node under the traffic policy' : api.serving ? 'terminating' : 'not ready'}`
-        : 'not an endpoint of the service in the API';
-      row.status = row.status === 'missing' ? 'missing' : 'drift';
-      findings.push(
-        finding('PROXY_ENDPOINT_STALE', {
-          message: `kube-proxy on ${nodeName} sends ${label} to ${e.ip}:${e.port}, ${why}.`,
-          objects: [svcObj, nodeObj],
-          evidence: dnatEvidence(cipFlow, e),
-        }),
-      );
-    }
-    for (const e of missing.values()) {
-      if (row.status === 'ok') row.status = 'drift';
-      findings.push(
-        finding('PROXY_ENDPOINT_MISSING', {
-          message: `Ready endpoint ${e.ip}:${e.port} of ${label} is absent from kube-proxy's rules on ${nodeName}.`,
-          objects: [svcObj, nodeObj],
-        }),
-      );
-    }
-    if (!rulesMissing && (cipFlow.outcome === 'reject' || cipFlow.outcome === 'drop')) {
-      const code = cipFlow.decidedBy === 'kube-proxy' ? 'PROXY_REJECT' : 'FILTER_DROP';
-      if (code === 'PROXY_REJECT' && internalEps.length === 0 && row.status === 'ok')
-        row.status = 'no-endpoints';
-      findings.push(
-        finding(code, {
-          message:
-            code === 'PROXY_REJECT'
-              ? `kube-proxy on ${nodeName} ${cipFlow.outcome === 'reject' ? 'rejects' : 'drops'} traffic to ${label} at ${sp.clusterIP}:${sp.port.port}: ${
-                  sp.hasEndpoints
-                    ? 'no endpoint usable under the traffic policy'
-                    : 'the service has no ready endpoints'
-                }.`
-              : `A firewall rule that is not kube-proxy's ${cipFlow.outcome}s traffic to ${label} on ${nodeName}.`,
-          objects: [svcObj, nodeObj],
-          evidence: cipFlow.decidingRule ? [cipFlow.decidingRule] : undefined,
-        }),
-      );
-    }
-    rows.push(row);
+  for (const sp of rules.index.ports) {
+    if (
+      options.service &&
+      (sp.service.namespace !== options.service.namespace || sp.service.name !== options.service.name)
+    )
+      continue;
+    if (!hasFamilyDump(rules, sp)) continue;
+    const d = servicePortDrift(model, rules, sp);
+    rows.push(d.row);
+    for (const f of d.findings) findings.push(f);
   }
   return {
-    node: nodeName,
-    dataplane: mode,
+    node: rules.node,
+    dataplane: rules.mode,
     modeReason: rules.modeReason,
     services: rows,
     staleChains: options.service ? [] : staleChains(rules),
     findings,
   };
+}
+
+export function hasFamilyDump(rules: NodeProxyRules, sp: ProxyServicePort): boolean {
+  if (rules.mode === 'nftables') return Boolean(rules.nft);
+  return Boolean(sp.family === 6 ? rules.ip6tables : rules.iptables);
+}
+
+/** One address of a service port to send a packet to, and the endpoints it should reach. */
+export interface DriftCheck {
+  kind: AddressCheck['kind'];
+  packet: Packet;
+  /** What kube-proxy should do with it. */
+  endpoints: ProxyEndpoint[];
+}
+
+/** The packets the drift check sends for a service port: ClusterIP first, then external addresses. */
+export function driftChecks(model: ClusterModel, rules: NodeProxyRules, sp: ProxyServicePort): DriftCheck[] {
+  const mode = rules.mode;
+  const protocol = sp.port.protocol;
+  const port = sp.port.port;
+  const internalEps = expectedEndpoints(sp, mode, false);
+  const externalEps = expectedEndpoints(sp, mode, true);
+  const out: DriftCheck[] = [
+    {
+      kind: 'clusterIP',
+      packet: {
+        from: 'pod',
+        source: podSource(model, rules.node, sp.family),
+        destination: sp.clusterIP,
+        port,
+        protocol,
+      },
+      endpoints: internalEps,
+    },
+  ];
+  const ext = externalSource(sp);
+  for (const ip of sp.externalIPs) {
+    out.push({
+      kind: 'externalIP',
+      packet: { from: 'external', source: ext, destination: ip, port, protocol },
+      endpoints: externalEps,
+    });
+  }
+  for (const ip of sp.loadBalancerIPs) {
+    out.push({
+      kind: 'loadBalancerIP',
+      packet: { from: 'external', source: ext, destination: ip, port, protocol },
+      endpoints: externalEps,
+    });
+  }
+  const nodeIP = rules.nodeAddresses.find((ip) => ipFamily(ip) === sp.family);
+  if (sp.nodePort && nodeIP) {
+    out.push({
+      kind: 'nodePort',
+      packet: {
+        from: 'external',
+        source: sp.family === 4 ? '203.0.113.254' : '2001:db8::fffe',
+        destination: nodeIP,
+        port: sp.nodePort,
+        protocol,
+      },
+      endpoints: externalEps,
+    });
+  }
+  return out;
+}
+
+/** The drift row and findings of one service port, by running its packets through the rules. */
+export function servicePortDrift(
+  model: ClusterModel,
+  rules: NodeProxyRules,
+  sp: ProxyServicePort,
+  plan = driftChecks(model, rules, sp),
+): { row: ProxyServiceRow; findings: Finding[] } {
+  const nodeName = rules.node;
+  const mode = rules.mode;
+  const findings: Finding[] = [];
+  const nodeObj = `node/${nodeName}`;
+  const svcObj = `svc/${sp.service.namespace}/${sp.service.name}`;
+  const proto = sp.port.protocol;
+  const internalEps = plan[0].endpoints;
+  const flows = plan.map((c) => simulatePacket(rules, c.packet));
+  const cipFlow = flows[0];
+  const checks: AddressCheck[] = plan.map((pc, i) => {
+    const flow = flows[i];
+    const expected = expectedOutcome(sp, mode, pc.endpoints);
+    let ok = flow.outcome === expected;
+    if (ok && expected === 'dnat') {
+      const want = new Set(pc.endpoints.map(key));
+      ok = flow.endpoints.length === want.size && flow.endpoints.every((e) => want.has(key(e)));
+    }
+    const c: AddressCheck = {
+      kind: pc.kind,
+      address: pc.packet.destination,
+      port: pc.packet.port,
+      outcome: flow.outcome,
+      expected,
+      endpoints: flow.endpoints,
+      ok,
+    };
+    if (chainFor(flow) !== undefined) c.viaServiceChain = true;
+    if (flow.unknown) c.unknown = flow.unknown;
+    return c;
+  });
+
+  const expectedSet = new Set(internalEps.map(key));
+  const apiEndpoints: ApiEndpoint[] = sp.endpoints.map((e) => ({
+    ip: e.ip,
+    port: e.port,
+    ready: e.ready,
+    serving: e.serving,
+    terminating: e.terminating,
+    node: e.nodeName,
+    local: e.isLocal,
+    expected: expectedSet.has(key(e)),
+  }));
+  const row: ProxyServiceRow = {
+    namespace: sp.service.namespace,
+    name: sp.service.name,
+    portName: sp.port.name,
+    servicePort: sp.spn,
+    protocol: proto,
+    port: sp.port.port,
+    clusterIP: sp.clusterIP,
+    nodePort: sp.nodePort,
+    externalIPs: sp.externalIPs,
+    loadBalancerIPs: sp.loadBalancerIPs,
+    loadBalancerSourceRanges: sp.sourceRanges,
+    externalTrafficPolicy: sp.service.externalTrafficPolicy,
+    internalTrafficPolicy: sp.service.internalTrafficPolicy,
+    sessionAffinity: sp.service.sessionAffinity,
+    rulesOutcome: cipFlow.outcome,
+    rulesEndpoints: cipFlow.endpoints,
+    apiEndpoints,
+    checks,
+    chain: chainFor(cipFlow),
+    status: 'ok',
+    evidence: [...cipFlow.evidence],
+  };
+
+  // Findings, most specific first.
+  const allEps = new Map(sp.endpoints.map((e) => [key(e), e]));
+  const stale = new Map<string, FlowEndpoint>();
+  const missing = new Map<string, ProxyEndpoint>();
+  let rulesMissing = false;
+  checks.forEach((c, i) => {
+    const want = plan[i].endpoints;
+    if (c.outcome === 'pass' && c.expected !== 'dnat' && c.kind !== 'clusterIP' && mode !== 'nftables') {
+      // iptables/IPVS: external addresses without endpoints may legitimately pass
+      // (e.g. eTP=Local short-circuit rules absent); only flag DNAT expectations.
+      if (c.unknown) row.status = 'unknown';
+      return;
+    }
+    if (c.outcome === 'pass' && !c.unknown) rulesMissing = true;
+    else if (
+      c.expected === 'dnat' &&
+      (c.outcome === 'reject' || c.outcome === 'drop') &&
+      !c.viaServiceChain
+    ) {
+      // Rejected/dropped before reaching any chain of this service (e.g. nftables'
+      // cluster-ips-check): kube-proxy has not programmed it.
+      rulesMissing = true;
+      return;
+    }
+    if (c.outcome === 'dnat') {
+      const wantSet = new Set(want.map(key));
+      for (const e of c.endpoints) if (!wantSet.has(key(e))) stale.set(key(e), e);
+      const got = new Set(c.endpoints.map(key));
+      for (const e of want) if (!got.has(key(e))) missing.set(key(e), e);
+    } else if (c.expected === 'dnat' && (c.outcome === 'reject' || c.outcome === 'drop')) {
+      for (const e of want) missing.set(key(e), e);
+    }
+    if (c.unknown) row.status = 'unknown';
+  });
+  const label = `${sp.spn} (${sp.protocol})`;
+  if (rulesMissing) {
+    row.status = 'missing';
+    const passed = checks.filter((c) => c.outcome === 'pass').map((c) => `${c.kind} ${c.address}:${c.port}`);
+    findings.push(
+      finding('PROXY_RULES_MISSING', {
+        message: `kube-proxy on ${nodeName} has no rule for ${label}: ${passed.join(', ')} is not captured.`,
+        objects: [svcObj, nodeObj],
+        evidence: rules.files.iptables ? [`searched ${Object.values(rules.files).join(', ')}`] : undefined,
+      }),
+    );
+  }
+  for (const e of stale.values()) {
+    const api = allEps.get(key(e));
+    const why = api
+      ? `an endpoint that is ${api.ready ? 'not usable from this node under the traffic policy' : api.serving ? 'terminating' : 'not ready'}`
+      : 'not an endpoint of the service in the API';
+    row.status = row.status === 'missing' ? 'missing' : 'drift';
+    findings.push(
+      finding('PROXY_ENDPOINT_STALE', {
+        message: `kube-proxy on ${nodeName} sends ${label} to ${e.ip}:${e.port}, ${why}.`,
+        objects: [svcObj, nodeObj],
+        evidence: dnatEvidence(cipFlow, e),
+      }),
+    );
+  }
+  for (const e of missing.values()) {
+    if (row.status === 'ok') row.status = 'drift';
+    findings.push(
+      finding('PROXY_ENDPOINT_MISSING', {
+        message: `Ready endpoint ${e.ip}:${e.port} of ${label} is absent from kube-proxy's rules on ${nodeName}.`,
+        objects: [svcObj, nodeObj],
+      }),
+    );
+  }
+  if (!rulesMissing && (cipFlow.outcome === 'reject' || cipFlow.outcome === 'drop')) {
+    const code = cipFlow.decidedBy === 'kube-proxy' ? 'PROXY_REJECT' : 'FILTER_DROP';
+    if (code === 'PROXY_REJECT' && internalEps.length === 0 && row.status === 'ok')
+      row.status = 'no-endpoints';
+    findings.push(
+      finding(code, {
+        message:
+          code === 'PROXY_REJECT'
+            ? `kube-proxy on ${nodeName} ${cipFlow.outcome === 'reject' ? 'rejects' : 'drops'} traffic to ${label} at ${sp.clusterIP}:${sp.port.port}: ${
+                sp.hasEndpoints
+                  ? 'no endpoint usable under the traffic policy'
+                  : 'the service has no ready endpoints'
+              }.`
+            : `A firewall rule that is not kube-proxy's ${cipFlow.outcome}s traffic to ${label} on ${nodeName}.`,
+        objects: [svcObj, nodeObj],
+        evidence: cipFlow.decidingRule ? [cipFlow.decidingRule] : undefined,
+      }),
+    );
+  }
+  return { row, findings };
 }
 
 function chainFor(flow: PacketFlow): string | undefined {
@@ -423,8 +453,39 @@ export function proxyDriftFindings(
 ): Finding[] {
   const rules = loadNodeProxy(model, nodeName);
   if (!rules) return [];
-  const report = driftFromRules(model, rules);
-  if (!filter?.namespace) return report.findings;
-  const prefix = `svc/${filter.namespace}/`;
-  return report.findings.filter((f) => f.objects.some((o) => o.startsWith(prefix)));
+  return driftFindings(model, rules, filter?.namespace);
+}
+
+/**
+ * driftFromRules' findings (of one namespace's services, or all), without the rows: a service
+ * port whose checks all fall in classes (drift-classes.ts) whose first member was simulated
+ * without a finding has none either, and is not simulated.
+ */
+export function driftFindings(model: ClusterModel, rules: NodeProxyRules, namespace?: string): Finding[] {
+  const classes = iptablesDriftClasses(model, rules);
+  const quiet = new Map<string, boolean>();
+  const out: Finding[] = [];
+  for (const sp of rules.index.ports) {
+    if ((namespace !== undefined && sp.service.namespace !== namespace) || !hasFamilyDump(rules, sp))
+      continue;
+    const plan = driftChecks(model, rules, sp);
+    const keys = classes?.keys(sp, plan);
+    if (keys?.every((k) => quiet.get(k))) continue;
+    const d = servicePortDrift(model, rules, sp, plan);
+    keys?.forEach((k, i) => {
+      if (!quiet.has(k)) quiet.set(k, addsNoFinding(d.row.checks[i], rules.mode));
+    });
+    for (const f of d.findings) out.push(f);
+  }
+  return out;
+}
+
+/**
+ * servicePortDrift turns this check into no finding: the ClusterIP DNATed to exactly the
+ * expected endpoints (a rejected ClusterIP is PROXY_REJECT even when expected), an external
+ * address treated as expected, or passed where no DNAT is expected.
+ */
+function addsNoFinding(c: AddressCheck, mode: Dataplane): boolean {
+  if (c.kind === 'clusterIP') return c.ok && c.outcome === 'dnat';
+  return c.ok || (c.outcome === 'pass' && c.expected !== 'dnat' && mode !== 'nftables');
 }

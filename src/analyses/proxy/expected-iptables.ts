@@ -15,6 +15,7 @@ import {
   clusterCIDRFromModel,
   kubeProxyServicePorts,
   nodeIPsOf,
+  type ProxyEndpoint,
   type ProxyServicePort,
 } from './service-ports.js';
 
@@ -65,6 +66,49 @@ export function renderKubeProxyIptables(
   });
 }
 
+/** What the per-service-port rules depend on besides the service port itself. */
+export interface ServicePortRenderContext {
+  masqueradeAll?: boolean;
+  /** "-s CIDR" / "! -s CIDR" of the local-traffic detector, when there is one. */
+  detectorLocal?: string;
+  detectorNotLocal?: string;
+  /** kube-proxy's primary node IP. */
+  nodeIP?: string;
+  /** Large-cluster mode: no comments on the endpoint rules. */
+  largeCluster: boolean;
+}
+
+/** The rules of one service port, by where they go (each list in kube-proxy's order). */
+export interface ServicePortRules {
+  /** filter table rules (KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-PROXY-FIREWALL, KUBE-NODEPORTS). */
+  filter: string[];
+  /** nat chains the service port declares. */
+  natChains: string[];
+  /** nat KUBE-NODEPORTS rules. */
+  nodePorts: string[];
+  /** nat KUBE-SERVICES rules. */
+  services: string[];
+  /** Rules of the per-service chains (KUBE-SVC/SVL/EXT/FW/SEP). */
+  chains: string[];
+  /** The chain of each rule of `chains`. */
+  chainOf: string[];
+}
+
+export function servicePortRenderContext(
+  ports: ProxyServicePort[],
+  options: Pick<IptablesRenderOptions, 'masqueradeAll' | 'clusterCIDR'> & { nodeIPs: string[] },
+): ServicePortRenderContext {
+  let totalEndpoints = 0;
+  for (const sp of ports) totalEndpoints += sp.endpoints.length;
+  return {
+    masqueradeAll: options.masqueradeAll,
+    detectorLocal: options.clusterCIDR ? `-s ${options.clusterCIDR}` : undefined,
+    detectorNotLocal: options.clusterCIDR ? `! -s ${options.clusterCIDR}` : undefined,
+    nodeIP: options.nodeIPs[0],
+    largeCluster: totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+  };
+}
+
 /** The generator proper, from already-computed service ports (the bench calls this). */
 export function renderIptablesFromPorts(
   ports: ProxyServicePort[],
@@ -74,13 +118,7 @@ export function renderIptablesFromPorts(
   const localhostNodePorts = family === 4 && (options.localhostNodePorts ?? true);
   const jumpRules = options.jumpRules ?? true;
   const dropInvalid = options.dropInvalid ?? true;
-  const nodeIP = options.nodeIPs[0];
-  const detectorLocal = options.clusterCIDR ? `-s ${options.clusterCIDR}` : undefined;
-  const detectorNotLocal = options.clusterCIDR ? `! -s ${options.clusterCIDR}` : undefined;
-  let totalEndpoints = 0;
-  for (const sp of ports) totalEndpoints += sp.endpoints.length;
-  const largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
-  const comment = (text: string) => (largeCluster ? '' : `-m comment --comment ${q(text)} `);
+  const ctx = servicePortRenderContext(ports, options);
 
   const filterChains = [
     'KUBE-NODEPORTS',
@@ -126,169 +164,13 @@ export function renderIptablesFromPorts(
   const svcRules: string[] = [];
   const nodePortRules: string[] = [];
   const chainRules: string[] = [];
-
   for (const sp of ports) {
-    const P = sp.protocol;
-    const spn = sp.spn;
-    const match = (ip: string, port: number) => `-m ${P} -p ${P} -d ${ip} --dport ${port}`;
-    const svcChain = servicePortChainName(spn, P);
-    const svlChain = servicePortLocalChainName(spn, P);
-    const extChain = serviceExternalChainName(spn, P);
-    const fwChain = serviceFirewallChainName(spn, P);
-    const usesClusterPolicyChain = sp.clusterEndpoints.length > 0 && sp.usesClusterEndpoints;
-    const usesLocalPolicyChain = sp.localEndpoints.length > 0 && sp.usesLocalEndpoints;
-    const internalChain = sp.internalPolicyLocal ? svlChain : svcChain;
-    const externalPolicyChain = sp.externalPolicyLocal ? svlChain : svcChain;
-    const usesExt = sp.hasEndpoints && sp.externallyAccessible;
-    const usesFW = sp.hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.sourceRanges.length > 0;
-    const lbChain = usesFW ? fwChain : extChain;
-    let internalTarget = '';
-    let internalComment = '';
-    let externalTarget = '';
-    let externalComment = '';
-    if (!sp.hasEndpoints) {
-      internalTarget = externalTarget = 'REJECT';
-      internalComment = externalComment = `${spn} has no endpoints`;
-    } else {
-      if (!sp.hasInternalEndpoints) {
-        internalTarget = 'DROP';
-        internalComment = `${spn} has no local endpoints`;
-      }
-      if (!sp.hasExternalEndpoints) {
-        externalTarget = 'DROP';
-        externalComment = `${spn} has no local endpoints`;
-      }
-    }
-    const port = sp.port.port;
-
-    if (sp.hasInternalEndpoints) {
-      svcRules.push(
-        `-A KUBE-SERVICES -m comment --comment "${spn} cluster IP" ${match(sp.clusterIP, port)} -j ${internalChain}`,
-      );
-    } else {
-      filter.push(
-        `-A KUBE-SERVICES -m comment --comment "${internalComment}" ${match(sp.clusterIP, port)} -j ${internalTarget}`,
-      );
-    }
-    for (const eip of sp.externalIPs) {
-      if (sp.hasEndpoints) {
-        svcRules.push(
-          `-A KUBE-SERVICES -m comment --comment "${spn} external IP" ${match(eip, port)} -j ${extChain}`,
-        );
-      }
-      if (!sp.hasExternalEndpoints) {
-        filter.push(
-          `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${externalComment}" ${match(eip, port)} -j ${externalTarget}`,
-        );
-      }
-    }
-    for (const lbip of sp.loadBalancerIPs) {
-      if (sp.hasEndpoints) {
-        svcRules.push(
-          `-A KUBE-SERVICES -m comment --comment "${spn} loadbalancer IP" ${match(lbip, port)} -j ${lbChain}`,
-        );
-      }
-      if (usesFW) {
-        filter.push(
-          `-A KUBE-PROXY-FIREWALL -m comment --comment "${spn} traffic not accepted by ${fwChain}" ${match(lbip, port)} -j DROP`,
-        );
-      }
-    }
-    if (!sp.hasExternalEndpoints) {
-      for (const lbip of sp.loadBalancerIPs) {
-        filter.push(
-          `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${externalComment}" ${match(lbip, port)} -j ${externalTarget}`,
-        );
-      }
-    }
-    if (sp.nodePort) {
-      if (sp.hasEndpoints) {
-        nodePortRules.push(
-          `-A KUBE-NODEPORTS -m comment --comment ${q(spn)} -m ${P} -p ${P} --dport ${sp.nodePort} -j ${extChain}`,
-        );
-      }
-      if (!sp.hasExternalEndpoints) {
-        filter.push(
-          `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${externalComment}" -m addrtype --dst-type LOCAL -m ${P} -p ${P} --dport ${sp.nodePort} -j ${externalTarget}`,
-        );
-      }
-    }
-    if (sp.healthCheckNodePort) {
-      filter.push(
-        `-A KUBE-NODEPORTS -m comment --comment "${spn} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
-      );
-    }
-
-    if (usesExt) natChains.push(extChain);
-    if (usesFW) natChains.push(fwChain);
-    if (usesClusterPolicyChain) natChains.push(svcChain);
-    if (usesLocalPolicyChain) natChains.push(svlChain);
-
-    if (sp.hasInternalEndpoints) {
-      const args = `-m comment --comment "${spn} cluster IP" ${match(sp.clusterIP, port)}`;
-      if (options.masqueradeAll) chainRules.push(`-A ${internalChain} ${args} -j KUBE-MARK-MASQ`);
-      else if (detectorNotLocal)
-        chainRules.push(`-A ${internalChain} ${args} ${detectorNotLocal} -j KUBE-MARK-MASQ`);
-    }
-    if (usesExt) {
-      if (!sp.externalPolicyLocal) {
-        chainRules.push(
-          `-A ${extChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
-        );
-      } else {
-        if (detectorLocal) {
-          chainRules.push(
-            `-A ${extChain} -m comment --comment "pod traffic for ${spn} external destinations" ${detectorLocal} -j ${svcChain}`,
-          );
-        }
-        chainRules.push(
-          `-A ${extChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
-          `-A ${extChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`,
-        );
-      }
-      if (sp.hasExternalEndpoints) chainRules.push(`-A ${extChain} -j ${externalPolicyChain}`);
-    }
-    if (usesFW) {
-      const head = `-A ${fwChain} -m comment --comment "${spn} loadbalancer IP"`;
-      let allowFromNode = false;
-      for (const cidr of sp.sourceRanges) {
-        chainRules.push(`${head} -s ${cidr} -j ${extChain}`);
-        if (nodeIP && cidrContains(cidr, nodeIP)) allowFromNode = true;
-      }
-      if (allowFromNode)
-        for (const lbip of sp.loadBalancerIPs) chainRules.push(`${head} -s ${lbip} -j ${extChain}`);
-      chainRules.push(
-        `-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`,
-      );
-    }
-    const writeEndpoints = (chain: string, eps: ProxyServicePort['endpoints']) => {
-      if (sp.affinityTimeout !== undefined) {
-        for (const ep of eps) {
-          const sep = endpointChainName(spn, P, ep.endpoint);
-          chainRules.push(
-            `-A ${chain} ${comment(`${spn} -> ${ep.endpoint}`)}-m recent --name ${sep} --rcheck --seconds ${sp.affinityTimeout} --reap -j ${sep}`,
-          );
-        }
-      }
-      eps.forEach((ep, i) => {
-        const sep = endpointChainName(spn, P, ep.endpoint);
-        const stat =
-          i < eps.length - 1
-            ? `-m statistic --mode random --probability ${computeProbability(eps.length - i)} `
-            : '';
-        chainRules.push(`-A ${chain} ${comment(`${spn} -> ${ep.endpoint}`)}${stat}-j ${sep}`);
-      });
-    };
-    if (usesClusterPolicyChain) writeEndpoints(svcChain, sp.clusterEndpoints);
-    if (usesLocalPolicyChain) writeEndpoints(svlChain, sp.localEndpoints);
-    for (const ep of sp.allReachable) {
-      const sep = endpointChainName(spn, P, ep.endpoint);
-      natChains.push(sep);
-      const c = comment(spn);
-      chainRules.push(`-A ${sep} ${c}-s ${ep.ip} -j KUBE-MARK-MASQ`);
-      const recent = sp.affinityTimeout !== undefined ? `-m recent --name ${sep} --set ` : '';
-      chainRules.push(`-A ${sep} ${c}${recent}-m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
-    }
+    const r = servicePortIptablesRules(sp, ctx);
+    for (const l of r.filter) filter.push(l);
+    for (const c of r.natChains) natChains.push(c);
+    for (const l of r.nodePorts) nodePortRules.push(l);
+    for (const l of r.services) svcRules.push(l);
+    for (const l of r.chains) chainRules.push(l);
   }
 
   // The last rule of KUBE-SERVICES sends local destinations to KUBE-NODEPORTS.
@@ -325,4 +207,203 @@ export function renderIptablesFromPorts(
     'COMMIT',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * kube-proxy's rules for one service port (syncProxyRules' loop body). `endpointChains` names
+ * endpoint chains instead of kube-proxy's hash (iptables-structure.ts passes the names a dump
+ * uses, to compare the rest without hashing every endpoint).
+ */
+export function servicePortIptablesRules(
+  sp: ProxyServicePort,
+  ctx: ServicePortRenderContext,
+  endpointChains?: ReadonlyMap<string, string>,
+): ServicePortRules {
+  const filter: string[] = [];
+  const natChains: string[] = [];
+  const nodePorts: string[] = [];
+  const services: string[] = [];
+  const chains: string[] = [];
+  const chainOf: string[] = [];
+  const rule = (chain: string, spec: string) => {
+    chains.push(`-A ${chain} ${spec}`);
+    chainOf.push(chain);
+  };
+  const comment = (text: string) => (ctx.largeCluster ? '' : `-m comment --comment ${q(text)} `);
+  const P = sp.protocol;
+  const spn = sp.spn;
+  // Each endpoint's chain is named in its chain and in one or two ladders: hash it once.
+  const sepNames = new Map<ProxyEndpoint, string>();
+  const sepOf = (ep: ProxyEndpoint) => {
+    let name = sepNames.get(ep);
+    if (!name) {
+      name = endpointChains?.get(ep.endpoint) ?? endpointChainName(spn, P, ep.endpoint);
+      sepNames.set(ep, name);
+    }
+    return name;
+  };
+  const match = (ip: string, port: number) => `-m ${P} -p ${P} -d ${ip} --dport ${port}`;
+  const svcChain = servicePortChainName(spn, P);
+  const svlChain = servicePortLocalChainName(spn, P);
+  const extChain = serviceExternalChainName(spn, P);
+  const fwChain = serviceFirewallChainName(spn, P);
+  const usesClusterPolicyChain = sp.clusterEndpoints.length > 0 && sp.usesClusterEndpoints;
+  const usesLocalPolicyChain = sp.localEndpoints.length > 0 && sp.usesLocalEndpoints;
+  const internalChain = sp.internalPolicyLocal ? svlChain : svcChain;
+  const externalPolicyChain = sp.externalPolicyLocal ? svlChain : svcChain;
+  const usesExt = sp.hasEndpoints && sp.externallyAccessible;
+  const usesFW = sp.hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.sourceRanges.length > 0;
+  const lbChain = usesFW ? fwChain : extChain;
+  let internalTarget = '';
+  let internalComment = '';
+  let externalTarget = '';
+  let externalComment = '';
+  if (!sp.hasEndpoints) {
+    internalTarget = externalTarget = 'REJECT';
+    internalComment = externalComment = `${spn} has no endpoints`;
+  } else {
+    if (!sp.hasInternalEndpoints) {
+      internalTarget = 'DROP';
+      internalComment = `${spn} has no local endpoints`;
+    }
+    if (!sp.hasExternalEndpoints) {
+      externalTarget = 'DROP';
+      externalComment = `${spn} has no local endpoints`;
+    }
+  }
+  const port = sp.port.port;
+
+  if (sp.hasInternalEndpoints) {
+    services.push(
+      `-A KUBE-SERVICES -m comment --comment "${spn} cluster IP" ${match(sp.clusterIP, port)} -j ${internalChain}`,
+    );
+  } else {
+    filter.push(
+      `-A KUBE-SERVICES -m comment --comment "${internalComment}" ${match(sp.clusterIP, port)} -j ${internalTarget}`,
+    );
+  }
+  for (const eip of sp.externalIPs) {
+    if (sp.hasEndpoints) {
+      services.push(
+        `-A KUBE-SERVICES -m comment --comment "${spn} external IP" ${match(eip, port)} -j ${extChain}`,
+      );
+    }
+    if (!sp.hasExternalEndpoints) {
+      filter.push(
+        `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${externalComment}" ${match(eip, port)} -j ${externalTarget}`,
+      );
+    }
+  }
+  for (const lbip of sp.loadBalancerIPs) {
+    if (sp.hasEndpoints) {
+      services.push(
+        `-A KUBE-SERVICES -m comment --comment "${spn} loadbalancer IP" ${match(lbip, port)} -j ${lbChain}`,
+      );
+    }
+    if (usesFW) {
+      filter.push(
+        `-A KUBE-PROXY-FIREWALL -m comment --comment "${spn} traffic not accepted by ${fwChain}" ${match(lbip, port)} -j DROP`,
+      );
+    }
+  }
+  if (!sp.hasExternalEndpoints) {
+    for (const lbip of sp.loadBalancerIPs) {
+      filter.push(
+        `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${externalComment}" ${match(lbip, port)} -j ${externalTarget}`,
+      );
+    }
+  }
+  if (sp.nodePort) {
+    if (sp.hasEndpoints) {
+      nodePorts.push(
+        `-A KUBE-NODEPORTS -m comment --comment ${q(spn)} -m ${P} -p ${P} --dport ${sp.nodePort} -j ${extChain}`,
+      );
+    }
+    if (!sp.hasExternalEndpoints) {
+      filter.push(
+        `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${externalComment}" -m addrtype --dst-type LOCAL -m ${P} -p ${P} --dport ${sp.nodePort} -j ${externalTarget}`,
+      );
+    }
+  }
+  if (sp.healthCheckNodePort) {
+    filter.push(
+      `-A KUBE-NODEPORTS -m comment --comment "${spn} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
+    );
+  }
+
+  if (usesExt) natChains.push(extChain);
+  if (usesFW) natChains.push(fwChain);
+  if (usesClusterPolicyChain) natChains.push(svcChain);
+  if (usesLocalPolicyChain) natChains.push(svlChain);
+
+  if (sp.hasInternalEndpoints) {
+    const args = `-m comment --comment "${spn} cluster IP" ${match(sp.clusterIP, port)}`;
+    if (ctx.masqueradeAll) rule(internalChain, `${args} -j KUBE-MARK-MASQ`);
+    else if (ctx.detectorNotLocal) rule(internalChain, `${args} ${ctx.detectorNotLocal} -j KUBE-MARK-MASQ`);
+  }
+  if (usesExt) {
+    if (!sp.externalPolicyLocal) {
+      rule(
+        extChain,
+        `-m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
+      );
+    } else {
+      if (ctx.detectorLocal) {
+        rule(
+          extChain,
+          `-m comment --comment "pod traffic for ${spn} external destinations" ${ctx.detectorLocal} -j ${svcChain}`,
+        );
+      }
+      rule(
+        extChain,
+        `-m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`,
+      );
+      rule(
+        extChain,
+        `-m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`,
+      );
+    }
+    if (sp.hasExternalEndpoints) rule(extChain, `-j ${externalPolicyChain}`);
+  }
+  if (usesFW) {
+    const head = `-m comment --comment "${spn} loadbalancer IP"`;
+    let allowFromNode = false;
+    for (const cidr of sp.sourceRanges) {
+      rule(fwChain, `${head} -s ${cidr} -j ${extChain}`);
+      if (ctx.nodeIP && cidrContains(cidr, ctx.nodeIP)) allowFromNode = true;
+    }
+    if (allowFromNode)
+      for (const lbip of sp.loadBalancerIPs) rule(fwChain, `${head} -s ${lbip} -j ${extChain}`);
+    rule(fwChain, `-m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`);
+  }
+  const writeEndpoints = (chain: string, eps: ProxyEndpoint[]) => {
+    if (sp.affinityTimeout !== undefined) {
+      for (const ep of eps) {
+        const sep = sepOf(ep);
+        rule(
+          chain,
+          `${comment(`${spn} -> ${ep.endpoint}`)}-m recent --name ${sep} --rcheck --seconds ${sp.affinityTimeout} --reap -j ${sep}`,
+        );
+      }
+    }
+    eps.forEach((ep, i) => {
+      const sep = sepOf(ep);
+      const stat =
+        i < eps.length - 1
+          ? `-m statistic --mode random --probability ${computeProbability(eps.length - i)} `
+          : '';
+      rule(chain, `${comment(`${spn} -> ${ep.endpoint}`)}${stat}-j ${sep}`);
+    });
+  };
+  if (usesClusterPolicyChain) writeEndpoints(svcChain, sp.clusterEndpoints);
+  if (usesLocalPolicyChain) writeEndpoints(svlChain, sp.localEndpoints);
+  for (const ep of sp.allReachable) {
+    const sep = sepOf(ep);
+    natChains.push(sep);
+    const c = comment(spn);
+    rule(sep, `${c}-s ${ep.ip} -j KUBE-MARK-MASQ`);
+    const recent = sp.affinityTimeout !== undefined ? `-m recent --name ${sep} --set ` : '';
+    rule(sep, `${c}${recent}-m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
+  }
+  return { filter, natChains, nodePorts, services, chains, chainOf };
 }

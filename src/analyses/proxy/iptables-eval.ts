@@ -3,8 +3,14 @@
 // DNAT, MASQUERADE. `-m statistic --mode random` rules fork the packet into weighted
 // branches, which is how a KUBE-SVC chain becomes per-endpoint probabilities.
 import ipaddr from 'ipaddr.js';
-import { type CIDR, type IP, parseCIDR, parseIP } from '../../model/ip.js';
-import type { IptablesChain, IptablesDump, IptablesRule, MatchOption } from '../../parsers/iptables-save.js';
+import { type CIDR, type IP, isCanonicalIPv4, parseCIDR, parseIP } from '../../model/ip.js';
+import type {
+  IptablesChain,
+  IptablesDump,
+  IptablesRule,
+  MatchOption,
+  RuleMatch,
+} from '../../parsers/iptables-save.js';
 
 export interface IpsetResolver {
   /** undefined = the set is not known. */
@@ -86,6 +92,9 @@ function cidrOf(text: string): CIDR | null {
 }
 const ipCache = new Map<string, IP>();
 function ipOf(text: string): IP {
+  // parseIP builds a canonical dotted quad as fast as a cache lookup, and endpoint addresses
+  // (200,000 of them at scale) would only churn the cache.
+  if (isCanonicalIPv4(text)) return parseIP(text);
   let a = ipCache.get(text);
   if (!a) {
     a = parseIP(text);
@@ -307,6 +316,43 @@ export function matchRule(rule: IptablesRule, st: WalkState, ctx: EvalContext): 
   return { result: 'yes', p };
 }
 
+/**
+ * The part of `rule` whose outcome depends on the packet's destination address or port (-d,
+ * --dport, multiport, addrtype --dst-type, iprange --dst-range), as a rule matchRule can run;
+ * undefined when nothing in the rule looks at them. Every other criterion answers the same
+ * for two packets that differ only in destination (ipsets are unknown in iptables mode).
+ * Keep in step with matchRule.
+ */
+export function destinationView(rule: IptablesRule): IptablesRule | undefined {
+  const matches: RuleMatch[] = [];
+  for (const m of rule.matches) {
+    const names =
+      m.module === 'tcp' || m.module === 'udp' || m.module === 'sctp'
+        ? ['dport', 'destination-port']
+        : m.module === 'multiport'
+          ? ['dports', 'destination-ports', 'ports']
+          : m.module === 'addrtype'
+            ? ['dst-type']
+            : m.module === 'iprange'
+              ? ['dst-range']
+              : [];
+    const options = m.options.filter((o) => names.includes(o.name));
+    if (options.length) matches.push({ module: m.module, options });
+  }
+  if (!rule.destination && matches.length === 0) return undefined;
+  return {
+    table: rule.table,
+    chain: rule.chain,
+    line: rule.line,
+    text: rule.text,
+    destination: rule.destination,
+    matches,
+    goto: false,
+    targetOptions: [],
+    unknown: [],
+  };
+}
+
 // ---- chain index: KUBE-SERVICES with 10,000 services is looked up, not scanned ----
 
 interface ChainIndex {
@@ -338,10 +384,8 @@ function hostOf(value: string): string | undefined {
   return undefined;
 }
 
-const CANON_V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 function canonicalHost(h: string): string {
-  if (CANON_V4.test(h)) return h;
+  if (isCanonicalIPv4(h)) return h;
   try {
     return ipaddr.process(h).toString();
   } catch {
@@ -349,22 +393,37 @@ function canonicalHost(h: string): string {
   }
 }
 
+/**
+ * The lookup key of a rule that can only match one (destination, protocol, port):
+ * "HOST|proto|port" with a single-host -d, "*|proto|port" without; undefined when the rule is
+ * not tied to one destination port (it is then "generic": tried for every packet).
+ */
+export function ruleKey(r: IptablesRule): string | undefined {
+  const proto = r.protocol && !r.protocol.negated ? protoNumber(r.protocol.value) : undefined;
+  const dport = proto ? dportOf(r) : undefined;
+  if (!proto || !dport || proto === 'all') return undefined;
+  let host = '*';
+  if (r.destination && !r.destination.negated) {
+    const h = hostOf(r.destination.value);
+    if (h) host = canonicalHost(h);
+  }
+  return `${host}|${proto}|${dport}`;
+}
+
+/** The keys a packet's rules are looked up by: its own destination, then any destination. */
+export function packetKeys(dst: string, proto: string, dport: number): [string, string] {
+  return [`${canonicalHost(dst)}|${proto}|${dport}`, `*|${proto}|${dport}`];
+}
+
 function buildChainIndex(chain: IptablesChain): ChainIndex {
   const keyed = new Map<string, number[]>();
   const generic: number[] = [];
   chain.rules.forEach((r, i) => {
-    const proto = r.protocol && !r.protocol.negated ? protoNumber(r.protocol.value) : undefined;
-    const dport = proto ? dportOf(r) : undefined;
-    if (!proto || !dport || proto === 'all') {
+    const k = ruleKey(r);
+    if (k === undefined) {
       generic.push(i);
       return;
     }
-    let host = '*';
-    if (r.destination && !r.destination.negated) {
-      const h = hostOf(r.destination.value);
-      if (h) host = canonicalHost(h);
-    }
-    const k = `${host}|${proto}|${dport}`;
     const list = keyed.get(k);
     if (list) list.push(i);
     else keyed.set(k, [i]);
@@ -380,12 +439,10 @@ export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRul
     idx = buildChainIndex(chain);
     chainIndexes.set(chain, idx);
   }
-  const dst = canonicalHost(st.dst);
-  const lists = [
-    idx.keyed.get(`${dst}|${st.proto}|${st.dport}`) ?? [],
-    idx.keyed.get(`*|${st.proto}|${st.dport}`) ?? [],
-    idx.generic,
-  ].filter((l) => l.length > 0);
+  const [exact, any] = packetKeys(st.dst, st.proto, st.dport);
+  const lists = [idx.keyed.get(exact) ?? [], idx.keyed.get(any) ?? [], idx.generic].filter(
+    (l) => l.length > 0,
+  );
   if (lists.length === 1) return lists[0].map((i) => chain.rules[i]);
   const merged: number[] = [];
   const pos = lists.map(() => 0);

@@ -2,7 +2,7 @@
 // model and node). simulatePacket: one packet through it, as the kernel would run it, giving
 // the PacketFlow. Pure: the only input is the model (and its node files).
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily, isIP, normalizeIP } from '../../model/ip.js';
+import { ipFamily, isCanonicalIPv4, isIP, normalizeIP } from '../../model/ip.js';
 import type { IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
 import { parseIptablesSave } from '../../parsers/iptables-save.js';
 import { type IpvsDump, type IpvsVirtualServer, parseIpvsadm } from '../../parsers/ipvsadm.js';
@@ -192,10 +192,12 @@ export function detectProxyMode(
 }
 
 export function isLocalAddress(rules: NodeProxyRules, ip: string): boolean {
+  // Canonical IPv4 text is in 127.0.0.0/8 exactly when it starts with "127.".
+  if (isCanonicalIPv4(ip)) return rules.localAddresses.has(ip) || ip.startsWith('127.');
   if (!isIP(ip)) return false;
   const n = normalizeIP(ip);
   if (rules.localAddresses.has(n)) return true;
-  return ipFamily(n) === 4 ? cidrContains('127.0.0.0/8', n) : n === '::1';
+  return ipFamily(n) === 4 ? n.startsWith('127.') : n === '::1';
 }
 
 /** Is this iptables rule kube-proxy's (or kubelet's KUBE-FIREWALL), rather than someone else's? */

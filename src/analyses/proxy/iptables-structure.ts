@@ -1,0 +1,185 @@
+// Does a node's iptables dump hold exactly the rules kube-proxy writes for a service port?
+// The expected rules come from knet's own generator (expected-iptables.ts); the dump's rules
+// are compared as text first (a dump written by that generator, or by kube-proxy with the
+// same spelling, costs a string comparison a rule and no tokenizing), then, when the text
+// differs (iptables-save reorders options, adds /32, drops nothing that matters), in a
+// canonical form of the parsed rule that keeps everything the evaluator looks at.
+import {
+  type AddrCriterion,
+  chainRuleTexts,
+  type IptablesDump,
+  type IptablesRule,
+  type MatchOption,
+  parseRuleLine,
+} from '../../parsers/iptables-save.js';
+import { servicePortChainName, servicePortLocalChainName } from './chain-names.js';
+import { type ServicePortRenderContext, servicePortIptablesRules } from './expected-iptables.js';
+import { ruleKey } from './iptables-eval.js';
+import type { ProxyServicePort } from './service-ports.js';
+
+const L4 = new Set(['tcp', 'udp', 'sctp']);
+/** Options iptables-save prints with their default value, which kube-proxy does not write. */
+const DEFAULT_OPTIONS = new Set(['recent:mask=255.255.255.255', 'recent:rsource=']);
+
+function addr(a: AddrCriterion | undefined): string {
+  if (!a) return '';
+  const v = a.value.includes('/') ? a.value : `${a.value}/${a.value.includes(':') ? 128 : 32}`;
+  return `${a.negated ? '!' : ''}${v}`;
+}
+
+function option(module: string, o: MatchOption): string {
+  // iptables-save prints probabilities with 11 decimals, kube-proxy writes 10: the fork is
+  // the same (both strictly between 0 and 1), only the shares differ in the 10th decimal.
+  const values =
+    module === 'statistic' && o.name === 'probability' ? [Number(o.values[0]).toFixed(6)] : o.values;
+  return `${o.negated ? '!' : ''}${o.name}=${values.join(',')}`;
+}
+
+/**
+ * A rule as the evaluator sees it, in a canonical spelling: no comments, matches and options
+ * sorted (they are all ANDed), addresses with their prefix, an option-less `-m tcp` next to
+ * `-p tcp` dropped (it adds nothing).
+ */
+export function canonicalRule(r: IptablesRule): string {
+  const proto = r.protocol ? `${r.protocol.negated ? '!' : ''}${r.protocol.value.toLowerCase()}` : '';
+  const matches = r.matches
+    .filter(
+      (m) => m.module !== 'comment' && !(L4.has(m.module) && m.options.length === 0 && proto === m.module),
+    )
+    .map((m) => {
+      const opts = m.options
+        .map((o) => option(m.module, o))
+        .filter((o) => !DEFAULT_OPTIONS.has(`${m.module}:${o}`));
+      return `${m.module}:${opts.sort().join(',')}`;
+    })
+    .sort();
+  return [
+    proto,
+    addr(r.source),
+    addr(r.destination),
+    addr(r.inInterface),
+    addr(r.outInterface),
+    r.fragment === undefined ? '' : String(r.fragment),
+    matches.join(';'),
+    `${r.goto ? '-g' : '-j'} ${r.target ?? ''}`,
+    r.targetOptions
+      .map((o) => option('', o))
+      .sort()
+      .join(','),
+  ].join(' ');
+}
+
+/** The same rule: equal text, or equal canonical forms (an unparsable line is never the same). */
+export function sameRule(actual: string | IptablesRule, expected: string): boolean {
+  const text = typeof actual === 'string' ? actual : actual.text;
+  if (text === expected) return true;
+  try {
+    const a = typeof actual === 'string' ? parseRuleLine(actual, 'nat') : actual;
+    return canonicalRule(a) === canonicalRule(parseRuleLine(expected, 'nat'));
+  } catch {
+    return false;
+  }
+}
+
+/** The chain a `-A CHAIN …` line appends to. */
+export function lineChain(line: string): string {
+  const end = line.indexOf(' ', 3);
+  return end < 0 ? line.slice(3) : line.slice(3, end);
+}
+
+/** The word of `text` that starts at `from`. */
+function word(text: string, from: number): string {
+  const end = text.indexOf(' ', from);
+  return end < 0 ? text.slice(from) : text.slice(from, end);
+}
+
+/** A chain's rule texts by name (undefined when the chain is missing). */
+type ChainTexts = (name: string) => string[] | undefined;
+
+/**
+ * The endpoint chains the dump's KUBE-SVC/KUBE-SVL chains of `sp` jump to, by the endpoint
+ * their DNAT rule names ("10.0.0.1:80"). Read from the text, unverified: comparing the rules
+ * rendered with these names against the dump verifies them. Nothing the rules do depends on
+ * an endpoint chain's name, and hashing ~200,000 of them is the larger part of the comparison.
+ */
+function endpointChainsInDump(textsOf: ChainTexts, sp: ProxyServicePort): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const ladder of [
+    servicePortChainName(sp.spn, sp.protocol),
+    servicePortLocalChainName(sp.spn, sp.protocol),
+  ]) {
+    for (const text of textsOf(ladder) ?? []) {
+      const j = text.lastIndexOf(' -j KUBE-SEP-');
+      if (j < 0) continue;
+      const name = word(text, j + 4);
+      for (const rule of textsOf(name) ?? []) {
+        const d = rule.indexOf('--to-destination ');
+        if (d >= 0) out.set(word(rule, d + 17), name);
+      }
+    }
+  }
+  return out;
+}
+
+/** A rule kube-proxy writes for a service port in a shared chain (KUBE-SERVICES, KUBE-NODEPORTS…). */
+export interface OwnSharedRule {
+  table: 'nat' | 'filter';
+  chain: string;
+  line: string;
+  /** ruleKey: the destination and port it is tied to. */
+  key?: string;
+}
+
+/**
+ * kube-proxy's rules for `sp` in shared chains (nat KUBE-SERVICES and KUBE-NODEPORTS, filter
+ * KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-PROXY-FIREWALL, KUBE-NODEPORTS) when every
+ * per-service chain kube-proxy writes for it (KUBE-SVC/SVL/EXT/FW/SEP) is in the nat table of
+ * `dump` with exactly the expected rules; undefined when one differs or is missing. Whether
+ * the shared rules are in place is for the caller to look up.
+ */
+export function expectedSharedRules(
+  dump: IptablesDump,
+  sp: ProxyServicePort,
+  ctx: ServicePortRenderContext,
+): OwnSharedRule[] | undefined {
+  const nat = dump.tables.get('nat');
+  // Each chain is looked up once (a large dump has 200,000 of them).
+  const seen = new Map<string, string[] | undefined>();
+  const textsOf: ChainTexts = (name) => {
+    let texts = seen.get(name);
+    if (texts === undefined && !seen.has(name)) {
+      const chain = nat?.chains.get(name);
+      texts = chain && chainRuleTexts(chain);
+      seen.set(name, texts);
+    }
+    return texts;
+  };
+  const expected = servicePortIptablesRules(sp, ctx, endpointChainsInDump(textsOf, sp));
+  // The expected rules of a chain are not contiguous (the masquerade rule of KUBE-SVC comes
+  // before the KUBE-EXT rules, its endpoint rules after): one cursor per chain.
+  const cursors = new Map<string, { texts: string[]; next: number }>();
+  for (let i = 0; i < expected.chains.length; i++) {
+    const name = expected.chainOf[i];
+    let c = cursors.get(name);
+    if (!c) {
+      const texts = textsOf(name);
+      if (!texts) return undefined;
+      c = { texts, next: 0 };
+      cursors.set(name, c);
+    }
+    const text = c.texts[c.next++];
+    if (text === undefined || !sameRule(text, expected.chains[i])) return undefined;
+  }
+  for (const c of cursors.values()) if (c.next !== c.texts.length) return undefined;
+  const own = (table: 'nat' | 'filter', line: string): OwnSharedRule => ({
+    table,
+    chain: lineChain(line),
+    line,
+    key: ruleKey(parseRuleLine(line, table)),
+  });
+  return [
+    ...expected.services.map((l) => own('nat', l)),
+    ...expected.nodePorts.map((l) => own('nat', l)),
+    ...expected.filter.map((l) => own('filter', l)),
+  ];
+}
