@@ -122,6 +122,51 @@ export function cidrContains(cidr: string | CIDR, ip: string | IP): boolean {
   return addr.match(range);
 }
 
+/**
+ * Rule matches read untrusted text (a set element, a rule's -d value) that may not be an address:
+ * these answer null / false instead of throwing, and remember non-canonical forms.
+ */
+const maybeIPCache = new Map<string, IP | null>();
+const LOOKS_LIKE_IP = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
+
+export function ipOrNull(text: string): IP | null {
+  if (CANONICAL_IPV4.test(text)) return parseIP(text);
+  let a = maybeIPCache.get(text);
+  if (a === undefined) {
+    a = null;
+    if (LOOKS_LIKE_IP.test(text)) {
+      try {
+        a = parseIP(text);
+      } catch {
+        a = null;
+      }
+    }
+    if (maybeIPCache.size >= CIDR_CACHE_MAX) maybeIPCache.clear();
+    maybeIPCache.set(text, a);
+  }
+  return a;
+}
+
+/** Whether the CIDR text contains the address text; false when either is not one. */
+export function inCIDR(cidr: string, ip: string): boolean {
+  let range: CIDR;
+  try {
+    range = parseCIDR(cidr);
+  } catch {
+    return false;
+  }
+  const addr = ipOrNull(ip);
+  return addr !== null && addr.kind() === range[0].kind() && addr.match(range);
+}
+
+/** Orders two addresses of one family by their bytes. */
+export function compareIPs(a: IP, b: IP): number {
+  const x = a.toByteArray();
+  const y = b.toByteArray();
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+
 /** Number of addresses in a CIDR (as a JS number; IPv6 sizes beyond 2^53 saturate). */
 export function cidrSize(cidr: string): number {
   const [addr, bits] = parseCIDR(cidr);

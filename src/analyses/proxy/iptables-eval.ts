@@ -2,8 +2,7 @@
 // the kernel would: raw/mangle/nat/filter chains, jumps, gotos, RETURN, policies, MARK,
 // DNAT, MASQUERADE. `-m statistic --mode random` rules fork the packet into weighted
 // branches, which is how a KUBE-SVC chain becomes per-endpoint probabilities.
-import ipaddr from 'ipaddr.js';
-import { type CIDR, type IP, isCanonicalIPv4, parseCIDR, parseIP } from '../../model/ip.js';
+import { compareIPs, inCIDR, ipOrNull, isCanonicalIPv4 } from '../../model/ip.js';
 import type {
   IptablesChain,
   IptablesDump,
@@ -11,6 +10,7 @@ import type {
   MatchOption,
   RuleMatch,
 } from '../../parsers/iptables-save.js';
+import { fork, type WalkState as GenericWalkState, withEvidence } from './walk-state.js';
 
 export interface IpsetResolver {
   /** undefined = the set is not known. */
@@ -30,24 +30,7 @@ export interface EvalContext {
   from?: 'pod' | 'local' | 'external';
 }
 
-interface Evidence {
-  rule: IptablesRule;
-  prev?: Evidence;
-}
-
-export interface WalkState {
-  src: string;
-  dst: string;
-  dport: number;
-  proto: 'tcp' | 'udp' | 'sctp';
-  mark: number;
-  weight: number;
-  dnat?: { ip: string; port: number; rule: IptablesRule };
-  masquerade: boolean;
-  acceptedBy?: IptablesRule;
-  evidence?: Evidence;
-  unknown?: string;
-}
+export type WalkState = GenericWalkState<IptablesRule>;
 
 export interface Branch {
   st: WalkState;
@@ -75,41 +58,6 @@ const NOOP_TARGETS = new Set([
   'SECMARK',
   'CONNSECMARK',
 ]);
-
-const cidrCache = new Map<string, CIDR | null>();
-function cidrOf(text: string): CIDR | null {
-  let c = cidrCache.get(text);
-  if (c === undefined) {
-    try {
-      c = parseCIDR(text);
-    } catch {
-      c = null;
-    }
-    if (cidrCache.size > 100000) cidrCache.clear();
-    cidrCache.set(text, c);
-  }
-  return c;
-}
-const ipCache = new Map<string, IP>();
-function ipOf(text: string): IP {
-  // parseIP builds a canonical dotted quad as fast as a cache lookup, and endpoint addresses
-  // (200,000 of them at scale) would only churn the cache.
-  if (isCanonicalIPv4(text)) return parseIP(text);
-  let a = ipCache.get(text);
-  if (!a) {
-    a = parseIP(text);
-    if (ipCache.size > 100000) ipCache.clear();
-    ipCache.set(text, a);
-  }
-  return a;
-}
-
-function inCIDR(cidr: string, ip: string): boolean {
-  const c = cidrOf(cidr);
-  if (!c) return false;
-  const a = ipOf(ip);
-  return a.kind() === c[0].kind() && a.match(c);
-}
 
 function protoNumber(p: string): string {
   switch (p.toLowerCase()) {
@@ -141,7 +89,7 @@ function parseMark(text: string): [number, number] {
 
 function addrType(ip: string, ctx: EvalContext): string {
   if (ctx.isLocal(ip)) return 'LOCAL';
-  const range = ipOf(ip).range();
+  const range = ipOrNull(ip)?.range();
   if (range === 'multicast') return 'MULTICAST';
   if (range === 'broadcast') return 'BROADCAST';
   if (range === 'unspecified') return 'UNSPEC';
@@ -150,19 +98,11 @@ function addrType(ip: string, ctx: EvalContext): string {
 
 function ipInRange(range: string, ip: string): boolean {
   const [a, b] = range.split('-');
-  try {
-    const x = ipOf(ip).toByteArray();
-    const lo = ipOf(a).toByteArray();
-    const hi = ipOf(b ?? a).toByteArray();
-    if (x.length !== lo.length) return false;
-    const cmp = (p: number[], q: number[]) => {
-      for (let i = 0; i < p.length; i++) if (p[i] !== q[i]) return p[i] - q[i];
-      return 0;
-    };
-    return cmp(x, lo) >= 0 && cmp(x, hi) <= 0;
-  } catch {
-    return false;
-  }
+  const x = ipOrNull(ip);
+  const lo = ipOrNull(a);
+  const hi = ipOrNull(b ?? a);
+  if (!x || !lo || !hi || x.kind() !== lo.kind() || lo.kind() !== hi.kind()) return false;
+  return compareIPs(x, lo) >= 0 && compareIPs(x, hi) <= 0;
 }
 
 type MatchResult = { result: 'no' } | { result: 'yes'; p: number } | { result: 'unknown'; why: string };
@@ -386,11 +326,7 @@ function hostOf(value: string): string | undefined {
 
 function canonicalHost(h: string): string {
   if (isCanonicalIPv4(h)) return h;
-  try {
-    return ipaddr.process(h).toString();
-  } catch {
-    return h;
-  }
+  return ipOrNull(h)?.toString() ?? h;
 }
 
 /**
@@ -458,20 +394,6 @@ export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRul
 }
 
 // ---- walking ----
-
-function fork(st: WalkState, weight: number): WalkState {
-  return { ...st, weight };
-}
-
-function withEvidence(st: WalkState, rule: IptablesRule): WalkState {
-  return { ...st, evidence: { rule, prev: st.evidence } };
-}
-
-export function evidenceRules(st: WalkState): IptablesRule[] {
-  const out: IptablesRule[] = [];
-  for (let e = st.evidence; e; e = e.prev) out.push(e.rule);
-  return out.reverse();
-}
 
 function splitHostPortTarget(text: string): { ip: string; port?: number } {
   // "10.0.0.1:80", "10.0.0.1", "[fd00::1]:80", "10.0.0.1-10.0.0.3:80-90"

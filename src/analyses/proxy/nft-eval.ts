@@ -1,7 +1,7 @@
 // Runs one new connection's first packet through an `nft -j list ruleset` dump: base chains
 // of every table at each hook in priority order, with vmaps, sets, numgen, fib, marks, NAT.
 // `numgen random mod N vmap` forks the packet into N weighted branches.
-import { type CIDR, type IP, parseCIDR, parseIP } from '../../model/ip.js';
+import { compareIPs, inCIDR, ipOrNull } from '../../model/ip.js';
 import {
   elementKey,
   type NftChain,
@@ -14,6 +14,7 @@ import {
   parseElement,
   scalarText,
 } from '../../parsers/nft.js';
+import { fork, type WalkState, withEvidence } from './walk-state.js';
 
 export interface NftContext {
   ruleset: NftRuleset;
@@ -22,24 +23,7 @@ export interface NftContext {
   inInterface?: string;
 }
 
-interface Evidence {
-  rule: NftRule;
-  prev?: Evidence;
-}
-
-export interface NftState {
-  src: string;
-  dst: string;
-  dport: number;
-  proto: 'tcp' | 'udp' | 'sctp';
-  mark: number;
-  weight: number;
-  dnat?: { ip: string; port: number; rule: NftRule };
-  masquerade: boolean;
-  acceptedBy?: NftRule;
-  evidence?: Evidence;
-  unknown?: string;
-}
+export type NftState = WalkState<NftRule>;
 
 export interface NftBranch {
   st: NftState;
@@ -52,48 +36,10 @@ type Value = string | number | Value[] | undefined;
 
 class Unknown extends Error {}
 
-const cidrCache = new Map<string, CIDR | null>();
-const ipCache = new Map<string, IP | null>();
-const looksLikeIP = (t: string) =>
-  /^\d{1,3}(\.\d{1,3}){3}$/.test(t) || (t.includes(':') && /^[0-9a-fA-F:.]+$/.test(t));
-function ipOf(t: string): IP | null {
-  let a = ipCache.get(t);
-  if (a === undefined) {
-    if (!looksLikeIP(t)) return null;
-    try {
-      a = parseIP(t);
-    } catch {
-      a = null;
-    }
-    if (ipCache.size > 100000) ipCache.clear();
-    ipCache.set(t, a);
-  }
-  return a;
-}
-function prefixContains(addr: string, len: number, value: string): boolean {
-  const k = `${addr}/${len}`;
-  let c = cidrCache.get(k);
-  if (c === undefined) {
-    try {
-      c = parseCIDR(k);
-    } catch {
-      c = null;
-    }
-    cidrCache.set(k, c);
-  }
-  const a = ipOf(value);
-  return Boolean(c && a && a.kind() === c[0].kind() && a.match(c));
-}
-
 function compareScalar(a: string, b: string): number {
-  const ia = ipOf(a);
-  const ib = ipOf(b);
-  if (ia && ib && ia.kind() === ib.kind()) {
-    const x = ia.toByteArray();
-    const y = ib.toByteArray();
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
-    return 0;
-  }
+  const ia = ipOrNull(a);
+  const ib = ipOrNull(b);
+  if (ia && ib && ia.kind() === ib.kind()) return compareIPs(ia, ib);
   const na = Number(a);
   const nb = Number(b);
   if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
@@ -102,12 +48,12 @@ function compareScalar(a: string, b: string): number {
 
 function partMatches(part: NftElement['key'][number], value: string): boolean {
   if (part.kind === 'value') return compareScalar(part.value, value) === 0;
-  if (part.kind === 'prefix') return prefixContains(part.addr, part.len, value);
+  if (part.kind === 'prefix') return inCIDR(`${part.addr}/${part.len}`, value);
   return compareScalar(part.from, value) <= 0 && compareScalar(value, part.to) <= 0;
 }
 
 function canonical(v: string): string {
-  const a = ipOf(v);
+  const a = ipOrNull(v);
   return a ? a.toString() : v;
 }
 
@@ -457,7 +403,7 @@ export class NftWalker {
       const r = right as Record<string, unknown>;
       if (r.prefix) {
         const p = r.prefix as { addr: unknown; len: number };
-        hit = prefixContains(scalarText(p.addr), p.len, String(lv));
+        hit = inCIDR(`${scalarText(p.addr)}/${p.len}`, String(lv));
       } else if (Array.isArray(r.range)) {
         hit =
           compareScalar(scalarText(r.range[0]), String(lv)) <= 0 &&
@@ -507,21 +453,6 @@ interface RuleBranch {
 }
 
 type RuleResult = { kind: 'nomatch' } | { kind: 'branches'; branches: RuleBranch[] };
-
-function fork(st: NftState, weight: number): NftState {
-  return { ...st, weight };
-}
-
-function withEvidence(st: NftState, rule: NftRule): NftState {
-  if (st.evidence?.rule === rule) return st;
-  return { ...st, evidence: { rule, prev: st.evidence } };
-}
-
-export function nftEvidence(st: NftState): NftRule[] {
-  const out: NftRule[] = [];
-  for (let e = st.evidence; e; e = e.prev) out.push(e.rule);
-  return out.reverse();
-}
 
 function policyRule(chain: NftChain): NftRule {
   return {

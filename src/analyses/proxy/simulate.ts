@@ -9,14 +9,8 @@ import { type IpvsDump, type IpvsVirtualServer, parseIpvsadm } from '../../parse
 import { type NftRule, type NftRuleset, parseNftJson } from '../../parsers/nft.js';
 import { classifyKubeChain } from './chain-names.js';
 import { buildIpvsIpsets, ipsetResolver } from './ipsets.js';
-import {
-  type Branch,
-  evidenceRules,
-  type IpsetResolver,
-  IptablesWalker,
-  type WalkState,
-} from './iptables-eval.js';
-import { type NftBranch, type NftState, NftWalker, nftEvidence } from './nft-eval.js';
+import { type Branch, type IpsetResolver, IptablesWalker, type WalkState } from './iptables-eval.js';
+import { type NftBranch, type NftState, NftWalker } from './nft-eval.js';
 import {
   type Dataplane,
   type FlowEndpoint,
@@ -27,6 +21,7 @@ import {
 } from './packet.js';
 import { buildServiceIndex, type ServiceIndex, serviceForDestination } from './service-index.js';
 import { nodeIPsOf, type ProxyServicePort, proxyModeFromModel } from './service-ports.js';
+import { evidenceOf } from './walk-state.js';
 
 export interface NodeProxyRules {
   node: string;
@@ -365,7 +360,7 @@ function runIptables(
     }
   }
   return finals.map((b) => {
-    const rs = evidenceRules(b.st);
+    const rs = evidenceOf(b.st);
     return {
       verdict: b.verdict === 'return' ? 'accept' : b.verdict,
       weight: b.st.weight,
@@ -479,7 +474,7 @@ function runNft(rules: NodeProxyRules, packet: Packet, family: 4 | 6): Outcome[]
     }
   }
   return finals.map((b) => {
-    const rs = nftEvidence(b.st);
+    const rs = evidenceOf(b.st);
     return {
       verdict: b.verdict === 'continue' ? 'accept' : b.verdict,
       weight: b.st.weight,
