@@ -65,6 +65,29 @@ export function indexSlices(model: ClusterModel, service: Service): SliceIndex {
   };
 }
 
+/**
+ * The ready endpoints EndpointSlices list for a Service port (of one address family, when
+ * given): each endpoint's first address, as kube-proxy and the ingress controllers use it,
+ * with the target port the slice names.
+ */
+export function readyEndpoints(
+  model: ClusterModel,
+  service: Service,
+  port: ServicePort,
+  family?: 4 | 6,
+): { ip: string; port: number }[] {
+  const out: { ip: string; port: number }[] = [];
+  for (const slice of model.endpointSlicesFor(service)) {
+    if (slice.addressType === 'FQDN') continue;
+    if (family && slice.addressType !== (family === 4 ? 'IPv4' : 'IPv6')) continue;
+    const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
+    if (!sp) continue;
+    for (const e of slice.endpoints)
+      if (e.conditions.ready && e.addresses[0]) out.push({ ip: e.addresses[0], port: sp.port });
+  }
+  return out;
+}
+
 /** The address families a Service's slices carry (the controller's getAddressTypesForService). */
 export function serviceFamilies(service: Service): (4 | 6)[] {
   const out = new Set<4 | 6>();

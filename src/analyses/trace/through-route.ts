@@ -7,6 +7,7 @@ import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Pod, Service } from '../../model/types.js';
+import { readyEndpoints } from '../endpoints/backends.js';
 import {
   diagnoseHTTPRoute,
   findGatewayObject,
@@ -122,21 +123,6 @@ function entryNodes(
   return nodes;
 }
 
-/** The ready addresses and target ports behind a Service port, from its EndpointSlices. */
-function readyEndpoints(model: ClusterModel, b: RouteBackend): { ip: string; port: number }[] {
-  const { service, port } = b;
-  if (!service || !port) return [];
-  const out: { ip: string; port: number }[] = [];
-  for (const slice of model.endpointSlicesFor(service)) {
-    if (slice.addressType === 'FQDN') continue;
-    const p = slice.ports.find((x) => x.name === (port.name ?? '') && x.protocol === port.protocol);
-    if (!p) continue;
-    for (const e of slice.endpoints)
-      if (e.conditions.ready !== false && e.addresses[0]) out.push({ ip: e.addresses[0], port: p.port });
-  }
-  return out;
-}
-
 const backendText = (b: RouteBackend) =>
   `svc/${b.rule.backend.namespace}/${b.rule.backend.service}:${b.rule.backend.port ?? '?'}`;
 
@@ -161,6 +147,94 @@ const times = (...ps: (number | null)[]) =>
   ps.some((p) => p === null)
     ? null
     : Math.round(ps.reduce((a: number, p) => a * (p as number), 1) * 1000) / 1000;
+
+/** One way through a backend from the controller: its hops, and its share within the backend. */
+interface BackendLeg {
+  to: TraceRef | null;
+  hops: Hop[];
+  share: number;
+  probability: number;
+}
+
+/**
+ * Leg 2 for one backend: a new connection from the controller pod to each ready endpoint (or to
+ * the Service VIP), after a hop that names the route; or the controller answering itself when it
+ * has no upstream. Findings and notes of the traces go to `out`.
+ */
+function backendLegs(
+  model: ClusterModel,
+  ctrl: Pod,
+  b: RouteBackend,
+  what: string,
+  trace: Trace,
+  out: { findings: Finding[]; notes: string[] },
+): BackendLeg[] {
+  const boundary: Hop = {
+    kind: 'pod',
+    node: ctrl.nodeName,
+    detail: `controller ${ctrl.namespace}/${ctrl.name}: proxies ${b.rule.host ?? '*'}${b.rule.path ?? ''} to ${backendText(b)} (${b.upstream})`,
+    status: 'ok',
+    evidence: `${what} ${b.rule.source}`,
+  };
+  const blocking = b.rule.problems.filter((c) => NO_UPSTREAM.has(c));
+  const endpoints =
+    b.upstream === 'endpoints' && b.service && b.port ? readyEndpoints(model, b.service, b.port) : [];
+  if (!b.service || !b.port || blocking.length || (b.upstream === 'endpoints' && !endpoints.length)) {
+    const codes = blocking.length
+      ? blocking
+      : b.rule.problems.filter((c) => c.startsWith('SVC_') || c.startsWith('INGRESS_'));
+    if (!codes.length) {
+      const f = finding('SVC_NO_READY_ENDPOINTS', {
+        message: `Service ${b.rule.backend.namespace}/${b.rule.backend.service} has no ready endpoint for ${what}'s ${b.rule.source}.`,
+        objects: [`svc/${b.rule.backend.namespace}/${b.rule.backend.service}`],
+      });
+      out.findings.push(f);
+      codes.push(f.code);
+    }
+    const drop: Hop = {
+      kind: 'drop',
+      node: ctrl.nodeName,
+      detail: `the controller has no upstream for ${backendText(b)}: it answers the request itself (an HTTP 5xx)`,
+      status: 'broken',
+      findings: codes,
+    };
+    return [{ to: null, hops: [boundary, drop], share: 1, probability: 1 }];
+  }
+  const from: TraceTarget = { kind: 'pod', namespace: ctrl.namespace, name: ctrl.name };
+  const port = b.port;
+  const legs =
+    b.upstream === 'service'
+      ? [
+          {
+            leg: trace({
+              source: from,
+              destination: {
+                kind: 'svc',
+                namespace: b.service.namespace,
+                name: b.service.name,
+                port: port.port,
+              },
+            }),
+            share: 1,
+          },
+        ]
+      : endpoints.map((e) => ({
+          leg: trace({
+            source: from,
+            destination: { kind: 'ip', name: e.ip, port: e.port },
+            protocol: port.protocol,
+          }),
+          share: 1 / endpoints.length,
+        }));
+  const result: BackendLeg[] = [];
+  for (const { leg, share } of legs) {
+    out.findings.push(...leg.findings);
+    out.notes.push(...leg.notes);
+    for (const p2 of leg.paths)
+      result.push({ to: p2.to, hops: [boundary, ...p2.hops], share, probability: p2.probability ?? 1 });
+  }
+  return result;
+}
 
 export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace: Trace): TraceResult {
   const target = resolveRoute(model, query);
@@ -222,6 +296,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
   const nodes = entryNodes(model, query, entry?.service, behind, notes);
   const shares = backendShares(target.request);
   const paths: TracePath[] = [];
+  const leg2 = new Map<string, BackendLeg[]>();
   let source: TraceRef | undefined;
   for (const viaNode of nodes) {
     const leg1 = trace({ source: query.source, destination: leg1Target, protocol: 'TCP', viaNode });
@@ -238,79 +313,22 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
         continue;
       }
       backends.forEach((b, i) => {
-        // Leg 2: a new connection from the controller pod.
-        const head: Hop[] = [
-          ...p1.hops,
-          {
-            kind: 'pod',
-            node: ctrl.nodeName,
-            detail: `controller ${ctrl.namespace}/${ctrl.name}: proxies ${b.rule.host ?? '*'}${b.rule.path ?? ''} to ${backendText(b)} (${b.upstream})`,
-            status: 'ok',
-            evidence: `${what} ${b.rule.source}`,
-          },
-        ];
-        const share = times(entryShare, p1.probability, shares[i]);
-        const blocking = b.rule.problems.filter((c) => NO_UPSTREAM.has(c));
-        const endpoints = b.upstream === 'endpoints' ? readyEndpoints(model, b) : [];
-        if (!b.service || !b.port || blocking.length || (b.upstream === 'endpoints' && !endpoints.length)) {
-          const codes = blocking.length
-            ? blocking
-            : b.rule.problems.filter((c) => c.startsWith('SVC_') || c.startsWith('INGRESS_'));
-          if (!codes.length) {
-            const f = finding('SVC_NO_READY_ENDPOINTS', {
-              message: `Service ${b.rule.backend.namespace}/${b.rule.backend.service} has no ready endpoint for ${what}'s ${b.rule.source}.`,
-              objects: [`svc/${b.rule.backend.namespace}/${b.rule.backend.service}`],
-            });
-            findings.push(f);
-            codes.push(f.code);
-          }
-          const hop: Hop = {
-            kind: 'drop',
-            node: ctrl.nodeName,
-            detail: `the controller has no upstream for ${backendText(b)}: it answers the request itself (an HTTP 5xx)`,
-            status: 'broken',
-            findings: codes,
-          };
-          paths.push({ to: null, probability: share, verdict: 'unreachable', hops: [...head, hop] });
-          return;
+        // The controller's own connections do not depend on where the client came in.
+        const key = `${ctrl.namespace}/${ctrl.name}#${i}`;
+        let legs = leg2.get(key);
+        if (!legs) {
+          legs = backendLegs(model, ctrl, b, what, trace, { findings, notes });
+          leg2.set(key, legs);
         }
-        const from: TraceTarget = { kind: 'pod', namespace: ctrl.namespace, name: ctrl.name };
-        const legs =
-          b.upstream === 'service'
-            ? [
-                {
-                  leg: trace({
-                    source: from,
-                    destination: {
-                      kind: 'svc',
-                      namespace: b.service.namespace,
-                      name: b.service.name,
-                      port: b.port.port,
-                    },
-                  }),
-                  share: 1,
-                },
-              ]
-            : endpoints.map((e) => ({
-                leg: trace({
-                  source: from,
-                  destination: { kind: 'ip', name: e.ip, port: e.port },
-                  protocol: b.port!.protocol,
-                }),
-                share: 1 / endpoints.length,
-              }));
-        for (const { leg, share: legShare } of legs) {
-          findings.push(...leg.findings);
-          notes.push(...leg.notes);
-          for (const p2 of leg.paths) {
-            const hops = [...head, ...p2.hops];
-            paths.push({
-              to: p2.to,
-              probability: times(share, legShare, p2.probability ?? 1),
-              verdict: pathVerdict(hops),
-              hops,
-            });
-          }
+        const share = times(entryShare, p1.probability, shares[i]);
+        for (const l of legs) {
+          const hops = [...p1.hops, ...l.hops];
+          paths.push({
+            to: l.to,
+            probability: times(share, l.share, l.probability),
+            verdict: pathVerdict(hops),
+            hops,
+          });
         }
       });
     }

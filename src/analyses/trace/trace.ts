@@ -10,6 +10,7 @@ import { queryPlan } from '../dns/check.js';
 import { outcomeOfExpected } from '../dns/compare.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
 import { walkSearch } from '../dns/search.js';
+import { readyEndpoints } from '../endpoints/backends.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { nearMissesNotSearched } from '../endpoints/near-miss.js';
 import { closeNames } from '../endpoints/similar.js';
@@ -449,15 +450,7 @@ function inferredCandidates(ctx: TraceContext, source: Source, dest: Destination
       },
     ];
   }
-  const family = ipFamily(dest.ip || source.ip);
-  const ready: { ip: string; port: number }[] = [];
-  for (const slice of ctx.model.endpointSlicesFor(dest.service)) {
-    if (slice.addressType !== (family === 4 ? 'IPv4' : 'IPv6')) continue;
-    const sp = slice.ports.find((p) => p.name === dest.port.name && p.protocol === dest.port.protocol);
-    if (!sp) continue;
-    for (const e of slice.endpoints)
-      if (e.conditions.ready) for (const a of e.addresses) ready.push({ ip: a, port: sp.port });
-  }
+  const ready = readyEndpoints(ctx.model, dest.service, dest.port, ipFamily(dest.ip || source.ip));
   return ready.map((e) => ({
     ip: e.ip,
     port: e.port,
