@@ -256,6 +256,42 @@ export const CATALOG = {
     severity: 'warning',
     hint: "Pod traffic to this address leaves with the pod IP as its source; unless the network routes the pod CIDR back to the node, replies are lost: check the CNI's masquerade rule (ipMasq / ip-masq-agent).",
   },
+  PROXY_DNAT_MISSING: {
+    severity: 'error',
+    hint: "A share of the Service's traffic leaves kube-proxy's chains without a DNAT (a KUBE-SEP/endpoint chain lost its DNAT rule) and goes to the virtual IP, which nothing answers: restart kube-proxy on the node so it rewrites its rules, and find what edited them.",
+  },
+  HAIRPIN_DISABLED: {
+    severity: 'error',
+    hint: "A pod that reaches its own Service and is picked as the backend needs hairpin mode on its bridge port: set \"hairpinMode\": true in the CNI bridge configuration (kubelet --hairpin-mode=hairpin-veth), or make the bridge promiscuous.",
+  },
+  HOSTPORT_RULE_MISSING: {
+    severity: 'error',
+    hint: "The pod's hostPort has no DNAT on its node (the CNI portmap plugin's CNI-HOSTPORT-DNAT jump or CNI-DN-… chain is gone): recreate the pod, or check that the conflist chains the portmap plugin.",
+  },
+  OVERLAY_FDB_MISSING: {
+    severity: 'error',
+    hint: "The VXLAN device has no forwarding entry (bridge fdb) for the remote node's VTEP MAC, so encapsulated packets have no underlay destination: restart the CNI agent on the node (e.g. flanneld) so that it reprograms its peers.",
+  },
+  OVERLAY_NEIGH_MISSING: {
+    severity: 'error',
+    hint: "The VXLAN device has no neighbour entry (ip neigh) for the remote VTEP address, so the kernel cannot build the inner frame: restart the CNI agent on the node (e.g. flanneld) so that it reprograms its peers.",
+  },
+  RP_FILTER_DROP: {
+    severity: 'error',
+    hint: 'Strict reverse-path filtering (rp_filter=1) drops packets that arrive on an interface the node would not use to answer them: fix the asymmetric route, or set net.ipv4.conf.all.rp_filter and the interface\'s to 2 (loose).',
+  },
+  REPLY_ROUTE_MISSING: {
+    severity: 'error',
+    hint: 'The destination can receive the packet but has no route to send the reply back: restore its routes (a pod: its default route via the gateway; recreate the pod).',
+  },
+  NODE_PORT_NOT_LISTENING: {
+    severity: 'error',
+    hint: "Nothing on the node listens on that port (ss -lntu): start the host-network process, or check the port it binds.",
+  },
+  PROXY_PORT_NOT_SERVED: {
+    severity: 'error',
+    hint: 'The Service has no port with this number and protocol: kube-proxy rejects such packets to the virtual IP. Use one of the ports listed by kubectl get svc.',
+  },
   NO_NODE_DATA: {
     severity: 'info',
     hint: 'Capture the node files (knet snapshot --collect-nodes, or docs/snapshot.md) to check this hop.',
