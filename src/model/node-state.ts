@@ -5,13 +5,21 @@
 
 import { ParseError } from '../parsers/errors.js';
 import {
+  type BridgeFdb,
   type IpAddrInterface,
   type IpLink,
+  type IpNeigh,
   type IpRoute,
+  type IpRule,
+  parseBridgeFdb,
   parseIpAddr,
   parseIpLink,
+  parseIpNeigh,
   parseIpRoute,
+  parseIpRule,
 } from '../parsers/iproute2.js';
+import { type IptablesDump, parseIptablesSave } from '../parsers/iptables-save.js';
+import { type NftRuleset, parseNftJson } from '../parsers/nft.js';
 import { parseSysctl } from '../parsers/sysctl.js';
 import type { ClusterModel } from './cluster.js';
 import type { Pod } from './types.js';
@@ -27,6 +35,10 @@ export interface PodNetState {
   routes?: IpRoute[];
   resolvConf?: string;
   listening?: ListeningSocket[];
+  /** The pod namespace's own netfilter rules (a sidecar's REDIRECT, the application's firewall). */
+  iptables?: IptablesDump;
+  ip6tables?: IptablesDump;
+  nft?: NftRuleset;
   /** Which of the pod's files exist, as bundle paths (for evidence). */
   files: Record<string, string>;
 }
@@ -69,6 +81,26 @@ export class NodeState {
     return this.parsed('sysctl.txt', parseSysctl);
   }
 
+  /** Policy routing rules (`ip -j rule show`). */
+  get ipRules(): IpRule[] | undefined {
+    return this.parsed('ip-rule.json', parseIpRule);
+  }
+
+  /** ARP/NDP entries, including the overlay's VTEP neighbours. */
+  get neigh(): IpNeigh[] | undefined {
+    return this.parsed('ip-neigh.json', parseIpNeigh);
+  }
+
+  /** Bridge and VXLAN forwarding entries. */
+  get fdb(): BridgeFdb[] | undefined {
+    return this.parsed('bridge-fdb.json', parseBridgeFdb);
+  }
+
+  /** The node's own listening sockets (host-network processes). */
+  get listening(): ListeningSocket[] | undefined {
+    return this.parsed('ss.txt', parseSsListening);
+  }
+
   /** True when any dataplane file of this node is present. */
   get hasData(): boolean {
     return this.model.nodeFiles.nodes().includes(this.node);
@@ -91,6 +123,9 @@ export class NodeState {
       routes: read('ip-route.json', parseIpRoute),
       resolvConf: read('resolv.conf', (t) => t),
       listening: read('ss.txt', parseSsListening),
+      iptables: read('iptables-save.txt', (t, f) => parseIptablesSave(t, f)),
+      ip6tables: read('ip6tables-save.txt', (t, f) => parseIptablesSave(t, f)),
+      nft: read('nft.json', parseNftJson),
       files,
     };
     this.cache.set(key, state);

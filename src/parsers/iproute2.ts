@@ -552,3 +552,55 @@ export function parseIpRule(text: string, file: string): IpRule[] {
     return rule;
   });
 }
+
+/** An ARP/NDP entry (`ip -j neigh show`). */
+export interface IpNeigh {
+  dst: string;
+  dev?: string;
+  lladdr?: string;
+  /** PERMANENT, REACHABLE, STALE, FAILED, INCOMPLETE, NOARP, … */
+  state: string[];
+  line: number;
+}
+
+/** `ip -j neigh show`. */
+export function parseIpNeigh(text: string, file: string): IpNeigh[] {
+  const { items, lines } = parseJsonArray(text, file, 'ip -j neigh show');
+  return items.map((item, i) => {
+    const line = lines[i] ?? 1;
+    const f = new Fields(item, file, line, `neighbour ${i + 1}`);
+    const entry: IpNeigh = { dst: f.reqStr('dst'), state: f.strings('state'), line };
+    const dev = f.str('dev');
+    if (dev !== undefined) entry.dev = dev;
+    const lladdr = f.str('lladdr');
+    if (lladdr !== undefined) entry.lladdr = lladdr.toLowerCase();
+    return entry;
+  });
+}
+
+/** A forwarding-database entry (`bridge -j fdb show`): a MAC on a port, or a VXLAN remote. */
+export interface BridgeFdb {
+  mac: string;
+  ifname?: string;
+  /** VXLAN: the underlay address frames for this MAC are sent to. */
+  dst?: string;
+  master?: string;
+  flags: string[];
+  state?: string;
+  line: number;
+}
+
+/** `bridge -j fdb show`. */
+export function parseBridgeFdb(text: string, file: string): BridgeFdb[] {
+  const { items, lines } = parseJsonArray(text, file, 'bridge -j fdb show');
+  return items.map((item, i) => {
+    const line = lines[i] ?? 1;
+    const f = new Fields(item, file, line, `fdb entry ${i + 1}`);
+    const entry: BridgeFdb = { mac: f.reqStr('mac').toLowerCase(), flags: f.strings('flags'), line };
+    for (const key of ['ifname', 'dst', 'master', 'state'] as const) {
+      const v = f.str(key);
+      if (v !== undefined) entry[key] = v;
+    }
+    return entry;
+  });
+}

@@ -2,7 +2,7 @@
 // of once per lookup (5,000 host-gw routes at scale). It must choose exactly the route the
 // original per-lookup code chose, on real-shaped tables and on random ones.
 import { describe, expect, it } from 'vitest';
-import { lookupRoute } from '../../src/analyses/trace/routing.js';
+import { lookupRoute } from '../../src/analyses/dataplane/routing.js';
 import { cidrContains, ipFamily, parseCIDR } from '../../src/model/ip.js';
 import { type IpRoute, parseIpRoute } from '../../src/parsers/iproute2.js';
 

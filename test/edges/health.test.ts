@@ -2,10 +2,10 @@
 // value each test is about changed in the captured `sysctl -a` output.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encapOverhead } from '../../src/analyses/dataplane/encap.js';
 import {
   bridgeNfFindings,
   conntrackFindings,
-  encapOverhead,
   mtuFindings,
   nodeHealthFindings,
   rpFilterFindings,

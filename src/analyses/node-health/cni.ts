@@ -17,7 +17,7 @@ import {
 } from '../../parsers/cni.js';
 import { ParseError } from '../../parsers/errors.js';
 import type { IpLink, IpRoute } from '../../parsers/iproute2.js';
-import { formatRoute, routeDevice, routeGateway } from '../trace/routing.js';
+import { formatRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
 
 export type OverlayType = 'vxlan' | 'geneve' | 'ipip' | 'wireguard' | 'gre' | 'host-gw' | 'none';
 

@@ -8,11 +8,11 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { cidrContains, ipFamily, normalizeIP } from '../../model/ip.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
+import { formatRoute, lookupRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import type { PacketFlow } from '../proxy/packet.js';
 import { clusterCIDRFromModel } from '../proxy/service-ports.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
-import { formatRoute, lookupRoute, routeDevice, routeGateway } from '../trace/routing.js';
 import type { Hop } from '../trace/types.js';
 
 export interface EgressQuery {

@@ -9,55 +9,16 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { cidrContains, ipFamily, isIP } from '../../model/ip.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod } from '../../model/types.js';
-import {
-  type IpAddrInterface,
-  type IpLink,
-  type IpRoute,
-  type IpRule,
-  parseIpRule,
-} from '../../parsers/iproute2.js';
+import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';
+import { encapOverhead, TUNNEL_KINDS } from '../dataplane/encap.js';
+import { formatRoute, lookupRoute, routeDevice } from '../dataplane/routing.js';
+import { rpFilter } from '../dataplane/sysctls.js';
 import { proxyModeFromModel } from '../proxy/service-ports.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
-import { formatRoute, lookupRoute, routeDevice } from '../trace/routing.js';
 import { cniSummary, detectOverlay } from './cni.js';
 
 /** nf_conntrack_count at or above this share of nf_conntrack_max is reported. */
 export const CONNTRACK_THRESHOLD = 0.9;
-
-const TUNNEL_KINDS = new Set([
-  'vxlan',
-  'geneve',
-  'ipip',
-  'sit',
-  'ip6tnl',
-  'gre',
-  'gretap',
-  'ip6gre',
-  'wireguard',
-]);
-
-/** Bytes a tunnel adds to every packet, by kind and underlay family (without options). */
-export function encapOverhead(kind: string, underlayFamily: 4 | 6 = 4): number {
-  const ip = underlayFamily === 6 ? 40 : 20;
-  switch (kind) {
-    case 'vxlan':
-    case 'geneve':
-      return ip + 8 + 8 + 14; // outer IP + UDP + VXLAN/Geneve header + inner Ethernet
-    case 'ipip':
-    case 'sit':
-    case 'ip6tnl':
-      return ip;
-    case 'gre':
-    case 'ip6gre':
-      return ip + 4;
-    case 'gretap':
-      return ip + 4 + 14;
-    case 'wireguard':
-      return ip + 8 + 32; // outer IP + UDP + WireGuard data header and tag
-    default:
-      return 0;
-  }
-}
 
 function sysctlLine(state: NodeState, key: string, value: string): string {
   return `${state.describe('sysctl.txt')}: ${key} = ${value}`;
@@ -169,20 +130,6 @@ export function bridgeNfFindings(model: ClusterModel, node: string): Finding[] {
   ];
 }
 
-/** Effective rp_filter of an interface: the kernel uses max(conf.all, conf.IFACE). */
-function rpFilter(
-  sysctl: ReadonlyMap<string, string>,
-  iface: string,
-): { value: number; keys: string[] } | undefined {
-  const allKey = 'net.ipv4.conf.all.rp_filter';
-  const ifKey = `net.ipv4.conf.${iface.replace(/\./g, '/')}.rp_filter`;
-  const all = sysctl.get(allKey);
-  const own = sysctl.get(ifKey) ?? sysctl.get(`net.ipv4.conf.${iface}.rp_filter`);
-  if (all === undefined || own === undefined) return undefined;
-  const value = Math.max(Number(all), Number(own));
-  return { value, keys: [`${allKey} = ${all}`, `${ifKey} = ${own}`] };
-}
-
 const globalV4 = (i: IpAddrInterface) =>
   i.addresses.filter((a) => a.family === 'inet' && a.scope === 'global');
 
@@ -237,8 +184,7 @@ export function rpFilterFindings(model: ClusterModel, node: string): Finding[] {
   const defDev = def && def.dst === 'default' ? routeDevice(def) : undefined;
   if (!def || !defDev) return [];
   if (def.nexthops.length > 1 && def.nexthops.some((h) => ups.some((u) => u.ifname === h.dev))) return [];
-  const ruleText = model.nodeFiles.read(node, 'ip-rule.json');
-  const rules = ruleText ? parseIpRule(ruleText, state.describe('ip-rule.json')) : [];
+  const rules = state.ipRules ?? [];
   const out: Finding[] = [];
   for (const up of ups) {
     if (up.ifname === defDev) continue;
@@ -255,7 +201,7 @@ export function rpFilterFindings(model: ClusterModel, node: string): Finding[] {
           ...rp.keys.map((k) => `${state.describe('sysctl.txt')}: ${k}`),
           `${state.describe('ip-route.json')}: ${formatRoute(def)}`,
           `${state.describe('ip-addr.json')}: ${up.ifname} ${address.cidr}`,
-          ...(ruleText
+          ...(state.ipRules
             ? [
                 `${state.describe('ip-rule.json')}: no rule sends traffic from ${address.local} to a table whose default route uses ${up.ifname}`,
               ]

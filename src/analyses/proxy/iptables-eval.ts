@@ -522,7 +522,7 @@ export class IptablesWalker {
           if (b.verdict === 'accept') next.push(b.st);
           else if (b.verdict === 'return') {
             if (chain.policy === 'DROP') {
-              done.push({ st: b.st, verdict: 'drop', rule: policyRule(table, hook, chain) });
+              done.push({ st: b.st, verdict: 'drop', rule: iptablesPolicyRule(table, hook, chain) });
             } else next.push(b.st);
           } else done.push(b);
         }
@@ -534,7 +534,7 @@ export class IptablesWalker {
   }
 }
 
-function policyRule(table: string, hook: string, chain: IptablesChain): IptablesRule {
+export function iptablesPolicyRule(table: string, hook: string, chain: IptablesChain): IptablesRule {
   return {
     table,
     chain: hook,

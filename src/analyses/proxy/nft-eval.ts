@@ -136,7 +136,7 @@ export class NftWalker {
         for (const b of this.runChain(chain, s, 0)) {
           if (b.verdict === 'accept') next.push(b.st);
           else if (b.verdict === 'continue') {
-            if (chain.policy === 'drop') done.push({ st: b.st, verdict: 'drop', rule: policyRule(chain) });
+            if (chain.policy === 'drop') done.push({ st: b.st, verdict: 'drop', rule: nftPolicyRule(chain) });
             else next.push(b.st);
           } else done.push(b);
         }
@@ -454,7 +454,7 @@ interface RuleBranch {
 
 type RuleResult = { kind: 'nomatch' } | { kind: 'branches'; branches: RuleBranch[] };
 
-function policyRule(chain: NftChain): NftRule {
+export function nftPolicyRule(chain: NftChain): NftRule {
   return {
     family: chain.family,
     table: chain.table,

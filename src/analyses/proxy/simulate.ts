@@ -3,14 +3,21 @@
 // the PacketFlow. Pure: the only input is the model (and its node files).
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, isCanonicalIPv4, isIP, normalizeIP } from '../../model/ip.js';
-import type { IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
+import type { IptablesDump } from '../../parsers/iptables-save.js';
 import { parseIptablesSave } from '../../parsers/iptables-save.js';
 import { type IpvsDump, type IpvsVirtualServer, parseIpvsadm } from '../../parsers/ipvsadm.js';
-import { type NftRule, type NftRuleset, parseNftJson } from '../../parsers/nft.js';
+import { type NftRuleset, parseNftJson } from '../../parsers/nft.js';
+import {
+  type HookBranch,
+  type KPacket,
+  type NetfilterRules,
+  newPacket,
+  type RuleRef,
+  runHook,
+} from '../dataplane/netfilter.js';
 import { classifyKubeChain } from './chain-names.js';
 import { buildIpvsIpsets, ipsetResolver } from './ipsets.js';
-import { type Branch, type IpsetResolver, IptablesWalker, type WalkState } from './iptables-eval.js';
-import { type NftBranch, type NftState, NftWalker } from './nft-eval.js';
+import type { IpsetResolver } from './iptables-eval.js';
 import {
   type Dataplane,
   type FlowEndpoint,
@@ -21,7 +28,6 @@ import {
 } from './packet.js';
 import { buildServiceIndex, type ServiceIndex, serviceForDestination } from './service-index.js';
 import { nodeIPsOf, type ProxyServicePort, proxyModeFromModel } from './service-ports.js';
-import { evidenceOf } from './walk-state.js';
 
 export interface NodeProxyRules {
   node: string;
@@ -195,15 +201,6 @@ export function isLocalAddress(rules: NodeProxyRules, ip: string): boolean {
   return ipFamily(n) === 4 ? n.startsWith('127.') : n === '::1';
 }
 
-/** Is this iptables rule kube-proxy's (or kubelet's KUBE-FIREWALL), rather than someone else's? */
-export function isKubeProxyIptablesRule(rule: Pick<IptablesRule, 'chain' | 'target'>): boolean {
-  return rule.chain.startsWith('KUBE-') || (rule.target?.startsWith('KUBE-') ?? false);
-}
-
-export function isKubeProxyNftRule(rule: Pick<NftRule, 'table' | 'family'>): boolean {
-  return rule.table === 'kube-proxy' && (rule.family === 'ip' || rule.family === 'ip6');
-}
-
 /**
  * The finding a drop/reject flow turns into: kube-proxy's own REJECT/DROP (no endpoints,
  * source ranges, Local policy) → PROXY_REJECT; anyone else's rule → FILTER_DROP.
@@ -249,7 +246,7 @@ export function simulatePacket(rules: NodeProxyRules, packet: Packet): PacketFlo
   let outcomes: Outcome[];
   if (rules.mode === 'nftables') {
     if (!rules.nft) return { ...base, unknown: 'no nft.json for this node' };
-    outcomes = runNft(rules, packet, family);
+    outcomes = runRules(rules, packet);
   } else {
     const dump = family === 6 ? rules.ip6tables : rules.iptables;
     if (!dump) {
@@ -268,7 +265,7 @@ export function simulatePacket(rules: NodeProxyRules, packet: Packet): PacketFlo
       }
       ipsets = ipsetResolver(sets, used);
     }
-    outcomes = runIptables(rules, dump, packet, ipsets);
+    outcomes = runRules(rules, packet, ipsets);
     if (used.size > 0)
       notes.push(
         `ipset contents (${[...used].sort().join(', ')}) derived from the API; ipset list not captured`,
@@ -277,20 +274,17 @@ export function simulatePacket(rules: NodeProxyRules, packet: Packet): PacketFlo
   return summarize(rules, packet, base, outcomes, notes);
 }
 
-function initialState(packet: Packet): WalkState {
-  return {
-    src: isIP(packet.source) ? normalizeIP(packet.source) : packet.source,
-    dst: isIP(packet.destination) ? normalizeIP(packet.destination) : packet.destination,
-    dport: packet.port,
-    proto: lowerProtocol(packet.protocol),
-    mark: 0,
-    weight: 1,
-    masquerade: false,
-  };
-}
-
-function serviceFromIptablesRules(index: ServiceIndex, rs: IptablesRule[]): ProxyServicePort | undefined {
+function serviceFromRules(index: ServiceIndex, rs: readonly RuleRef[]): ProxyServicePort | undefined {
   for (const r of rs) {
+    if (r.table.includes(' ')) {
+      // nftables: kube-proxy's chains are named for the service port.
+      if (!r.kube) continue;
+      const m = /^(service|local|external|firewall|endpoint)-(.+)$/.exec(r.chain);
+      if (!m) continue;
+      const sp = m[1] === 'endpoint' ? index.byNftEndpointBase.get(m[2])?.sp : index.byNftBase.get(m[2]);
+      if (sp) return sp;
+      continue;
+    }
     for (const name of [r.chain, r.target]) {
       if (!name) continue;
       const k = classifyKubeChain(name);
@@ -307,45 +301,41 @@ function serviceFromIptablesRules(index: ServiceIndex, rs: IptablesRule[]): Prox
   return undefined;
 }
 
-function runIptables(
-  rules: NodeProxyRules,
-  dump: IptablesDump,
-  packet: Packet,
-  ipsets?: IpsetResolver,
-): Outcome[] {
+/** The node's kube-proxy rules (the mode's own ruleset) hook by hook, as the kernel runs them. */
+function runRules(rules: NodeProxyRules, packet: Packet, ipsets?: IpsetResolver): Outcome[] {
   const isLocal = (ip: string) => isLocalAddress(rules, ip);
-  const walker = new IptablesWalker({
-    dump,
-    isLocal,
-    ipsets,
-    inInterface: packet.inInterface,
-    from: packet.from,
-  });
-  const finals: Branch[] = [];
-  const st0 = initialState(packet);
-  const afterIpvs = (b: Branch): Branch[] => {
-    if (rules.mode !== 'ipvs' || !isLocal(b.st.dst) || b.st.dnat) return [b];
-    return ipvsStep(rules, b.st);
+  const nf: NetfilterRules =
+    rules.mode === 'nftables'
+      ? { nft: rules.nft, isLocal }
+      : { iptables: rules.iptables, ip6tables: rules.ip6tables, isLocal, ipsets };
+  const io = { inInterface: packet.inInterface, from: packet.from };
+  const finals: HookBranch[] = [];
+  const afterIpvs = (b: HookBranch): HookBranch[] => {
+    if (rules.mode !== 'ipvs' || !isLocal(b.pkt.dst) || b.pkt.dnat) return [b];
+    return ipvsStep(rules, b.pkt);
   };
-  const toPost = (bs: Branch[]) => {
+  const toPost = (bs: HookBranch[]) => {
     for (const b of bs) {
       if (b.verdict !== 'accept') finals.push(b);
-      else for (const p of walker.runHook('POSTROUTING', ['mangle', 'nat'], b.st)) finals.push(p);
+      else for (const p of runHook(nf, 'postrouting', b.pkt, io)) finals.push(p);
     }
   };
+  const st0 = newPacket({
+    src: packet.source,
+    dst: packet.destination,
+    dport: packet.port,
+    proto: lowerProtocol(packet.protocol),
+  });
   if (packet.from === 'local') {
-    for (const b of walker.runHook('OUTPUT', ['raw', 'mangle', 'nat', 'filter'], st0)) {
+    for (const b of runHook(nf, 'output', st0, io)) {
       if (b.verdict !== 'accept') finals.push(b);
       else toPost(afterIpvs(b));
     }
   } else {
-    for (const b of walker.runHook('PREROUTING', ['raw', 'mangle', 'nat'], st0)) {
-      if (b.verdict !== 'accept') {
-        finals.push(b);
-        continue;
-      }
-      if (isLocal(b.st.dst)) {
-        for (const c of walker.runHook('INPUT', ['mangle', 'filter'], b.st)) {
+    for (const b of runHook(nf, 'prerouting', st0, io)) {
+      if (b.verdict !== 'accept') finals.push(b);
+      else if (isLocal(b.pkt.dst)) {
+        for (const c of runHook(nf, 'input', b.pkt, io)) {
           if (c.verdict !== 'accept') finals.push(c);
           else {
             const after = afterIpvs(c);
@@ -353,142 +343,49 @@ function runIptables(
             else toPost(after);
           }
         }
-      } else {
-        const fwd = walker.runHook('FORWARD', ['mangle', 'filter'], b.st);
-        toPost(fwd);
-      }
+      } else toPost(runHook(nf, 'forward', b.pkt, io));
     }
   }
-  return finals.map((b) => {
-    const rs = evidenceOf(b.st);
-    return {
-      verdict: b.verdict === 'return' ? 'accept' : b.verdict,
-      weight: b.st.weight,
-      dnat: b.st.dnat ? { ip: b.st.dnat.ip, port: b.st.dnat.port } : undefined,
-      masquerade: b.st.masquerade,
-      decidingRule: b.verdict === 'drop' || b.verdict === 'reject' ? ruleInfo(b.rule) : undefined,
-      acceptedByKube:
-        b.st.acceptedBy && isKubeProxyIptablesRule(b.st.acceptedBy) ? b.st.acceptedBy.text : undefined,
-      evidence: rs.map((r) => r.text),
-      unknown: b.st.unknown,
-      service: serviceFromIptablesRules(rules.index, rs),
-    };
-  });
-}
-
-function ruleInfo(rule: IptablesRule | undefined): Outcome['decidingRule'] {
-  if (!rule) return undefined;
-  const policy = rule.text.startsWith('-P ');
-  return { text: rule.text, kube: !policy && isKubeProxyIptablesRule(rule) };
+  return finals.map((b) => ({
+    verdict: b.verdict,
+    weight: b.pkt.weight,
+    dnat: b.pkt.dnat ? { ip: b.pkt.dnat.ip, port: b.pkt.dnat.port } : undefined,
+    masquerade: b.pkt.masquerade,
+    decidingRule:
+      b.verdict !== 'accept' && b.decided ? { text: b.decided.text, kube: b.decided.kube } : undefined,
+    acceptedByKube: b.pkt.acceptedByKube,
+    evidence: b.pkt.evidence.map((r) => r.text),
+    unknown: b.pkt.unknown,
+    service: serviceFromRules(rules.index, b.pkt.evidence),
+  }));
 }
 
 /** IPVS: the virtual server for (proto, dst, port) picks a real server. */
-function ipvsStep(rules: NodeProxyRules, st: WalkState): Branch[] {
-  const proto = st.proto.toUpperCase();
+export function ipvsStep(rules: NodeProxyRules, pkt: KPacket): HookBranch[] {
+  const proto = pkt.proto.toUpperCase();
   const vs: IpvsVirtualServer | undefined = rules.ipvs?.services.find(
     (s) =>
-      s.protocol === proto && s.port === st.dport && isIP(s.address) && normalizeIP(s.address) === st.dst,
+      s.protocol === proto && s.port === pkt.dport && isIP(s.address) && normalizeIP(s.address) === pkt.dst,
   );
-  if (!vs) return [{ st, verdict: 'accept' }];
-  const vsRule: IptablesRule = {
-    table: 'ipvs',
-    chain: 'KUBE-IPVS',
-    line: vs.line,
-    text: vs.text,
-    matches: [],
-    goto: false,
-    targetOptions: [],
-    unknown: [],
-  };
+  if (!vs) return [{ pkt, verdict: 'accept' }];
+  const vsRef: RuleRef = { text: vs.text, table: 'ipvs', chain: 'KUBE-IPVS', kube: true };
   const live = vs.realServers.filter((r) => r.weight > 0);
   const total = live.reduce((n, r) => n + r.weight, 0);
-  if (live.length === 0) {
-    return [
-      {
-        st: { ...st, evidence: { rule: vsRule, prev: st.evidence } },
-        verdict: 'reject',
-        rule: { ...vsRule, chain: 'KUBE-IPVS' },
-      },
-    ];
-  }
+  if (live.length === 0)
+    return [{ pkt: { ...pkt, evidence: [...pkt.evidence, vsRef] }, verdict: 'reject', decided: vsRef }];
   return live.map((r) => {
     const ip = normalizeIP(r.address);
-    const rsRule = {
-      ...vsRule,
-      line: r.line,
-      text: `${vs.text} -> ${r.address}:${r.port} weight ${r.weight}`,
-    };
+    const rsRef: RuleRef = { ...vsRef, text: `${vs.text} -> ${r.address}:${r.port} weight ${r.weight}` };
     return {
-      st: {
-        ...st,
+      pkt: {
+        ...pkt,
         dst: ip,
         dport: r.port,
-        weight: (st.weight * r.weight) / total,
-        dnat: { ip, port: r.port, rule: rsRule },
-        evidence: { rule: rsRule, prev: st.evidence },
+        weight: (pkt.weight * r.weight) / total,
+        dnat: { ip, port: r.port, rule: rsRef.text },
+        evidence: [...pkt.evidence, rsRef],
       },
       verdict: 'accept' as const,
-    };
-  });
-}
-
-function serviceFromNftRules(index: ServiceIndex, rs: NftRule[]): ProxyServicePort | undefined {
-  for (const r of rs) {
-    if (!isKubeProxyNftRule(r)) continue;
-    const m = /^(service|local|external|firewall|endpoint)-(.+)$/.exec(r.chain);
-    if (!m) continue;
-    const sp = m[1] === 'endpoint' ? index.byNftEndpointBase.get(m[2])?.sp : index.byNftBase.get(m[2]);
-    if (sp) return sp;
-  }
-  return undefined;
-}
-
-function runNft(rules: NodeProxyRules, packet: Packet, family: 4 | 6): Outcome[] {
-  const isLocal = (ip: string) => isLocalAddress(rules, ip);
-  const walker = new NftWalker({
-    ruleset: rules.nft as NftRuleset,
-    family,
-    isLocal,
-    inInterface: packet.inInterface,
-  });
-  const st0: NftState = {
-    ...initialState(packet),
-    evidence: undefined,
-    dnat: undefined,
-    acceptedBy: undefined,
-  };
-  const finals: NftBranch[] = [];
-  const toPost = (bs: NftBranch[]) => {
-    for (const b of bs) {
-      if (b.verdict !== 'accept') finals.push(b);
-      else for (const p of walker.runHook('postrouting', b.st)) finals.push(p);
-    }
-  };
-  if (packet.from === 'local') {
-    toPost(walker.runHook('output', st0));
-  } else {
-    for (const b of walker.runHook('prerouting', st0)) {
-      if (b.verdict !== 'accept') finals.push(b);
-      else if (isLocal(b.st.dst)) for (const c of walker.runHook('input', b.st)) finals.push(c);
-      else toPost(walker.runHook('forward', b.st));
-    }
-  }
-  return finals.map((b) => {
-    const rs = evidenceOf(b.st);
-    return {
-      verdict: b.verdict === 'continue' ? 'accept' : b.verdict,
-      weight: b.st.weight,
-      dnat: b.st.dnat ? { ip: b.st.dnat.ip, port: b.st.dnat.port } : undefined,
-      masquerade: b.st.masquerade,
-      decidingRule:
-        (b.verdict === 'drop' || b.verdict === 'reject') && b.rule
-          ? { text: b.rule.text, kube: isKubeProxyNftRule(b.rule) && b.rule.handle !== 0 }
-          : undefined,
-      acceptedByKube:
-        b.st.acceptedBy && isKubeProxyNftRule(b.st.acceptedBy) ? b.st.acceptedBy.text : undefined,
-      evidence: rs.map((r) => r.text),
-      unknown: b.st.unknown,
-      service: serviceFromNftRules(rules.index, rs),
     };
   });
 }

@@ -9,7 +9,7 @@ import { type NodeState, nodeState, type PodNetState } from '../../model/node-st
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpAddrInterface, IpLink } from '../../parsers/iproute2.js';
 import { ipForwarding } from '../../parsers/sysctl.js';
-import type { TraceContext } from './context.js';
+import { encapOverhead, TUNNEL_KINDS } from '../dataplane/encap.js';
 import {
   formatRoute,
   interfaceWithAddress,
@@ -20,7 +20,8 @@ import {
   lookupRoute,
   routeDevice,
   routeGateway,
-} from './routing.js';
+} from '../dataplane/routing.js';
+import type { TraceContext } from './context.js';
 import type { Hop } from './types.js';
 
 const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
@@ -330,7 +331,7 @@ export function routeHops(
 
   const missing = (why: string) => {
     // A down overlay device takes its routes with it: name the device, not the route.
-    const downOverlay = state.links?.find((l) => OVERLAY_KINDS.includes(l.kind ?? '') && !l.up);
+    const downOverlay = state.links?.find((l) => TUNNEL_KINDS.has(l.kind ?? '') && !l.up);
     if (downOverlay && expectedNode && expectedNode !== node) {
       hops.push({
         kind: 'overlay',
@@ -413,7 +414,7 @@ export function routeHops(
   }
 
   // Overlay: the route leaves through a VXLAN/IPIP/Geneve device.
-  if (link && OVERLAY_KINDS.includes(link.kind ?? '')) {
+  if (link && TUNNEL_KINDS.has(link.kind ?? '')) {
     const remoteNode =
       (gw && (nodeOwningPodIP(ctx.model, gw) ?? nodeWithAddress(ctx.model, gw))) ?? expectedNode;
     const underlay =
@@ -458,10 +459,6 @@ export function routeHops(
   return { hops, next: findings.length ? undefined : viaNode, broken: findings.length > 0 };
 }
 
-const OVERLAY_KINDS = ['vxlan', 'ipip', 'geneve', 'gre', 'wireguard'];
-/** Bytes each encapsulation adds to an inner packet (IPv4 underlay). */
-const ENCAP_OVERHEAD: Record<string, number> = { vxlan: 50, geneve: 50, ipip: 20, gre: 24, wireguard: 60 };
-
 /**
  * MTU_MISMATCH (a warning: small packets pass, full-size ones are dropped): the pod sends
  * packets larger than the overlay device carries, or the overlay's packets plus their
@@ -474,7 +471,7 @@ function overlayMtuProblem(
   podMtu: number | undefined,
   underlay: IpLink | undefined,
 ): string | undefined {
-  const overhead = ENCAP_OVERHEAD[overlay.kind ?? ''] ?? 50;
+  const overhead = encapOverhead(overlay.kind ?? 'vxlan');
   const problems: string[] = [];
   if (podMtu !== undefined && podMtu > overlay.mtu) {
     problems.push(`the pod's eth0 MTU ${podMtu} is larger than ${overlay.ifname}'s MTU ${overlay.mtu}`);

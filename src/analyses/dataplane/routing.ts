@@ -1,6 +1,6 @@
 // Route lookup and link lookups on parsed iproute2 state.
 import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../model/ip.js';
-import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js';
+import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';
 
 const UNICAST_TABLES = new Set(['main', '254']);
 const LOCAL_TABLES = new Set(['local', '255']);
@@ -123,4 +123,112 @@ export function linkState(link: {
   flags: string[];
 }): string {
   return `state ${link.operstate}${link.up ? '' : ' (admin down)'}`;
+}
+
+const TABLE_ALIASES: Record<string, string> = { '254': 'main', '255': 'local', '253': 'default' };
+const tableName = (t: string) => TABLE_ALIASES[t] ?? t;
+
+/** Longest-prefix match inside one routing table (lowest metric on a tie). */
+export function lookupInTable(routes: readonly IpRoute[], table: string, dst: string): IpRoute | undefined {
+  const want = tableName(table);
+  const family = ipFamily(dst);
+  const addr = parseIP(dst);
+  const compiled = compile(routes);
+  let best: IpRoute | undefined;
+  let bestBits = -1;
+  routes.forEach((r, i) => {
+    if (tableName(r.table) !== want) return;
+    if (want === 'local' && r.type !== 'local') return;
+    const c = compiled[i];
+    let bits = -1;
+    if (c.isDefault) bits = r.family === undefined || r.family === family ? 0 : -1;
+    else if (c.family === family && c.range && addr.kind() === c.range[0].kind() && addr.match(c.range))
+      bits = c.range[1];
+    if (bits < 0) return;
+    if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
+      best = r;
+      bestBits = bits;
+    }
+  });
+  return best;
+}
+
+/** The rules a kernel has without any `ip rule` configuration. */
+const DEFAULT_RULES: IpRule[] = [
+  { priority: 0, not: false, from: 'all', to: 'all', table: 'local', action: 'lookup', line: 0 },
+  { priority: 32766, not: false, from: 'all', to: 'all', table: 'main', action: 'lookup', line: 0 },
+  { priority: 32767, not: false, from: 'all', to: 'all', table: 'default', action: 'lookup', line: 0 },
+];
+
+export interface RouteQuery {
+  dst: string;
+  src?: string;
+  /** The interface the packet arrived on (undefined: sent by the namespace itself). */
+  iif?: string;
+  mark?: number;
+}
+
+export interface RouteDecision {
+  /** The route chosen; undefined when no rule's table has one. */
+  route?: IpRoute;
+  /** The policy rule that led to it (absent when the namespace has only the default rules). */
+  rule?: IpRule;
+}
+
+function ruleMatches(rule: IpRule, q: RouteQuery): boolean {
+  const inRange = (cidr: string, ip: string | undefined) =>
+    cidr === 'all' ||
+    (ip !== undefined && ipFamily(ip) === ipFamily(cidr.split('/')[0]) && cidrContains(cidr, ip));
+  let m = inRange(rule.from, q.src) && inRange(rule.to, q.dst);
+  if (m && rule.iif !== undefined) m = q.iif === undefined ? rule.iif === 'lo' : rule.iif === q.iif;
+  if (m && rule.fwmark !== undefined) {
+    const mask = rule.fwmask !== undefined ? Number(rule.fwmask) >>> 0 : 0xffffffff;
+    m = ((q.mark ?? 0) & mask) >>> 0 === (Number(rule.fwmark) & mask) >>> 0;
+  }
+  return rule.not ? !m : m;
+}
+
+/**
+ * The kernel's route for a packet: `ip rule` in priority order, each `lookup` in its table;
+ * a table without a match (or a `throw` route) passes on to the next rule.
+ */
+export function resolveRoute(
+  routes: readonly IpRoute[],
+  rules: readonly IpRule[] | undefined,
+  q: RouteQuery,
+): RouteDecision {
+  const list = rules && rules.length > 0 ? [...rules].sort((a, b) => a.priority - b.priority) : DEFAULT_RULES;
+  const custom = list !== DEFAULT_RULES;
+  for (const rule of list) {
+    if (!ruleMatches(rule, q)) continue;
+    if (['unreachable', 'prohibit', 'blackhole'].includes(rule.action)) {
+      const route: IpRoute = {
+        dst: 'default',
+        type: rule.action,
+        table: 'rule',
+        scope: 'global',
+        flags: [],
+        nexthops: [],
+        line: rule.line,
+      };
+      return { route, rule };
+    }
+    if (rule.action !== 'lookup' || rule.table === undefined) continue;
+    const route = lookupInTable(routes, rule.table, q.dst);
+    if (!route || route.type === 'throw') continue;
+    return custom && tableName(rule.table) !== 'local' ? { route, rule } : { route };
+  }
+  return {};
+}
+
+/** `ip rule` style text of a rule, for evidence. */
+export function formatRule(r: IpRule): string {
+  const parts = [`${r.priority}:`];
+  if (r.not) parts.push('not');
+  parts.push(`from ${r.from}`);
+  if (r.to !== 'all') parts.push(`to ${r.to}`);
+  if (r.iif) parts.push(`iif ${r.iif}`);
+  if (r.fwmark) parts.push(`fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ''}`);
+  parts.push(r.action === 'lookup' ? `lookup ${r.table}` : r.action);
+  return parts.join(' ');
 }
