@@ -5,7 +5,7 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily, normalizeIP } from '../../model/ip.js';
+import { cidrContains, ipFamily, ipOrNull, normalizeIP } from '../../model/ip.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import { formatRoute, lookupRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
@@ -245,11 +245,15 @@ export function egressPlan(model: ClusterModel, pod: Pod, query: EgressQuery): E
           ],
         }),
       );
+      // A private source address on the public internet gets no answer: certainly broken.
+      // Toward another private network, routes outside the cluster may still bring replies back.
+      const lost =
+        ipOrNull(source)?.range() === 'private' && ipOrNull(query.destination)?.range() === 'unicast';
       plan.hops.splice(plan.hops.length - (routes ? 1 : 0), 0, {
         kind: 'snat',
         node,
-        detail: `no source NAT: leaves as ${source}`,
-        status: 'unknown',
+        detail: `no source NAT: leaves as ${source}${lost ? `, a private address no public network routes back` : ''}`,
+        status: lost ? 'broken' : 'unknown',
         findings: [f],
       });
     }

@@ -10,6 +10,8 @@ import type { Pod, Protocol } from '../../model/types.js';
 import type { IpAddrInterface, IpLink } from '../../parsers/iproute2.js';
 import { ipForwarding } from '../../parsers/sysctl.js';
 import { encapOverhead, TUNNEL_KINDS } from '../dataplane/encap.js';
+import { newPacket } from '../dataplane/netfilter.js';
+import { type Netns, nodeNetns, podNetns } from '../dataplane/netns.js';
 import {
   formatRoute,
   interfaceWithAddress,
@@ -21,7 +23,9 @@ import {
   routeDevice,
   routeGateway,
 } from '../dataplane/routing.js';
+import { lowerProtocol } from '../proxy/packet.js';
 import type { TraceContext } from './context.js';
+import { arrivalInterface, crossNetns, hairpinHop, replyRouteHop, socketCheck } from './netns-hops.js';
 import type { Hop } from './types.js';
 
 const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
@@ -267,6 +271,8 @@ export interface RouteResult {
   /** 'local': delivered on this node; a node name: sent there; undefined: nowhere (broken/unknown). */
   next?: 'local' | string;
   broken: boolean;
+  /** The tunnel kind the packet leaves through (it arrives on the same kind of device). */
+  via?: string;
 }
 
 /**
@@ -396,6 +402,19 @@ export function routeHops(
       ? [ifaceDown(ctx, node, link.ifname, link.kind ?? 'interface', link, state.describe('ip-link.json'))]
       : undefined;
 
+  // Directly connected to the node that owns the address (a node IP on the shared link).
+  if (!gw && expectedNode && expectedNode !== node && nodeWithAddress(ctx.model, dstIP) === expectedNode) {
+    const findings = deviceFinding();
+    hops.push({
+      kind: 'route',
+      node,
+      detail: `${formatRoute(route)} (node ${expectedNode})`,
+      status: findings ? 'broken' : 'ok',
+      evidence,
+      findings,
+    });
+    return { hops, next: findings ? undefined : expectedNode, broken: Boolean(findings) };
+  }
   // Directly connected (the pod bridge, or a routed CNI's veth): delivered on this node.
   if (
     !gw &&
@@ -429,18 +448,30 @@ export function routeHops(
       (remoteState
         ? overlayMtuProblem(ctx, remoteState, link, undefined, underlayDevice(ctx, remoteState))
         : undefined);
+    const entries = findings.length ? undefined : vxlanEntries(ctx, state, link, gw, remoteNode);
+    if (entries?.finding) findings.push(entries.finding);
     const codes = mtu ? [...findings, mtu] : findings;
     const detail = `${link.ifname} (${link.kind}${link.vxlan ? ` vni ${link.vxlan.id}` : ''})${gw ? ` via ${gw}` : ''}${underlay ? ` → underlay ${underlay}` : ''}${remoteNode ? ` (node ${remoteNode})` : ''}`;
     hops.push({ kind: 'route', node, detail: formatRoute(route), status: 'ok', evidence });
-    hops.push({
+    const hop: Hop = {
       kind: 'overlay',
       node,
       detail,
-      status: findings.length ? 'broken' : 'ok',
-      evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)} mtu ${link.mtu}`,
+      status: findings.length ? 'broken' : entries?.unknown ? 'unknown' : 'ok',
+      evidence: [
+        `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)} mtu ${link.mtu}`,
+        ...(entries?.evidence ?? []),
+      ].join('\n'),
       findings: codes.length ? codes : undefined,
-    });
-    return { hops, next: findings.length ? undefined : remoteNode, broken: findings.length > 0 };
+    };
+    if (entries?.unknown) hop.inferred = true;
+    hops.push(hop);
+    return {
+      hops,
+      next: findings.length ? undefined : remoteNode,
+      broken: findings.length > 0,
+      via: link.kind,
+    };
   }
 
   // host-gw: a route via another node's address.
@@ -500,6 +531,69 @@ function underlayDevice(ctx: TraceContext, state: NodeState): IpLink | undefined
   return iface && state.links ? linkByName(state.links, iface.ifname) : undefined;
 }
 
+/**
+ * A VXLAN device with static peers (flannel's `nolearning`): the neighbour entry for the next
+ * hop gives the remote VTEP's MAC, the FDB entry for that MAC the remote node's underlay
+ * address. Either one missing black-holes the traffic although the route is there.
+ */
+function vxlanEntries(
+  ctx: TraceContext,
+  state: NodeState,
+  link: IpLink,
+  gw: string | undefined,
+  remoteNode: string | undefined,
+): { finding?: string; unknown?: boolean; evidence: string[] } | undefined {
+  if (link.kind !== 'vxlan' || !gw || link.vxlan?.remote || link.vxlan?.group) return undefined;
+  const neighFile = state.describe('ip-neigh.json');
+  const fdbFile = state.describe('bridge-fdb.json');
+  const neigh = state.neigh;
+  if (!neigh)
+    return { unknown: true, evidence: [`${neighFile}: not in the bundle (the VTEP neighbour is unchecked)`] };
+  const entry = neigh.find(
+    (n) =>
+      n.dst === gw &&
+      n.dev === link.ifname &&
+      n.lladdr &&
+      !n.state.some((x) => x === 'FAILED' || x === 'INCOMPLETE'),
+  );
+  if (!entry) {
+    if (link.vxlan?.learning) return undefined;
+    const code = ctx.add(
+      finding('OVERLAY_NEIGH_MISSING', {
+        message: `Node ${state.node} has no neighbour entry for ${gw} on ${link.ifname}${remoteNode ? ` (node ${remoteNode}'s VTEP)` : ''}: the route through the overlay leads nowhere.`,
+        objects: [`node/${state.node}`, ...(remoteNode ? [`node/${remoteNode}`] : [])],
+        evidence: [`${neighFile}: no entry for ${gw} dev ${link.ifname}`],
+      }),
+    );
+    return { finding: code, evidence: [`${neighFile}: no entry for ${gw} dev ${link.ifname}`] };
+  }
+  const neighLine = `${neighFile}: ${entry.dst} dev ${link.ifname} lladdr ${entry.lladdr} ${entry.state.join(',')}`;
+  const fdb = state.fdb;
+  if (!fdb)
+    return {
+      unknown: true,
+      evidence: [neighLine, `${fdbFile}: not in the bundle (the VTEP's underlay address is unchecked)`],
+    };
+  const remoteIP = remoteNode ? ctx.model.node(remoteNode)?.internalIPs[0] : undefined;
+  const fwd =
+    fdb.find((f) => f.ifname === link.ifname && f.mac === entry.lladdr && f.dst) ??
+    fdb.find((f) => f.ifname === link.ifname && f.mac === '00:00:00:00:00:00' && f.dst);
+  if (!fwd) {
+    const code = ctx.add(
+      finding('OVERLAY_FDB_MISSING', {
+        message: `Node ${state.node}'s ${link.ifname} has no forwarding entry for ${entry.lladdr}${remoteNode ? ` (node ${remoteNode}'s VTEP)` : ''}: encapsulated packets have no underlay destination${remoteIP ? ` (expected dst ${remoteIP})` : ''}.`,
+        objects: [`node/${state.node}`, ...(remoteNode ? [`node/${remoteNode}`] : [])],
+        evidence: [neighLine, `${fdbFile}: no entry for ${entry.lladdr} dev ${link.ifname}`],
+      }),
+    );
+    return {
+      finding: code,
+      evidence: [neighLine, `${fdbFile}: no entry for ${entry.lladdr} dev ${link.ifname}`],
+    };
+  }
+  return { evidence: [neighLine, `${fdbFile}: ${fwd.mac} dev ${link.ifname} dst ${fwd.dst}`] };
+}
+
 function wrongNextHop(
   ctx: TraceContext,
   node: string,
@@ -545,7 +639,20 @@ function forwardingHop(ctx: TraceContext, state: NodeState, dstIP: string): Hop 
   };
 }
 
-/** Arriving at the destination pod: (node →) bridge → veth → pod, and whether the port is served. */
+/** How the packet reaches the destination node: its source there, and the tunnel it came through. */
+export interface Arrival {
+  /** The packet's source as the destination sees it (the node's address when masqueraded). */
+  src: string;
+  /** The tunnel kind of the last route (the packet arrives on that kind of device). */
+  overlay?: string;
+  /** The pod that sent it (a pod reaching itself through a Service needs hairpin). */
+  sourcePod?: Pod;
+}
+
+/**
+ * Arriving at the destination pod: (node → its netfilter →) bridge → veth → the pod's own
+ * netfilter → the pod, whether its reply can leave, and whether the port is served.
+ */
 export function arrivePodHops(
   ctx: TraceContext,
   pod: Pod,
@@ -554,10 +661,13 @@ export function arrivePodHops(
   protocol: Protocol,
   fromNode: string | undefined,
   bridgeShown: boolean,
+  arrival: Arrival,
 ): Hop[] {
   const node = pod.nodeName!;
   const state = nodeState(ctx.model, node);
   const hops: Hop[] = [];
+  const proto = lowerProtocol(protocol);
+  const pkt = newPacket({ src: arrival.src, dst: podIP, dport: port ?? 0, proto });
   if (fromNode && fromNode !== node) {
     const internal = ctx.model.node(node)?.internalIPs[0];
     const iface = internal && state.addrs ? interfaceWithAddress(state.addrs, internal) : undefined;
@@ -570,6 +680,16 @@ export function arrivePodHops(
         ? { evidence: `${state.describe('ip-addr.json')}: ${iface.ifname} ${linkState(iface)}` }
         : { inferred: true }),
     });
+    const iif = arrivalInterface(ctx.model, node, arrival.overlay);
+    const crossing = crossNetns(
+      ctx,
+      nodeNetns(ctx.model, node),
+      pkt,
+      { kind: 'arrive', iif, from: 'external' },
+      true,
+    );
+    if (crossing.hop) hops.push(crossing.hop);
+    if (crossing.stopped) return hops;
     const routed = routeHops(ctx, node, podIP, node, true);
     hops.push(...routed.hops);
     if (routed.broken) return hops;
@@ -578,8 +698,32 @@ export function arrivePodHops(
   const veth = hostVeth(state, net, podIP);
   const bridge = bridgeHopFor(ctx, state, veth.link?.master);
   if (bridge && !bridgeShown) hops.push(bridge.hop);
+  if (arrival.sourcePod === pod) {
+    const hairpin = hairpinHop(ctx, pod, veth.link, state.describe('ip-link.json'));
+    if (hairpin) {
+      hops.push(hairpin);
+      if (hairpin.status === 'broken') return hops;
+    }
+  }
   hops.push(vethHop(ctx, state, pod, veth));
-  hops.push(podHop(ctx, pod, podIP, port, protocol, net));
+  // The pod's own namespace: its INPUT rules, then the route its reply takes.
+  const ns = podNetns(ctx.model, pod);
+  const eth0 = podInterface(net, podIP);
+  const own = crossNetns(
+    ctx,
+    ns,
+    pkt,
+    { kind: 'arrive', iif: eth0?.ifname ?? 'eth0', from: 'external' },
+    false,
+  );
+  if (own.hop) hops.push(own.hop);
+  if (own.stopped) return hops;
+  const reply = replyRouteHop(ctx, ns, arrival.src);
+  if (reply) {
+    hops.push(reply);
+    return hops;
+  }
+  hops.push(podHop(ctx, pod, podIP, port, protocol, net, ns));
   return hops;
 }
 
@@ -591,6 +735,7 @@ function podHop(
   port: number | undefined,
   protocol: Protocol,
   net: PodNetState,
+  ns: Netns,
 ): Hop {
   const node = pod.nodeName!;
   const eth0 = podInterface(net, podIP);
@@ -613,25 +758,18 @@ function podHop(
     );
   }
   if (eth0 && !linkIsUp(eth0)) codes.push(podIfaceDown(ctx, pod, eth0, net));
-  if (port !== undefined && net.listening) {
-    const listening = net.listening.some(
-      (s) =>
-        s.port === port &&
-        s.protocol === (protocol === 'UDP' ? 'UDP' : 'TCP') &&
-        ['0.0.0.0', '::', '*', podIP].includes(s.address),
+  let unknown = false;
+  if (port !== undefined) {
+    const declared = pod.containers.some((c) =>
+      c.ports.some((p) => p.containerPort === port && p.protocol === protocol),
     );
-    if (!listening) {
-      codes.push(
-        ctx.add(
-          finding('POD_PORT_NOT_LISTENING', {
-            message: `Nothing in pod ${pod.namespace}/${pod.name} listens on ${protocol} port ${port}.`,
-            objects: [podRef(pod)],
-            evidence: [`${net.files['ss.txt']}: no ${protocol.toLowerCase()} socket on port ${port}`],
-          }),
-        ),
-      );
-    } else {
-      hop.evidence = `${net.files['ss.txt']}: listening on ${protocol.toLowerCase()} ${port}`;
+    const socket = socketCheck(ctx, ns, podIP, port, protocol, declared);
+    if (socket.evidence) hop.evidence = socket.evidence;
+    if (socket.inferred) hop.inferred = true;
+    if (socket.status === 'broken') codes.push(...(socket.findings ?? []));
+    if (socket.status === 'unknown') {
+      unknown = true;
+      hop.findings = socket.findings;
     }
   } else if (!net.addrs) {
     hop.inferred = true;
@@ -639,6 +777,6 @@ function podHop(
   if (codes.length) {
     hop.status = 'broken';
     hop.findings = codes;
-  }
+  } else if (unknown) hop.status = 'unknown';
   return hop;
 }

@@ -6,6 +6,9 @@ import { finding, sortFindings } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, normalizeIP } from '../../model/ip.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
+import { newPacket } from '../dataplane/netfilter.js';
+import { nodeNetns, podNetns } from '../dataplane/netns.js';
+import type { Entry, NodeBranch } from '../dataplane/walk.js';
 import { queryPlan } from '../dns/check.js';
 import { outcomeOfExpected } from '../dns/compare.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
@@ -18,9 +21,18 @@ import { resolveTargetPort } from '../endpoints/target-port.js';
 import { egressPlan } from '../node-health/egress.js';
 import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
+import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
 import { TraceContext } from './context.js';
-import { arrivePodHops, leavePodHops, nodeOwningPodIP, nodeWithAddress, routeHops } from './hops.js';
+import {
+  type Arrival,
+  arrivePodHops,
+  leavePodHops,
+  nodeOwningPodIP,
+  nodeWithAddress,
+  routeHops,
+} from './hops.js';
+import { arrivalInterface, crossNetns, replyRouteHop, socketCheck } from './netns-hops.js';
 import { traceThroughRoute } from './through-route.js';
 import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget } from './types.js';
 import { overallVerdict, pathVerdict, TraceTargetNotFound } from './verdict.js';
@@ -51,6 +63,8 @@ interface Candidate {
   probability: number | null;
   masquerade: boolean;
   hops: Hop[];
+  /** This share never gets a backend (its hops end broken). */
+  lost?: boolean;
 }
 
 const podRefText = (p: Pod) => `pod/${p.namespace}/${p.name}`;
@@ -338,24 +352,72 @@ function proxyStage(
       flow,
     };
   }
+  // The whole node, not only kube-proxy's rules: every other table on every hook.
+  const entry: Entry =
+    source.from === 'local'
+      ? { kind: 'originate' }
+      : { kind: 'arrive', iif: inIface, from: source.from === 'pod' ? 'pod' : 'external' };
+  const ns = nodeNetns(ctx.model, node);
+  const pkt = newPacket({
+    src: source.ip,
+    dst: dest.ip,
+    dport: dest.dport ?? 0,
+    proto: lowerProtocol(protocol),
+  });
+  const crossing = crossNetns(ctx, ns, pkt, entry, true);
+  if (crossing.stopped && crossing.hop) return { candidates: [], terminal: crossing.hop, flow };
   if (flow.outcome === 'dnat') {
-    return {
-      flow,
-      candidates: flow.endpoints.map((e) => ({
-        ip: e.ip,
-        port: e.port,
-        probability: e.probability,
-        masquerade: Boolean(e.masquerade ?? flow.masquerade),
+    // A share that leaves kube-proxy's chains un-NATed goes to the virtual IP, which nothing answers.
+    const unNated = crossing.passed.filter((b) => !b.pkt.dnat && b.fate.kind !== 'local');
+    const share = unNated.reduce((n, b) => n + b.pkt.weight, 0);
+    const lost: Candidate[] = [];
+    if (share > 1e-9 && dest.type === 'service' && isClusterVIP(dest.service, dest.ip)) {
+      const f = ctx.add(
+        finding('PROXY_DNAT_MISSING', {
+          message: `On node ${node}, ${Math.round(share * 100)}% of new connections to ${dest.ip}:${dest.dport} (service ${dest.service.namespace}/${dest.service.name}) leave kube-proxy's chains without a DNAT: they go to the virtual IP itself and are lost.`,
+          objects: [`svc/${dest.service.namespace}/${dest.service.name}`, `node/${node}`],
+          evidence: [...new Set(unNated.flatMap((b) => b.pkt.evidence.map((r) => r.text)))],
+        }),
+      );
+      lost.push({
+        ip: dest.ip,
+        port: dest.dport,
+        probability: round(share),
+        masquerade: false,
+        lost: true,
         hops: [
           {
             kind: 'dnat',
             node,
-            detail: `${dest.ip}:${dest.dport} -> ${e.ip}:${e.port}${flow.endpoints.length > 1 ? ` (p=${round(e.probability)})` : ''}`,
-            status: 'ok',
-            evidence,
+            detail: `no DNAT for ${round(share)} of the traffic: it stays addressed to ${dest.ip}:${dest.dport}`,
+            status: 'broken',
+            evidence: [...new Set(unNated.flatMap((b) => b.pkt.evidence.map((r) => r.text)))].join('\n'),
+            findings: [f],
           },
         ],
-      })),
+      });
+    }
+    return {
+      flow,
+      candidates: flow.endpoints
+        .map(
+          (e): Candidate => ({
+            ip: e.ip,
+            port: e.port,
+            probability: e.probability,
+            masquerade: Boolean(e.masquerade ?? flow.masquerade),
+            hops: [
+              {
+                kind: 'dnat',
+                node,
+                detail: `${dest.ip}:${dest.dport} -> ${e.ip}:${e.port}${flow.endpoints.length > 1 ? ` (p=${round(e.probability)})` : ''}`,
+                status: 'ok',
+                evidence,
+              },
+            ],
+          }),
+        )
+        .concat(lost),
     };
   }
   // No kube-proxy rule took the packet.
@@ -612,6 +674,24 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
     bridge = left.bridge;
     inIface = left.inIface;
     podMtu = left.mtu;
+    // The pod's own namespace first: its OUTPUT and POSTROUTING rules.
+    const own = crossNetns(
+      ctx,
+      podNetns(model, source.pod),
+      newPacket({
+        src: source.ip,
+        dst: dest.ip || source.ip,
+        dport: dest.dport ?? 0,
+        proto: lowerProtocol(protocol),
+      }),
+      { kind: 'originate' },
+      false,
+    );
+    if (own.hop) startHops.splice(1, 0, own.hop);
+    if (own.stopped) {
+      paths.push({ to: null, probability: null, verdict: 'unreachable', hops: startHops });
+      return finish(ctx, source, dest, paths);
+    }
   } else if (source.from === 'external') {
     startHops.push({
       kind: 'external',
@@ -671,7 +751,8 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
   if (dest.type === 'service' && dest.service.headless) {
     candidates = headlessCandidates(ctx, dest, family);
   } else {
-    const stage = proxyStage(ctx, source, dest, protocol, inIface ?? bridge);
+    // The interface netfilter sees: the bridge for a bridged pod, else its veth.
+    const stage = proxyStage(ctx, source, dest, protocol, bridge ?? inIface);
     candidates = stage.candidates;
     terminal = stage.terminal;
     if (stage.flow?.sessionAffinity)
@@ -709,6 +790,15 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
 
   for (const cand of candidates) {
     const hops = [...startHops, ...cand.hops];
+    if (cand.lost) {
+      paths.push({
+        to: { kind: 'IP', ip: cand.ip, port: cand.port ?? null },
+        probability: cand.probability,
+        verdict: 'unreachable',
+        hops,
+      });
+      continue;
+    }
     const targetPods = model.podsByIP(cand.ip);
     const targetPod = targetPods.length ? targetPods[0] : dest.type === 'pod' ? dest.pod : undefined;
     if (cand.masquerade)
@@ -759,15 +849,19 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
     const sameNode = owner === source.node;
     // A pod reaching a pod on its own bridge and subnet is switched, not routed.
     const switched = Boolean(source.pod && sameNode && dest.type === 'pod');
+    let overlay: string | undefined;
     if (!switched) {
       const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', podMtu);
       hops.push(...routed.hops);
+      overlay = routed.via;
       if (routed.broken) {
         if (policy) hops.push(policy);
         paths.push(pathFor(cand, targetPod, hops));
         continue;
       }
     }
+    // What the destination sees as the source: the node's address once masqueraded.
+    const seenFrom = (cand.masquerade && sourceNodeIP(model, source)) || source.ip;
     if (targetPod && !targetPod.hostNetwork) {
       const arrival = arrivePodHops(
         ctx,
@@ -777,18 +871,20 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
         protocol,
         source.node,
         Boolean(source.pod && sameNode),
+        { src: seenFrom, overlay, sourcePod: source.pod },
       );
       // The policy is enforced at the destination pod's interface: just before the pod hop.
       if (policy)
         arrival.splice(arrival.at(-1)?.kind === 'pod' ? arrival.length - 1 : arrival.length, 0, policy);
       hops.push(...arrival);
     } else if (owner) {
-      hops.push({
-        kind: 'node',
-        node: owner,
-        detail: `${owner} ${cand.ip}${cand.port ? `:${cand.port}` : ''} (host network)`,
-        status: 'ok',
-      });
+      hops.push(
+        ...arriveNodeHops(ctx, owner, cand, protocol, source, {
+          src: seenFrom,
+          overlay,
+          sourcePod: source.pod,
+        }),
+      );
     } else {
       hops.push({
         kind: 'external',
@@ -799,6 +895,106 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
     paths.push(pathFor(cand, targetPod, hops));
   }
   return finish(ctx, source, dest, paths);
+}
+
+/** The source node's address of the source's family (what masquerading rewrites the source to). */
+function sourceNodeIP(model: ClusterModel, source: Source): string | undefined {
+  return source.node
+    ? model.node(source.node)?.internalIPs.find((ip) => ipFamily(ip) === ipFamily(source.ip))
+    : undefined;
+}
+
+/**
+ * Arriving at a node's own address (a host-network pod, a hostPort, a NodePort, the node
+ * itself): the node's netfilter, a DNAT there that sends the packet on to a pod (the portmap
+ * plugin's hostPort chains, kube-proxy's NodePort rules), else its INPUT rules, the route of
+ * its reply and a listening socket.
+ */
+function arriveNodeHops(
+  ctx: TraceContext,
+  owner: string,
+  cand: Candidate,
+  protocol: Protocol,
+  source: Source,
+  arrival: Arrival,
+): Hop[] {
+  const model = ctx.model;
+  const nodeHop: Hop = {
+    kind: 'node',
+    node: owner,
+    detail: `${owner} ${cand.ip}${cand.port ? `:${cand.port}` : ''} (host network)`,
+    status: 'ok',
+  };
+  const hops: Hop[] = [nodeHop];
+  const ns = nodeNetns(model, owner);
+  const pkt = newPacket({
+    src: arrival.src,
+    dst: cand.ip,
+    dport: cand.port ?? 0,
+    proto: lowerProtocol(protocol),
+  });
+  let passed: NodeBranch[] = [];
+  if (owner !== source.node || source.from === 'local') {
+    const entry: Entry =
+      owner !== source.node
+        ? { kind: 'arrive', iif: arrivalInterface(model, owner, arrival.overlay), from: 'external' }
+        : { kind: 'originate' };
+    const crossing = crossNetns(ctx, ns, pkt, entry, true);
+    if (crossing.hop) hops.push(crossing.hop);
+    if (crossing.stopped) return hops;
+    passed = crossing.passed;
+  }
+  // A DNAT on this node sends the packet on to a pod.
+  const dnat = passed.find((b) => b.pkt.dnat && b.fate.kind === 'out')?.pkt.dnat;
+  const to = dnat ? model.podsByIP(dnat.ip)[0] : undefined;
+  if (dnat && to && !to.hostNetwork) {
+    hops.push({
+      kind: 'dnat',
+      node: owner,
+      detail: `${cand.ip}:${cand.port} -> ${dnat.ip}:${dnat.port}`,
+      status: 'ok',
+      evidence: `${ns.label}: ${dnat.rule}`,
+    });
+    hops.push(...arrivePodHops(ctx, to, dnat.ip, dnat.port, protocol, owner, false, arrival));
+    return hops;
+  }
+  if (cand.port === undefined) return hops;
+  const onNode = model.pods.filter((p) => p.nodeName === owner);
+  const hostPortPod = onNode.find(
+    (p) =>
+      !p.hostNetwork &&
+      p.containers.some((c) => c.ports.some((x) => x.hostPort === cand.port && x.protocol === protocol)),
+  );
+  if (hostPortPod && ns.rules) {
+    const code = ctx.add(
+      finding('HOSTPORT_RULE_MISSING', {
+        message: `Pod ${hostPortPod.namespace}/${hostPortPod.name} declares hostPort ${cand.port}/${protocol}, but no rule on node ${owner} translates ${cand.ip}:${cand.port} to it: the packet is delivered to the node itself.`,
+        objects: [`pod/${hostPortPod.namespace}/${hostPortPod.name}`, `node/${owner}`],
+        evidence: [`${ns.ruleFiles.join(', ')}: no DNAT for ${cand.ip}:${cand.port} (CNI-HOSTPORT-DNAT)`],
+      }),
+    );
+    nodeHop.status = 'broken';
+    nodeHop.findings = [code];
+    return hops;
+  }
+  const reply = replyRouteHop(ctx, ns, arrival.src);
+  if (reply) {
+    hops.push(reply);
+    return hops;
+  }
+  const declared = onNode.some(
+    (p) =>
+      p.hostNetwork &&
+      p.containers.some((c) => c.ports.some((x) => x.containerPort === cand.port && x.protocol === protocol)),
+  );
+  const socket = socketCheck(ctx, ns, cand.ip, cand.port, protocol, declared);
+  if (socket.evidence) nodeHop.evidence = socket.evidence;
+  if (socket.inferred) nodeHop.inferred = true;
+  if (socket.status !== 'ok') {
+    nodeHop.status = socket.status;
+    nodeHop.findings = socket.findings;
+  }
+  return hops;
 }
 
 function pathFor(cand: Candidate, pod: Pod | undefined, hops: Hop[]): TracePath {
@@ -816,10 +1012,14 @@ function pathFor(cand: Candidate, pod: Pod | undefined, hops: Hop[]): TracePath 
 }
 
 function finish(ctx: TraceContext, source: Source, dest: Destination, paths: TracePath[]): TraceResult {
+  let verdict = overallVerdict(paths);
+  // An MTU black hole passes small packets and drops full-size ones: partly broken.
+  if (verdict === 'reachable' && paths.some((p) => p.hops.some((h) => h.findings?.includes('MTU_MISMATCH'))))
+    verdict = 'partial';
   return {
     source: source.ref,
     destination: dest.ref,
-    verdict: overallVerdict(paths),
+    verdict,
     paths,
     findings: sortFindings(ctx.findings),
     notes: ctx.notes,
