@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParseError } from '../../src/parsers/errors.js';
-import { parseIpAddr, parseIpRoute } from '../../src/parsers/iproute2.js';
+import { parseBridgeFdb, parseIpAddr, parseIpNeigh, parseIpRoute } from '../../src/parsers/iproute2.js';
+import { parseNftJson } from '../../src/parsers/nft.js';
 import {
   type CollectionOutput,
   collectionCommand,
@@ -173,6 +174,15 @@ describe.skipIf(!emulation.ok)(
         expect(out.files[`pods/${s.pod}/ip-addr.json`]).toContain(s.spec.podIp);
         expect(out.files[`pods/${s.pod}/resolv.conf`]).toBe(s.spec.resolvConf);
         expect(out.files[`pods/${s.pod}/ss.txt`]).toMatch(/LISTEN .*:8080/);
+        // What the kernel decides with beyond rules and routes: neighbours, forwarding entries,
+        // the node's own sockets, and the pod namespace's own rules.
+        expect(parseIpNeigh(out.files['ip-neigh.json'], 'ip-neigh.json')).toBeInstanceOf(Array);
+        expect(
+          parseBridgeFdb(out.files['bridge-fdb.json'], 'bridge-fdb.json').some((e) => e.master === 'cni0'),
+        ).toBe(true);
+        expect(out.files['ss.txt']).toBeDefined();
+        expect(parseNftJson(out.files[`pods/${s.pod}/nft.json`], 'nft.json').tables).toBeInstanceOf(Array);
+        expect(out.files[`pods/${s.pod}/iptables-save.txt`]).toBeDefined();
         // The node does not see the pod's address on its own interfaces.
         expect(out.files['ip-addr.json']).not.toContain(`"${s.spec.podIp}"`);
         if (CAPTURE) {

@@ -31,9 +31,20 @@ export const NODE_FILE_NAMES = [
   'ip-link.json',
   'ip-route.json',
   'ip-rule.json',
+  'ip-neigh.json',
+  'bridge-fdb.json',
+  'ss.txt',
   'sysctl.txt',
 ] as const;
-export const POD_FILE_NAMES = ['ip-addr.json', 'ip-route.json', 'resolv.conf', 'ss.txt'] as const;
+export const POD_FILE_NAMES = [
+  'ip-addr.json',
+  'ip-route.json',
+  'resolv.conf',
+  'ss.txt',
+  'iptables-save.txt',
+  'ip6tables-save.txt',
+  'nft.json',
+] as const;
 
 /** Object files are cut at this size (snapshot.md: no file near ~100 MB). */
 export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;

@@ -54,6 +54,9 @@ emit ip-addr.json ip -j addr show
 emit ip-link.json ip -j -d link show
 emit ip-route.json ip -j route show table all
 emit ip-rule.json ip -j rule show
+emit ip-neigh.json ip -j neigh show
+have bridge && emit bridge-fdb.json bridge -j fdb show
+emit ss.txt ss -H -lntu
 emit sysctl.txt net_sysctls
 for f in ${HOST_ROOT}/etc/cni/net.d/*; do
   [ -f "$f" ] && emit "cni/$(basename "$f")" head -c 1048576 "$f"
@@ -70,6 +73,9 @@ for spec in "$@"; do
   emit "pods/$dir/ip-addr.json" nsenter -t "$pid" -n ip -j addr show
   emit "pods/$dir/ip-route.json" nsenter -t "$pid" -n ip -j route show
   emit "pods/$dir/ss.txt" nsenter -t "$pid" -n ss -H -lntu
+  # The pod's own rules (a sidecar's redirect, the application's firewall), when it has any.
+  s=$(best_save iptables); [ -n "$s" ] && emit "pods/$dir/iptables-save.txt" nsenter -t "$pid" -n "$s"
+  have nft && emit "pods/$dir/nft.json" nsenter -t "$pid" -n nft -j list ruleset
   if [ -n "$rpid" ]; then emit "pods/$dir/resolv.conf" cat "/proc/$rpid/root/etc/resolv.conf"; fi
 done
 echo "#knet-done"
