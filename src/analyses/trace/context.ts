@@ -22,4 +22,11 @@ export class TraceContext {
   note(text: string): void {
     if (!this.notes.includes(text)) this.notes.push(text);
   }
+
+  /** Pods whose own netfilter rules were not in the bundle and were taken as empty. */
+  readonly assumedNoRules: string[] = [];
+
+  assumeNoRules(pod: string): void {
+    if (!this.assumedNoRules.includes(pod)) this.assumedNoRules.push(pod);
+  }
 }

@@ -63,9 +63,7 @@ export function crossNetns(
   }
   if (!ns.rules) {
     if (!required) {
-      ctx.note(
-        `The ${ns.label}'s own netfilter rules are not in the bundle (${ns.ruleFiles.join(', ')}): assumed empty, as they are without a sidecar or a pod firewall.`,
-      );
+      ctx.assumeNoRules(ns.object.slice('pod/'.length));
       return { passed, stopped: false };
     }
     const code = ctx.add(

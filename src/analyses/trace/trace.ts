@@ -1016,6 +1016,10 @@ function finish(ctx: TraceContext, source: Source, dest: Destination, paths: Tra
   // An MTU black hole passes small packets and drops full-size ones: partly broken.
   if (verdict === 'reachable' && paths.some((p) => p.hops.some((h) => h.findings?.includes('MTU_MISMATCH'))))
     verdict = 'partial';
+  if (ctx.assumedNoRules.length)
+    ctx.note(
+      `The pods' own netfilter rules (pods/NAMESPACE_NAME/iptables-save.txt, nft.json) are not in the bundle for ${ctx.assumedNoRules.join(', ')}: taken as empty, as they are without a sidecar or a pod firewall.`,
+    );
   return {
     source: source.ref,
     destination: dest.ref,
