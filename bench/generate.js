@@ -1764,6 +1764,14 @@ export async function generateBundle(opts) {
   log(
     `iptables-save.txt for ${plan.nodeA.name}: ${(iptables.length / 1e6).toFixed(1)} MB (${Date.now() - t0} ms)`,
   );
+  // Node B runs kube-proxy too, in sync: a trace that crosses it evaluates its rules.
+  if (plan.nodeB !== plan.nodeA) {
+    const synced = renderKubeProxyIptables(buildModel(allObjects(plan)), plan.nodeB.name);
+    writeFile(path.join(out, 'nodes', plan.nodeB.name, 'iptables-save.txt'), synced);
+    log(
+      `iptables-save.txt for ${plan.nodeB.name}: ${(synced.length / 1e6).toFixed(1)} MB (${Date.now() - t0} ms)`,
+    );
+  }
 
   const dest = plan.traceDest;
   const destPort = dest ? PROFILES[dest.profile].ports[0] : undefined;

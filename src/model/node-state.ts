@@ -19,6 +19,7 @@ import {
   parseIpRule,
 } from '../parsers/iproute2.js';
 import { type IptablesDump, parseIptablesSave } from '../parsers/iptables-save.js';
+import { type IpvsDump, parseIpvsadm } from '../parsers/ipvsadm.js';
 import { type NftRuleset, parseNftJson } from '../parsers/nft.js';
 import { parseSysctl } from '../parsers/sysctl.js';
 import type { ClusterModel } from './cluster.js';
@@ -79,6 +80,25 @@ export class NodeState {
 
   get sysctl(): Map<string, string> | undefined {
     return this.parsed('sysctl.txt', parseSysctl);
+  }
+
+  /** The node's iptables rules (either back end), parsed lazily chain by chain. */
+  get iptables(): IptablesDump | undefined {
+    return this.parsed('iptables-save.txt', (t, f) => parseIptablesSave(t, f, { lazy: true }));
+  }
+
+  get ip6tables(): IptablesDump | undefined {
+    return this.parsed('ip6tables-save.txt', (t, f) => parseIptablesSave(t, f, { lazy: true }));
+  }
+
+  /** IPVS virtual servers (`ipvsadm -Sn`). */
+  get ipvs(): IpvsDump | undefined {
+    return this.parsed('ipvsadm.txt', parseIpvsadm);
+  }
+
+  /** Every nftables table of the node (`nft -j list ruleset`). */
+  get nft(): NftRuleset | undefined {
+    return this.parsed('nft.json', parseNftJson);
   }
 
   /** Policy routing rules (`ip -j rule show`). */

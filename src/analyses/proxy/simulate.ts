@@ -3,10 +3,10 @@
 // the PacketFlow. Pure: the only input is the model (and its node files).
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, isCanonicalIPv4, isIP, normalizeIP } from '../../model/ip.js';
+import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { IptablesDump } from '../../parsers/iptables-save.js';
-import { parseIptablesSave } from '../../parsers/iptables-save.js';
-import { type IpvsDump, type IpvsVirtualServer, parseIpvsadm } from '../../parsers/ipvsadm.js';
-import { type NftRuleset, parseNftJson } from '../../parsers/nft.js';
+import type { IpvsDump, IpvsVirtualServer } from '../../parsers/ipvsadm.js';
+import type { NftRuleset } from '../../parsers/nft.js';
 import {
   type HookBranch,
   type KPacket,
@@ -64,34 +64,26 @@ export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyR
     cache.set(model, perModel);
   }
   if (perModel.has(nodeName)) return perModel.get(nodeName);
-  const read = (p: string) => model.nodeFiles.read(nodeName, p);
-  const describe = (p: string) => model.nodeFiles.describe(nodeName, p);
-  const texts = {
-    iptables: read(PROXY_FILES.iptables),
-    ip6tables: read(PROXY_FILES.ip6tables),
-    ipvs: read(PROXY_FILES.ipvs),
-    nft: read(PROXY_FILES.nft),
-  };
-  if (!texts.iptables && !texts.ip6tables && !texts.ipvs && !texts.nft) {
+  const state = nodeState(model, nodeName);
+  const present = (f: string) => model.nodeFiles.read(nodeName, f) !== undefined;
+  const files: NodeProxyRules['files'] = {};
+  for (const k of Object.keys(PROXY_FILES) as (keyof typeof PROXY_FILES)[])
+    if (present(PROXY_FILES[k])) files[k] = state.describe(PROXY_FILES[k]);
+  if (Object.keys(files).length === 0) {
     perModel.set(nodeName, undefined);
     return undefined;
   }
-  const files: NodeProxyRules['files'] = {};
-  for (const k of Object.keys(texts) as (keyof typeof texts)[])
-    if (texts[k] !== undefined) files[k] = describe(PROXY_FILES[k]);
   const rules = buildNodeProxy({
     node: nodeName,
     index: buildServiceIndex(model, nodeName),
-    iptables: texts.iptables ? parseIptablesSave(texts.iptables, files.iptables, { lazy: true }) : undefined,
-    ip6tables: texts.ip6tables
-      ? parseIptablesSave(texts.ip6tables, files.ip6tables, { lazy: true })
-      : undefined,
-    ipvs: texts.ipvs !== undefined ? parseIpvsadm(texts.ipvs, files.ipvs) : undefined,
-    nft: texts.nft ? parseNftJson(texts.nft, files.nft) : undefined,
+    iptables: state.iptables,
+    ip6tables: state.ip6tables,
+    ipvs: state.ipvs,
+    nft: state.nft,
     nodeAddresses: [
       ...nodeIPsOf(model, nodeName, 4),
       ...nodeIPsOf(model, nodeName, 6),
-      ...ipAddrLocals(read('ip-addr.json')),
+      ...interfaceAddresses(state),
     ],
     configuredMode: proxyModeFromModel(model),
     files,
@@ -100,15 +92,10 @@ export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyR
   return rules;
 }
 
-/** Addresses in `ip -j addr show` output (tolerant: anything unexpected is skipped). */
-function ipAddrLocals(text: string | undefined): string[] {
-  if (!text) return [];
+/** The node's interface addresses; a malformed ip-addr.json only costs them (node health reports it). */
+function interfaceAddresses(state: NodeState): string[] {
   try {
-    const doc = JSON.parse(text) as { addr_info?: { local?: string }[] }[];
-    if (!Array.isArray(doc)) return [];
-    return doc.flatMap((l) =>
-      (l.addr_info ?? []).map((a) => a.local).filter((a): a is string => !!a && isIP(a)),
-    );
+    return (state.addrs ?? []).flatMap((i) => i.addresses.map((a) => a.local)).filter(isIP);
   } catch {
     return [];
   }
