@@ -1,3 +1,4 @@
+import { escapeCell } from './escape.js';
 import { c } from './style.js';
 
 // A borderless kubectl-like table. It lays cells out exactly as cli-table3 did with these
@@ -120,9 +121,20 @@ function cellLines(text: string): string[] {
   });
 }
 
-/** A borderless kubectl-like table: upper-case headers, two spaces between columns. */
-export function renderTable(head: string[], rows: (string | number)[][]): string {
-  const table = rows.map((row) => row.map((cell) => String(cell)));
+/**
+ * A borderless kubectl-like table: upper-case headers, two spaces between columns. Cells come
+ * from the cluster: their control characters are shown (escape.ts), a newline as `\n`, unless
+ * `trusted` (multi-line cells of knet's own).
+ */
+export function renderTable(
+  head: string[],
+  rows: (string | number)[][],
+  opts: { trusted?: boolean } = {},
+): string {
+  const colour = c().level > 0;
+  const table = rows.map((row) =>
+    row.map((cell) => (opts.trusted ? String(cell) : escapeCell(String(cell), colour))),
+  );
   // cli-table3 drew no header row for an empty head.
   if (head.length > 0) table.unshift(head.map((h) => c().bold(h.toUpperCase())));
   const cells = table.map((row) => row.map(cellLines));
