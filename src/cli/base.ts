@@ -124,7 +124,7 @@ export abstract class KnetCommand extends Command {
       const { readBundle } = await import('../sources/bundle/read.js');
       const bundle = await readBundle(flags.snapshot);
       return {
-        model: buildModel(bundle.raws, bundle.nodeFiles),
+        model: buildModel(bundle.raws, bundle.nodeFiles, undefined, inputWarnings()),
         namespace: flags.namespace ?? 'default',
         origin: `bundle ${bundle.location}`,
       };
@@ -144,7 +144,7 @@ export abstract class KnetCommand extends Command {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
     for (const w of live.warnings ?? []) process.stderr.write(`knet: warning: ${escapeTerminal(w)}\n`);
     return {
-      model: buildModel(live.raws, undefined, live.coverage),
+      model: buildModel(live.raws, undefined, live.coverage, inputWarnings()),
       namespace: flags.namespace ?? live.defaultNamespace,
       origin: `context ${live.context}`,
     };
@@ -176,6 +176,16 @@ export abstract class KnetCommand extends Command {
     }
     process.stderr.write(`knet: ${escapeTerminal(describeError(err))}\n`);
   }
+}
+
+/** Warnings about the input (an object skipped, an address dropped): the first 20 on stderr. */
+export function inputWarnings(limit = 20): (message: string) => void {
+  let n = 0;
+  return (message) => {
+    n++;
+    if (n <= limit) process.stderr.write(`knet: warning: ${escapeTerminal(message)}\n`);
+    else if (n === limit + 1) process.stderr.write('knet: warning: more input warnings left out\n');
+  };
 }
 
 /** One line that says what went wrong (and, for internal errors, how to see more). */
