@@ -43,6 +43,8 @@ export class ApiError extends UserError {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The most an exec credential plugin may take (KNET_CREDENTIAL_TIMEOUT_MS overrides, for tests). */
+const CREDENTIAL_TIMEOUT_MS = Number(process.env.KNET_CREDENTIAL_TIMEOUT_MS) || 15_000;
 const MAX_RETRIES = 3;
 
 function scopeOf(a: RequestAction): string {
@@ -180,12 +182,27 @@ export class KubeClient {
   /** Options with TLS material, the agent and the Authorization header (runs auth plugins). */
   async authOptions(): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { headers: {} };
+    // An exec credential plugin that never answers gets the bound of a request, then an error.
+    const bound = Math.min(this.requestTimeoutMs, CREDENTIAL_TIMEOUT_MS);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.conn.kc.applyToHTTPSOptions(opts);
+      await Promise.race([
+        this.conn.kc.applyToHTTPSOptions(opts),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new Error(`the credential plugin did not answer within ${Math.round(bound / 1000)} s`)),
+            bound,
+          );
+          timer.unref();
+        }),
+      ]);
     } catch (err) {
       throw new UserError(
         `authentication failed for context ${this.conn.context}: ${(err as Error).message.split('\n')[0]}`,
       );
+    } finally {
+      clearTimeout(timer);
     }
     return opts;
   }
