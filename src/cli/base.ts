@@ -5,7 +5,8 @@ import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { ParseError } from '../parsers/errors.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
-import { configureColor } from '../render/style.js';
+import { escapeTerminal, escapeTerminalText } from '../render/escape.js';
+import { c, configureColor } from '../render/style.js';
 import type { ObjectKind } from '../sources/kinds.js';
 import type { TracePath } from '../sources/kube/trace-path.js';
 import { UserError } from './errors.js';
@@ -123,7 +124,7 @@ export abstract class KnetCommand extends Command {
       const { readBundle } = await import('../sources/bundle/read.js');
       const bundle = await readBundle(flags.snapshot);
       return {
-        model: buildModel(bundle.raws, bundle.nodeFiles),
+        model: buildModel(bundle.raws, bundle.nodeFiles, undefined, inputWarnings()),
         namespace: flags.namespace ?? 'default',
         origin: `bundle ${bundle.location}`,
       };
@@ -141,9 +142,9 @@ export abstract class KnetCommand extends Command {
       progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-    for (const w of live.warnings ?? []) process.stderr.write(`knet: warning: ${w}\n`);
+    for (const w of live.warnings ?? []) process.stderr.write(`knet: warning: ${escapeTerminal(w)}\n`);
     return {
-      model: buildModel(live.raws, undefined, live.coverage),
+      model: buildModel(live.raws, undefined, live.coverage, inputWarnings()),
       namespace: flags.namespace ?? live.defaultNamespace,
       origin: `context ${live.context}`,
     };
@@ -157,7 +158,8 @@ export abstract class KnetCommand extends Command {
   ): Promise<void> {
     if (format === 'json') process.stdout.write(renderJson(doc));
     else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
-    else process.stdout.write(await human());
+    // Human output shows the control characters of cluster strings instead of obeying them.
+    else process.stdout.write(escapeTerminalText(await human(), c().level > 0));
   }
 
   /** 0: answered, nothing broken; 1: an error finding (a breakage). */
@@ -166,13 +168,24 @@ export abstract class KnetCommand extends Command {
   }
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
-    process.exitCode = 2;
+    // 2, or a UserError's own code (130: interrupted).
+    process.exitCode = err instanceof UserError ? err.exitCode : 2;
     if (this.debugMode || process.argv.includes('--debug')) {
       process.stderr.write(`${err.stack ?? err.message}\n`);
       return;
     }
-    process.stderr.write(`knet: ${describeError(err)}\n`);
+    process.stderr.write(`knet: ${escapeTerminal(describeError(err))}\n`);
   }
+}
+
+/** Warnings about the input (an object skipped, an address dropped): the first 20 on stderr. */
+export function inputWarnings(limit = 20): (message: string) => void {
+  let n = 0;
+  return (message) => {
+    n++;
+    if (n <= limit) process.stderr.write(`knet: warning: ${escapeTerminal(message)}\n`);
+    else if (n === limit + 1) process.stderr.write('knet: warning: more input warnings left out\n');
+  };
 }
 
 /** One line that says what went wrong (and, for internal errors, how to see more). */

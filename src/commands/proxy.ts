@@ -235,7 +235,7 @@ async function renderReports(
       if (wide) row.push(s.chain ?? '-', `eTP=${s.externalTrafficPolicy} iTP=${s.internalTrafficPolicy}`);
       return row;
     });
-    out.push(rows.length ? renderTable(head, rows) : c().dim('  (no service ports)'));
+    out.push(rows.length ? renderTable(head, rows, { multiLine: true }) : c().dim('  (no service ports)'));
     if (r.staleChains.length)
       out.push(`${c().yellow('Chains of no API service:')} ${r.staleChains.join(', ')}`);
     out.push('');

@@ -154,6 +154,7 @@ export default class Snapshot extends KnetCommand {
         allNamespaces: scope === undefined,
         nodes: collected,
         nodeErrors,
+        absentKinds: live.absent,
       });
       const nodesPart = flags['collect-nodes']
         ? `, node files of ${collected.length} node${collected.length === 1 ? '' : 's'}` +

@@ -14,25 +14,32 @@ import {
   normalizePod,
   normalizeService,
   type Raw,
+  withNormalizeWarnings,
 } from './normalize.js';
 import type { GenericObject } from './types.js';
 
 /** Flattens v1 Lists (items without a kind take it from the List's kind: PodList → Pod). */
 export function flattenObjects(doc: Raw, out: Raw[] = []): Raw[] {
-  if (doc === null || typeof doc !== 'object') return out;
-  if (Array.isArray(doc)) {
-    for (const d of doc) flattenObjects(d, out);
-    return out;
-  }
-  if (Array.isArray(doc.items) && (typeof doc.kind !== 'string' || doc.kind.endsWith('List'))) {
-    const itemKind = typeof doc.kind === 'string' && doc.kind !== 'List' ? doc.kind.slice(0, -4) : undefined;
-    for (const item of doc.items) {
-      if (item && typeof item === 'object')
-        flattenObjects(item.kind || !itemKind ? item : { ...item, kind: itemKind }, out);
+  // A stack, not recursion: the nesting of lists comes from the input and may be any depth.
+  const stack: Raw[] = [doc];
+  while (stack.length > 0) {
+    const d = stack.pop();
+    if (d === null || typeof d !== 'object') continue;
+    if (Array.isArray(d)) {
+      for (let i = d.length - 1; i >= 0; i--) stack.push(d[i]);
+      continue;
     }
-    return out;
+    if (Array.isArray(d.items) && (typeof d.kind !== 'string' || d.kind.endsWith('List'))) {
+      const itemKind = typeof d.kind === 'string' && d.kind !== 'List' ? d.kind.slice(0, -4) : undefined;
+      for (let i = d.items.length - 1; i >= 0; i--) {
+        const item = d.items[i];
+        if (item && typeof item === 'object')
+          stack.push(item.kind || !itemKind || Array.isArray(item) ? item : { ...item, kind: itemKind });
+      }
+      continue;
+    }
+    if (typeof d.kind === 'string') out.push(d);
   }
-  if (typeof doc.kind === 'string') out.push(doc);
   return out;
 }
 
@@ -47,64 +54,93 @@ function genericObject(raw: Raw): GenericObject {
 }
 
 /** Sorts raw objects into the typed collections. Unknown kinds are kept as generic objects. */
-export function buildObjects(raws: Iterable<Raw>): ClusterObjects {
+/**
+ * Sorts raw objects into the typed collections. Unknown kinds are kept as generic objects. An
+ * object that cannot be read (a value of the wrong type where one is needed) is skipped, and
+ * `warn` says which and why; values the normaliser drops (an address that is not an IP) too.
+ */
+export function buildObjects(raws: Iterable<Raw>, warn?: (message: string) => void): ClusterObjects {
+  return withNormalizeWarnings(warn, () => buildObjectsOf(raws, warn));
+}
+
+function buildObjectsOf(raws: Iterable<Raw>, warn?: (message: string) => void): ClusterObjects {
   const o = emptyObjects();
   const legacyEndpoints: Raw[] = [];
   for (const raw of raws) {
-    switch (raw.kind) {
-      case 'Namespace':
-        o.namespaces.push(normalizeNamespace(raw));
-        break;
-      case 'Node':
-        o.nodes.push(normalizeNode(raw));
-        break;
-      case 'Pod':
-        o.pods.push(normalizePod(raw));
-        break;
-      case 'Service':
-        o.services.push(normalizeService(raw));
-        break;
-      case 'EndpointSlice':
-        o.endpointSlices.push(normalizeEndpointSlice(raw));
-        break;
-      case 'Endpoints':
-        legacyEndpoints.push(raw);
-        break;
-      case 'NetworkPolicy':
-        // Only networking.k8s.io: Calico's and others' NetworkPolicy kinds mean something else.
-        if (!raw.apiVersion || String(raw.apiVersion).startsWith('networking.k8s.io/')) {
-          o.networkPolicies.push(normalizeNetworkPolicy(raw));
-        } else {
-          o.others.push(genericObject(raw));
-        }
-        break;
-      case 'Ingress':
-        o.ingresses.push(normalizeIngress(raw));
-        break;
-      case 'IngressClass':
-        o.ingressClasses.push(normalizeIngressClass(raw));
-        break;
-      case 'DaemonSet':
-        o.daemonSets.push(normalizeDaemonSet(raw));
-        break;
-      case 'ConfigMap':
-        o.configMaps.push(normalizeConfigMap(raw));
-        break;
-      default:
-        if (raw.metadata?.name) o.others.push(genericObject(raw));
+    try {
+      addObject(o, legacyEndpoints, raw);
+    } catch (err) {
+      const m = raw?.metadata;
+      warn?.(
+        `${String(raw?.kind)} ${m?.namespace ? `${String(m.namespace)}/` : ''}${String(m?.name)} skipped: ${(err as Error).message}`,
+      );
     }
   }
   // Legacy Endpoints count only for services that have no EndpointSlice at all.
   const sliced = new Set(o.endpointSlices.map((s) => `${s.namespace}/${s.serviceName}`));
   for (const raw of legacyEndpoints) {
     const k = `${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
-    if (!sliced.has(k)) o.endpointSlices.push(...endpointsToSlices(raw));
+    try {
+      if (!sliced.has(k)) o.endpointSlices.push(...endpointsToSlices(raw));
+    } catch (err) {
+      warn?.(`Endpoints ${k} skipped: ${(err as Error).message}`);
+    }
   }
   return o;
 }
 
-export function buildModel(raws: Iterable<Raw>, nodeFiles?: NodeFiles, coverage?: Coverage): ClusterModel {
-  return new ClusterModel(buildObjects(raws), nodeFiles, coverage);
+function addObject(o: ClusterObjects, legacyEndpoints: Raw[], raw: Raw): void {
+  switch (raw.kind) {
+    case 'Namespace':
+      o.namespaces.push(normalizeNamespace(raw));
+      break;
+    case 'Node':
+      o.nodes.push(normalizeNode(raw));
+      break;
+    case 'Pod':
+      o.pods.push(normalizePod(raw));
+      break;
+    case 'Service':
+      o.services.push(normalizeService(raw));
+      break;
+    case 'EndpointSlice':
+      o.endpointSlices.push(normalizeEndpointSlice(raw));
+      break;
+    case 'Endpoints':
+      legacyEndpoints.push(raw);
+      break;
+    case 'NetworkPolicy':
+      // Only networking.k8s.io: Calico's and others' NetworkPolicy kinds mean something else.
+      if (!raw.apiVersion || String(raw.apiVersion).startsWith('networking.k8s.io/')) {
+        o.networkPolicies.push(normalizeNetworkPolicy(raw));
+      } else {
+        o.others.push(genericObject(raw));
+      }
+      break;
+    case 'Ingress':
+      o.ingresses.push(normalizeIngress(raw));
+      break;
+    case 'IngressClass':
+      o.ingressClasses.push(normalizeIngressClass(raw));
+      break;
+    case 'DaemonSet':
+      o.daemonSets.push(normalizeDaemonSet(raw));
+      break;
+    case 'ConfigMap':
+      o.configMaps.push(normalizeConfigMap(raw));
+      break;
+    default:
+      if (raw.metadata?.name) o.others.push(genericObject(raw));
+  }
+}
+
+export function buildModel(
+  raws: Iterable<Raw>,
+  nodeFiles?: NodeFiles,
+  coverage?: Coverage,
+  warn?: (message: string) => void,
+): ClusterModel {
+  return new ClusterModel(buildObjects(raws, warn), nodeFiles, coverage);
 }
 
 export function objectCount(objects: ClusterObjects): number {

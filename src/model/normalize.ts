@@ -1,6 +1,8 @@
 // Raw Kubernetes API objects (from `kubectl get -o json|yaml`, or the API) → knet's typed model.
 // Defaults are applied here exactly as the API server would have applied them, so analyses
 // see one shape whatever the source.
+
+import { isCIDR, isIP } from './ip.js';
 import type {
   ConfigMap,
   Container,
@@ -28,9 +30,67 @@ import type {
 // biome-ignore lint/suspicious/noExplicitAny: raw API JSON is untyped by nature
 export type Raw = any;
 
+// Input is not trusted (a hand-written bundle, a broken API server): a value of the wrong type
+// is dropped here, never a TypeError later. `arr` keeps the objects of a list (a null item is
+// skipped), `strs` its scalars as strings; `labelsOf` keeps string values (a number from YAML,
+// `version: 2`, becomes "2"); addresses that are not IPs are dropped with a warning.
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const arr = (v: unknown): Raw[] => (Array.isArray(v) ? v : []);
-const labelsOf = (v: unknown): Labels => (v && typeof v === 'object' ? (v as Labels) : {});
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+const arr = (v: unknown): Raw[] =>
+  Array.isArray(v) ? v.filter((x) => x !== null && typeof x === 'object' && !Array.isArray(x)) : [];
+const rulesOf = (v: unknown): Raw[] =>
+  Array.isArray(v) ? v.map((x) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? x : {})) : [];
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter(isScalar).map(String) : []);
+const labelsOf = (v: unknown): Labels => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) if (isScalar(x)) out[k] = String(x);
+  return out;
+};
+
+/** Where normalisation warnings go while buildObjects runs (it is synchronous). */
+let warnSink: ((message: string) => void) | undefined;
+
+export function withNormalizeWarnings<T>(warn: ((message: string) => void) | undefined, fn: () => T): T {
+  const before = warnSink;
+  warnSink = warn;
+  try {
+    return fn();
+  } finally {
+    warnSink = before;
+  }
+}
+
+function objectName(raw: Raw): string {
+  const m = raw?.metadata;
+  return `${String(raw?.kind)} ${m?.namespace ? `${String(m.namespace)}/` : ''}${String(m?.name)}`;
+}
+
+/** The addresses that are IPs; the others are dropped and said. */
+function validIPs(raw: Raw, field: string, values: string[]): string[] {
+  const out = values.filter((v) => isIP(v));
+  if (out.length !== values.length)
+    warnSink?.(
+      `${objectName(raw)}: ${field} ${values
+        .filter((v) => !isIP(v))
+        .map((v) => JSON.stringify(v))
+        .join(', ')} ignored (not an IP address)`,
+    );
+  return out;
+}
+
+function validCIDRs(raw: Raw, field: string, values: string[]): string[] {
+  const out = values.filter((v) => isCIDR(v));
+  if (out.length !== values.length)
+    warnSink?.(
+      `${objectName(raw)}: ${field} ${values
+        .filter((v) => !isCIDR(v))
+        .map((v) => JSON.stringify(v))
+        .join(', ')} ignored (not a CIDR)`,
+    );
+  return out;
+}
 const protocolOf = (v: unknown): Protocol => (v === 'UDP' || v === 'SCTP' ? v : 'TCP');
 
 export function normalizeSelector(raw: Raw): LabelSelector {
@@ -39,7 +99,7 @@ export function normalizeSelector(raw: Raw): LabelSelector {
     matchExpressions: arr(raw?.matchExpressions).map((e) => ({
       key: String(e.key),
       operator: e.operator,
-      values: arr(e.values).map(String),
+      values: strs(e.values),
     })),
   };
 }
@@ -57,8 +117,9 @@ export function normalizeNamespace(raw: Raw): Namespace {
 
 export function normalizeNode(raw: Raw): Node {
   const addresses = arr(raw.status?.addresses);
-  const podCIDRs = arr(raw.spec?.podCIDRs).map(String);
+  const podCIDRs = strs(raw.spec?.podCIDRs);
   if (podCIDRs.length === 0 && str(raw.spec?.podCIDR)) podCIDRs.push(raw.spec.podCIDR);
+  const cidrs = validCIDRs(raw, 'podCIDR', podCIDRs);
   const conditions = arr(raw.status?.conditions).map((c) => ({
     type: String(c.type),
     status: String(c.status),
@@ -69,10 +130,18 @@ export function normalizeNode(raw: Raw): Node {
   return {
     name: String(raw.metadata?.name),
     labels: labelsOf(raw.metadata?.labels),
-    internalIPs: addresses.filter((a) => a.type === 'InternalIP').map((a) => String(a.address)),
-    externalIPs: addresses.filter((a) => a.type === 'ExternalIP').map((a) => String(a.address)),
+    internalIPs: validIPs(
+      raw,
+      'InternalIP',
+      addresses.filter((a) => a.type === 'InternalIP').map((a) => String(a.address)),
+    ),
+    externalIPs: validIPs(
+      raw,
+      'ExternalIP',
+      addresses.filter((a) => a.type === 'ExternalIP').map((a) => String(a.address)),
+    ),
     hostname: str(addresses.find((a) => a.type === 'Hostname')?.address),
-    podCIDRs,
+    podCIDRs: cidrs,
     ready: readyCond?.status === 'True' ? true : readyCond?.status === 'False' ? false : undefined,
     conditions,
     unschedulable: raw.spec?.unschedulable === true,
@@ -98,7 +167,7 @@ function normalizeContainer(raw: Raw): Container {
 }
 
 function normalizeContainerStatus(raw: Raw): ContainerStatus {
-  const stateKey = raw.state ? Object.keys(raw.state)[0] : undefined;
+  const stateKey = raw.state && typeof raw.state === 'object' ? Object.keys(raw.state)[0] : undefined;
   return {
     name: String(raw.name),
     ready: raw.ready === true,
@@ -112,10 +181,11 @@ function normalizeContainerStatus(raw: Raw): ContainerStatus {
 export function normalizePod(raw: Raw): Pod {
   const spec = raw.spec ?? {};
   const status = raw.status ?? {};
-  const ips = arr(status.podIPs)
+  let ips = arr(status.podIPs)
     .map((p) => String(p.ip))
     .filter(Boolean);
   if (ips.length === 0 && str(status.podIP)) ips.push(status.podIP);
+  ips = validIPs(raw, 'pod IP', ips);
   const ready = arr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
   const owners: OwnerRef[] = arr(raw.metadata?.ownerReferences).map((o) => ({
     kind: String(o.kind),
@@ -131,7 +201,7 @@ export function normalizePod(raw: Raw): Pod {
     nodeName: str(spec.nodeName),
     hostNetwork: spec.hostNetwork === true,
     ips,
-    hostIP: str(status.hostIP),
+    hostIP: validIPs(raw, 'hostIP', str(status.hostIP) ? [status.hostIP] : [])[0],
     phase: str(status.phase) ?? 'Unknown',
     ready,
     terminating: Boolean(raw.metadata?.deletionTimestamp),
@@ -142,8 +212,8 @@ export function normalizePod(raw: Raw): Pod {
     dnsPolicy: str(spec.dnsPolicy) ?? 'ClusterFirst',
     dnsConfig: spec.dnsConfig
       ? {
-          nameservers: arr(spec.dnsConfig.nameservers).map(String),
-          searches: arr(spec.dnsConfig.searches).map(String),
+          nameservers: strs(spec.dnsConfig.nameservers),
+          searches: strs(spec.dnsConfig.searches),
           options: arr(spec.dnsConfig.options).map((o) => ({ name: String(o.name), value: str(o.value) })),
         }
       : undefined,
@@ -174,7 +244,7 @@ export function normalizeService(raw: Raw): Service {
   const type: Service['type'] = ['NodePort', 'LoadBalancer', 'ExternalName'].includes(spec.type)
     ? spec.type
     : 'ClusterIP';
-  const rawIPs: string[] = arr(spec.clusterIPs).map(String);
+  const rawIPs: string[] = strs(spec.clusterIPs);
   if (rawIPs.length === 0 && str(spec.clusterIP)) rawIPs.push(spec.clusterIP);
   const headless = type !== 'ExternalName' && rawIPs.includes('None');
   const selector =
@@ -183,21 +253,25 @@ export function normalizeService(raw: Raw): Service {
     namespace: str(raw.metadata?.namespace) ?? 'default',
     name: String(raw.metadata?.name),
     type,
-    clusterIPs: rawIPs.filter((ip) => ip !== 'None' && ip !== ''),
+    clusterIPs: validIPs(
+      raw,
+      'clusterIP',
+      rawIPs.filter((ip) => ip !== 'None' && ip !== ''),
+    ),
     headless,
     ports: arr(spec.ports).map(normalizeServicePort),
     selector,
     externalName: str(spec.externalName),
-    externalIPs: arr(spec.externalIPs).map(String),
+    externalIPs: validIPs(raw, 'externalIP', strs(spec.externalIPs)),
     loadBalancerIPs: arr(raw.status?.loadBalancer?.ingress)
       .map((i) => str(i.ip))
-      .filter((ip): ip is string => Boolean(ip)),
-    loadBalancerSourceRanges: arr(spec.loadBalancerSourceRanges).map((s) => String(s).trim()),
+      .filter((ip): ip is string => Boolean(ip) && isIP(ip as string)),
+    loadBalancerSourceRanges: strs(spec.loadBalancerSourceRanges).map((s) => s.trim()),
     externalTrafficPolicy: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
     internalTrafficPolicy: spec.internalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
     sessionAffinity: spec.sessionAffinity === 'ClientIP' ? 'ClientIP' : 'None',
     publishNotReadyAddresses: spec.publishNotReadyAddresses === true,
-    ipFamilies: arr(spec.ipFamilies).map(String),
+    ipFamilies: strs(spec.ipFamilies),
     healthCheckNodePort: typeof spec.healthCheckNodePort === 'number' ? spec.healthCheckNodePort : undefined,
     labels: labelsOf(raw.metadata?.labels),
   };
@@ -211,7 +285,7 @@ function normalizeEndpoint(raw: Raw): Endpoint {
   const serving = c.serving === undefined || c.serving === null ? ready : c.serving === true;
   const ref = raw.targetRef;
   return {
-    addresses: arr(raw.addresses).map(String),
+    addresses: strs(raw.addresses),
     conditions: { ready, serving, terminating },
     hostname: str(raw.hostname),
     nodeName: str(raw.nodeName),
@@ -233,7 +307,12 @@ export function normalizeEndpointSlice(raw: Raw): EndpointSlice {
       port: Number(p.port),
       protocol: protocolOf(p.protocol),
     })),
-    endpoints: arr(raw.endpoints).map(normalizeEndpoint),
+    endpoints: arr(raw.endpoints)
+      .map(normalizeEndpoint)
+      .map((e) =>
+        raw.addressType === 'FQDN' ? e : { ...e, addresses: validIPs(raw, 'endpoint address', e.addresses) },
+      )
+      .filter((e) => e.addresses.length > 0),
     source: 'EndpointSlice',
   };
 }
@@ -265,7 +344,7 @@ export function endpointsToSlices(raw: Raw): EndpointSlice[] {
     const endpoints = [
       ...arr(subset.addresses).map((a) => toEndpoint(a, true)),
       ...arr(subset.notReadyAddresses).map((a) => toEndpoint(a, false)),
-    ];
+    ].filter((e) => validIPs(raw, 'endpoint address', e.addresses).length > 0);
     for (const family of ['IPv4', 'IPv6'] as const) {
       const fam = endpoints.filter((e) => e.addresses[0].includes(':') === (family === 'IPv6'));
       if (fam.length)
@@ -287,8 +366,14 @@ function normalizePeer(raw: Raw): NetworkPolicyPeer {
   const peer: NetworkPolicyPeer = {};
   if (raw.podSelector) peer.podSelector = normalizeSelector(raw.podSelector);
   if (raw.namespaceSelector) peer.namespaceSelector = normalizeSelector(raw.namespaceSelector);
-  if (raw.ipBlock)
-    peer.ipBlock = { cidr: String(raw.ipBlock.cidr), except: arr(raw.ipBlock.except).map(String) };
+  if (raw.ipBlock) {
+    const cidr = String(raw.ipBlock.cidr);
+    // The API server refuses such a policy; read, it could only be guessed: the policy is skipped.
+    if (!isCIDR(cidr)) throw new Error(`ipBlock.cidr ${JSON.stringify(cidr)} is not a CIDR`);
+    const except = strs(raw.ipBlock.except);
+    if (except.some((e) => !isCIDR(e))) throw new Error('ipBlock.except holds a value that is not a CIDR');
+    peer.ipBlock = { cidr, except };
+  }
   return peer;
 }
 
@@ -310,8 +395,8 @@ function normalizeRule(raw: Raw, peersKey: 'from' | 'to'): NetworkPolicyRule {
 
 export function normalizeNetworkPolicy(raw: Raw): NetworkPolicy {
   const spec = raw.spec ?? {};
-  let policyTypes: ('Ingress' | 'Egress')[] = arr(spec.policyTypes).filter(
-    (t) => t === 'Ingress' || t === 'Egress',
+  let policyTypes = strs(spec.policyTypes).filter(
+    (t): t is 'Ingress' | 'Egress' => t === 'Ingress' || t === 'Egress',
   );
   if (policyTypes.length === 0) {
     // API server default: Ingress always, plus Egress when the spec has egress rules.
@@ -322,8 +407,9 @@ export function normalizeNetworkPolicy(raw: Raw): NetworkPolicy {
     name: String(raw.metadata?.name),
     podSelector: normalizeSelector(spec.podSelector ?? {}),
     policyTypes,
-    ingress: arr(spec.ingress).map((r) => normalizeRule(r, 'from')),
-    egress: arr(spec.egress).map((r) => normalizeRule(r, 'to')),
+    // A null rule decodes as the empty rule (allow all), as the API server reads it.
+    ingress: rulesOf(spec.ingress).map((r) => normalizeRule(r, 'from')),
+    egress: rulesOf(spec.egress).map((r) => normalizeRule(r, 'to')),
   };
 }
 
@@ -363,11 +449,11 @@ export function normalizeIngress(raw: Raw): Ingress {
         backend: normalizeBackend(p.backend) ?? {},
       })),
     })),
-    tls: arr(spec.tls).map((t) => ({ hosts: arr(t.hosts).map(String), secretName: str(t.secretName) })),
+    tls: arr(spec.tls).map((t) => ({ hosts: strs(t.hosts), secretName: str(t.secretName) })),
     annotations: labelsOf(raw.metadata?.annotations),
     loadBalancerIPs: arr(raw.status?.loadBalancer?.ingress)
       .map((i) => str(i.ip))
-      .filter((ip): ip is string => Boolean(ip)),
+      .filter((ip): ip is string => Boolean(ip) && isIP(ip as string)),
   };
 }
 

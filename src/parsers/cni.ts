@@ -6,7 +6,7 @@
 // directory in lexical order whose extension is .conf, .conflist or .json; other files (a
 // calico-kubeconfig, a leftover YAML) are ignored. Pure text → structure; bad input throws a
 // ParseError that names the file and line.
-import { lineOfOffset, ParseError, parseJsonText } from './errors.js';
+import { guardParse, lineOfOffset, ParseError, parseJsonText } from './errors.js';
 
 export interface CniIpamRange {
   /** A CIDR, or the literal "usePodCidr" (host-local as Calico/Canal configure it). */
@@ -144,7 +144,7 @@ function parsePlugin(raw: unknown, text: string, file: string, where: string, fr
 }
 
 /** Parses one file of /etc/cni/net.d (a .conflist, or a single-plugin .conf/.json). */
-export function parseCniConfig(text: string, file: string): CniConfig {
+function parseCniConfigUnguarded(text: string, file: string): CniConfig {
   if (text.trim() === '') throw new ParseError(file, 1, 'empty CNI config file');
   const doc = parseJsonText(text, file);
   if (!isObject(doc)) throw new ParseError(file, 1, 'a CNI config must be a JSON object');
@@ -206,3 +206,7 @@ export function cniIpam(config: CniConfig): CniIpam | undefined {
   }
   return undefined;
 }
+
+/** parseCniConfig, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseCniConfig: typeof parseCniConfigUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseCniConfigUnguarded(...args));

@@ -5,7 +5,7 @@ export class ParseError extends Error {
     readonly line: number,
     detail: string,
   ) {
-    super(`${file}:${line}: ${detail}`);
+    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
     this.name = 'ParseError';
   }
 }
@@ -34,5 +34,20 @@ export function parseJsonText(text: string, file: string): unknown {
           : 1;
     const detail = msg.replace(/^.*?(Unexpected|Expected|Bad)/, '$1').replace(/ in JSON at position.*$/, '');
     throw new ParseError(file, line, `invalid JSON: ${text.trim() === '' ? 'empty file' : detail}`);
+  }
+}
+
+/**
+ * Runs a parser so that nothing but a ParseError leaves it: input of a shape the parser did not
+ * expect (a value of the wrong type, nesting that overflows the stack) is an error naming the
+ * file, never a TypeError or a RangeError.
+ */
+export function guardParse<T>(file: unknown, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ParseError || !(err instanceof Error) || err.name === 'UserError') throw err;
+    const detail = /call stack/i.test(err.message) ? 'nested too deeply' : err.message;
+    throw new ParseError(String(file), 0, `unexpected content (${detail})`);
   }
 }

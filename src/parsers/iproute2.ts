@@ -3,7 +3,7 @@
 // (fixtures in test/fixtures/iproute2/ are captured from the real tool); fields that iproute2
 // omits when they have their default value get that default here, so callers see one shape.
 import { isCIDR, isIP } from '../model/ip.js';
-import { lineOfOffset, ParseError, parseJsonText } from './errors.js';
+import { guardParse, lineOfOffset, ParseError, parseJsonText } from './errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -377,7 +377,7 @@ function parseAddress(f: Fields): IpAddress {
 }
 
 /** `ip -j addr show`: interfaces with their addresses. */
-export function parseIpAddr(text: string, file: string): IpAddrInterface[] {
+function parseIpAddrUnguarded(text: string, file: string): IpAddrInterface[] {
   const { items, lines } = parseJsonArray(text, file, 'ip -j addr show');
   return items.map((item, i) => {
     const f = new Fields(item, file, lines[i] ?? 1, `interface ${i + 1}`);
@@ -392,7 +392,7 @@ export function parseIpAddr(text: string, file: string): IpAddrInterface[] {
 }
 
 /** `ip -j -d link show` (also accepts `ip -j link show`, without the details). */
-export function parseIpLink(text: string, file: string): IpLink[] {
+function parseIpLinkUnguarded(text: string, file: string): IpLink[] {
   const { items, lines } = parseJsonArray(text, file, 'ip -j -d link show');
   return items.map((item, i) => {
     const line = lines[i] ?? 1;
@@ -469,7 +469,7 @@ function parseNextHop(f: Fields): IpNextHop {
 }
 
 /** `ip -j route show table all` (or any `ip -j route show …`: pod namespaces use the main table). */
-export function parseIpRoute(text: string, file: string): IpRoute[] {
+function parseIpRouteUnguarded(text: string, file: string): IpRoute[] {
   const { items, lines } = parseJsonArray(text, file, 'ip -j route show table all');
   return items.map((item, i) => {
     const line = lines[i] ?? 1;
@@ -519,7 +519,7 @@ export function parseIpRoute(text: string, file: string): IpRoute[] {
 }
 
 /** `ip -j rule show` (IPv4 by default; `ip -6 -j rule show` has the same shape). */
-export function parseIpRule(text: string, file: string): IpRule[] {
+function parseIpRuleUnguarded(text: string, file: string): IpRule[] {
   const { items, lines } = parseJsonArray(text, file, 'ip -j rule show');
   return items.map((item, i) => {
     const line = lines[i] ?? 1;
@@ -564,7 +564,7 @@ export interface IpNeigh {
 }
 
 /** `ip -j neigh show`. */
-export function parseIpNeigh(text: string, file: string): IpNeigh[] {
+function parseIpNeighUnguarded(text: string, file: string): IpNeigh[] {
   const { items, lines } = parseJsonArray(text, file, 'ip -j neigh show');
   return items.map((item, i) => {
     const line = lines[i] ?? 1;
@@ -591,7 +591,7 @@ export interface BridgeFdb {
 }
 
 /** `bridge -j fdb show`. */
-export function parseBridgeFdb(text: string, file: string): BridgeFdb[] {
+function parseBridgeFdbUnguarded(text: string, file: string): BridgeFdb[] {
   const { items, lines } = parseJsonArray(text, file, 'bridge -j fdb show');
   return items.map((item, i) => {
     const line = lines[i] ?? 1;
@@ -604,3 +604,26 @@ export function parseBridgeFdb(text: string, file: string): BridgeFdb[] {
     return entry;
   });
 }
+/** parseIpAddr, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIpAddr: typeof parseIpAddrUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseIpAddrUnguarded(...args));
+
+/** parseIpLink, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIpLink: typeof parseIpLinkUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseIpLinkUnguarded(...args));
+
+/** parseIpRoute, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIpRoute: typeof parseIpRouteUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseIpRouteUnguarded(...args));
+
+/** parseIpRule, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIpRule: typeof parseIpRuleUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseIpRuleUnguarded(...args));
+
+/** parseIpNeigh, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIpNeigh: typeof parseIpNeighUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseIpNeighUnguarded(...args));
+
+/** parseBridgeFdb, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseBridgeFdb: typeof parseBridgeFdbUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseBridgeFdbUnguarded(...args));

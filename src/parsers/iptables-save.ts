@@ -2,7 +2,7 @@
 // tables, chains and rules. Pure: text in, structure out; bad input throws ParseError with
 // the file and line. Matches the parser does not know are kept (rule.unknown) so that an
 // evaluator can answer "unknown" instead of guessing.
-import { ParseError } from './errors.js';
+import { guardParse, ParseError } from './errors.js';
 
 export interface MatchOption {
   /** Option name without dashes, e.g. "dport", "ctstate", "comment". */
@@ -327,7 +327,7 @@ export function parseRuleTokens(
 }
 
 /** Parses iptables-save output (any tables, any order) or `iptables -S` output. */
-export function parseIptablesSave(
+function parseIptablesSaveUnguarded(
   text: string,
   file = 'iptables-save.txt',
   options: IptablesParseOptions = {},
@@ -478,3 +478,7 @@ export function optionOf(rule: IptablesRule, module: string, name: string): Matc
 export function targetOption(rule: IptablesRule, name: string): string | undefined {
   return rule.targetOptions.find((o) => o.name === name)?.values[0];
 }
+
+/** parseIptablesSave, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIptablesSave: typeof parseIptablesSaveUnguarded = (...args) =>
+  guardParse(args[1] ?? 'iptables-save.txt', () => parseIptablesSaveUnguarded(...args));

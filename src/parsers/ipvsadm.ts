@@ -1,6 +1,6 @@
 // `ipvsadm -Sn` (save format) and `ipvsadm -Ln` (list format) → virtual servers with their
 // real servers. Pure; malformed lines throw ParseError with file and line.
-import { ParseError } from './errors.js';
+import { guardParse, ParseError } from './errors.js';
 
 export type IpvsProtocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -68,7 +68,7 @@ function key(proto: string, addr: string, port: number): string {
 }
 
 /** Parses either format (detected per line). */
-export function parseIpvsadm(text: string, file = 'ipvsadm.txt'): IpvsDump {
+function parseIpvsadmUnguarded(text: string, file = 'ipvsadm.txt'): IpvsDump {
   const services: IpvsVirtualServer[] = [];
   const byKey = new Map<string, IpvsVirtualServer>();
   let current: IpvsVirtualServer | undefined;
@@ -206,3 +206,7 @@ export function parseIpvsadm(text: string, file = 'ipvsadm.txt'): IpvsDump {
   }
   return { file, services };
 }
+
+/** parseIpvsadm, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseIpvsadm: typeof parseIpvsadmUnguarded = (...args) =>
+  guardParse(args[1] ?? 'ipvsadm.txt', () => parseIpvsadmUnguarded(...args));

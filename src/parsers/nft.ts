@@ -1,7 +1,7 @@
 // `nft -j list ruleset` (JSON schema 1) → tables, chains, rules, sets and maps. Pure. Rule
 // expressions are kept as nft's JSON (the evaluator interprets them); set and map elements
 // are normalised and indexed so that lookups do not scan.
-import { ParseError, parseJsonText } from './errors.js';
+import { guardParse, ParseError, parseJsonText } from './errors.js';
 
 export type NftExpr = Record<string, unknown>;
 
@@ -94,6 +94,21 @@ function keyParts(v: unknown): NftKeyPart[] {
 }
 
 /** A JSON set/map element (any of nft's spellings) → NftElement. */
+/** The evaluator walks expressions recursively: their depth is bounded here. */
+const MAX_EXPR_DEPTH = 64;
+
+/** Whether a JSON value nests deeper than `limit` (measured with a stack, not recursion). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d > limit) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d + 1]);
+  }
+  return false;
+}
+
 export function parseElement(raw: unknown, isMap: boolean): NftElement {
   let keyRaw: unknown = raw;
   let value: unknown;
@@ -215,7 +230,7 @@ function renderExpr(e: NftExpr): string {
 }
 
 /** Parses `nft -j list ruleset` (or `nft -j list table …`) output. */
-export function parseNftJson(text: string, file = 'nft.json'): NftRuleset {
+function parseNftJsonUnguarded(text: string, file = 'nft.json'): NftRuleset {
   const doc = parseJsonText(text, file) as { nftables?: unknown };
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.nftables)) {
     throw new ParseError(file, 1, 'expected {"nftables": [...]} (nft -j list ruleset)');
@@ -294,6 +309,19 @@ export function parseNftJson(text: string, file = 'nft.json'): NftRuleset {
       if (!Array.isArray(o.expr))
         throw new ParseError(file, 1, `rule ${idx} in chain ${chainName}: no "expr" list`);
       const expr = o.expr as NftExpr[];
+      const bad = expr.findIndex((e) => e === null || typeof e !== 'object' || Array.isArray(e));
+      if (bad >= 0)
+        throw new ParseError(
+          file,
+          1,
+          `rule ${idx} in chain ${chainName}: expression ${bad} is not an object`,
+        );
+      if (nestedDeeperThan(expr, MAX_EXPR_DEPTH))
+        throw new ParseError(
+          file,
+          1,
+          `rule ${idx} in chain ${chainName}: expressions nested deeper than ${MAX_EXPR_DEPTH}`,
+        );
       const comment = typeof o.comment === 'string' ? o.comment : undefined;
       chain.rules.push({
         family,
@@ -309,3 +337,7 @@ export function parseNftJson(text: string, file = 'nft.json'): NftRuleset {
   });
   return { file, version, tables: [...tables.values()] };
 }
+
+/** parseNftJson, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseNftJson: typeof parseNftJsonUnguarded = (...args) =>
+  guardParse(args[1] ?? 'nft.json', () => parseNftJsonUnguarded(...args));

@@ -3,7 +3,7 @@
 // (ndots capped at 15); `#` and `;` start comments. Pure: text in, structure out.
 import type { ResolvConf } from '../analyses/dns/types.js';
 import { isIP } from '../model/ip.js';
-import { ParseError } from './errors.js';
+import { guardParse, ParseError } from './errors.js';
 
 /** glibc's MAXNS: nameservers past the third are ignored. */
 export const MAX_NAMESERVERS = 3;
@@ -13,7 +13,7 @@ export const MAX_NDOTS = 15;
 const NUMERIC_OPTIONS = new Set(['ndots', 'timeout', 'attempts']);
 
 /** Parses a resolv.conf. `file` names it in errors (`nodes/n1/pods/app_web/resolv.conf`). */
-export function parseResolvConf(text: string, file = 'resolv.conf'): ResolvConf {
+function parseResolvConfUnguarded(text: string, file = 'resolv.conf'): ResolvConf {
   const nameservers: string[] = [];
   let search: string[] = [];
   const options: Record<string, string | true> = {};
@@ -89,3 +89,7 @@ export function formatResolvConf(conf: Pick<ResolvConf, 'nameservers' | 'search'
   if (opts.length) lines.push(`options ${opts.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }
+
+/** parseResolvConf, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseResolvConf: typeof parseResolvConfUnguarded = (...args) =>
+  guardParse(args[1] ?? 'resolv.conf', () => parseResolvConfUnguarded(...args));

@@ -1,11 +1,11 @@
 // Parser for `sysctl -a` output (snapshot.md: nodes/NODE/sysctl.txt): one `key = value` per
 // line. Multi-value keys keep their tab separators (net.ipv4.tcp_rmem = 4096\t131072\t6291456).
 // Blank lines and sysctl.conf-style comments (# or ;) are skipped, so a hand-made file works too.
-import { ParseError } from './errors.js';
+import { guardParse, ParseError } from './errors.js';
 
 const KEY = /^[^\s=]+$/;
 
-export function parseSysctl(text: string, file: string): Map<string, string> {
+function parseSysctlUnguarded(text: string, file: string): Map<string, string> {
   const out = new Map<string, string>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -42,3 +42,7 @@ export function ipForwarding(sysctl: ReadonlyMap<string, string>, family: 4 | 6 
 function clip(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
+
+/** parseSysctl, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
+export const parseSysctl: typeof parseSysctlUnguarded = (...args) =>
+  guardParse(args[1] ?? '<input>', () => parseSysctlUnguarded(...args));

@@ -1,4 +1,5 @@
 import type { DoctorReport } from '../analyses/doctor.js';
+import { escapeTerminal } from './escape.js';
 import { c, severityColor } from './style.js';
 import { renderTable } from './table.js';
 
@@ -15,9 +16,9 @@ export function renderDoctor(report: DoctorReport, opts: { wide: boolean }): str
   const limit = opts.wide ? Number.POSITIVE_INFINITY : 10;
   for (const [code, list] of groups) {
     out.push(
-      `${severityColor(list[0].severity, list[0].severity.toUpperCase())} ${k.bold(code)} (${list.length})  ${k.dim(list[0].hint)}`,
+      `${severityColor(list[0].severity, list[0].severity.toUpperCase())} ${k.bold(code)} (${list.length})  ${k.dim(escapeTerminal(list[0].hint))}`,
     );
-    for (const f of list.slice(0, limit)) out.push(`  - ${f.message}`);
+    for (const f of list.slice(0, limit)) out.push(`  - ${escapeTerminal(f.message)}`);
     if (list.length > limit) out.push(k.dim(`  … and ${list.length - limit} more (-o wide lists all)`));
     out.push('');
   }

@@ -1,4 +1,5 @@
 import type { Finding } from '../findings/types.js';
+import { escapeTerminal } from './escape.js';
 import { c, severityColor } from './style.js';
 
 /** Findings as a readable list: severity, code, message, then the hint and evidence indented. */
@@ -7,10 +8,10 @@ export function renderFindings(findings: readonly Finding[], title = 'Findings')
   const lines = [c().bold(`${title}:`)];
   for (const f of findings) {
     lines.push(
-      `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${c().bold(f.code)}  ${f.message}`,
+      `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${c().bold(f.code)}  ${escapeTerminal(f.message)}`,
     );
-    for (const e of f.evidence ?? []) lines.push(`           ${c().dim('evidence:')} ${e}`);
-    lines.push(`           ${c().dim('hint:')} ${f.hint}`);
+    for (const e of f.evidence ?? []) lines.push(`           ${c().dim('evidence:')} ${escapeTerminal(e)}`);
+    lines.push(`           ${c().dim('hint:')} ${escapeTerminal(f.hint)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,3 +1,4 @@
+import { escapeCell, escapeTerminalText } from './escape.js';
 import { c } from './style.js';
 
 // A borderless kubectl-like table. It lays cells out exactly as cli-table3 did with these
@@ -120,9 +121,24 @@ function cellLines(text: string): string[] {
   });
 }
 
-/** A borderless kubectl-like table: upper-case headers, two spaces between columns. */
-export function renderTable(head: string[], rows: (string | number)[][]): string {
-  const table = rows.map((row) => row.map((cell) => String(cell)));
+/**
+ * A borderless kubectl-like table: upper-case headers, two spaces between columns. Cells come
+ * from the cluster: their control characters are shown (escape.ts), a newline as `\n`; with
+ * `multiLine`, newlines are knet's own line breaks (cells built from line-based input only);
+ * `trusted` cells are laid out as they are.
+ */
+export function renderTable(
+  head: string[],
+  rows: (string | number)[][],
+  opts: { trusted?: boolean; multiLine?: boolean } = {},
+): string {
+  const colour = c().level > 0;
+  const shown = opts.trusted
+    ? String
+    : opts.multiLine
+      ? (cell: string | number) => escapeTerminalText(String(cell), colour)
+      : (cell: string | number) => escapeCell(String(cell), colour);
+  const table = rows.map((row) => row.map(shown));
   // cli-table3 drew no header row for an empty head.
   if (head.length > 0) table.unshift(head.map((h) => c().bold(h.toUpperCase())));
   const cells = table.map((row) => row.map(cellLines));

@@ -235,6 +235,20 @@ describe('debug pods are always deleted', () => {
     expectAllDeleted();
   });
 
+  it('Ctrl-C while the creates are in flight (#19): the pods they make are deleted and named', async () => {
+    server.faults.push({ method: 'POST', path: /\/pods$/, createDelayMs: 1500 });
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = collectNodeFiles({ ...base(), signal: controller.signal }, ['node-1', 'node-2']);
+    await waitFor(() => server.requests.filter((r) => r.method === 'POST').length === 2);
+    controller.abort(new UserError('interrupted', 130));
+    const err = await failure(() => pending);
+    expect(err.exitCode).toBe(130);
+    expect(err.message).toMatch(/^interrupted: deleted the debug pods knet-collect-\w+, knet-collect-\w+$/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(debugPods()).toEqual([]);
+  });
+
   it('a real SIGINT: the pods are deleted, then it fails with exit code 130', async () => {
     fake.broken = { 'node-1': 'hang' };
     const before = process.listenerCount('SIGINT');
@@ -244,7 +258,7 @@ describe('debug pods are always deleted', () => {
     process.kill(process.pid, 'SIGINT');
     const err = await failure(() => pending);
     expect(err.exitCode).toBe(130);
-    expect(err.message).toBe('interrupted: the debug pods were deleted');
+    expect(err.message).toMatch(/^interrupted: deleted the debug pods knet-collect-\w+$/);
     expect(process.listenerCount('SIGINT')).toBe(before);
     expectAllDeleted();
   });

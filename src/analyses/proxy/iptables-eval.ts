@@ -437,19 +437,31 @@ export class IptablesWalker {
       }
       if (m.p <= 0) continue;
       if (m.p < 1) {
-        const taken = this.apply(table, rules, i, fork(st, st.weight * m.p), depth);
+        const applied = this.apply(table, rules, i, fork(st, st.weight * m.p), depth);
+        const taken = 'next' in applied ? this.walk(table, rules, i + 1, applied.next, depth) : applied;
         const rest = this.walk(table, rules, i + 1, fork(st, st.weight * (1 - m.p)), depth);
         return taken.concat(rest);
       }
-      return this.apply(table, rules, i, st, depth);
+      // Going on with the next rule is a loop, not a recursion: a chain may hold thousands of
+      // rules that match and return (the same jump repeated), each of which would add frames.
+      const applied = this.apply(table, rules, i, st, depth);
+      if (!('next' in applied)) return applied;
+      st = applied.next;
     }
     return [{ st, verdict: 'return' }];
   }
 
-  private apply(table: string, rules: IptablesRule[], i: number, st: WalkState, depth: number): Branch[] {
+  /** The rule's verdicts, or `next`: the walk goes on with the following rule in this state. */
+  private apply(
+    table: string,
+    rules: IptablesRule[],
+    i: number,
+    st: WalkState,
+    depth: number,
+  ): Branch[] | { next: WalkState } {
     const rule = rules[i];
     const target = rule.target;
-    if (!target) return this.walk(table, rules, i + 1, st, depth);
+    if (!target) return { next: st };
     st = withEvidence(st, rule);
     switch (target) {
       case 'ACCEPT':
@@ -485,23 +497,18 @@ export class IptablesWalker {
           },
         ];
       case 'MARK':
-        return this.walk(table, rules, i + 1, { ...st, mark: applyMark(st.mark, rule) }, depth);
+        return { next: { ...st, mark: applyMark(st.mark, rule) } };
       default:
         break;
     }
-    if (NOOP_TARGETS.has(target)) return this.walk(table, rules, i + 1, st, depth);
+    if (NOOP_TARGETS.has(target)) return { next: st };
     const chain = this.ctx.dump.tables.get(table)?.chains.get(target);
-    if (!chain) {
-      return this.walk(
-        table,
-        rules,
-        i + 1,
-        { ...st, unknown: st.unknown ?? `unknown target ${target}: ${rule.text}` },
-        depth,
-      );
-    }
+    if (!chain) return { next: { ...st, unknown: st.unknown ?? `unknown target ${target}: ${rule.text}` } };
+    const branches = this.runChain(table, target, st, depth + 1);
+    if (!rule.goto && branches.length === 1 && branches[0].verdict === 'return')
+      return { next: branches[0].st };
     const out: Branch[] = [];
-    for (const b of this.runChain(table, target, st, depth + 1)) {
+    for (const b of branches) {
       if (b.verdict !== 'return') out.push(b);
       else if (rule.goto) out.push(b);
       else for (const c of this.walk(table, rules, i + 1, b.st, depth)) out.push(c);

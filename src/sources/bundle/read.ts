@@ -4,7 +4,15 @@
 // (at 150,000 pods that is the difference between holding every raw object and holding
 // none). Node files are read lazily, through NodeFiles, so that a command only reads the
 // nodes its analysis touches.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../cli/errors.js';
@@ -55,14 +63,47 @@ interface FileTree {
   display(rel: string): string;
 }
 
+/** Files above this size are refused before they are read (docs/security.md). */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** A .tar.gz may hold at most this much, counted as it is extracted (a "zip bomb" stops early). */
+export const MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
+
+const MiB = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
+
+function tooLarge(shown: string, bytes: number): UserError {
+  return new UserError(
+    `${shown}: ${MiB(bytes)}, larger than the limit of ${MiB(MAX_FILE_BYTES)} per file; refused (see docs/security.md)`,
+  );
+}
+
 function directoryTree(root: string, shown: string): FileTree {
+  const realRoot = realpathSync(root);
+  /** The file's real path, refused when a link takes it out of the bundle or it is not a file. */
+  const real = (rel: string): string => {
+    const p = path.join(root, rel);
+    const r = realpathSync(p);
+    if (r !== realRoot && !r.startsWith(`${realRoot}${path.sep}`)) {
+      throw new UserError(
+        `${path.join(shown, rel)}: a symbolic link that leaves the bundle (to ${r}); refused (see docs/security.md)`,
+      );
+    }
+    return r;
+  };
   return {
-    exists: (rel) => existsSync(path.join(root, rel)),
-    read: (rel) => readFileSync(path.join(root, rel), 'utf8'),
+    exists: (rel) => existsSync(path.join(root, rel)) || isLink(path.join(root, rel)),
+    read: (rel) => {
+      const r = real(rel);
+      const st = statSync(r);
+      if (!st.isFile()) throw new UserError(`${path.join(shown, rel)}: not a regular file; refused`);
+      if (st.size > MAX_FILE_BYTES) throw tooLarge(path.join(shown, rel), st.size);
+      return readFileSync(r, 'utf8');
+    },
     list: (rel) => {
       try {
+        real(rel);
         return readdirSync(path.join(root, rel)).sort();
-      } catch {
+      } catch (err) {
+        if (err instanceof UserError) throw err;
         return [];
       }
     },
@@ -70,30 +111,83 @@ function directoryTree(root: string, shown: string): FileTree {
   };
 }
 
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Why a tar member is refused (a path out of the bundle, a link or a device), or undefined. */
+function refusedMember(type: string, name: string): string | undefined {
+  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) return 'an absolute path';
+  if (name.split(/[\\/]/).includes('..')) return 'a path with ..';
+  if (!['File', 'OldFile', 'ContiguousFile', 'Directory'].includes(type))
+    return type.includes('Link') ? 'a link' : `a ${type} member`;
+  return undefined;
+}
+
 async function tarTree(file: string, shown: string): Promise<FileTree> {
   const { Parser } = await import('tar');
   const files = new Map<string, Buffer>();
+  let total = 0;
   await new Promise<void>((resolve, reject) => {
+    let failed = false;
+    const input = createReadStream(file);
+    const refuse = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      input.destroy();
+      reject(err);
+    };
     const parser = new Parser({
       onReadEntry: (entry) => {
-        if (entry.type !== 'File') {
+        const why = refusedMember(entry.type, entry.path);
+        if (why) {
+          entry.resume();
+          return refuse(
+            new UserError(
+              `${shown}: member ${JSON.stringify(entry.path)} is ${why}; refused (see docs/security.md)`,
+            ),
+          );
+        }
+        if (entry.type === 'Directory') {
           entry.resume();
           return;
         }
+        if (entry.size > MAX_FILE_BYTES) {
+          entry.resume();
+          return refuse(tooLarge(`${shown}:${entry.path}`, entry.size));
+        }
         const chunks: Buffer[] = [];
-        entry.on('data', (c: Buffer) => chunks.push(c));
-        entry.on('end', () => files.set(entry.path.replace(/^\.\//, ''), Buffer.concat(chunks)));
+        let size = 0;
+        entry.on('data', (c: Buffer) => {
+          size += c.length;
+          total += c.length;
+          if (size > MAX_FILE_BYTES) return refuse(tooLarge(`${shown}:${entry.path}`, size));
+          if (total > MAX_ARCHIVE_BYTES) {
+            return refuse(
+              new UserError(
+                `${shown}: more than ${MiB(MAX_ARCHIVE_BYTES)} once extracted; refused (see docs/security.md)`,
+              ),
+            );
+          }
+          if (!failed) chunks.push(c);
+        });
+        entry.on('end', () => {
+          if (!failed) files.set(entry.path.replace(/^\.\//, ''), Buffer.concat(chunks));
+        });
       },
     });
-    parser.on('error', reject);
-    parser.on('end', () => resolve());
-    try {
-      parser.end(readFileSync(file));
-    } catch (err) {
-      reject(err);
-    }
-  }).catch((err: Error) => {
-    throw new UserError(`cannot read bundle ${shown}: not a valid .tar.gz (${err.message})`);
+    parser.on('error', (err: Error) =>
+      refuse(new UserError(`cannot read bundle ${shown}: not a valid .tar.gz (${err.message})`)),
+    );
+    parser.on('end', () => {
+      if (!failed) resolve();
+    });
+    input.on('error', (err) => refuse(new UserError(`cannot read bundle ${shown}: ${err.message}`)));
+    input.pipe(parser);
   });
   // A tar of a folder has one top-level directory; the bundle root is where cluster data is.
   let prefix = '';
@@ -123,6 +217,8 @@ const OBJECT_FILE = /\.(json|ya?ml)$/i;
 
 type YamlModule = typeof import('yaml');
 
+const deepMessage = (m: string) => (/call stack/i.test(m) ? 'nested too deeply' : m);
+
 /** The objects of one file, in order. */
 function* objectsOfFile(
   text: string,
@@ -134,16 +230,22 @@ function* objectsOfFile(
     yield* objectsOfJson(text, shown);
     return;
   }
-  const docs = yaml.parseAllDocuments(text, { prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [docs];
   const out: Raw[] = [];
-  for (const doc of list) {
-    const err = doc.errors[0];
-    if (err) {
-      const line = lineOfOffset(text, err.pos[0]);
-      throw new ParseError(shown, line, `invalid YAML: ${err.message.split('\n')[0]}`);
+  try {
+    const docs = yaml.parseAllDocuments(text, { prettyErrors: false });
+    const list = Array.isArray(docs) ? docs : [docs];
+    for (const doc of list) {
+      const err = doc.errors[0];
+      if (err) {
+        const line = lineOfOffset(text, err.pos[0]);
+        throw new ParseError(shown, line, `invalid YAML: ${deepMessage(err.message.split('\n')[0])}`);
+      }
+      flattenObjects(doc.toJS({ maxAliasCount: 1000 }), out);
     }
-    flattenObjects(doc.toJS(), out);
+  } catch (err) {
+    if (err instanceof ParseError) throw err;
+    // The yaml module recurses on nesting: a document nested thousands deep overflows it.
+    throw new ParseError(shown, 1, `invalid YAML: ${deepMessage((err as Error).message)}`);
   }
   yield* out;
 }

@@ -59,6 +59,8 @@ export interface SnapshotMeta {
   objects?: number;
   nodes?: string[];
   nodeErrors?: { node: string; message: string }[];
+  /** Kinds the API server does not serve (none of them exists): `ingresses.networking.k8s.io`. */
+  absentKinds?: string[];
 }
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -43,7 +43,20 @@ export async function askReplicas(
 ): Promise<ReplicaResults[]> {
   const out: ReplicaResults[] = [];
   for (const r of replicas) {
-    out.push({ replica: r.replica, results: await askWalk({ connect: r.connect }, plan, type, opts) });
+    // A missing permission (403 on pods/portforward) or rejected credentials are not silence
+    // from the DNS server: they stop the command (exit 2) instead of becoming a finding.
+    let denied: Error | undefined;
+    const connect = async () => {
+      try {
+        return await r.connect();
+      } catch (err) {
+        if (err instanceof Error && /^(forbidden|authentication failed)/.test(err.message)) denied = err;
+        throw err;
+      }
+    };
+    const results = await askWalk({ connect }, plan, type, opts);
+    if (denied) throw denied;
+    out.push({ replica: r.replica, results });
   }
   return out;
 }

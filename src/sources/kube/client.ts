@@ -43,6 +43,8 @@ export class ApiError extends UserError {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The most an exec credential plugin may take (KNET_CREDENTIAL_TIMEOUT_MS overrides, for tests). */
+const CREDENTIAL_TIMEOUT_MS = Number(process.env.KNET_CREDENTIAL_TIMEOUT_MS) || 15_000;
 const MAX_RETRIES = 3;
 
 function scopeOf(a: RequestAction): string {
@@ -110,6 +112,20 @@ export function networkCause(err: NodeJS.ErrnoException & { hostname?: string })
   }
 }
 
+/** What a non-JSON answer looks like, in a few words: its <title>, else its first line. */
+function describeText(text: string): string {
+  const title = /<title[^>]*>([^<]{0,120})/i.exec(text)?.[1]?.trim();
+  if (title) return `an HTML page "${title}"`;
+  if (/^\s*<(!doctype|html)/i.test(text)) return 'an HTML page';
+  const first = text.trim().split('\n')[0].slice(0, 80);
+  return first ? `"${first}"` : 'an empty body';
+}
+
+/** A 2xx answer that is not a Kubernetes object (exit 2, not an empty cluster). */
+export function notKubeMessage(server: string, status: number, what: string, action: RequestAction): string {
+  return `the API server at ${server} answered ${status} with ${what}, not a Kubernetes object, to ${describeAction(action)} (is the server URL right, or is a proxy in the way?)`;
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
@@ -166,12 +182,27 @@ export class KubeClient {
   /** Options with TLS material, the agent and the Authorization header (runs auth plugins). */
   async authOptions(): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { headers: {} };
+    // An exec credential plugin that never answers gets the bound of a request, then an error.
+    const bound = Math.min(this.requestTimeoutMs, CREDENTIAL_TIMEOUT_MS);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.conn.kc.applyToHTTPSOptions(opts);
+      await Promise.race([
+        this.conn.kc.applyToHTTPSOptions(opts),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new Error(`the credential plugin did not answer within ${Math.round(bound / 1000)} s`)),
+            bound,
+          );
+          timer.unref();
+        }),
+      ]);
     } catch (err) {
       throw new UserError(
         `authentication failed for context ${this.conn.context}: ${(err as Error).message.split('\n')[0]}`,
       );
+    } finally {
+      clearTimeout(timer);
     }
     return opts;
   }
@@ -192,7 +223,12 @@ export class KubeClient {
         await sleep(Math.min(res.retryAfter, 5) * 1000, this.signal);
         continue;
       }
-      if (res.status >= 200 && res.status < 300) return res;
+      if (res.status >= 200 && res.status < 300) {
+        // A captive portal, a wrong URL or a web proxy answers 200 with a page: never an empty cluster.
+        if (res.notKube)
+          throw new UserError(notKubeMessage(this.conn.server, res.status, res.notKube, init.action));
+        return res;
+      }
       if (init.accept?.includes(res.status)) return res;
       const body = res.body as { reason?: string } | undefined;
       throw new ApiError(
@@ -207,7 +243,7 @@ export class KubeClient {
     method: string,
     path: string,
     init: RequestInit,
-  ): Promise<Response & { retryAfter?: number }> {
+  ): Promise<Response & { retryAfter?: number; notKube?: string }> {
     const auth = await this.authOptions();
     const url = new URL(this.conn.server + path);
     for (const [k, v] of Object.entries(init.query ?? {}))
@@ -276,16 +312,24 @@ export class KubeClient {
           settled = true;
           clearTimeout(totalTimer);
           const text = Buffer.concat(chunks).toString('utf8');
+          const type = String(res.headers['content-type'] ?? '');
           let body: Raw;
+          let notKube: string | undefined;
           try {
             body = text ? JSON.parse(text) : undefined;
           } catch {
             body = { message: text.trim().split('\n')[0].slice(0, 200) };
+            notKube = `${type || 'no content type'}: ${describeText(text)}`;
           }
+          if (!notKube && (body === null || typeof body !== 'object' || Array.isArray(body)))
+            notKube = `${type || 'no content type'}: JSON that is not an object`;
+          else if (!notKube && typeof body?.kind !== 'string' && method !== 'DELETE')
+            notKube = `${type || 'no content type'}: JSON without a kind`;
           const retry = Number(res.headers['retry-after']);
           resolve({
             status: res.statusCode ?? 0,
             body,
+            notKube,
             retryAfter:
               Number.isFinite(retry) && res.headers['retry-after'] !== undefined ? retry : undefined,
           });

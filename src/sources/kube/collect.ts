@@ -164,6 +164,7 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 
 interface WsLike {
   close(): void;
+  terminate?(): void;
   on(event: 'close', fn: () => void): void;
 }
 
@@ -195,7 +196,10 @@ export async function execInPod(
       done = true;
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
-      ws?.close();
+      // On Ctrl-C, cut the stream: a closing handshake the server never answers keeps the
+      // process alive for 30 s (the websocket library's close timeout).
+      if (opts.signal.aborted && ws?.terminate) ws.terminate();
+      else ws?.close();
       if (error) reject(error);
       else
         resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
@@ -270,6 +274,13 @@ export async function collectNodeFiles(
   });
   // Deletion must work after an abort: its own client, without the signal.
   const cleanup = new KubeClient(conn, { requestTimeoutMs: 15_000, connectTimeoutMs: opts.connectTimeoutMs });
+  // Creates are not aborted either: a create the server has received makes a pod whether or
+  // not its answer arrives, so each create is awaited (bounded) and its pod deleted by name.
+  const creator = new KubeClient(conn, {
+    requestTimeoutMs: Math.min(opts.requestTimeoutMs ?? 15_000, 15_000),
+    connectTimeoutMs: opts.connectTimeoutMs,
+  });
+  const deleted: string[] = [];
   const namespace = opts.debugNamespace ?? 'default';
   const image = opts.image ?? DEFAULT_DEBUG_IMAGE;
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
@@ -286,7 +297,7 @@ export async function collectNodeFiles(
     interrupted++;
     if (interrupted === 1) {
       opts.progress?.('interrupted: deleting the debug pods…');
-      controller.abort(new UserError('interrupted: the debug pods were deleted', 130));
+      controller.abort(new UserError('interrupted', 130));
     } else {
       process.stderr.write(
         `knet: interrupted again; these debug pods may remain: ${[...alive].join(', ') || 'none'} ` +
@@ -345,12 +356,14 @@ export async function collectNodeFiles(
           runId,
           Math.ceil(nodeTimeoutMs / 1000) + 60,
         );
-        const created = await client.request('POST', resourcePath(RESOURCES.pods, namespace), {
+        if (signal.aborted) throw abortError(signal);
+        const created = await creator.request('POST', resourcePath(RESOURCES.pods, namespace), {
           body: manifest,
           action: { verb: 'create', resource: 'pods', namespace },
         });
         podName = String(created.body?.metadata?.name);
         alive.add(podName);
+        if (signal.aborted) throw abortError(signal);
         // Wait until the container runs.
         for (;;) {
           const res = await client.get(resourcePath(RESOURCES.pods, namespace, podName), {
@@ -402,6 +415,7 @@ export async function collectNodeFiles(
               accept: [404],
             });
             alive.delete(podName);
+            deleted.push(podName);
           } catch (err) {
             errors.push({
               node,
@@ -414,14 +428,54 @@ export async function collectNodeFiles(
         report(`${node}: done`);
       }
     });
+  } catch (err) {
+    // An abort is reported below, once every pod is accounted for.
+    if (!signal.aborted) throw err;
   } finally {
+    if (signal.aborted) {
+      // A last sweep by this run's label: a pod whose create answer never arrived.
+      try {
+        const left = await cleanup.get(resourcePath(RESOURCES.pods, namespace), {
+          query: { labelSelector: `${RUN_LABEL}=${runId}` },
+          action: { verb: 'list', resource: 'pods', namespace },
+        });
+        for (const p of Array.isArray(left.body?.items) ? left.body.items : []) {
+          const name = String(p?.metadata?.name);
+          try {
+            await cleanup.request('DELETE', resourcePath(RESOURCES.pods, namespace, name), {
+              query: { gracePeriodSeconds: 0 },
+              action: { verb: 'delete', resource: 'pods', namespace, name },
+              accept: [404],
+            });
+            alive.delete(name);
+            deleted.push(name);
+          } catch {
+            alive.add(name);
+          }
+        }
+      } catch {
+        // Listing is not allowed or the server is gone: what is left is named below.
+      }
+    }
     opts.signal?.removeEventListener('abort', onOuterAbort);
     if (handleSignals) {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
     }
   }
-  if (signal.aborted) throw abortError(signal);
+  if (signal.aborted) {
+    const err = abortError(signal);
+    if (err instanceof UserError && err.exitCode === 130) {
+      const what = deleted.length
+        ? `deleted the debug pods ${[...new Set(deleted)].join(', ')}`
+        : 'no debug pod was left';
+      const left = alive.size
+        ? `; could not delete ${[...alive].join(', ')} (kubectl delete pod -n ${namespace} -l ${RUN_LABEL}=${runId})`
+        : '';
+      throw new UserError(`interrupted: ${what}${left}`, 130);
+    }
+    throw err;
+  }
   const base = memoryNodeFiles(files);
   return { ...base, errors, warnings, timings };
 }

@@ -1,5 +1,6 @@
 // One collection or one object of the Kubernetes API, as knet keeps them: the raw JSON with
 // kind/apiVersion set and what no analysis reads stripped. Lists go page by page (limit/continue).
+import { UserError } from '../../cli/errors.js';
 import type { Raw } from '../../model/normalize.js';
 import { ApiError, type KubeClient, type RequestAction } from './client.js';
 import { apiVersionOf, qualifiedResource, type ResourceInfo, resourcePath } from './resources.js';
@@ -68,6 +69,12 @@ export async function listAll(
     if (opts.namesOnly && res.body?.kind !== 'PartialObjectMetadataList') {
       // A server that ignored the Accept header sent the full objects: keep nothing of them.
       throw new ApiError(`the API server at ${client.server} does not serve metadata-only lists`, 406);
+    }
+    if (!Array.isArray(res.body?.items) && res.body?.items !== null) {
+      // An object, but not a list (a wrong URL that a proxy answers with some other JSON).
+      throw new UserError(
+        `the API server at ${client.server} answered ${res.status} with a ${String(res.body?.kind)} that has no items, not a list, to list ${qualifiedResource(r)}`,
+      );
     }
     const items: Raw[] = Array.isArray(res.body?.items) ? res.body.items : [];
     for (const item of items) out.push(toObject(item, r.kind, apiVersion));

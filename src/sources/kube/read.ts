@@ -8,7 +8,13 @@ import { ApiError, KubeClient } from './client.js';
 import { connectKube, type KubeConnection } from './config.js';
 import { DEFAULT_PAGE_SIZE, listAll } from './list.js';
 import { mapLimit } from './pool.js';
-import { GATEWAY_GROUP, GATEWAY_RESOURCES, RESOURCES, type ResourceInfo } from './resources.js';
+import {
+  GATEWAY_GROUP,
+  GATEWAY_RESOURCES,
+  qualifiedResource,
+  RESOURCES,
+  type ResourceInfo,
+} from './resources.js';
 import { listSecretNames } from './secrets.js';
 import { readSystemConfigMap, SYSTEM_CONFIGMAPS } from './system-config.js';
 import { readTracePath, type TracePath, tracePathReadable } from './trace-path.js';
@@ -50,6 +56,11 @@ export interface LiveCluster {
   warnings: string[];
   /** 'path': only the objects on one trace path were read (see trace-path.ts). */
   coverage: Coverage;
+  /**
+   * Kinds the server does not serve (404 on the collection: an older API, no Gateway API CRDs):
+   * none of them exists, which is said in a warning and recorded in a snapshot's meta.json.
+   */
+  absent?: string[];
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -127,8 +138,9 @@ function withImpliedKinds(kinds: readonly ObjectKind[]): Set<ObjectKind> {
 export async function readObjects(
   client: KubeClient,
   opts: Omit<LiveOptions, 'kubeconfig' | 'context'>,
-): Promise<{ raws: Raw[]; warnings: string[] }> {
+): Promise<{ raws: Raw[]; warnings: string[]; absent: string[] }> {
   const conn = client.conn;
+  const absent: string[] = [];
   // The namespaces of namespaced kinds: [undefined] = all of them.
   const scopes: (string | undefined)[] = opts.allNamespaces
     ? [undefined]
@@ -161,6 +173,15 @@ export async function readObjects(
             seen.set(key, { resource: r.resource, n });
             report();
           },
+        }).catch((err) => {
+          // A kind the server does not serve has no objects: said, recorded, and the rest goes on.
+          if (!(err instanceof ApiError && err.status === 404)) throw err;
+          const name = qualifiedResource(r);
+          if (!absent.includes(name)) {
+            absent.push(name);
+            warnings.push(`the API server at ${conn.server} does not serve ${name}: read as none`);
+          }
+          return [];
         }),
     });
   };
@@ -186,7 +207,9 @@ export async function readObjects(
         label: 'gateway',
         run: async () => {
           const out: Raw[] = [];
-          for (const r of await discoverGateway(client)) {
+          const gateway = await discoverGateway(client);
+          if (gateway.length === 0) absent.push(GATEWAY_GROUP);
+          for (const r of gateway) {
             for (const ns of r.namespaced ? scopes : [undefined]) {
               try {
                 out.push(...(await listAll(client, r, ns, { pageSize })));
@@ -215,5 +238,5 @@ export async function readObjects(
     report(done === tasks.length);
     return objs;
   });
-  return { raws: results.flat(), warnings };
+  return { raws: results.flat(), warnings, absent };
 }

@@ -114,6 +114,11 @@ export interface Fault {
   delayMs?: number;
   /** A Retry-After header (seconds) on the error answer. */
   retryAfter?: number;
+  /** Answer this body (with `status`, default 200) instead: a captive portal's HTML page. */
+  body?: string;
+  contentType?: string;
+  /** For a pod create: store the pod at once, answer after this delay (a slow create). */
+  createDelayMs?: number;
 }
 
 export interface ExecContext {
@@ -160,6 +165,8 @@ export interface TestApiServerOptions {
    */
   partialMetadata?: 'serve' | 'reject' | 'ignore';
   pki?: TestPki;
+  /** Resources (plural, e.g. "ingresses") this server does not serve: an older or trimmed API. */
+  unserved?: string[];
 }
 
 export interface TestApiServer {
@@ -269,7 +276,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
   const served = [
     ...CORE,
     ...((opts.gateway ?? opts.objects.some((o) => groupOf(String(o.apiVersion)) === GW)) ? GATEWAY : []),
-  ];
+  ].filter((s) => !opts.unserved?.includes(s.resource));
   const store = new Map<string, Map<string, Raw>>();
   let rv = 1000;
   const storeKey = (group: string, kind: string) => `${group}/${kind}`;
@@ -538,8 +545,12 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
     if (!who) return status(res, 401, 'Unauthorized', 'Unauthorized');
     const f = fault(method, p, url);
     if (f?.hang) return; // never answered; the socket closes with the server
+    if (f?.body !== undefined) {
+      res.writeHead(f.status ?? 200, { 'Content-Type': f.contentType ?? 'text/html; charset=utf-8' });
+      return res.end(f.body);
+    }
     if (f?.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
-    else if (f) {
+    else if (f && !f.createDelayMs) {
       const headers: Record<string, string> =
         f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {};
       const message = f.message ?? 'Internal error occurred: injected fault';
@@ -598,6 +609,7 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
       created.add(keyOf(pod));
       maxCreated = Math.max(maxCreated, created.size);
       runKubelet(pod);
+      if (f?.createDelayMs) await new Promise((r) => setTimeout(r, f.createDelayMs));
       res.writeHead(201, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify(pod));
     }
