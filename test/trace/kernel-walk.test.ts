@@ -235,3 +235,19 @@ describe("the destination pod's own namespace and socket", () => {
     expect(codes(r)).toContain('POD_PORT_NOT_LISTENING');
   });
 });
+
+describe('missing data is unknown', () => {
+  it('no node files and no EndpointSlices: the backend hop is unknown, not "none ready"', async () => {
+    const model = await demoWith((f) => {
+      rmSync(f('nodes'), { recursive: true });
+      rmSync(f('cluster'), { recursive: true }); // the edges' objects carry slices of their own
+      const list = JSON.parse(readFileSync(f('cluster.json'), 'utf8')) as { items: { kind: string }[] };
+      list.items = list.items.filter((o) => o.kind !== 'EndpointSlice' && o.kind !== 'Endpoints');
+      writeFileSync(f('cluster.json'), JSON.stringify(list));
+    });
+    const r = trace(model);
+    expect(r.verdict).toBe('unknown');
+    expect(codes(r)).not.toContain('SVC_NO_READY_ENDPOINTS');
+    expect(r.notes.join(' ')).toMatch(/no EndpointSlices/);
+  });
+});

@@ -13,7 +13,7 @@ import { queryPlan } from '../dns/check.js';
 import { outcomeOfExpected } from '../dns/compare.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
 import { walkSearch } from '../dns/search.js';
-import { readyEndpoints } from '../endpoints/backends.js';
+import { indexSlices, readyEndpoints } from '../endpoints/backends.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { nearMissesNotSearched } from '../endpoints/near-miss.js';
 import { closeNames } from '../endpoints/similar.js';
@@ -63,7 +63,7 @@ interface Candidate {
   probability: number | null;
   masquerade: boolean;
   hops: Hop[];
-  /** This share never gets a backend (its hops end broken). */
+  /** This share never gets a backend: its hops end broken (or unknown) before routing. */
   lost?: boolean;
 }
 
@@ -513,6 +513,31 @@ function inferredCandidates(ctx: TraceContext, source: Source, dest: Destination
     ];
   }
   const ready = readyEndpoints(ctx.model, dest.service, dest.port, ipFamily(dest.ip || source.ip));
+  if (ready.length === 0 && !indexSlices(ctx.model, dest.service).known) {
+    // No rules and no EndpointSlices: which backends the packet would get is unknown.
+    ctx.note(
+      'The source holds no EndpointSlices or Endpoints: the backends are unknown (capture endpointslices with the other objects).',
+    );
+    return [
+      {
+        ip: dest.ip,
+        port: dest.dport,
+        probability: null,
+        masquerade: false,
+        lost: true,
+        hops: [
+          {
+            kind: 'dnat',
+            node,
+            detail: `${dest.ip}:${dest.dport} -> backends unknown (no kube-proxy rules, no EndpointSlices)`,
+            status: 'unknown',
+            inferred: true,
+            findings: [noData],
+          },
+        ],
+      },
+    ];
+  }
   return ready.map((e) => ({
     ip: e.ip,
     port: e.port,
@@ -794,7 +819,7 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
       paths.push({
         to: { kind: 'IP', ip: cand.ip, port: cand.port ?? null },
         probability: cand.probability,
-        verdict: 'unreachable',
+        verdict: pathVerdict(hops),
         hops,
       });
       continue;
