@@ -14,12 +14,14 @@ import { newPacket } from '../dataplane/netfilter.js';
 import { type Netns, nodeNetns, podNetns } from '../dataplane/netns.js';
 import {
   formatRoute,
+  formatRule,
   interfaceWithAddress,
   linkByIndex,
   linkByName,
   linkIsUp,
   linkState,
   lookupRoute,
+  resolveRoute,
   routeDevice,
   routeGateway,
 } from '../dataplane/routing.js';
@@ -286,6 +288,8 @@ export function routeHops(
   expectedNode: string | undefined,
   forwarded: boolean,
   podMtu?: number,
+  /** The packet's source: policy routing (`ip rule from …`, VPC CNIs) chooses the table by it. */
+  src?: string,
 ): RouteResult {
   const state = nodeState(ctx.model, node);
   const hops: Hop[] = [];
@@ -328,10 +332,16 @@ export function routeHops(
       return { hops, broken: true };
     }
   }
-  const route = lookupRoute(routes, dstIP);
+  const decision = resolveRoute(routes, state.ipRules, { dst: dstIP, src });
+  const route = decision.route;
+  // A policy rule that sent the lookup to another table than main is part of the evidence.
+  const viaRule =
+    decision.rule && decision.rule.table !== 'main' && decision.rule.table !== '254'
+      ? `; ${state.describe('ip-rule.json')}: ${formatRule(decision.rule)}`
+      : '';
   const evidence = route
-    ? `${state.describe('ip-route.json')}: ${formatRoute(route)}`
-    : `${state.describe('ip-route.json')}: no route matches ${dstIP}`;
+    ? `${state.describe('ip-route.json')}: ${formatRoute(route)}${viaRule}`
+    : `${state.describe('ip-route.json')}: no route matches ${dstIP}${viaRule}`;
   const gw = route ? routeGateway(route) : undefined;
   const dev = route ? routeDevice(route) : undefined;
 
@@ -690,7 +700,7 @@ export function arrivePodHops(
     );
     if (crossing.hop) hops.push(crossing.hop);
     if (crossing.stopped) return hops;
-    const routed = routeHops(ctx, node, podIP, node, true);
+    const routed = routeHops(ctx, node, podIP, node, true, undefined, arrival.src);
     hops.push(...routed.hops);
     if (routed.broken) return hops;
   }

@@ -876,7 +876,7 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
     const switched = Boolean(source.pod && sameNode && dest.type === 'pod');
     let overlay: string | undefined;
     if (!switched) {
-      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', podMtu);
+      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', podMtu, source.ip);
       hops.push(...routed.hops);
       overlay = routed.via;
       if (routed.broken) {
