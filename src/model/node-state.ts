@@ -3,6 +3,7 @@
 // A missing file is `undefined` (the analysis then says which file would have answered);
 // a malformed one throws a ParseError naming the file and line.
 
+import { type CiliumService, parseCiliumServiceList } from '../parsers/cilium.js';
 import { ParseError } from '../parsers/errors.js';
 import {
   type BridgeFdb,
@@ -99,6 +100,11 @@ export class NodeState {
   /** Every nftables table of the node (`nft -j list ruleset`). */
   get nft(): NftRuleset | undefined {
     return this.parsed('nft.json', parseNftJson);
+  }
+
+  /** The Cilium agent's load-balancing table (`cilium-dbg service list -o json`). */
+  get ciliumServices(): CiliumService[] | undefined {
+    return this.parsed('cilium-service-list.json', parseCiliumServiceList);
   }
 
   /** Policy routing rules (`ip -j rule show`). */

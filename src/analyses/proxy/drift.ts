@@ -8,6 +8,7 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { firstHost, ipFamily } from '../../model/ip.js';
 import type { Protocol, Service } from '../../model/types.js';
+import { detectNodeDataplane } from '../dataplane/detect.js';
 import { classifyKubeChain } from './chain-names.js';
 import { iptablesDriftClasses } from './drift-classes.js';
 import type { Dataplane, FlowEndpoint, Packet, PacketFlow } from './packet.js';
@@ -127,6 +128,22 @@ export function analyzeProxyDrift(
   options: { service?: Pick<Service, 'namespace' | 'name'> } = {},
 ): ProxyRulesReport {
   const rules = loadNodeProxy(model, nodeName);
+  const plane = detectNodeDataplane(model, nodeName);
+  if (rules && !plane.services.startsWith('kube-proxy-')) {
+    // Another dataplane translates Services here: kube-proxy's rules are not expected at all.
+    return {
+      node: nodeName,
+      dataplane: null,
+      services: [],
+      staleChains: [],
+      findings: [
+        finding('NO_NODE_DATA', {
+          message: `Node ${nodeName} translates Services with ${plane.services} (${plane.servicesReason}), not kube-proxy: there are no kube-proxy rules to check.`,
+          objects: [`node/${nodeName}`],
+        }),
+      ],
+    };
+  }
   if (!rules) {
     return {
       node: nodeName,
@@ -452,7 +469,7 @@ export function proxyDriftFindings(
   filter?: { namespace?: string },
 ): Finding[] {
   const rules = loadNodeProxy(model, nodeName);
-  if (!rules) return [];
+  if (!rules || !detectNodeDataplane(model, nodeName).services.startsWith('kube-proxy-')) return [];
   return driftFindings(model, rules, filter?.namespace);
 }
 

@@ -5,7 +5,10 @@ import { UserError } from '../../cli/errors.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, normalizeIP } from '../../model/ip.js';
+import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
+import { formatCiliumService } from '../../parsers/cilium.js';
+import { CILIUM_FILES, detectNodeDataplane, type NodeDataplane } from '../dataplane/detect.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import { nodeNetns, podNetns } from '../dataplane/netns.js';
 import type { Entry, NodeBranch } from '../dataplane/walk.js';
@@ -326,6 +329,14 @@ function proxyStage(
     from: source.from,
     inInterface: inIface,
   };
+  // Another dataplane than kube-proxy may translate Services on this node (eBPF).
+  const plane = detectNodeDataplane(ctx.model, node);
+  if (
+    dest.type === 'service' &&
+    dest.ip &&
+    (plane.services === 'cilium-ebpf' || plane.services === 'calico-ebpf')
+  )
+    return ebpfServiceStage(ctx, source, dest, plane);
   const rules = loadNodeProxy(ctx.model, node);
   if (!rules) return { candidates: inferredCandidates(ctx, source, dest) };
   const flow = simulatePacket(rules, packet);
@@ -554,6 +565,156 @@ function inferredCandidates(ctx: TraceContext, source: Source, dest: Destination
       },
     ],
   }));
+}
+
+/**
+ * Services translated by an eBPF dataplane (Cilium's kube-proxy replacement, Calico eBPF): the
+ * agent's own load-balancing table when the bundle has it, one path per active backend, with
+ * drift against the EndpointSlices; without it the translation is unknown and says which
+ * command would settle it — never "kube-proxy's rules are missing".
+ */
+function ebpfServiceStage(
+  ctx: TraceContext,
+  source: Source,
+  dest: Extract<Destination, { type: 'service' }>,
+  plane: NodeDataplane,
+): { candidates: Candidate[]; terminal?: Hop } {
+  const node = source.node!;
+  const state = nodeState(ctx.model, node);
+  const svcRef = `svc/${dest.service.namespace}/${dest.service.name}`;
+  const table = plane.services === 'cilium-ebpf' ? state.ciliumServices : undefined;
+  const file = state.describe(CILIUM_FILES.services);
+  if (!table) {
+    const command =
+      plane.services === 'cilium-ebpf'
+        ? `kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg service list -o json > ${file} (on node ${node}: the agent pod there)`
+        : `calico-node -bpf nat dump on node ${node} (knet cannot read Calico's BPF maps yet)`;
+    const noData = ctx.add(
+      finding('NO_NODE_DATA', {
+        message: `Node ${node} translates Services with ${plane.services} (${plane.servicesReason}); its load-balancing table is not in the bundle, so the backends were inferred from the EndpointSlices.`,
+        objects: [`node/${node}`, svcRef],
+        evidence: [command],
+      }),
+    );
+    const ready = readyEndpoints(ctx.model, dest.service, dest.port, ipFamily(dest.ip));
+    const targets = ready.length ? ready : [{ ip: dest.ip, port: dest.dport }];
+    return {
+      candidates: targets.map((e) => ({
+        ip: e.ip,
+        port: e.port,
+        probability: ready.length ? round(1 / ready.length) : null,
+        masquerade: false,
+        lost: ready.length === 0,
+        hops: [
+          {
+            kind: 'dnat',
+            node,
+            detail: `${dest.ip}:${dest.dport} -> ${ready.length ? `${e.ip}:${e.port}` : 'backends unknown'} (${plane.services}, not in the bundle)`,
+            status: 'unknown',
+            inferred: true,
+            findings: [noData],
+          },
+        ],
+      })),
+    };
+  }
+  const proto = dest.port.protocol;
+  const entries = table.filter(
+    (e) => normalizeIP(e.frontend.ip) === normalizeIP(dest.ip) && e.frontend.port === dest.dport,
+  );
+  const entry =
+    entries.find((e) => e.frontend.protocol === proto) ?? entries.find((e) => e.frontend.protocol === 'ANY');
+  if (!entry) {
+    const f = ctx.add(
+      finding('PROXY_RULES_MISSING', {
+        message: `Cilium's service table on node ${node} has no entry for ${dest.ip}:${dest.dport}/${proto} (service ${dest.service.namespace}/${dest.service.name}): packets to the virtual IP go nowhere.`,
+        objects: [svcRef, `node/${node}`],
+        evidence: [`${file}: no frontend ${dest.ip}:${dest.dport}/${proto}`],
+        hint: 'Check the Cilium agent on the node (cilium-dbg status, its logs): it has not programmed this Service.',
+      }),
+    );
+    return {
+      candidates: [],
+      terminal: {
+        kind: 'dnat',
+        node,
+        detail: `no entry for ${dest.ip}:${dest.dport} in Cilium's table`,
+        status: 'broken',
+        findings: [f],
+      },
+    };
+  }
+  const evidence = `${file}: ${formatCiliumService(entry)}`;
+  const active = entry.backends.filter((b) => b.state === 'active' || b.state === '');
+  if (active.length === 0) {
+    const f = ctx.add(
+      finding('PROXY_REJECT', {
+        message: `Cilium on node ${node} has no active backend for ${dest.ip}:${dest.dport} (service ${dest.service.namespace}/${dest.service.name}): it drops the traffic.`,
+        objects: [svcRef, `node/${node}`],
+        evidence: [evidence],
+      }),
+    );
+    return {
+      candidates: [],
+      terminal: { kind: 'drop', node, detail: evidence, status: 'broken', evidence, findings: [f] },
+    };
+  }
+  // Drift: the agent's backends against the ready endpoints of the EndpointSlices.
+  const ready = readyEndpoints(ctx.model, dest.service, dest.port, ipFamily(dest.ip));
+  const key = (e: { ip: string; port: number }) => `${normalizeIP(e.ip)}:${e.port}`;
+  const readyKeys = new Set(ready.map(key));
+  const activeKeys = new Set(active.map(key));
+  const missing = ready.filter((e) => !activeKeys.has(key(e)));
+  if (missing.length)
+    ctx.add(
+      finding('PROXY_ENDPOINT_MISSING', {
+        message: `Cilium on node ${node} does not send ${dest.service.namespace}/${dest.service.name} traffic to the ready endpoint${missing.length > 1 ? 's' : ''} ${missing.map(key).join(', ')}.`,
+        objects: [svcRef, `node/${node}`],
+        evidence: [evidence],
+        hint: 'The agent lags behind the EndpointSlices: check the Cilium agent on the node.',
+      }),
+    );
+  return {
+    candidates: active.map((b) => {
+      // A backend no pod has is reported further on, where its path is dropped.
+      const stale = !readyKeys.has(key(b)) && ctx.model.podsByIP(b.ip).length > 0;
+      const codes = stale
+        ? [
+            ctx.add(
+              finding('PROXY_ENDPOINT_STALE', {
+                message: `Cilium on node ${node} sends ${dest.service.namespace}/${dest.service.name} traffic to ${key(b)}, which is not a ready endpoint.`,
+                objects: [svcRef, `node/${node}`],
+                evidence: [evidence],
+                hint: 'The agent lags behind the EndpointSlices: check the Cilium agent on the node.',
+              }),
+            ),
+          ]
+        : undefined;
+      return {
+        ip: b.ip,
+        port: b.port,
+        probability: round(1 / active.length),
+        masquerade: false,
+        hops: [
+          {
+            kind: 'dnat',
+            node,
+            detail: `${dest.ip}:${dest.dport} -> ${b.ip}:${b.port}${active.length > 1 ? ` (p=${round(1 / active.length)})` : ''} (Cilium eBPF)`,
+            // A backend no pod has is dropped further on (PROXY_ENDPOINT_STALE, as for kube-proxy).
+            status: 'ok',
+            evidence,
+            ...(codes ? { findings: codes } : {}),
+          },
+        ],
+      };
+    }),
+  };
+}
+
+/** Who translates Services on the node, for messages. */
+function translatorName(model: ClusterModel, node: string): string {
+  const services = detectNodeDataplane(model, node).services;
+  return services === 'cilium-ebpf' ? 'Cilium' : services === 'calico-ebpf' ? 'Calico eBPF' : 'kube-proxy';
 }
 
 /** Headless services have no VIP: the client connects to each ready endpoint directly. */
@@ -849,7 +1010,7 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
       // kube-proxy DNATs to an address no pod has.
       const f = ctx.add(
         finding('PROXY_ENDPOINT_STALE', {
-          message: `kube-proxy on node ${source.node} sends ${dest.service.namespace}/${dest.service.name} traffic to ${cand.ip}, which no pod has.`,
+          message: `${translatorName(model, source.node!)} on node ${source.node} sends ${dest.service.namespace}/${dest.service.name} traffic to ${cand.ip}, which no pod has.`,
           objects: [`svc/${dest.service.namespace}/${dest.service.name}`, `node/${source.node}`],
           evidence: cand.hops.map((h) => h.evidence ?? '').filter(Boolean),
         }),
