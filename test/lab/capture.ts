@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Raw } from '../../src/model/normalize.js';
 import { ipn, nsExec, run } from './exec.js';
 import { asList } from './scenario.js';
-import type { Lab, LabNode, LabPod } from './topology.js';
+import { CNI_CONFLIST, type Lab, type LabNode, type LabPod } from './topology.js';
 
 export interface CaptureOptions {
   /** The API objects to write (default: the lab's current objects). */
@@ -28,6 +28,11 @@ export function captureNodeFiles(node: LabNode): Record<string, string> {
     // sysctl -a exits non-zero for the odd unreadable key; its stdout is still complete.
     'sysctl.txt': run(['ip', 'netns', 'exec', node.ns, 'sysctl', '-a', '-r', '^net\\.'], { allowFail: true })
       .stdout,
+    'nft.json': nsExec(node.ns, ['nft', '-j', 'list', 'ruleset']),
+    'ip-neigh.json': ipn(node.ns, ['-j', 'neigh', 'show']),
+    'bridge-fdb.json': run(['bridge', '-n', node.ns, '-j', 'fdb', 'show']).stdout,
+    // The node's own listening sockets (hostNetwork pods' servers among them).
+    'ss.txt': nsExec(node.ns, ['ss', '-H', '-lntu']),
   };
 }
 
@@ -38,6 +43,8 @@ export function capturePodFiles(lab: Lab, pod: LabPod): Record<string, string> {
     'ip-route.json': ipn(pod.ns, ['-j', 'route', 'show']),
     'resolv.conf': kubeletResolvConf(lab, pod),
     'ss.txt': nsExec(pod.ns, ['ss', '-H', '-lntu']),
+    'iptables-save.txt': nsExec(pod.ns, ['iptables-save']),
+    'nft.json': nsExec(pod.ns, ['nft', '-j', 'list', 'ruleset']),
   };
 }
 
@@ -59,21 +66,12 @@ export function kubeletResolvConf(lab: Lab, pod: LabPod): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The CNI configuration the lab emulates (flannel delegating to the bridge plugin). */
-export function cniConflist(lab: Lab): string {
-  const mtu = lab.scenario.lab.overlay === 'vxlan' ? 1450 : 1500;
-  return `${JSON.stringify(
-    {
-      name: 'cbr0',
-      cniVersion: '0.3.1',
-      plugins: [
-        { type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true, mtu } },
-        { type: 'portmap', capabilities: { portMappings: true } },
-      ],
-    },
-    null,
-    2,
-  )}\n`;
+/** A node's conflist: exactly the text the lab gave the CNI plugins (default: the first node's). */
+export function cniConflist(lab: Lab, nodeName?: string): string {
+  const name = nodeName ?? [...lab.nodes.keys()][0];
+  const text = lab.cniConfigs.get(name);
+  if (text === undefined) throw new Error(`no CNI configuration for node ${name} (lab not built?)`);
+  return text;
 }
 
 export function captureBundle(lab: Lab, dir: string, options: CaptureOptions = {}): void {
@@ -91,10 +89,12 @@ export function captureBundle(lab: Lab, dir: string, options: CaptureOptions = {
     mkdirSync(join(nodeDir, 'cni'), { recursive: true });
     for (const [file, text] of Object.entries(captureNodeFiles(node)))
       writeFileSync(join(nodeDir, file), text);
-    writeFileSync(join(nodeDir, 'cni', '10-flannel.conflist'), cniConflist(lab));
+    writeFileSync(join(nodeDir, 'cni', CNI_CONFLIST), cniConflist(lab, node.name));
   }
   if (!options.skipPods) {
     for (const pod of lab.pods.values()) {
+      // A hostNetwork pod has no namespace of its own: the node's files are its files.
+      if (pod.hostNetwork) continue;
       const podDir = join(dir, 'nodes', pod.node.name, 'pods', `${pod.namespace}_${pod.name}`);
       mkdirSync(podDir, { recursive: true });
       for (const [file, text] of Object.entries(capturePodFiles(lab, pod)))
