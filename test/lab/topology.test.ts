@@ -11,15 +11,16 @@ import { parseNftJson } from '../../src/parsers/nft.js';
 import { ipForwarding, parseSysctl } from '../../src/parsers/sysctl.js';
 import { readBundle } from '../../src/sources/bundle/read.js';
 import { captureBundle } from './capture.js';
-import { isRoot, listNamespaces, runPrefix } from './exec.js';
+import { listNamespaces, runPrefix } from './exec.js';
+import { labCanRun } from './gate.js';
 import { loadScenario, type Overlay } from './scenario.js';
 import { buildLab, CNI_CONFLIST, type Lab, reapStaleLabs } from './topology.js';
 
 const SCENARIO = fileURLToPath(new URL('./scenarios/basic.yaml', import.meta.url));
 
-if (!isRoot) console.warn('[knet lab] not root: the lab tests are skipped (they need network namespaces)');
+const canRun = labCanRun('lab topology');
 
-describe.skipIf(!isRoot).each(['hostgw', 'vxlan'] as Overlay[])('lab topology (%s)', (overlay) => {
+describe.skipIf(!canRun).each(['hostgw', 'vxlan'] as Overlay[])('lab topology (%s)', (overlay) => {
   const prefix = runPrefix(`t${overlay === 'vxlan' ? 'v' : 'h'}`);
   let lab: Lab;
   let bundle: string;

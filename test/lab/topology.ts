@@ -13,7 +13,7 @@
 // and no root-namespace setting is changed. destroy() removes every namespace of the run's
 // prefix; a SIGINT/SIGTERM handler does the same, and reapStaleLabs() removes what a killed run
 // left behind.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -711,7 +711,25 @@ export class Lab {
   /** A bounded probe (≤ 3 tries of ≤ 1 s) from a pod to host:port. */
   probe(fromKey: string, host: string, port: number, options: ProbeOptions = {}): ProbeResult {
     const from = this.pod(fromKey);
-    const argv = [
+    const out = nsExec(from.ns, this.probeArgv(host, port, options), { timeout: 10_000 });
+    return parseProbeOutput(out);
+  }
+
+  /** probe() without blocking: several probes can run at once (each bounded the same way). */
+  probeAsync(fromKey: string, host: string, port: number, options: ProbeOptions = {}): Promise<ProbeResult> {
+    const from = this.pod(fromKey);
+    const argv = ['netns', 'exec', from.ns, ...this.probeArgv(host, port, options)];
+    return new Promise((resolve, reject) => {
+      execFile('ip', argv, { timeout: 10_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`probe from ${fromKey} to ${host}:${port} failed: ${err.message} ${stderr}`));
+        else resolve(parseProbeOutput(stdout));
+      });
+    });
+  }
+
+  private probeArgv(host: string, port: number, options: ProbeOptions): string[] {
+    return [
       process.execPath,
       `${AGENTS}probe.mjs`,
       '--proto',
@@ -726,8 +744,6 @@ export class Lab {
       String(options.timeout ?? 1000),
       ...(options.big ? ['--big'] : []),
     ];
-    const out = nsExec(from.ns, argv, { timeout: 10_000 });
-    return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ProbeResult;
   }
 
   /** Namespaces of this run that still exist. */
@@ -840,6 +856,10 @@ export function mergeKubeProxyRules(current: string, rendered: string): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+function parseProbeOutput(out: string): ProbeResult {
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ProbeResult;
 }
 
 export function sysctl(ns: string, key: string, value: string): void {
