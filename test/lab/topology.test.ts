@@ -228,3 +228,44 @@ describe.skipIf(!canRun).each(['hostgw', 'vxlan'] as Overlay[])('lab topology (%
     );
   });
 });
+
+describe.skipIf(!canRun)('lab topology (hostgw, kube-proxy nftables)', () => {
+  const prefix = runPrefix('tn');
+  let lab: Lab;
+  let bundle: string;
+
+  beforeAll(async () => {
+    reapStaleLabs();
+    lab = await buildLab(loadScenario(SCENARIO, { overlay: 'hostgw', proxyMode: 'nftables' }), prefix);
+    bundle = mkdtempSync(join(tmpdir(), 'knet-lab-'));
+    captureBundle(lab, bundle);
+  }, 60_000);
+
+  afterAll(() => {
+    const failed = lab?.destroy() ?? [];
+    if (bundle) rmSync(bundle, { recursive: true, force: true });
+    expect(failed).toEqual([]);
+    expect(listNamespaces(prefix)).toEqual([]);
+  });
+
+  it("loads kube-proxy's nftables table (and no KUBE-* iptables chains), and says so in its ConfigMap", async () => {
+    const nft = parseNftJson(readFileSync(join(bundle, 'nodes', 'node-1', 'nft.json'), 'utf8'));
+    expect(nft.tables.some((t) => t.family === 'ip' && t.name === 'kube-proxy')).toBe(true);
+    expect(readFileSync(join(bundle, 'nodes', 'node-1', 'iptables-save.txt'), 'utf8')).not.toMatch(/KUBE-/);
+    const b = await readBundle(bundle);
+    const cm = [...b.raws].find((r) => r.kind === 'ConfigMap' && r.metadata.name === 'kube-proxy');
+    expect(cm.data['config.conf']).toMatch(/^mode: nftables$/m);
+  });
+
+  it('load-balances a ClusterIP service over both endpoints, and rejects one without endpoints', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 16 && seen.size < 2; i++) {
+      const r = lab.probe('shop/client', '10.96.0.10', 80, { tries: 1 });
+      expect(r.outcome).toBe('ok');
+      seen.add(r.answeredBy ?? '');
+    }
+    expect([...seen].sort()).toEqual(['shop/web-1', 'shop/web-2']);
+    expect(lab.probe('shop/client', '10.96.0.13', 80).outcome).toBe('refused');
+    expect(lab.probe('shop/client', '10.96.0.12', 53, { protocol: 'udp' })).toMatchObject({ outcome: 'ok' });
+  });
+});
