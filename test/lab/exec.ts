@@ -35,6 +35,8 @@ export interface RunOptions {
   timeout?: number;
   /** Return the result instead of throwing on a non-zero exit. */
   allowFail?: boolean;
+  /** Extra environment variables (added to this process's environment). */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -49,6 +51,7 @@ export function run(argv: string[], options: RunOptions = {}): RunResult {
     encoding: 'utf8',
     timeout: options.timeout ?? 20_000,
     maxBuffer: 64 * 1024 * 1024,
+    env: options.env ? { ...process.env, ...options.env } : undefined,
   });
   if (res.error) throw new CommandError(argv, null, String(res.error));
   const out = { status: res.status, stdout: res.stdout ?? '', stderr: res.stderr ?? '' };

@@ -6,6 +6,8 @@ import { isCIDR } from '../../src/model/ip.js';
 import type { Raw } from '../../src/model/normalize.js';
 
 export type Overlay = 'hostgw' | 'vxlan';
+/** kube-proxy's mode: iptables (iptables-restore of its chains) or nftables (its `ip kube-proxy` table). */
+export type ProxyMode = 'iptables' | 'nftables';
 
 export interface LabSettings {
   name: string;
@@ -14,6 +16,10 @@ export interface LabSettings {
   /** The subnet of the nodes' InternalIPs; its first address is the underlay's router. */
   underlayCIDR: string;
   clusterDomain: string;
+  /** kube-proxy's mode in the lab (default iptables); the kube-proxy ConfigMap's `mode` follows it. */
+  proxyMode?: ProxyMode;
+  /** The bridge CNI plugin's hairpinMode in every node's conflist (default true, as flannel sets it). */
+  hairpinMode?: boolean;
 }
 
 export interface Scenario {
@@ -31,6 +37,9 @@ export function parseScenario(text: string, file: string): Scenario {
     throw new Error(`${file}: lab.overlay must be hostgw or vxlan`);
   const underlayCIDR = lab.underlayCIDR ?? '172.18.0.0/24';
   if (!isCIDR(underlayCIDR)) throw new Error(`${file}: lab.underlayCIDR is not a CIDR`);
+  const proxyMode = lab.proxyMode ?? 'iptables';
+  if (proxyMode !== 'iptables' && proxyMode !== 'nftables')
+    throw new Error(`${file}: lab.proxyMode must be iptables or nftables`);
   const objects = flattenObjects(doc.objects ?? []);
   if (objects.length === 0) throw new Error(`${file}: no objects`);
   return {
@@ -39,6 +48,8 @@ export function parseScenario(text: string, file: string): Scenario {
       overlay,
       underlayCIDR,
       clusterDomain: lab.clusterDomain ?? 'cluster.local',
+      proxyMode,
+      hairpinMode: lab.hairpinMode ?? true,
     },
     objects,
   };
