@@ -7,7 +7,7 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { cidrContains, ipFamily, normalizeIP } from '../../model/ip.js';
 import { type NodeState, nodeState, type PodNetState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
-import type { IpAddrInterface, IpLink } from '../../parsers/iproute2.js';
+import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js';
 import { ipForwarding } from '../../parsers/sysctl.js';
 import { encapOverhead, TUNNEL_KINDS } from '../dataplane/encap.js';
 import { newPacket } from '../dataplane/netfilter.js';
@@ -425,11 +425,10 @@ export function routeHops(
     });
     return { hops, next: findings ? undefined : expectedNode, broken: Boolean(findings) };
   }
-  // Directly connected (the pod bridge, or a routed CNI's veth): delivered on this node.
-  if (
-    !gw &&
-    (expectedNode === node || expectedNode === undefined || link?.kind === 'bridge' || link?.kind === 'veth')
-  ) {
+  // Directly connected (the pod bridge, or a routed CNI's veth): delivered on this node. A
+  // connected route for another node's pods (not through a tunnel) is no delivery: nothing on
+  // that link answers for those addresses — the host-gw check below names the owner.
+  if (!gw && (expectedNode === node || expectedNode === undefined)) {
     const findings = deviceFinding();
     hops.push({
       kind: 'route',
@@ -607,15 +606,20 @@ function vxlanEntries(
 function wrongNextHop(
   ctx: TraceContext,
   node: string,
-  route: { dst: string },
+  route: IpRoute,
   evidence: string,
   via: string | undefined,
   expected: string,
   dstIP: string,
 ): string {
+  const to = via
+    ? `node ${via}`
+    : routeGateway(route)
+      ? 'an address that is no node'
+      : `directly out of ${routeDevice(route) ?? 'a device'} with no gateway and no tunnel, where nothing answers for it`;
   return ctx.add(
     finding('ROUTE_WRONG_NEXT_HOP', {
-      message: `Node ${node} routes ${dstIP} (${route.dst}) to ${via ? `node ${via}` : 'an address that is no node'}, but node ${expected} owns it.`,
+      message: `Node ${node} routes ${dstIP} (${route.dst}) ${to}, but node ${expected} owns it.`,
       objects: [`node/${node}`, `node/${expected}`, ...(via ? [`node/${via}`] : [])],
       evidence: [evidence],
     }),

@@ -19,6 +19,8 @@ export interface Crossing {
   hop?: Hop;
   /** The packets that come out (delivered or sent on), with their shares. */
   passed: NodeBranch[];
+  /** The packets stopped here (a rule, rp_filter), with their shares. */
+  blocked: NodeBranch[];
   /** All of the traffic was stopped here. */
   stopped: boolean;
 }
@@ -42,7 +44,7 @@ export function crossNetns(
   const blockedShare = blocked.reduce((n, b) => n + b.pkt.weight, 0);
   if (blocked.length > 0 && blockedShare >= total - 1e-9) {
     const b = blocked[0];
-    return { hop: blockedHop(ctx, ns, b, pkt), passed: [], stopped: true };
+    return { hop: blockedHop(ctx, ns, b, pkt), passed: [], blocked, stopped: true };
   }
   // A pod's rules that the evaluators cannot follow (a sidecar's REDIRECT to its proxy):
   // where the packet really goes is unknown.
@@ -58,13 +60,14 @@ export function crossNetns(
         evidence: ns.ruleFiles.join(', '),
       },
       passed,
+      blocked,
       stopped: false,
     };
   }
   if (!ns.rules) {
     if (!required) {
       ctx.assumeNoRules(ns.object.slice('pod/'.length));
-      return { passed, stopped: false };
+      return { passed, blocked, stopped: false };
     }
     const code = ctx.add(
       finding('NO_NODE_DATA', {
@@ -83,13 +86,14 @@ export function crossNetns(
         findings: [code],
       },
       passed,
+      blocked,
       stopped: false,
     };
   }
-  return { passed, stopped: false };
+  return { passed, blocked, stopped: false };
 }
 
-function blockedHop(ctx: TraceContext, ns: Netns, b: NodeBranch, pkt: KPacket): Hop {
+export function blockedHop(ctx: TraceContext, ns: Netns, b: NodeBranch, pkt: KPacket): Hop {
   const fate = b.fate;
   if (fate.kind === 'rp-filter') {
     const back = fate.back ? formatRoute(fate.back) : 'no route';

@@ -35,7 +35,7 @@ import {
   nodeWithAddress,
   routeHops,
 } from './hops.js';
-import { arrivalInterface, crossNetns, replyRouteHop, socketCheck } from './netns-hops.js';
+import { arrivalInterface, blockedHop, crossNetns, replyRouteHop, socketCheck } from './netns-hops.js';
 import { traceThroughRoute } from './through-route.js';
 import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget } from './types.js';
 import { overallVerdict, pathVerdict, TraceTargetNotFound } from './verdict.js';
@@ -378,10 +378,25 @@ function proxyStage(
   const crossing = crossNetns(ctx, ns, pkt, entry, true);
   if (crossing.stopped && crossing.hop) return { candidates: [], terminal: crossing.hop, flow };
   if (flow.outcome === 'dnat') {
-    // A share that leaves kube-proxy's chains un-NATed goes to the virtual IP, which nothing answers.
-    const unNated = crossing.passed.filter((b) => !b.pkt.dnat && b.fate.kind !== 'local');
+    // A share that leaves kube-proxy's chains un-NATed goes to the virtual IP, which nothing
+    // answers (nftables mode rejects it at once: still a share lost for want of its DNAT).
+    const unNated = [
+      ...crossing.passed.filter((b) => !b.pkt.dnat && b.fate.kind !== 'local'),
+      ...crossing.blocked.filter((b) => !b.pkt.dnat),
+    ];
     const share = unNated.reduce((n, b) => n + b.pkt.weight, 0);
     const lost: Candidate[] = [];
+    // A share stopped after its DNAT (a rule on this node for one backend): its own broken path.
+    for (const b of crossing.blocked.filter((x) => x.pkt.dnat)) {
+      lost.push({
+        ip: b.pkt.dnat!.ip,
+        port: b.pkt.dnat!.port,
+        probability: round(b.pkt.weight),
+        masquerade: b.pkt.masquerade,
+        lost: true,
+        hops: [blockedHop(ctx, ns, b, pkt)],
+      });
+    }
     if (share > 1e-9 && dest.type === 'service' && isClusterVIP(dest.service, dest.ip)) {
       const f = ctx.add(
         finding('PROXY_DNAT_MISSING', {
