@@ -59,6 +59,8 @@ interface Row {
   case: number;
   overlay: string;
   mutations: string[];
+  /** Steps that failed (the state is what the others left). */
+  notes: string[];
   pair: string;
   kernel: KernelOutcome;
   knet: KnetVerdict | { error: string };
@@ -194,6 +196,7 @@ async function runCase(lab: Lab, topo: Topology, c: Case): Promise<string[]> {
       case: c.index,
       overlay: topo.overlay,
       mutations: c.mutations.map((m) => m.text),
+      notes,
       pair: pairText(topo, pair),
       kernel,
       knet,

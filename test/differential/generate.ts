@@ -355,7 +355,14 @@ export function generateCases(topo: Topology, count: number): Case[] {
     for (let m = 0; m < nMut; m++) {
       const aim = pairs.length > 0 && rng.chance(0.4) ? rng.pick(pairs) : randomPair(rng, topo);
       const mutation = generateMutation(rng, topo, aim, m);
-      mutations.push(mutation.mutation);
+      // A decoy is meant to miss the pair it was aimed at; the case's other pairs may still cross it.
+      const m1 = mutation.mutation;
+      const aimed = pairText(topo, mutation.pair ?? aim);
+      m1.text = m1.text.replace(
+        /^(\S+?)( \(decoy\))?: /,
+        (_, kind: string, decoy?: string) => `${kind}${decoy ? ' (decoy)' : ''} aimed at ${aimed}: `,
+      );
+      mutations.push(m1);
       for (const p of [mutation.pair ?? aim])
         if (!pairs.some((x) => pairKey(x) === pairKey(p))) pairs.push(p);
     }
