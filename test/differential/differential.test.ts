@@ -18,7 +18,15 @@ import { captureBundle } from '../lab/capture.js';
 import { isRoot, listNamespaces, runPrefix } from '../lab/exec.js';
 import { buildLab, type Lab, reapStaleLabs } from '../lab/topology.js';
 import type { KnetVerdict } from '../lab/verdict.js';
-import { type Case, generateCases, generateTopology, pairInfo, pairText, type Topology } from './generate.js';
+import {
+  type Case,
+  generateCases,
+  generateTopology,
+  pairInfo,
+  pairText,
+  TCP_PORT,
+  type Topology,
+} from './generate.js';
 import {
   applyMutations,
   disagrees,
@@ -106,7 +114,7 @@ export function describeSeed(seed: number): string {
 describe.skipIf(!isRoot || process.env.KNET_DIFF_LIST === '1')(
   'knet trace vs the kernel (differential)',
   () => {
-    console.log(`[knet differential] seeds: ${SEEDS.join(',')} (${CASES_PER_SEED} cases each)`);
+    if (isRoot) console.log(`[knet differential] seeds: ${SEEDS.join(',')} (${CASES_PER_SEED} cases each)`);
 
     it.each(SEEDS.map((s) => [s]))(
       'seed %i',
@@ -155,11 +163,27 @@ async function freshLab(topo: Topology, prefix: string): Promise<Lab> {
   try {
     enableHairpin(lab);
     settle(lab);
+    checkBaseline(lab, topo);
   } catch (err) {
     lab.destroy();
     throw err;
   }
   return lab;
+}
+
+/**
+ * Before any case: a pod reaches a pod on another node, and every Service answers (so that a
+ * broken build never reads as a flood of kernel failures).
+ */
+function checkBaseline(lab: Lab, topo: Topology): void {
+  const [a, b] = [topo.pods[0], topo.pods[topo.pods.length - 1]];
+  const probes = [{ host: b.ip, port: TCP_PORT, protocol: 'tcp' as 'tcp' | 'udp' }];
+  for (const s of topo.services) probes.push({ host: s.clusterIP, port: s.port, protocol: s.protocol });
+  for (const p of probes) {
+    const r = lab.probe(a.key, p.host, p.port, { protocol: p.protocol });
+    if (r.outcome !== 'ok')
+      throw new Error(`the lab's baseline is broken: ${a.key} → ${p.host}:${p.port}: ${JSON.stringify(r)}`);
+  }
 }
 
 /** One case: mutate, probe every pair, capture, ask knet; returns the disagreements. */
