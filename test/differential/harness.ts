@@ -2,6 +2,8 @@
 // probes pairs with the lab's probe agent (asynchronously, so that a case's pairs wait in
 // parallel), brings the lab back to its baseline between cases and checks that it did.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipn, nsExec, run } from '../lab/exec.js';
 import type { TraceVerdict } from '../lab/faults.js';
@@ -319,3 +321,33 @@ export function disagrees(kernel: KernelResult, knet: TraceVerdict): boolean {
 }
 
 export type { PairInfo };
+
+// ---------------------------------------------------------------------------------------------
+// Bundle files the lab's capture does not write (yet)
+
+/**
+ * The files of shared/design/snapshot.md that captureBundle (test/lab/capture.ts) leaves out and
+ * that mutations of this test change: a node's neighbours and FDB (VXLAN peers) and a pod's own
+ * iptables rules. Without them a bundle would not show an `fdb`, `neigh` or pod `filter`
+ * mutation at all. Written only when absent, so a lab capture that learns them wins.
+ */
+export function captureExtraFiles(lab: Lab, dir: string): void {
+  const put = (rel: string, text: () => string) => {
+    const file = join(dir, rel);
+    if (existsSync(file)) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text());
+  };
+  for (const node of lab.nodes.values()) {
+    put(join('nodes', node.name, 'ip-neigh.json'), () => ipn(node.ns, ['-j', 'neigh', 'show']));
+    put(
+      join('nodes', node.name, 'bridge-fdb.json'),
+      () => run(['bridge', '-n', node.ns, '-j', 'fdb', 'show']).stdout,
+    );
+  }
+  for (const pod of lab.pods.values()) {
+    put(join('nodes', pod.node.name, 'pods', `${pod.namespace}_${pod.name}`, 'iptables-save.txt'), () =>
+      nsExec(pod.ns, ['iptables-save']),
+    );
+  }
+}
