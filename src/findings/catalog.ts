@@ -284,6 +284,10 @@ export const CATALOG = {
     severity: 'error',
     hint: 'The destination can receive the packet but has no route to send the reply back: restore its routes (a pod: its default route via the gateway; recreate the pod).',
   },
+  NAT_ASYMMETRIC: {
+    severity: 'error',
+    hint: 'A DNAT on a node sends the packet to an address whose answer does not come back through that node, so the NAT is never undone and the client drops the answer: remove the rule, or masquerade the rewritten traffic too.',
+  },
   NODE_PORT_NOT_LISTENING: {
     severity: 'error',
     hint: 'Nothing on the node listens on that port (ss -lntu): start the host-network process, or check the port it binds.',

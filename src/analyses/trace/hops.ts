@@ -8,7 +8,6 @@ import { cidrContains, ipFamily, normalizeIP } from '../../model/ip.js';
 import { type NodeState, nodeState, type PodNetState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js';
-import { ipForwarding } from '../../parsers/sysctl.js';
 import { encapOverhead, TUNNEL_KINDS } from '../dataplane/encap.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import { type Netns, nodeNetns, podNetns } from '../dataplane/netns.js';
@@ -27,7 +26,16 @@ import {
 } from '../dataplane/routing.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import type { TraceContext } from './context.js';
-import { arrivalInterface, crossNetns, hairpinHop, replyRouteHop, socketCheck } from './netns-hops.js';
+import {
+  arrivalInterface,
+  crossNetns,
+  encapsulationHop,
+  forwardingHop,
+  hairpinHop,
+  replyRouteHop,
+  socketCheck,
+  vxlanEntries,
+} from './netns-hops.js';
 import type { Hop } from './types.js';
 
 const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
@@ -71,6 +79,13 @@ function hostVeth(state: NodeState, net: PodNetState, podIP: string): { link?: I
   const link = dev ? linkByName(links, dev) : undefined;
   if (link) return { link, how: `host route ${formatRoute(route!)}` };
   return { how: eth0 ? `peer ifindex of ${eth0.ifname} not found on the node` : 'no pod network files' };
+}
+
+/** The interface a pod's packets enter its node by: the bridge its veth is on, else the veth. */
+export function podHostInterface(model: ClusterModel, pod: Pod, podIP: string): string | undefined {
+  const state = nodeState(model, pod.nodeName!);
+  const veth = hostVeth(state, state.pod(pod), podIP).link;
+  return veth?.master ?? veth?.ifname;
 }
 
 /** The node's bridge for pods: the interface that holds an address in the node's pod CIDR. */
@@ -287,15 +302,20 @@ export function routeHops(
   dstIP: string,
   expectedNode: string | undefined,
   forwarded: boolean,
-  podMtu?: number,
-  /** The packet's source: policy routing (`ip rule from …`, VPC CNIs) chooses the table by it. */
-  src?: string,
+  packet: {
+    podMtu?: number;
+    /** The packet's source: policy routing (`ip rule from …`, VPC CNIs) chooses the table by it. */
+    src?: string;
+    /** The interface it arrived on (`ip rule iif …`, that interface's `forwarding` sysctl). */
+    iif?: string;
+  } = {},
 ): RouteResult {
+  const { podMtu, src, iif } = packet;
   const state = nodeState(ctx.model, node);
   const hops: Hop[] = [];
   const routes = state.routes;
   if (forwarded) {
-    const fwdHop = forwardingHop(ctx, state, dstIP);
+    const fwdHop = forwardingHop(ctx, state, dstIP, iif);
     if (fwdHop) {
       hops.push(fwdHop);
       if (fwdHop.status === 'broken') return { hops, broken: true };
@@ -332,7 +352,7 @@ export function routeHops(
       return { hops, broken: true };
     }
   }
-  const decision = resolveRoute(routes, state.ipRules, { dst: dstIP, src });
+  const decision = resolveRoute(routes, state.ipRules, { dst: dstIP, src, iif });
   const route = decision.route;
   // A policy rule that sent the lookup to another table than main is part of the evidence.
   const viaRule =
@@ -459,6 +479,8 @@ export function routeHops(
         : undefined);
     const entries = findings.length ? undefined : vxlanEntries(ctx, state, link, gw, remoteNode);
     if (entries?.finding) findings.push(entries.finding);
+    // The encapsulated packet itself: a UDP datagram between the two nodes' underlay addresses.
+    const encap = findings.length || !remoteNode ? undefined : encapsulationHop(ctx, node, remoteNode, link);
     const codes = mtu ? [...findings, mtu] : findings;
     const detail = `${link.ifname} (${link.kind}${link.vxlan ? ` vni ${link.vxlan.id}` : ''})${gw ? ` via ${gw}` : ''}${underlay ? ` → underlay ${underlay}` : ''}${remoteNode ? ` (node ${remoteNode})` : ''}`;
     hops.push({ kind: 'route', node, detail: formatRoute(route), status: 'ok', evidence });
@@ -475,12 +497,9 @@ export function routeHops(
     };
     if (entries?.unknown) hop.inferred = true;
     hops.push(hop);
-    return {
-      hops,
-      next: findings.length ? undefined : remoteNode,
-      broken: findings.length > 0,
-      via: link.kind,
-    };
+    if (encap) hops.push(encap);
+    const broken = findings.length > 0 || encap !== undefined;
+    return { hops, next: broken ? undefined : remoteNode, broken, via: link.kind };
   }
 
   // host-gw: a route via another node's address.
@@ -540,69 +559,6 @@ function underlayDevice(ctx: TraceContext, state: NodeState): IpLink | undefined
   return iface && state.links ? linkByName(state.links, iface.ifname) : undefined;
 }
 
-/**
- * A VXLAN device with static peers (flannel's `nolearning`): the neighbour entry for the next
- * hop gives the remote VTEP's MAC, the FDB entry for that MAC the remote node's underlay
- * address. Either one missing black-holes the traffic although the route is there.
- */
-function vxlanEntries(
-  ctx: TraceContext,
-  state: NodeState,
-  link: IpLink,
-  gw: string | undefined,
-  remoteNode: string | undefined,
-): { finding?: string; unknown?: boolean; evidence: string[] } | undefined {
-  if (link.kind !== 'vxlan' || !gw || link.vxlan?.remote || link.vxlan?.group) return undefined;
-  const neighFile = state.describe('ip-neigh.json');
-  const fdbFile = state.describe('bridge-fdb.json');
-  const neigh = state.neigh;
-  if (!neigh)
-    return { unknown: true, evidence: [`${neighFile}: not in the bundle (the VTEP neighbour is unchecked)`] };
-  const entry = neigh.find(
-    (n) =>
-      n.dst === gw &&
-      n.dev === link.ifname &&
-      n.lladdr &&
-      !n.state.some((x) => x === 'FAILED' || x === 'INCOMPLETE'),
-  );
-  if (!entry) {
-    if (link.vxlan?.learning) return undefined;
-    const code = ctx.add(
-      finding('OVERLAY_NEIGH_MISSING', {
-        message: `Node ${state.node} has no neighbour entry for ${gw} on ${link.ifname}${remoteNode ? ` (node ${remoteNode}'s VTEP)` : ''}: the route through the overlay leads nowhere.`,
-        objects: [`node/${state.node}`, ...(remoteNode ? [`node/${remoteNode}`] : [])],
-        evidence: [`${neighFile}: no entry for ${gw} dev ${link.ifname}`],
-      }),
-    );
-    return { finding: code, evidence: [`${neighFile}: no entry for ${gw} dev ${link.ifname}`] };
-  }
-  const neighLine = `${neighFile}: ${entry.dst} dev ${link.ifname} lladdr ${entry.lladdr} ${entry.state.join(',')}`;
-  const fdb = state.fdb;
-  if (!fdb)
-    return {
-      unknown: true,
-      evidence: [neighLine, `${fdbFile}: not in the bundle (the VTEP's underlay address is unchecked)`],
-    };
-  const remoteIP = remoteNode ? ctx.model.node(remoteNode)?.internalIPs[0] : undefined;
-  const fwd =
-    fdb.find((f) => f.ifname === link.ifname && f.mac === entry.lladdr && f.dst) ??
-    fdb.find((f) => f.ifname === link.ifname && f.mac === '00:00:00:00:00:00' && f.dst);
-  if (!fwd) {
-    const code = ctx.add(
-      finding('OVERLAY_FDB_MISSING', {
-        message: `Node ${state.node}'s ${link.ifname} has no forwarding entry for ${entry.lladdr}${remoteNode ? ` (node ${remoteNode}'s VTEP)` : ''}: encapsulated packets have no underlay destination${remoteIP ? ` (expected dst ${remoteIP})` : ''}.`,
-        objects: [`node/${state.node}`, ...(remoteNode ? [`node/${remoteNode}`] : [])],
-        evidence: [neighLine, `${fdbFile}: no entry for ${entry.lladdr} dev ${link.ifname}`],
-      }),
-    );
-    return {
-      finding: code,
-      evidence: [neighLine, `${fdbFile}: no entry for ${entry.lladdr} dev ${link.ifname}`],
-    };
-  }
-  return { evidence: [neighLine, `${fdbFile}: ${fwd.mac} dev ${link.ifname} dst ${fwd.dst}`] };
-}
-
 function wrongNextHop(
   ctx: TraceContext,
   node: string,
@@ -627,32 +583,6 @@ function wrongNextHop(
 }
 
 /** net.ipv4.ip_forward on a node that must forward the packet. */
-function forwardingHop(ctx: TraceContext, state: NodeState, dstIP: string): Hop | undefined {
-  const family = ipFamily(dstIP);
-  const sysctl = state.sysctl;
-  if (!sysctl) return undefined;
-  const on = ipForwarding(sysctl, family);
-  if (on !== false) return undefined;
-  const key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
-  return {
-    kind: 'filter',
-    node: state.node,
-    detail: `${key} = 0: the node does not forward packets`,
-    status: 'broken',
-    evidence: `${state.describe('sysctl.txt')}: ${key} = 0`,
-    findings: [
-      ctx.add(
-        finding('IP_FORWARD_DISABLED', {
-          message: `Node ${state.node} has ${key} = 0, so it drops packets it must forward.`,
-          objects: [`node/${state.node}`],
-          evidence: [`${state.describe('sysctl.txt')}: ${key} = 0`],
-          hint: `sysctl -w ${key}=1 on node ${state.node} (and persist it).`,
-        }),
-      ),
-    ],
-  };
-}
-
 /** How the packet reaches the destination node: its source there, and the tunnel it came through. */
 export interface Arrival {
   /** The packet's source as the destination sees it (the node's address when masqueraded). */
@@ -704,7 +634,12 @@ export function arrivePodHops(
     );
     if (crossing.hop) hops.push(crossing.hop);
     if (crossing.stopped) return hops;
-    const routed = routeHops(ctx, node, podIP, node, true, undefined, arrival.src);
+    // A DNAT on this node sends the packet elsewhere than the pod it was addressed to.
+    const moved = crossing.passed.find(
+      (b) => b.pkt.dnat && (b.pkt.dnat.ip !== pkt.dst || b.pkt.dnat.port !== pkt.dport),
+    );
+    if (moved?.pkt.dnat) return [...hops, ...redirected(ctx, node, pkt, moved.pkt.dnat, protocol, arrival)];
+    const routed = routeHops(ctx, node, podIP, node, true, { src: arrival.src, iif });
     hops.push(...routed.hops);
     if (routed.broken) return hops;
   }
@@ -739,6 +674,42 @@ export function arrivePodHops(
   }
   hops.push(podHop(ctx, pod, podIP, port, protocol, net, ns));
   return hops;
+}
+
+/**
+ * The destination's node rewrote the destination. To another pod of the same node the answer
+ * still comes back through it (conntrack undoes the NAT): follow it there. Elsewhere the answer
+ * leaves from the new destination straight to the client, which drops it: broken.
+ */
+function redirected(
+  ctx: TraceContext,
+  node: string,
+  pkt: { dst: string; dport: number },
+  dnat: { ip: string; port: number; rule: string },
+  protocol: Protocol,
+  arrival: Arrival,
+): Hop[] {
+  const to = ctx.model.podsByIP(dnat.ip)[0];
+  const hop: Hop = {
+    kind: 'dnat',
+    node,
+    detail: `${pkt.dst}:${pkt.dport} -> ${dnat.ip}:${dnat.port} on the destination's node`,
+    status: 'ok',
+    evidence: `node ${node}: ${dnat.rule}`,
+  };
+  if (to && !to.hostNetwork && to.nodeName === node)
+    return [hop, ...arrivePodHops(ctx, to, dnat.ip, dnat.port, protocol, node, false, arrival)];
+  hop.status = 'broken';
+  hop.findings = [
+    ctx.add(
+      finding('NAT_ASYMMETRIC', {
+        message: `Node ${node} rewrites ${pkt.dst}:${pkt.dport} to ${dnat.ip}:${dnat.port} (${to ? `pod ${to.namespace}/${to.name}${to.nodeName ? ` on node ${to.nodeName}` : ''}` : 'no pod of this node'}): its answer goes straight back to ${arrival.src} without passing the node that did the NAT, and the client drops it.`,
+        objects: [`node/${node}`],
+        evidence: [`node ${node}: ${dnat.rule}`],
+      }),
+    ),
+  ];
+  return [hop];
 }
 
 /** The destination pod itself: its eth0, its state, and a listener on the port. */

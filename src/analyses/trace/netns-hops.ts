@@ -4,12 +4,23 @@
 import { finding } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily } from '../../model/ip.js';
-import { nodeState } from '../../model/node-state.js';
+import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpLink } from '../../parsers/iproute2.js';
+import { ipForwarding } from '../../parsers/sysctl.js';
+import { TUNNEL_KINDS } from '../dataplane/encap.js';
 import type { KPacket } from '../dataplane/netfilter.js';
+import { newPacket } from '../dataplane/netfilter.js';
 import type { Netns } from '../dataplane/netns.js';
-import { formatRoute, interfaceWithAddress, linkByName, resolveRoute } from '../dataplane/routing.js';
+import { nodeNetns } from '../dataplane/netns.js';
+import {
+  formatRoute,
+  interfaceWithAddress,
+  linkByName,
+  resolveRoute,
+  routeDevice,
+  routeGateway,
+} from '../dataplane/routing.js';
 import { describeBlock, type Entry, type NodeBranch, walkNetns } from '../dataplane/walk.js';
 import type { TraceContext } from './context.js';
 import type { Hop } from './types.js';
@@ -268,4 +279,214 @@ export function socketCheck(
     }),
   );
   return { status: 'unknown', inferred: true, findings: [code] };
+}
+
+/**
+ * A VXLAN device with static peers (flannel's `nolearning`): the neighbour entry for the next
+ * hop gives the remote VTEP's MAC, the FDB entry for that MAC the remote node's underlay
+ * address. Either one missing black-holes the traffic although the route is there.
+ */
+export function vxlanEntries(
+  ctx: TraceContext,
+  state: NodeState,
+  link: IpLink,
+  gw: string | undefined,
+  remoteNode: string | undefined,
+): { finding?: string; unknown?: boolean; evidence: string[] } | undefined {
+  if (link.kind !== 'vxlan' || !gw || link.vxlan?.remote || link.vxlan?.group) return undefined;
+  const neighFile = state.describe('ip-neigh.json');
+  const fdbFile = state.describe('bridge-fdb.json');
+  const neigh = state.neigh;
+  if (!neigh)
+    return { unknown: true, evidence: [`${neighFile}: not in the bundle (the VTEP neighbour is unchecked)`] };
+  const entry = neigh.find(
+    (n) =>
+      n.dst === gw &&
+      n.dev === link.ifname &&
+      n.lladdr &&
+      !n.state.some((x) => x === 'FAILED' || x === 'INCOMPLETE'),
+  );
+  if (!entry) {
+    if (link.vxlan?.learning) return undefined;
+    const code = ctx.add(
+      finding('OVERLAY_NEIGH_MISSING', {
+        message: `Node ${state.node} has no neighbour entry for ${gw} on ${link.ifname}${remoteNode ? ` (node ${remoteNode}'s VTEP)` : ''}: the route through the overlay leads nowhere.`,
+        objects: [`node/${state.node}`, ...(remoteNode ? [`node/${remoteNode}`] : [])],
+        evidence: [`${neighFile}: no entry for ${gw} dev ${link.ifname}`],
+      }),
+    );
+    return { finding: code, evidence: [`${neighFile}: no entry for ${gw} dev ${link.ifname}`] };
+  }
+  const neighLine = `${neighFile}: ${entry.dst} dev ${link.ifname} lladdr ${entry.lladdr} ${entry.state.join(',')}`;
+  const fdb = state.fdb;
+  if (!fdb)
+    return {
+      unknown: true,
+      evidence: [neighLine, `${fdbFile}: not in the bundle (the VTEP's underlay address is unchecked)`],
+    };
+  const remoteIP = remoteNode ? ctx.model.node(remoteNode)?.internalIPs[0] : undefined;
+  const fwd =
+    fdb.find((f) => f.ifname === link.ifname && f.mac === entry.lladdr && f.dst) ??
+    fdb.find((f) => f.ifname === link.ifname && f.mac === '00:00:00:00:00:00' && f.dst);
+  if (!fwd) {
+    const code = ctx.add(
+      finding('OVERLAY_FDB_MISSING', {
+        message: `Node ${state.node}'s ${link.ifname} has no forwarding entry for ${entry.lladdr}${remoteNode ? ` (node ${remoteNode}'s VTEP)` : ''}: encapsulated packets have no underlay destination${remoteIP ? ` (expected dst ${remoteIP})` : ''}.`,
+        objects: [`node/${state.node}`, ...(remoteNode ? [`node/${remoteNode}`] : [])],
+        evidence: [neighLine, `${fdbFile}: no entry for ${entry.lladdr} dev ${link.ifname}`],
+      }),
+    );
+    return {
+      finding: code,
+      evidence: [neighLine, `${fdbFile}: no entry for ${entry.lladdr} dev ${link.ifname}`],
+    };
+  }
+  return { evidence: [neighLine, `${fdbFile}: ${fwd.mac} dev ${link.ifname} dst ${fwd.dst}`] };
+}
+
+/**
+ * A UDP tunnel's own packet (VXLAN, Geneve): the sending node sends it (OUTPUT, POSTROUTING),
+ * the receiving node takes it in (PREROUTING, INPUT); a rule on either that drops the tunnel's
+ * port black-holes every pod packet between them. A hop only when that happens.
+ */
+export function encapsulationHop(ctx: TraceContext, from: string, to: string, link: IpLink): Hop | undefined {
+  if (link.kind !== 'vxlan' && link.kind !== 'geneve') return undefined;
+  const model = ctx.model;
+  const src = link.vxlan?.local ?? model.node(from)?.internalIPs[0];
+  const dst = model.node(to)?.internalIPs[0];
+  if (!src || !dst) return undefined;
+  const port = link.vxlan?.port ?? (link.kind === 'geneve' ? 6081 : 8472);
+  const pkt = newPacket({ src, dst, dport: port, proto: 'udp' });
+  const out = crossNetns(ctx, nodeNetns(model, from), pkt, { kind: 'originate' }, false);
+  if (out.stopped && out.hop)
+    return { ...out.hop, detail: `${link.kind} packet ${src} → ${dst}:${port}/udp: ${out.hop.detail}` };
+  const iif = arrivalInterface(model, to);
+  const inn = crossNetns(ctx, nodeNetns(model, to), pkt, { kind: 'arrive', iif, from: 'external' }, false);
+  if (inn.stopped && inn.hop)
+    return { ...inn.hop, detail: `${link.kind} packet ${src} → ${dst}:${port}/udp: ${inn.hop.detail}` };
+  return undefined;
+}
+
+/**
+ * The answer's way back from the destination's node to the source's: its route there (a table,
+ * a tunnel whose peer entries are missing, forwarding off on the interface it comes in by), the
+ * tunnel's own packet, and reverse-path filtering where it arrives. Conntrack lets an answer
+ * through the filter rules, so those are not re-run. A hop only when the way back is broken.
+ */
+export function replyHops(
+  ctx: TraceContext,
+  r: { destNode: string; srcNode: string; replyFrom: string; replyTo: string; iif?: string },
+): Hop | undefined {
+  const model = ctx.model;
+  const state = nodeState(model, r.destNode);
+  if (!state.routes) return undefined;
+  const { route } = resolveRoute(state.routes, state.ipRules, {
+    dst: r.replyTo,
+    src: r.replyFrom,
+    iif: r.iif,
+  });
+  const label = `reply ${r.replyFrom} → ${r.replyTo}`;
+  if (!route || ['blackhole', 'unreachable', 'prohibit'].includes(route.type)) {
+    const evidence = `${state.describe('ip-route.json')}: ${route ? formatRoute(route) : `no route matches ${r.replyTo}`}`;
+    const code = ctx.add(
+      finding('REPLY_ROUTE_MISSING', {
+        message: `Node ${r.destNode} has no route for the reply of ${r.replyFrom} to ${r.replyTo}: the packet arrives, the answer cannot go back.`,
+        objects: [`node/${r.destNode}`],
+        evidence: [evidence],
+      }),
+    );
+    return {
+      kind: 'route',
+      node: r.destNode,
+      detail: `${label}: no route`,
+      status: 'broken',
+      evidence,
+      findings: [code],
+    };
+  }
+  const fwd = forwardingHop(ctx, state, r.replyTo, r.iif);
+  if (fwd) return { ...fwd, detail: `${label}: ${fwd.detail}` };
+  const dev = routeDevice(route);
+  const link = dev && state.links ? linkByName(state.links, dev) : undefined;
+  let overlay: string | undefined;
+  if (link && TUNNEL_KINDS.has(link.kind ?? '')) {
+    overlay = link.kind;
+    const entries = vxlanEntries(ctx, state, link, routeGateway(route), r.srcNode);
+    if (entries?.finding)
+      return {
+        kind: 'overlay',
+        node: r.destNode,
+        detail: `${label} through ${link.ifname}: the peer entries for node ${r.srcNode} are missing`,
+        status: 'broken',
+        evidence: entries.evidence.join('\n'),
+        findings: [entries.finding],
+      };
+    const encap = encapsulationHop(ctx, r.destNode, r.srcNode, link);
+    if (encap) return { ...encap, detail: `${label}: ${encap.detail}` };
+  }
+  // Arriving back on the source's node: reverse-path filtering on that interface.
+  const srcNs = nodeNetns(model, r.srcNode);
+  const iif = arrivalInterface(model, r.srcNode, overlay);
+  if (iif) {
+    const pkt = newPacket({ src: r.replyFrom, dst: r.replyTo, dport: 0, proto: 'tcp' });
+    const branches = walkNetns({ ...srcNs, rules: undefined }, pkt, {
+      kind: 'arrive',
+      iif,
+      from: 'external',
+    });
+    const rp = branches.find((b) => b.fate.kind === 'rp-filter');
+    if (rp) {
+      const hop = blockedHop(ctx, srcNs, rp, pkt);
+      return { ...hop, detail: `${label}: ${hop.detail}` };
+    }
+    const back = forwardingHop(ctx, nodeState(model, r.srcNode), r.replyTo, iif);
+    if (back && !isLocalTo(srcNs, r.replyTo)) return { ...back, detail: `${label}: ${back.detail}` };
+  }
+  return undefined;
+}
+
+function isLocalTo(ns: Netns, ip: string): boolean {
+  return ns.rules?.isLocal(ip) ?? false;
+}
+
+/**
+ * Forwarding on a node that must forward the packet: the `forwarding` sysctl of the interface
+ * it arrived on decides (net.ipv4.ip_forward sets them all), else ip_forward itself.
+ */
+export function forwardingHop(
+  ctx: TraceContext,
+  state: NodeState,
+  dstIP: string,
+  iif?: string,
+): Hop | undefined {
+  const family = ipFamily(dstIP);
+  const sysctl = state.sysctl;
+  if (!sysctl) return undefined;
+  const ifKey = iif && family === 4 ? `net.ipv4.conf.${iif.replace(/\./g, '/')}.forwarding` : undefined;
+  const perIface = ifKey ? sysctl.get(ifKey) : undefined;
+  let key: string;
+  if (perIface !== undefined) {
+    if (perIface.trim() !== '0') return undefined;
+    key = ifKey!;
+  } else {
+    if (ipForwarding(sysctl, family) !== false) return undefined;
+    key = family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+  }
+  return {
+    kind: 'filter',
+    node: state.node,
+    detail: `${key} = 0: the node does not forward packets${perIface !== undefined ? ` arriving on ${iif}` : ''}`,
+    status: 'broken',
+    evidence: `${state.describe('sysctl.txt')}: ${key} = 0`,
+    findings: [
+      ctx.add(
+        finding('IP_FORWARD_DISABLED', {
+          message: `Node ${state.node} has ${key} = 0, so it drops packets it must forward${perIface !== undefined ? ` that arrive on ${iif}` : ''}.`,
+          objects: [`node/${state.node}`],
+          evidence: [`${state.describe('sysctl.txt')}: ${key} = 0`],
+          hint: `sysctl -w ${key}=1 on node ${state.node} (and persist it).`,
+        }),
+      ),
+    ],
+  };
 }

@@ -33,9 +33,17 @@ import {
   leavePodHops,
   nodeOwningPodIP,
   nodeWithAddress,
+  podHostInterface,
   routeHops,
 } from './hops.js';
-import { arrivalInterface, blockedHop, crossNetns, replyRouteHop, socketCheck } from './netns-hops.js';
+import {
+  arrivalInterface,
+  blockedHop,
+  crossNetns,
+  replyHops,
+  replyRouteHop,
+  socketCheck,
+} from './netns-hops.js';
 import { traceThroughRoute } from './through-route.js';
 import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget } from './types.js';
 import { overallVerdict, pathVerdict, TraceTargetNotFound } from './verdict.js';
@@ -1052,7 +1060,11 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
     const switched = Boolean(source.pod && sameNode && dest.type === 'pod');
     let overlay: string | undefined;
     if (!switched) {
-      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', podMtu, source.ip);
+      const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', {
+        podMtu,
+        src: source.ip,
+        iif: source.pod ? (bridge ?? inIface) : undefined,
+      });
       hops.push(...routed.hops);
       overlay = routed.via;
       if (routed.broken) {
@@ -1078,6 +1090,17 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
       if (policy)
         arrival.splice(arrival.at(-1)?.kind === 'pod' ? arrival.length - 1 : arrival.length, 0, policy);
       hops.push(...arrival);
+      // The answer goes back across the nodes: its route, tunnel entries, rp_filter there.
+      if (owner && source.node && owner !== source.node && !arrival.some((h) => h.status === 'broken')) {
+        const reply = replyHops(ctx, {
+          destNode: owner,
+          srcNode: source.node,
+          replyFrom: cand.ip,
+          replyTo: seenFrom,
+          iif: podHostInterface(model, targetPod, cand.ip),
+        });
+        if (reply) hops.push(reply);
+      }
     } else if (owner) {
       hops.push(
         ...arriveNodeHops(ctx, owner, cand, protocol, source, {
