@@ -11,6 +11,7 @@ import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js
 import { encapOverhead, TUNNEL_KINDS } from '../dataplane/encap.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import { type Netns, nodeNetns, podNetns } from '../dataplane/netns.js';
+import { nodeOwningPodIP, nodeWithAddress } from '../dataplane/owners.js';
 import {
   formatRoute,
   formatRule,
@@ -39,23 +40,6 @@ import {
 import type { Hop } from './types.js';
 
 const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
-
-/** The node whose pod CIDR holds `ip`. */
-export function nodeOwningPodIP(model: ClusterModel, ip: string): string | undefined {
-  return model.nodes.find((n) => n.podCIDRs.some((c) => cidrContains(c, ip)))?.name;
-}
-
-/** The node that has `ip` as an InternalIP/ExternalIP, or on one of its interfaces. */
-export function nodeWithAddress(model: ClusterModel, ip: string): string | undefined {
-  const byApi = model.nodeByIP(ip)?.name;
-  if (byApi) return byApi;
-  const k = normalizeIP(ip);
-  for (const name of model.nodeFiles.nodes()) {
-    const addrs = nodeState(model, name).addrs;
-    if (addrs?.some((i) => i.addresses.some((a) => normalizeIP(a.local) === k))) return name;
-  }
-  return undefined;
-}
 
 /** The pod's eth0 (the interface holding its IP) as seen inside its network namespace. */
 function podInterface(net: PodNetState, ip: string): IpAddrInterface | undefined {

@@ -13,6 +13,7 @@ import type { KPacket } from '../dataplane/netfilter.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import type { Netns } from '../dataplane/netns.js';
 import { nodeNetns } from '../dataplane/netns.js';
+import { nodeOwningPodIP, nodeWithAddress } from '../dataplane/owners.js';
 import {
   formatRoute,
   interfaceWithAddress,
@@ -399,6 +400,38 @@ export function replyHops(
       kind: 'route',
       node: r.destNode,
       detail: `${label}: no route`,
+      status: 'broken',
+      evidence,
+      findings: [code],
+    };
+  }
+  // The way back must lead to the source's node: not the default route, not another node.
+  const gw = routeGateway(route);
+  const towards = gw ? (nodeWithAddress(model, gw) ?? nodeOwningPodIP(model, gw)) : undefined;
+  const dev0 = routeDevice(route);
+  const tunnel = dev0 ? TUNNEL_KINDS.has(linkByName(state.links ?? [], dev0)?.kind ?? '') : false;
+  const toPod = !nodeWithAddress(model, r.replyTo);
+  const astray =
+    route.dst === 'default'
+      ? 'only the default route matches'
+      : towards && towards !== r.srcNode
+        ? `it leads to node ${towards}`
+        : !gw && !tunnel && toPod
+          ? `it goes out of ${dev0} directly, where nothing answers for ${r.replyTo}`
+          : undefined;
+  if (astray) {
+    const evidence = `${state.describe('ip-route.json')}: ${formatRoute(route)}`;
+    const code = ctx.add(
+      finding('REPLY_ROUTE_MISSING', {
+        message: `Node ${r.destNode} has no route for the reply of ${r.replyFrom} back to ${r.replyTo} on node ${r.srcNode}: ${astray}.`,
+        objects: [`node/${r.destNode}`, `node/${r.srcNode}`],
+        evidence: [evidence],
+      }),
+    );
+    return {
+      kind: 'route',
+      node: r.destNode,
+      detail: `${label}: ${formatRoute(route)}`,
       status: 'broken',
       evidence,
       findings: [code],

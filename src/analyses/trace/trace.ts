@@ -11,6 +11,7 @@ import { formatCiliumService } from '../../parsers/cilium.js';
 import { CILIUM_FILES, detectNodeDataplane, type NodeDataplane } from '../dataplane/detect.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import { nodeNetns, podNetns } from '../dataplane/netns.js';
+import { nodeOwningPodIP, nodeWithAddress } from '../dataplane/owners.js';
 import type { Entry, NodeBranch } from '../dataplane/walk.js';
 import { queryPlan } from '../dns/check.js';
 import { outcomeOfExpected } from '../dns/compare.js';
@@ -27,15 +28,7 @@ import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
 import { TraceContext } from './context.js';
-import {
-  type Arrival,
-  arrivePodHops,
-  leavePodHops,
-  nodeOwningPodIP,
-  nodeWithAddress,
-  podHostInterface,
-  routeHops,
-} from './hops.js';
+import { type Arrival, arrivePodHops, leavePodHops, podHostInterface, routeHops } from './hops.js';
 import {
   arrivalInterface,
   blockedHop,
