@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The CLI tests run the built bin/knet.js: build dist/ once before any test.
+    // The CLI tests run the built bin/knet: build dist/ once before any test.
     globalSetup: ['test/support/build-once.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const knet = path.join(root, 'bin', 'knet.js');
+const knet = path.join(root, 'bin', 'knet');
 const runs = Number(process.argv[2] ?? 21);
 
 export function medianWallMs(args, n = runs) {

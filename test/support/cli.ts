@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const KNET = path.join(ROOT, 'bin', 'knet.js');
+export const KNET = path.join(ROOT, 'bin', 'knet');
 
 export interface CliResult {
   code: number;
