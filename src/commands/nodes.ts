@@ -1,9 +1,13 @@
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { clusterFlags, clusterScopedAllNamespacesFlag, KnetCommand } from '../cli/base.js';
 
 export default class Nodes extends KnetCommand {
   static override summary = 'Node IPs, pod CIDRs, CIDR usage and overlap, readiness.';
-  static override examples = ['knet nodes --snapshot demo', 'knet nodes --json'];
-  static override flags = { ...clusterFlags };
+  static override examples = [
+    '<%= config.bin %> nodes --snapshot demo',
+    '<%= config.bin %> nodes -o wide --snapshot demo',
+    '<%= config.bin %> nodes --json --snapshot demo',
+  ];
+  static override flags = { ...clusterFlags, ...clusterScopedAllNamespacesFlag };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Nodes);

@@ -1,4 +1,4 @@
-import { c } from './style.js';
+import { c, terminalColumns } from './style.js';
 
 // A borderless kubectl-like table. It lays cells out exactly as cli-table3 did with these
 // options (no borders, no padding, two spaces between columns, widths by display width,
@@ -120,8 +120,54 @@ function cellLines(text: string): string[] {
   });
 }
 
-/** A borderless kubectl-like table: upper-case headers, two spaces between columns. */
-export function renderTable(head: string[], rows: (string | number)[][]): string {
+/** The first `width` columns of a line, colour codes kept, ending in "…" when cut. */
+export function truncateLine(line: string, width: number): string {
+  if (displayWidth(line) <= width) return line;
+  let out = '';
+  let used = 0;
+  let i = 0;
+  const ansiAt = new RegExp(ANSI.source, 'y');
+  while (i < line.length) {
+    ansiAt.lastIndex = i;
+    const m = ansiAt.exec(line);
+    if (m) {
+      out += m[0];
+      i += m[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(line.codePointAt(i) ?? 0);
+    const w = displayWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+    i += ch.length;
+  }
+  return `${out}…${line.includes('\u001b') ? '\u001b[0m' : ''}`;
+}
+
+/** Column widths that fit `max` columns: the widest columns give way first, down to 6. */
+function fitWidths(widths: number[], max: number): number[] {
+  const out = [...widths];
+  const total = () => out.reduce((a, b) => a + b, 0) + 2 * (out.length - 1);
+  while (total() > max) {
+    let widest = -1;
+    for (let x = 0; x < out.length; x++) if (out[x] > 6 && (widest < 0 || out[x] > out[widest])) widest = x;
+    if (widest < 0) break;
+    out[widest]--;
+  }
+  return out;
+}
+
+/**
+ * A borderless kubectl-like table: upper-case headers, two spaces between columns. On a
+ * terminal (or with `maxWidth`) cells are cut with "…" so that every line fits its width.
+ */
+export function renderTable(
+  head: string[],
+  rows: (string | number)[][],
+  opts: { maxWidth?: number } = {},
+): string {
+  const maxWidth = opts.maxWidth ?? terminalColumns();
   const table = rows.map((row) => row.map((cell) => String(cell)));
   // cli-table3 drew no header row for an empty head.
   if (head.length > 0) table.unshift(head.map((h) => c().bold(h.toUpperCase())));
@@ -136,6 +182,16 @@ export function renderTable(head: string[], rows: (string | number)[][]): string
       }
       widths[x] = w;
     });
+  }
+  if (maxWidth !== undefined) {
+    const fitted = fitWidths(widths, maxWidth);
+    if (fitted.some((w, x) => w < widths[x])) {
+      for (const row of cells)
+        row.forEach((lines, x) => {
+          for (let i = 0; i < lines.length; i++) lines[i] = truncateLine(lines[i], fitted[x]);
+        });
+      for (let x = 0; x < widths.length; x++) widths[x] = fitted[x];
+    }
   }
   // Rows shorter than the widest one: cli-table3 filled the gap with an empty cell that spans
   // down over the following rows as long as they are as short, and such a spanning cell drew
