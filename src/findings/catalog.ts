@@ -262,7 +262,7 @@ export const CATALOG = {
   },
   HAIRPIN_DISABLED: {
     severity: 'error',
-    hint: "A pod that reaches its own Service and is picked as the backend needs hairpin mode on its bridge port: set \"hairpinMode\": true in the CNI bridge configuration (kubelet --hairpin-mode=hairpin-veth), or make the bridge promiscuous.",
+    hint: 'A pod that reaches its own Service and is picked as the backend needs hairpin mode on its bridge port: set "hairpinMode": true in the CNI bridge configuration (kubelet --hairpin-mode=hairpin-veth), or make the bridge promiscuous.',
   },
   HOSTPORT_RULE_MISSING: {
     severity: 'error',
@@ -274,11 +274,11 @@ export const CATALOG = {
   },
   OVERLAY_NEIGH_MISSING: {
     severity: 'error',
-    hint: "The VXLAN device has no neighbour entry (ip neigh) for the remote VTEP address, so the kernel cannot build the inner frame: restart the CNI agent on the node (e.g. flanneld) so that it reprograms its peers.",
+    hint: 'The VXLAN device has no neighbour entry (ip neigh) for the remote VTEP address, so the kernel cannot build the inner frame: restart the CNI agent on the node (e.g. flanneld) so that it reprograms its peers.',
   },
   RP_FILTER_DROP: {
     severity: 'error',
-    hint: 'Strict reverse-path filtering (rp_filter=1) drops packets that arrive on an interface the node would not use to answer them: fix the asymmetric route, or set net.ipv4.conf.all.rp_filter and the interface\'s to 2 (loose).',
+    hint: "Strict reverse-path filtering (rp_filter=1) drops packets that arrive on an interface the node would not use to answer them: fix the asymmetric route, or set net.ipv4.conf.all.rp_filter and the interface's to 2 (loose).",
   },
   REPLY_ROUTE_MISSING: {
     severity: 'error',
@@ -286,7 +286,7 @@ export const CATALOG = {
   },
   NODE_PORT_NOT_LISTENING: {
     severity: 'error',
-    hint: "Nothing on the node listens on that port (ss -lntu): start the host-network process, or check the port it binds.",
+    hint: 'Nothing on the node listens on that port (ss -lntu): start the host-network process, or check the port it binds.',
   },
   PROXY_PORT_NOT_SERVED: {
     severity: 'error',
