@@ -21,7 +21,15 @@ export default class Nodes extends KnetCommand {
     const result = nodeInventory(cluster.model);
     const findings = sortFindings(result.findings);
     await this.emit(format, document('NodeList', { items: result.items, findings }), () =>
-      renderNodeList(result.items, findings, { wide: format === 'wide' }),
+      renderNodeList(result.items, findings, {
+        wide: format === 'wide',
+        info: new Map(
+          cluster.model.nodes.map((n) => [
+            n.name,
+            { externalIPs: n.externalIPs, nodeData: cluster.model.nodeFiles.nodes().includes(n.name) },
+          ]),
+        ),
+      }),
     );
     this.exitFor(findings);
   }
