@@ -356,7 +356,10 @@ describe('Node.js floor', () => {
       expect(oneLine(check.stderr)).toBe(true);
       const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
       expect(pkg.scripts.test).toMatch(/^node scripts\/check-node\.cjs && /);
-      expect(pkg.scripts.prepare).toMatch(/^node scripts\/check-node\.cjs && /);
+      expect(pkg.scripts.prepack).toMatch(/^node scripts\/check-node\.cjs && /);
+      // No install-time script: npm would warn about it on every install of the tarball.
+      for (const s of ['preinstall', 'install', 'postinstall', 'prepare'])
+        expect(pkg.scripts[s]).toBeUndefined();
       expect(pkg.engines.node).toBe('>=22.19.0');
     },
   );
