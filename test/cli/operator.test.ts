@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { knet, ROOT } from '../support/cli.js';
+import { knet, ROOT, tempDir } from '../support/cli.js';
 import { REQUIRE_REAL } from '../support/setup.js';
 
 const FRONTEND = 'frontend-9zd29xl7v-27thn';
@@ -363,4 +363,63 @@ describe('Node.js floor', () => {
       expect(pkg.engines.node).toBe('>=22.19.0');
     },
   );
+});
+
+describe('the npm package', () => {
+  it('npm pack + npm install -g --prefix DIR: knet and kubectl-knet work, with no warning', () => {
+    const dir = tempDir('knet-pack-');
+    const npm = (args: string[]) =>
+      spawnSync('npm', args, {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+        timeout: 240_000,
+      });
+    const pack = npm(['pack', '--silent', '--pack-destination', dir]);
+    expect(pack.status, pack.stderr).toBe(0);
+    const tarball = path.join(dir, pack.stdout.trim().split('\n').pop() ?? '');
+    const prefix = path.join(dir, 'prefix');
+    const install = npm([
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      tarball,
+    ]);
+    expect(install.status, install.stderr).toBe(0);
+    expect(install.stderr).not.toMatch(/warn/i);
+    expect(readdirSync(path.join(prefix, 'bin')).sort()).toEqual(['knet', 'kubectl-knet']);
+    const run = (bin: string, ...args: string[]) =>
+      spawnSync(path.join(prefix, 'bin', bin), args, {
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+    expect(run('knet', '--version').stdout).toMatch(/^knet\/0\./);
+    const k = run('kubectl-knet', 'nodes', '--snapshot', 'demo');
+    expect(k.status, k.stderr).toBe(0);
+    expect(k.stdout).toContain('demo-worker2');
+    expect(run('kubectl-knet', '--help').stdout).toContain('$ kubectl knet [COMMAND]');
+  }, 300_000);
+});
+
+// --protocol decides the Service port (issue #20). The change is in src/analyses/trace/trace.ts
+// (servicePortFor / resolveDestination), owned by the trace rewrite: these document the
+// behaviour wanted and fail today. Turn `it.fails` into `it` when trace.ts takes --protocol.
+describe('--protocol picks the Service port', () => {
+  const trace = (...args: string[]) =>
+    knet(['trace', `pod/shop/${FRONTEND}`, ...args, '--snapshot', 'demo', '--json']);
+  it.fails('kube-dns:53 --protocol tcp is the dns-tcp port', () => {
+    const r = trace('svc/kube-system/kube-dns:53', '--protocol', 'tcp');
+    expect(JSON.parse(r.stdout).destination).toMatchObject({ port: 53, protocol: 'TCP' });
+  });
+  it.fails('a TCP-only port asked for UDP is a finding (unreachable, exit 1), not a TCP answer', () => {
+    const r = trace('svc/shop/cart', '--protocol', 'udp');
+    expect(r.code).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.verdict).toBe('unreachable');
+    expect(doc.findings[0]).toMatchObject({ code: 'SVC_PORT_NOT_FOUND', objects: ['svc/shop/cart'] });
+  });
 });
