@@ -189,6 +189,11 @@ export abstract class KnetCommand extends Command {
     return loaded;
   }
 
+  /** A one-line remark on stderr (which pod a workload became…), as the terminal can show it. */
+  protected note(text: string): void {
+    process.stderr.write(`knet: ${toTerminalText(text)}\n`);
+  }
+
   /** Prints a document as JSON/YAML, or the human form; sets the exit code. */
   protected async emit(
     format: OutputFormat,
@@ -204,10 +209,10 @@ export abstract class KnetCommand extends Command {
    * The object the command was asked about does not exist (its *_NOT_FOUND finding names it):
    * the command could not answer, exit 2 with one line that names it and the closest names.
    */
-  protected async failIfMissing(findings: readonly Finding[], ref: string, origin: string): Promise<void> {
+  protected async failIfMissing(findings: readonly Finding[], ref: string): Promise<void> {
     const { NOT_FOUND_CODES } = await import('./resolve.js');
     const f = findings.find((x) => NOT_FOUND_CODES.has(x.code) && x.objects[0] === ref);
-    if (f) throw new UserError(`${f.message.replace(/\.$/, '')} (${origin})`);
+    if (f) throw new UserError(f.message.replace(/\.$/, ''));
   }
 
   /** 0: answered, nothing broken; 1: an error finding (a breakage). */
@@ -221,7 +226,7 @@ export abstract class KnetCommand extends Command {
       process.stderr.write(`${err.stack ?? err.message}\n`);
       return;
     }
-    process.stderr.write(`knet: ${describeError(err, this.usage())}\n`);
+    process.stderr.write(`knet: ${toTerminalText(describeError(err, this.usage()))}\n`);
   }
 
   /** The command's usage line and where to read more, for argument and flag errors. */

@@ -85,20 +85,8 @@ export function resolvePodTargets(
     throw new UserError(
       `pod/${target.name} not found in namespace ${namespace}: did you mean ${elsewhere.join(' or ')}? (or -n ${elsewhere[0].split('/')[1]})`,
     );
-  const close = closeNames(
-    target.name,
-    model.pods.filter((p) => p.namespace === namespace).map((p) => p.name),
-    3,
-  );
-  const workloads = new Set<string>();
-  for (const p of model.pods)
-    if (p.namespace === namespace)
-      for (const w of workloadsOf(p))
-        if (w.kind !== 'rs' && w.name === target.name) workloads.add(`${w.kind}/${namespace}/${w.name}`);
-  const guesses = [...workloads, ...close.map((n) => `pod/${namespace}/${n}`)];
-  throw new UserError(
-    `pod ${namespace}/${target.name} not found${inOrigin(opts.origin ?? '')}${guesses.length ? `: did you mean ${guesses.join(', ')}?` : ''}`,
-  );
+  // Not found anywhere: the analysis says so with the close names, live and offline alike.
+  return { targets: [target] };
 }
 
 /** -n NAME must name a namespace the source listed (checked when namespaces were read). */

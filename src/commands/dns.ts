@@ -80,7 +80,7 @@ export default class Dns extends KnetCommand {
       const r = resolvePodTargets(model, parseTarget(flags.from, cluster.namespace, ['pod']), {
         origin: cluster.origin,
       });
-      if (r.note) process.stderr.write(`knet: ${r.note}\n`);
+      if (r.note) this.note(r.note);
       const t = r.targets[0];
       from = model.pod(t.namespace ?? cluster.namespace, t.name);
       if (!from) throw new UserError(`pod ${t.namespace}/${t.name} not found in ${cluster.origin}`);

@@ -52,7 +52,6 @@ export default class Endpoints extends KnetCommand {
     await this.failIfMissing(
       diagnosis.findings,
       `svc/${target.namespace ?? cluster.namespace}/${target.name}`,
-      cluster.origin,
     );
     await this.emit(format, document('ServiceDiagnosis', diagnosis), () =>
       renderServiceDiagnosis(diagnosis, { wide: format === 'wide' }),

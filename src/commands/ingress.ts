@@ -64,11 +64,7 @@ export default class Ingress extends KnetCommand {
           ? gateway.diagnoseHTTPRoute(cluster.model, namespace, target.name, options)
           : gateway.diagnoseGateway(cluster.model, namespace, target.name, options);
     }
-    await this.failIfMissing(
-      diagnosis.findings,
-      `${target.kind}/${namespace}/${target.name}`,
-      cluster.origin,
-    );
+    await this.failIfMissing(diagnosis.findings, `${target.kind}/${namespace}/${target.name}`);
     await this.emit(format, document('IngressDiagnosis', diagnosis), () =>
       renderIngressDiagnosis(diagnosis, { wide: format === 'wide' }),
     );

@@ -89,7 +89,7 @@ export default class Policy extends KnetCommand {
       const r = resolvePodTargets(model, parseTarget(text, cluster.namespace, kinds), {
         origin: cluster.origin,
       });
-      if (r.note) process.stderr.write(`knet: ${r.note}\n`);
+      if (r.note) this.note(r.note);
       return r.targets[0] as import('../cli/targets.js').Target<'pod' | 'ip'>;
     };
     const source = resolve(args.source!, args.destination ? ['pod', 'ip'] : ['pod']);

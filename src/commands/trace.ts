@@ -92,7 +92,7 @@ export default class Trace extends KnetCommand {
         all: flags['all-pods'],
         origin: cluster.origin,
       });
-      if (r.note) process.stderr.write(`knet: ${r.note}\n`);
+      if (r.note) this.note(r.note);
       return r.targets;
     };
     type Source = Target<(typeof SOURCES)[number]>;
@@ -124,7 +124,7 @@ export default class Trace extends KnetCommand {
       } catch (err) {
         if (!(err instanceof TraceTargetNotFound)) throw err;
         // A target that does not exist: the trace cannot be answered (exit 2), one line.
-        throw new UserError(`${err.finding.message.replace(/\.$/, '')} (${cluster.origin})`);
+        throw new UserError(err.finding.message.replace(/\.$/, ''));
       }
     }
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');

@@ -215,7 +215,11 @@ describe('exit 2 for a missing object, namespace or node, everywhere', () => {
     [`trace pod/shop/${FRONTEND} node/demo-workr`, /^knet: No node demo-workr/],
     [
       `policy pod/shop/${FRONTEND}x pod/shop/${FRONTEND} --port 80`,
-      /^knet: pod shop\/frontend-.*x not found/,
+      /^knet: No pod shop\/frontend-.*x; did you mean /,
+    ],
+    [
+      'trace pod/shop/frontend svc/shop/cart',
+      /^knet: No pod shop\/frontend; did you mean frontend-9zd29xl7v-27thn/,
     ],
   ])('knet %s', ([args, message]) => {
     const r = knet([...(args as string).split(' '), '--snapshot', 'demo']);
