@@ -11,7 +11,7 @@ export const REQUIRE_REAL = process.env.KNET_REQUIRE_REAL === '1';
 
 /** A skip message of a real-component tier (not an opt-in capture tool or a missing sibling folder). */
 export function isRealTierSkip(text: string): boolean {
-  return /skip/i.test(text) && /root|needs?\b|not installed|network namespaces|emulat/i.test(text);
+  return /skip/i.test(text) && /root|needs?\b|not installed|network namespaces|emulat|absent/i.test(text);
 }
 
 if (REQUIRE_REAL) {
