@@ -27,7 +27,7 @@ export async function main(argv: string[], bin = 'knet'): Promise<void> {
     const e = err as Error & { oclif?: { exit?: number } };
     if (e.oclif?.exit === 0) process.exit(0);
     let message = (e.message ?? String(err)).split('\n')[0].replace(/^Error: /, '');
-    const notFound = /^command (\S+) not found/.exec(message);
+    const notFound = /^command (\S+) not found/i.exec(message);
     if (notFound)
       message = unknownCommand(
         notFound[1].replace(/:/g, ' '),

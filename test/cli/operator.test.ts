@@ -76,6 +76,15 @@ describe('commands, flags, help and version', () => {
     );
   });
 
+  it('suggests the command meant by knet help CMD and by kubectl knet', () => {
+    expect(knet(['help', 'tarce']).stderr).toBe(
+      'knet: unknown command "tarce": did you mean "trace"? (knet --help lists the commands)\n',
+    );
+    expect(knet(['poods'], { bin: KUBECTL_KNET }).stderr).toBe(
+      'knet: unknown command "poods": did you mean "pods"? (kubectl knet --help lists the commands)\n',
+    );
+  });
+
   it('suggests the flag meant, with the usage line', () => {
     const r = knet(['pods', '--snapsot', 'demo']);
     expect(r.code).toBe(2);
