@@ -308,7 +308,7 @@ if (CLI) {
       ],
     ]) {
       const t = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, [path.join(root, 'bin', 'knet.js'), ...args, '--snapshot', dir], {
+      const r = spawnSync(process.execPath, [path.join(root, 'bin', 'knet'), ...args, '--snapshot', dir], {
         encoding: 'utf8',
         maxBuffer: 1 << 30,
         env: { ...process.env, NO_COLOR: '1' },

@@ -5,7 +5,7 @@
 //
 //   npm run build && node bench/scale.js [--sizes small,large] [--runs 3] [--only trace,doctor]
 //       [--timeout 600] [--results bench/RESULTS.md | --no-results] [--regenerate]
-//       [--knet OTHER/bin/knet.js]   (another build of knet, e.g. before a change: compare)
+//       [--knet OTHER/bin/knet]   (another build of knet, e.g. before a change: compare)
 //
 // Peak RSS comes from /usr/bin/time (GNU time's %M) when present, else from polling the
 // process's VmHWM in /proc. Bundles are generated on first use into bench/out/ (git-ignored).
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-let KNET = path.join(root, 'bin', 'knet.js');
+let KNET = path.join(root, 'bin', 'knet');
 const FLOOR = path.join(root, 'bench', 'floor.js');
 const GENERATE = path.join(root, 'bench', 'generate.js');
 const TIME = '/usr/bin/time';
@@ -307,7 +307,7 @@ function resultsMarkdown(opts, bundles, results, skipped, started) {
       .map((x) => x.toFixed(2))
       .join(' ')} (the machine is shared: figures vary with the load).`,
   );
-  if (KNET !== path.join(root, 'bin', 'knet.js')) lines.push(`knet under test: ${KNET}.`);
+  if (KNET !== path.join(root, 'bin', 'knet')) lines.push(`knet under test: ${KNET}.`);
   lines.push(
     `Wall time: median of ${opts.runs} interleaved runs of the whole process (start-up included); peak RSS: ${m.rss}, the largest of the runs. Output to a file, NO_COLOR.`,
     '',

@@ -1,12 +1,13 @@
 // The base of every knet command: shared flags, loading the cluster (bundle or live), output
 // format and exit codes, and the one-line error contract (exit 2, no stack unless --debug).
 import { Command, Flags, type Interfaces } from '@oclif/core';
+import { closeNames } from '../analyses/endpoints/similar.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { ParseError } from '../parsers/errors.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
 import { escapeTerminal, escapeTerminalText } from '../render/escape.js';
-import { c, configureColor } from '../render/style.js';
+import { type ColorMode, c, configureColor, toTerminalText } from '../render/style.js';
 import type { ObjectKind } from '../sources/kinds.js';
 import type { TracePath } from '../sources/kube/trace-path.js';
 import { UserError } from './errors.js';
@@ -30,17 +31,29 @@ export const clusterFlags = {
   }),
   output: Flags.string({
     char: 'o',
-    description: 'output format',
+    description: 'output format (default: table; wide adds columns)',
     options: ['table', 'wide', 'json', 'yaml'],
-    default: 'table',
   }),
   json: Flags.boolean({ description: 'same as -o json' }),
-  'no-color': Flags.boolean({ description: 'no colour (also off when not a TTY or NO_COLOR is set)' }),
+  color: Flags.string({
+    description: 'colour: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces it), always or never',
+    options: ['auto', 'always', 'never'],
+    helpValue: 'WHEN',
+  }),
+  'no-color': Flags.boolean({ description: 'same as --color never' }),
   debug: Flags.boolean({ description: 'show stack traces for errors', hidden: true }),
 };
 
 export const allNamespacesFlag = {
   'all-namespaces': Flags.boolean({ char: 'A', description: 'all namespaces' }),
+};
+
+/** -A on a cluster-scoped list (nodes): accepted as kubectl accepts it, and changes nothing. */
+export const clusterScopedAllNamespacesFlag = {
+  'all-namespaces': Flags.boolean({
+    char: 'A',
+    description: 'accepted for kubectl habit: this list is cluster-wide anyway',
+  }),
 };
 
 export type ClusterFlags = Interfaces.InferredFlags<typeof clusterFlags> & { 'all-namespaces'?: boolean };
@@ -64,9 +77,11 @@ export function targetNamespaces(targets: readonly string[]): string[] {
     const parts = t.replace(/:[^/]*$/, '').split('/');
     if (
       parts.length === 3 &&
-      ['pod', 'po', 'pods', 'svc', 'service', 'services', 'ing', 'ingress', 'ingresses'].includes(
-        parts[0].toLowerCase(),
-      )
+      [
+        ...['pod', 'po', 'pods', 'svc', 'service', 'services', 'ing', 'ingress', 'ingresses'],
+        ...['deploy', 'deployment', 'deployments', 'sts', 'statefulset', 'statefulsets'],
+        ...['ds', 'daemonset', 'daemonsets', 'rs', 'replicaset', 'replicasets'],
+      ].includes(parts[0].toLowerCase())
     ) {
       out.add(parts[1]);
     }
@@ -104,9 +119,23 @@ export abstract class KnetCommand extends Command {
     return flags.json ? 'json' : ((flags.output ?? 'table') as OutputFormat);
   }
 
-  protected setup(flags: { 'no-color'?: boolean; debug?: boolean }): void {
+  /** Debug mode, colour, and the flag combinations that contradict each other (exit 2). */
+  protected setup(flags: Partial<ClusterFlags> & { debug?: boolean }): void {
     this.debugMode = Boolean(flags.debug || process.env.DEBUG);
-    configureColor({ noColor: flags['no-color'] });
+    const conflict = (a: string, b: string, why: string) => {
+      throw new UserError(`${a} and ${b} cannot be used together: ${why}`);
+    };
+    if (flags.json && flags.output && flags.output !== 'json')
+      conflict('--json', `-o ${flags.output}`, '--json is -o json; give one of them');
+    if (flags['no-color'] && flags.color && flags.color !== 'never')
+      conflict('--no-color', `--color ${flags.color}`, 'give one of them');
+    if (flags.snapshot && flags.context)
+      conflict('--snapshot', '--context', 'a snapshot is read offline, a context names a live cluster');
+    if (flags.snapshot && flags.kubeconfig)
+      conflict('--snapshot', '--kubeconfig', 'a snapshot is read offline, a kubeconfig names a live cluster');
+    if (flags['all-namespaces'] && flags.namespace && this.ctor.flags?.namespace)
+      conflict('-A', '-n', '-A reads every namespace, -n one of them');
+    configureColor({ color: flags['no-color'] ? 'never' : (flags.color as ColorMode | undefined) });
   }
 
   /**
@@ -123,11 +152,16 @@ export abstract class KnetCommand extends Command {
     if (flags.snapshot) {
       const { readBundle } = await import('../sources/bundle/read.js');
       const bundle = await readBundle(flags.snapshot);
-      return {
+      const loaded = {
         model: buildModel(bundle.raws, bundle.nodeFiles, undefined, inputWarnings()),
         namespace: flags.namespace ?? 'default',
         origin: `bundle ${bundle.location}`,
       };
+      if (flags.namespace) {
+        const { requireNamespace } = await import('./resolve.js');
+        requireNamespace(loaded.model, flags.namespace, loaded.origin);
+      }
+      return loaded;
     }
     // The Kubernetes client loads only here, never for a bundle.
     const { readLiveCluster } = await import('../sources/kube/read.js');
@@ -142,12 +176,24 @@ export abstract class KnetCommand extends Command {
       progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
     });
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-    for (const w of live.warnings ?? []) process.stderr.write(`knet: warning: ${escapeTerminal(w)}\n`);
-    return {
+    for (const w of live.warnings ?? [])
+      process.stderr.write(`knet: warning: ${toTerminalText(escapeTerminal(w))}\n`);
+    const loaded = {
       model: buildModel(live.raws, undefined, live.coverage, inputWarnings()),
       namespace: flags.namespace ?? live.defaultNamespace,
       origin: `context ${live.context}`,
     };
+    // Live, -n is checked only when the namespaces were listed (RBAC may hide them).
+    if (flags.namespace && live.raws.some((r) => (r as { kind?: string }).kind === 'Namespace')) {
+      const { requireNamespace } = await import('./resolve.js');
+      requireNamespace(loaded.model, flags.namespace, loaded.origin);
+    }
+    return loaded;
+  }
+
+  /** A one-line remark on stderr (which pod a workload became…), as the terminal can show it. */
+  protected note(text: string): void {
+    process.stderr.write(`knet: ${toTerminalText(text)}\n`);
   }
 
   /** Prints a document as JSON/YAML, or the human form; sets the exit code. */
@@ -159,7 +205,17 @@ export abstract class KnetCommand extends Command {
     if (format === 'json') process.stdout.write(renderJson(doc));
     else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
     // Human output shows the control characters of cluster strings instead of obeying them.
-    else process.stdout.write(escapeTerminalText(await human(), c().level > 0));
+    else process.stdout.write(toTerminalText(escapeTerminalText(await human(), c().level > 0)));
+  }
+
+  /**
+   * The object the command was asked about does not exist (its *_NOT_FOUND finding names it):
+   * the command could not answer, exit 2 with one line that names it and the closest names.
+   */
+  protected async failIfMissing(findings: readonly Finding[], ref: string): Promise<void> {
+    const { NOT_FOUND_CODES } = await import('./resolve.js');
+    const f = findings.find((x) => NOT_FOUND_CODES.has(x.code) && x.objects[0] === ref);
+    if (f) throw new UserError(f.message.replace(/\.$/, ''));
   }
 
   /** 0: answered, nothing broken; 1: an error finding (a breakage). */
@@ -174,8 +230,32 @@ export abstract class KnetCommand extends Command {
       process.stderr.write(`${err.stack ?? err.message}\n`);
       return;
     }
-    process.stderr.write(`knet: ${escapeTerminal(describeError(err))}\n`);
+    process.stderr.write(`knet: ${toTerminalText(escapeTerminal(describeError(err, this.usage())))}\n`);
   }
+
+  /** The command's usage line and where to read more, for argument and flag errors. */
+  private usage(): UsageContext {
+    const bin = this.config.bin;
+    const args = Object.entries(this.ctor.args ?? {}).map(([name, a]) =>
+      a.required ? name.toUpperCase() : `[${name.toUpperCase()}]`,
+    );
+    return {
+      line: `usage: ${bin} ${this.id ?? ''} ${[...args, '[flags]'].join(' ')} (${bin} help ${this.id ?? ''})`.replace(
+        /\s+/g,
+        ' ',
+      ),
+      flags: Object.entries(this.ctor.flags ?? {})
+        .filter(([, f]) => !f.hidden)
+        .map(([name]) => `--${name}`),
+    };
+  }
+}
+
+export interface UsageContext {
+  /** "usage: knet trace SOURCE DESTINATION [flags] (knet help trace)" */
+  line: string;
+  /** The command's flags, for did-you-mean. */
+  flags: string[];
 }
 
 /** Warnings about the input (an object skipped, an address dropped): the first 20 on stderr. */
@@ -183,14 +263,36 @@ export function inputWarnings(limit = 20): (message: string) => void {
   let n = 0;
   return (message) => {
     n++;
-    if (n <= limit) process.stderr.write(`knet: warning: ${escapeTerminal(message)}\n`);
+    if (n <= limit) process.stderr.write(`knet: warning: ${toTerminalText(escapeTerminal(message))}\n`);
     else if (n === limit + 1) process.stderr.write('knet: warning: more input warnings left out\n');
   };
 }
 
 /** One line that says what went wrong (and, for internal errors, how to see more). */
-export function describeError(err: Error & { oclif?: { exit?: number } }): string {
+export function describeError(err: Error & { oclif?: { exit?: number } }, usage?: UsageContext): string {
   if (err instanceof UserError || err instanceof ParseError) return err.message;
+  if (err.oclif && usage && 'parse' in err) {
+    // A parse error (missing argument, unknown flag, bad value): all of oclif's message in one
+    // line, a did-you-mean for a mistyped flag, then the usage line.
+    const lines = err.message
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^See more help with/i.test(l));
+    let text = lines.join(' ').replace(/^Error: /, '');
+    const required = (err as { args?: { name: string; description?: string }[] }).args;
+    if (/^Missing \d+ required arg/.test(text) && required?.length) {
+      const list = required.map(
+        (a) => `${a.name.toUpperCase()}${a.description ? ` (${a.description})` : ''}`,
+      );
+      text = `missing ${required.length === 1 ? 'argument' : 'arguments'} ${list.join(' and ')}`;
+    }
+    const flag = /^Nonexistent flags?: (\S+?)(,|$)/.exec(text);
+    if (flag) {
+      const close = closeNames(flag[1], usage.flags, 2);
+      text = `unknown flag ${text.replace(/^Nonexistent flags?: /, '')}${close.length ? `: did you mean ${close.join(' or ')}?` : ''}`;
+    }
+    return `${text}\n${usage.line}`;
+  }
   if (err.oclif) {
     // oclif may open with a header line ("The following error occurred:"): take the first real one.
     const lines = err.message

@@ -4,8 +4,13 @@ import { UserError } from './errors.js';
 
 export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'httproute' | 'gateway' | 'ip' | 'dns';
 
+/** Workload kinds a pod target may be named by: resolved to one of its ready pods. */
+export type WorkloadKind = 'deploy' | 'sts' | 'ds' | 'rs';
+
 export interface Target<K extends TargetKind = TargetKind> {
   kind: K;
+  /** The target was written as a workload (deploy/NS/NAME…): `name` is the workload's until resolved. */
+  workload?: WorkloadKind;
   /** Set for namespaced kinds (pod, svc, ing, httproute, gateway); defaulted from -n / the context. */
   namespace?: string;
   /** Object name, IP address, or DNS name. */
@@ -37,8 +42,29 @@ const KIND_ALIASES: Record<string, TargetKind> = {
   dns: 'dns',
 };
 
+const WORKLOAD_ALIASES: Record<string, WorkloadKind> = {
+  deploy: 'deploy',
+  deployment: 'deploy',
+  deployments: 'deploy',
+  sts: 'sts',
+  statefulset: 'sts',
+  statefulsets: 'sts',
+  ds: 'ds',
+  daemonset: 'ds',
+  daemonsets: 'ds',
+  rs: 'rs',
+  replicaset: 'rs',
+  replicasets: 'rs',
+};
+
+/** Every spelling of a target kind (the live reader reads the namespaces they name). */
+export const NAMESPACED_KIND_WORDS = [
+  ...Object.keys(KIND_ALIASES).filter((k) => !['node', 'no', 'nodes', 'ip', 'dns'].includes(k)),
+  ...Object.keys(WORKLOAD_ALIASES),
+];
+
 const FORMS =
-  'pod/NAME, pod/NS/NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, httproute/NS/NAME, gateway/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
+  'pod/NAME, pod/NS/NAME, deploy|sts|ds|rs/[NS/]NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, httproute/NS/NAME, gateway/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
 
 function splitPort(text: string): { rest: string; port?: number | string } {
   const m = /^(.*?):([A-Za-z0-9-]+)$/.exec(text);
@@ -57,7 +83,9 @@ export function parseTarget<K extends TargetKind = TargetKind>(
 function parseAny(text: string, defaultNamespace: string, allowed?: readonly TargetKind[]): Target {
   const slash = text.indexOf('/');
   if (slash < 0) throw new UserError(`target "${text}" needs a kind: use ${FORMS}`);
-  const kind = KIND_ALIASES[text.slice(0, slash).toLowerCase()];
+  const word = text.slice(0, slash).toLowerCase();
+  const workload = WORKLOAD_ALIASES[word];
+  const kind = workload ? 'pod' : KIND_ALIASES[word];
   if (!kind) throw new UserError(`unknown target kind in "${text}": use ${FORMS}`);
   if (allowed && !allowed.includes(kind)) {
     throw new UserError(
@@ -90,7 +118,7 @@ function parseAny(text: string, defaultNamespace: string, allowed?: readonly Tar
   if (parts.length > 2 || parts.some((p) => p === ''))
     throw new UserError(`"${text}" is not a valid target: use ${FORMS}`);
   const [namespace, name] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
-  return { kind, namespace, name, port, text };
+  return { kind, namespace, name, port, text, ...(workload ? { workload } : {}) };
 }
 
 export function formatTarget(t: Target): string {

@@ -13,10 +13,10 @@ export default class Dns extends KnetCommand {
     '--server asks that server (UDP with EDNS0, TCP when truncated) and reports every difference. With ' +
     '--from, NAME is expanded with the pod search path (ndots) and each query the resolver sends is shown.';
   static override examples = [
-    'knet dns svc-b.app.svc.cluster.local --snapshot demo',
-    'knet dns cart --from pod/shop/web-1 --server 10.96.0.10',
-    'knet dns _http._tcp.cart.shop.svc.cluster.local --type SRV --server 127.0.0.1:5353',
-    'knet dns 10.96.0.10 --type PTR',
+    '<%= config.bin %> dns cart.shop.svc.cluster.local --snapshot demo',
+    '<%= config.bin %> dns cart --from pod/shop/frontend-9zd29xl7v-27thn --snapshot demo',
+    '<%= config.bin %> dns _http._tcp.cart.shop.svc.cluster.local --type SRV --snapshot demo',
+    '<%= config.bin %> dns 10.96.0.10 --type PTR --snapshot demo',
   ];
   static override args = {
     name: Args.string({ description: 'the DNS name (an IP address with --type PTR)', required: true }),
@@ -76,7 +76,12 @@ export default class Dns extends KnetCommand {
     let from: ClusterModel['pods'][number] | undefined;
     if (flags.from) {
       const { parseTarget } = await import('../cli/targets.js');
-      const t = parseTarget(flags.from, cluster.namespace, ['pod']);
+      const { resolvePodTargets } = await import('../cli/resolve.js');
+      const r = resolvePodTargets(model, parseTarget(flags.from, cluster.namespace, ['pod']), {
+        origin: cluster.origin,
+      });
+      if (r.note) this.note(r.note);
+      const t = r.targets[0];
       from = model.pod(t.namespace ?? cluster.namespace, t.name);
       if (!from) throw new UserError(`pod ${t.namespace}/${t.name} not found in ${cluster.origin}`);
     }

@@ -9,9 +9,9 @@ export default class Doctor extends KnetCommand {
     'Runs every check: pods and nodes, every Service (endpoints analysis), kube-proxy drift on every node ' +
     'with node files, the cluster DNS Service, and NetworkPolicy sanity. The first command to run on an unknown cluster.';
   static override examples = [
-    'knet doctor -A --snapshot demo',
-    'knet doctor -n shop --severity warning',
-    'knet doctor -A --only SVC_LABEL_MISMATCH,PROXY_ENDPOINT_STALE --json',
+    '<%= config.bin %> doctor -A --snapshot demo',
+    '<%= config.bin %> doctor -n shop --severity warning --snapshot demo',
+    '<%= config.bin %> doctor -A --only SVC_LABEL_MISMATCH,PROXY_ENDPOINT_STALE --json --snapshot demo',
   ];
   static override flags = {
     ...clusterFlags,

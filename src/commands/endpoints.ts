@@ -8,10 +8,10 @@ export default class Endpoints extends KnetCommand {
     "Matches the Service's selector against the pods (with the near misses when it matches nothing), " +
     'checks readiness and the per-pod targetPort, and compares the EndpointSlices with the pods.';
   static override examples = [
-    'knet endpoints svc/shop/cart --snapshot demo',
-    'knet endpoints svc/cart:http -n shop',
-    'knet endpoints svc/shop/web --node node-2 -o wide',
-    'knet svc svc/shop/cart --json',
+    '<%= config.bin %> endpoints svc/shop/cart --snapshot demo',
+    '<%= config.bin %> endpoints svc/cart:http -n shop --snapshot demo',
+    '<%= config.bin %> endpoints svc/shop/frontend --node demo-worker -o wide --snapshot demo',
+    '<%= config.bin %> svc svc/shop/frontend --json --snapshot demo',
   ];
   static override args = {
     service: Args.string({
@@ -40,6 +40,8 @@ export default class Endpoints extends KnetCommand {
       { allNamespaces: true } /* near misses look in every namespace */,
     );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);
+    const { requireNode } = await import('../cli/resolve.js');
+    requireNode(cluster.model, flags.node, cluster.origin);
     const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
     const { renderServiceDiagnosis } = await import('../render/endpoints.js');
     const { document } = await import('../render/document.js');
@@ -47,6 +49,10 @@ export default class Endpoints extends KnetCommand {
       port: target.port,
       node: flags.node,
     });
+    await this.failIfMissing(
+      diagnosis.findings,
+      `svc/${target.namespace ?? cluster.namespace}/${target.name}`,
+    );
     await this.emit(format, document('ServiceDiagnosis', diagnosis), () =>
       renderServiceDiagnosis(diagnosis, { wide: format === 'wide' }),
     );

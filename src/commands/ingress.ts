@@ -12,10 +12,10 @@ export default class Ingress extends KnetCommand {
     '(parentRefs, listeners, ReferenceGrants, its Accepted/ResolvedRefs conditions); gateway/NS/NAME all the ' +
     'HTTPRoutes of a Gateway.';
   static override examples = [
-    'knet ingress ing/shop/shop --snapshot demo',
-    'knet ingress ing/shop/shop --host shop.example.com --path /checkout --snapshot demo',
-    'knet ingress httproute/shop/store --path /pay --snapshot demo',
-    'knet ingress gateway/shop/shop-gateway --host store.example.com -o wide',
+    '<%= config.bin %> ingress ing/shop/shop --snapshot demo',
+    '<%= config.bin %> ingress ing/shop/shop --host shop.example.com --path /checkout --snapshot demo',
+    '<%= config.bin %> ingress httproute/shop/store --path /pay --snapshot demo',
+    '<%= config.bin %> ingress gateway/shop/shop-gateway --host store.example.com -o wide --snapshot demo',
   ];
   static override args = {
     target: Args.string({
@@ -64,6 +64,7 @@ export default class Ingress extends KnetCommand {
           ? gateway.diagnoseHTTPRoute(cluster.model, namespace, target.name, options)
           : gateway.diagnoseGateway(cluster.model, namespace, target.name, options);
     }
+    await this.failIfMissing(diagnosis.findings, `${target.kind}/${namespace}/${target.name}`);
     await this.emit(format, document('IngressDiagnosis', diagnosis), () =>
       renderIngressDiagnosis(diagnosis, { wide: format === 'wide' }),
     );

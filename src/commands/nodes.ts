@@ -1,9 +1,13 @@
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { clusterFlags, clusterScopedAllNamespacesFlag, KnetCommand } from '../cli/base.js';
 
 export default class Nodes extends KnetCommand {
   static override summary = 'Node IPs, pod CIDRs, CIDR usage and overlap, readiness.';
-  static override examples = ['knet nodes --snapshot demo', 'knet nodes --json'];
-  static override flags = { ...clusterFlags };
+  static override examples = [
+    '<%= config.bin %> nodes --snapshot demo',
+    '<%= config.bin %> nodes -o wide --snapshot demo',
+    '<%= config.bin %> nodes --json --snapshot demo',
+  ];
+  static override flags = { ...clusterFlags, ...clusterScopedAllNamespacesFlag };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Nodes);
@@ -17,7 +21,15 @@ export default class Nodes extends KnetCommand {
     const result = nodeInventory(cluster.model);
     const findings = sortFindings(result.findings);
     await this.emit(format, document('NodeList', { items: result.items, findings }), () =>
-      renderNodeList(result.items, findings, { wide: format === 'wide' }),
+      renderNodeList(result.items, findings, {
+        wide: format === 'wide',
+        info: new Map(
+          cluster.model.nodes.map((n) => [
+            n.name,
+            { externalIPs: n.externalIPs, nodeData: cluster.model.nodeFiles.nodes().includes(n.name) },
+          ]),
+        ),
+      }),
     );
     this.exitFor(findings);
   }

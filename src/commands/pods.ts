@@ -4,9 +4,9 @@ import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 export default class Pods extends KnetCommand {
   static override summary = 'Pod IP inventory: node, IP(s), the node pod CIDR, hostNetwork, problems.';
   static override examples = [
-    'knet pods -A --snapshot demo',
-    'knet pods -n shop --node node-2 -o wide',
-    'knet pods -A --json',
+    '<%= config.bin %> pods -A --snapshot demo',
+    '<%= config.bin %> pods -n shop --node demo-worker -o wide --snapshot demo',
+    '<%= config.bin %> pods -A --json --snapshot demo',
   ];
   static override flags = {
     ...clusterFlags,
@@ -19,6 +19,8 @@ export default class Pods extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const cluster = await this.loadCluster(flags, ['namespaces', 'nodes', 'pods']);
+    const { requireNode } = await import('../cli/resolve.js');
+    requireNode(cluster.model, flags.node, cluster.origin);
     const { podInventory } = await import('../analyses/inventory.js');
     const { renderPodList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');

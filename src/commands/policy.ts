@@ -12,11 +12,11 @@ export default class Policy extends KnetCommand {
     'can reach whom among the pods of a namespace. Evaluates networking.k8s.io/v1 NetworkPolicy exactly as the ' +
     'API documents it and the upstream e2e tests check it; notes say where CNIs differ.';
   static override examples = [
-    'knet policy pod/shop/web-1 pod/shop/db-0 --port 5432 --snapshot demo',
-    'knet policy pod/web-1 pod/payments/api-0:https -n shop',
-    'knet policy ip/203.0.113.7 pod/shop/front-0 --port 443 -o json',
-    'knet policy pod/shop/db-0',
-    'knet policy --matrix -n shop --port 80',
+    '<%= config.bin %> policy pod/shop/checkout-ghjktxjlh-sr94d pod/payments/payments-api-gdl8tdvf4-lz98k --port 8443 --snapshot demo',
+    '<%= config.bin %> policy deploy/frontend deploy/payments/payments-api:https -n shop --snapshot demo',
+    '<%= config.bin %> policy ip/203.0.113.7 pod/shop/frontend-9zd29xl7v-27thn --port 8080 -o json --snapshot demo',
+    '<%= config.bin %> policy pod/payments/payments-api-gdl8tdvf4-lz98k --snapshot demo',
+    '<%= config.bin %> policy --matrix -n payments --port 8443 --snapshot demo',
   ];
   static override args = {
     source: Args.string({ description: 'pod/[NS/]NAME or ip/ADDR (alone: the pod whose policies to show)' }),
@@ -84,11 +84,18 @@ export default class Policy extends KnetCommand {
     }
 
     const { resolvePolicyTarget } = await import('../analyses/policy/targets.js');
-    const source = parseTarget(args.source!, cluster.namespace, args.destination ? ['pod', 'ip'] : ['pod']);
+    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const resolve = (text: string, kinds: ('pod' | 'ip')[]) => {
+      const r = resolvePodTargets(model, parseTarget(text, cluster.namespace, kinds), {
+        origin: cluster.origin,
+      });
+      if (r.note) this.note(r.note);
+      return r.targets[0] as import('../cli/targets.js').Target<'pod' | 'ip'>;
+    };
+    const source = resolve(args.source!, args.destination ? ['pod', 'ip'] : ['pod']);
     const src = resolvePolicyTarget(model, source);
     if ('finding' in src) {
-      await this.notFound(format, src.finding);
-      return;
+      this.notFound(format, src.finding);
     }
     if (!args.destination) {
       if (src.endpoint.kind !== 'pod')
@@ -100,11 +107,10 @@ export default class Policy extends KnetCommand {
       this.exitFor(doc.findings);
       return;
     }
-    const destination = parseTarget(args.destination, cluster.namespace, ['pod', 'ip']);
+    const destination = resolve(args.destination, ['pod', 'ip']);
     const dst = resolvePolicyTarget(model, destination);
     if ('finding' in dst) {
-      await this.notFound(format, dst.finding);
-      return;
+      this.notFound(format, dst.finding);
     }
     const { resolvePolicyPort } = await import('../analyses/policy/targets.js');
     const port = resolvePolicyPort(dst.endpoint, flags.port ?? destination.port, protocolFlag);
@@ -128,18 +134,8 @@ export default class Policy extends KnetCommand {
     } else process.exitCode = v.verdict === 'denied' ? 1 : 0;
   }
 
-  private async notFound(
-    format: ReturnType<KnetCommand['outputFormat']>,
-    f: import('../findings/types.js').Finding,
-  ) {
-    const { document } = await import('../render/document.js');
-    const { renderFindings } = await import('../render/findings.js');
-    // A target that does not exist is an answer (exit 1), with close names.
-    await this.emit(
-      format,
-      document('PolicyVerdict', { allowed: null, verdict: 'unknown', findings: [f] }),
-      () => renderFindings([f]),
-    );
-    process.exitCode = 1;
+  private notFound(_format: unknown, f: import('../findings/types.js').Finding): never {
+    // A target that does not exist: the command cannot answer (exit 2), one line.
+    throw new UserError(`${f.message.replace(/\.$/, '')}`);
   }
 }

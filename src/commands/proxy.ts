@@ -12,10 +12,10 @@ export default class ProxyCommand extends KnetCommand {
     "kube-proxy's chain-name hashes, and compares the endpoints the rules use with the API's. With --from and --to " +
     'it runs one packet through the node as the kernel would and prints the PacketFlow (alias: knet iptables).';
   static override examples = [
-    'knet proxy --snapshot demo',
-    'knet proxy --node node-1 svc/shop/cart --snapshot demo',
-    'knet proxy --node node-1 --from 10.244.1.4 --to 10.96.0.20:80 --snapshot demo',
-    'knet proxy --node node-1 --from 203.0.113.9 --to 172.18.0.2:30080 --json',
+    '<%= config.bin %> proxy --snapshot demo',
+    '<%= config.bin %> proxy --node demo-worker svc/shop/cart --snapshot demo',
+    '<%= config.bin %> proxy --node demo-worker --from 10.244.1.5 --to 10.96.112.40:80 --snapshot demo',
+    '<%= config.bin %> proxy --node demo-worker --from 203.0.113.9 --to 172.18.0.3:31080 --json --snapshot demo',
   ];
   static override args = {
     service: Args.string({

@@ -15,10 +15,10 @@ export default class Snapshot extends KnetCommand {
     'own addresses, routes, sockets and resolv.conf into nodes/NODE/; the pods are deleted afterwards. ' +
     'Without -n or -A the context namespace is captured, as kubectl does.';
   static override examples = [
-    'knet snapshot -A -o cluster-snapshot',
-    'knet snapshot -n shop -o shop.tar.gz',
-    'knet snapshot -A -o full.tar.gz --collect-nodes',
-    'knet snapshot -A -o two-nodes --collect-nodes --nodes node-1,node-2 --image registry.local/netshoot:v0.13',
+    '<%= config.bin %> snapshot -A -o cluster-snapshot',
+    '<%= config.bin %> snapshot -n shop -o shop.tar.gz',
+    '<%= config.bin %> snapshot -A -o full.tar.gz --collect-nodes',
+    '<%= config.bin %> snapshot -A -o two-nodes --collect-nodes --nodes node-1,node-2 --image registry.local/netshoot:v0.13',
   ];
   static override flags = {
     kubeconfig,

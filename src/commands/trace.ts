@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
+import type { Target } from '../cli/targets.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Trace extends KnetCommand {
@@ -10,15 +11,19 @@ export default class Trace extends KnetCommand {
     'and points at the first broken hop with its evidence. Hops without node data are marked inferred and ' +
     'make the verdict unknown, never reachable.';
   static override examples = [
-    'knet trace pod/shop/web-1 svc/shop/cart --snapshot demo',
-    'knet trace pod/web-1 svc/cart:http -n shop --explain',
-    'knet trace ip/203.0.113.7 svc/shop/front --via-node node-2',
-    'knet trace pod/shop/web-1 pod/payments/api-0 --port 8443 -o mermaid',
-    'knet trace ip/203.0.113.7 ing/shop/shop --path /checkout --snapshot demo',
-    'knet trace ip/203.0.113.7 httproute/shop/store --host store.example.com --via-node demo-worker',
+    '<%= config.bin %> trace pod/shop/frontend-9zd29xl7v-27thn svc/payments/payments-api --snapshot demo',
+    '<%= config.bin %> trace deploy/frontend svc/cart:http -n shop --explain --snapshot demo',
+    '<%= config.bin %> trace ip/203.0.113.7 svc/shop/frontend --via-node demo-worker --snapshot demo',
+    '<%= config.bin %> trace pod/shop/frontend-9zd29xl7v-27thn pod/payments/payments-api-gdl8tdvf4-lz98k --port 8443 -o mermaid --snapshot demo',
+    '<%= config.bin %> trace deploy/shop/checkout dns/cart.shop:80 --snapshot demo',
+    '<%= config.bin %> trace ip/203.0.113.7 ing/shop/shop --path /checkout --snapshot demo',
+    '<%= config.bin %> trace ip/203.0.113.7 httproute/shop/store --host store.example.com --via-node demo-worker --snapshot demo',
   ];
   static override args = {
-    source: Args.string({ description: 'pod/[NS/]NAME, node/NAME or ip/ADDR', required: true }),
+    source: Args.string({
+      description: 'pod/[NS/]NAME, deploy|sts|ds|rs/[NS/]NAME (one of its ready pods), node/NAME or ip/ADDR',
+      required: true,
+    }),
     destination: Args.string({
       description:
         'svc/[NS/]NAME[:PORT], pod/[NS/]NAME[:PORT], node/NAME, ip/ADDR[:PORT], dns/NAME[:PORT], ing/[NS/]NAME or httproute/[NS/]NAME',
@@ -31,7 +36,6 @@ export default class Trace extends KnetCommand {
       char: 'o',
       description: 'output format',
       options: ['table', 'wide', 'json', 'yaml', 'dot', 'mermaid'],
-      default: 'table',
     }),
     port: Flags.string({
       description: 'destination port (number, or a service/container port name)',
@@ -51,6 +55,10 @@ export default class Trace extends KnetCommand {
       helpValue: 'PATH',
     }),
     explain: Flags.boolean({ description: 'explain each kind of hop (veth, bridge, DNAT, masquerade, …)' }),
+    'all-pods': Flags.boolean({
+      description:
+        'a deploy/, sts/, ds/ or rs/ target: trace from (or to) each of its pods, not one ready pod',
+    }),
   };
 
   async run(): Promise<void> {
@@ -78,59 +86,79 @@ export default class Trace extends KnetCommand {
             trace: { source: args.source, destination: args.destination },
           },
     );
-    const source = parseTarget(args.source, cluster.namespace, SOURCES);
-    const destination = parseTarget(args.destination, cluster.namespace, DESTINATIONS);
+    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const resolve = (text: string, kinds: typeof SOURCES | typeof DESTINATIONS) => {
+      const r = resolvePodTargets(cluster.model, parseTarget(text, cluster.namespace, kinds), {
+        all: flags['all-pods'],
+        origin: cluster.origin,
+      });
+      if (r.note) this.note(r.note);
+      return r.targets;
+    };
+    type Source = Target<(typeof SOURCES)[number]>;
+    type Destination = Target<(typeof DESTINATIONS)[number]>;
+    const sources = resolve(args.source, SOURCES) as Source[];
+    const destinations = resolve(args.destination, DESTINATIONS) as Destination[];
+    const pairs = sources.flatMap((source) => destinations.map((destination) => ({ source, destination })));
+    if (pairs.length > 1 && (format === 'dot' || format === 'mermaid'))
+      throw new UserError(`-o ${format} draws one trace: name one pod, or leave out --all-pods`);
     const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
     const { document } = await import('../render/document.js');
     const port =
       flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
     const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
-    let result: import('../analyses/trace/types.js').TraceResult;
-    try {
-      result = traceConnection(cluster.model, {
-        source,
-        destination,
-        port,
-        protocol,
-        viaNode: flags['via-node'],
-        host: flags.host,
-        path: flags.path,
-      });
-    } catch (err) {
-      if (!(err instanceof TraceTargetNotFound)) throw err;
-      // A target that does not exist is an answer (exit 1), with close names.
-      const f = err.finding;
-      await this.emit(
-        format === 'dot' || format === 'mermaid' ? 'table' : format,
-        document('Trace', { source: null, destination: null, verdict: 'unknown', paths: [], findings: [f] }),
-        async () => {
-          const { renderFindings } = await import('../render/findings.js');
-          return renderFindings([f]);
-        },
-      );
-      process.exitCode = 1;
-      return;
+    const results: import('../analyses/trace/types.js').TraceResult[] = [];
+    for (const { source, destination } of pairs) {
+      try {
+        results.push(
+          traceConnection(cluster.model, {
+            source,
+            destination,
+            port,
+            protocol,
+            viaNode: flags['via-node'],
+            host: flags.host,
+            path: flags.path,
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof TraceTargetNotFound)) throw err;
+        // A target that does not exist: the trace cannot be answered (exit 2), one line.
+        throw new UserError(err.finding.message.replace(/\.$/, ''));
+      }
     }
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
-    if (format === 'dot') process.stdout.write(renderTraceDot(result));
-    else if (format === 'mermaid') process.stdout.write(renderTraceMermaid(result));
+    const wide = format === 'wide';
+    if (format === 'dot') process.stdout.write(renderTraceDot(results[0]));
+    else if (format === 'mermaid') process.stdout.write(renderTraceMermaid(results[0]));
+    else if (results.length === 1)
+      await this.emit(format, document('Trace', results[0]), () =>
+        renderTraceText(results[0], { explain: flags.explain, wide }),
+      );
     else
-      await this.emit(format, document('Trace', result), () =>
-        renderTraceText(result, { explain: flags.explain }),
+      await this.emit(
+        format,
+        document('TraceList', { items: results.map((r) => document('Trace', r)) }),
+        () => results.map((r) => renderTraceText(r, { explain: flags.explain, wide })).join('\n'),
       );
     // unknown is never a 0: with an error finding on the way it is a breakage (1), otherwise
-    // the trace could not be decided (2) and stderr says which data would decide it.
-    if (result.verdict === 'reachable') process.exitCode = 0;
-    else if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error'))
-      process.exitCode = 1;
-    else {
+    // the trace could not be decided (2) and stderr says which data would decide it. Several
+    // traces (--all-pods) exit with the worst.
+    let code = 0;
+    for (const result of results) {
+      if (result.verdict === 'reachable') continue;
+      if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error')) {
+        code = Math.max(code, 1);
+        continue;
+      }
       const missing = [
         ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
       ];
       process.stderr.write(
         `knet: verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}\n`,
       );
-      process.exitCode = 2;
+      code = 2;
     }
+    process.exitCode = code;
   }
 }

@@ -18,7 +18,14 @@ export function renderDoctor(report: DoctorReport, opts: { wide: boolean }): str
     out.push(
       `${severityColor(list[0].severity, list[0].severity.toUpperCase())} ${k.bold(code)} (${list.length})  ${k.dim(escapeTerminal(list[0].hint))}`,
     );
-    for (const f of list.slice(0, limit)) out.push(`  - ${escapeTerminal(f.message)}`);
+    for (const f of list.slice(0, limit)) {
+      out.push(`  - ${escapeTerminal(f.message)}`);
+      // -o wide: the objects involved and the evidence of each finding.
+      if (opts.wide && f.objects.length)
+        out.push(k.dim(`      objects: ${escapeTerminal(f.objects.join(', '))}`));
+      if (opts.wide)
+        for (const e of f.evidence ?? []) out.push(k.dim(`      evidence: ${escapeTerminal(e)}`));
+    }
     if (list.length > limit) out.push(k.dim(`  … and ${list.length - limit} more (-o wide lists all)`));
     out.push('');
   }

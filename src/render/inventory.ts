@@ -38,17 +38,48 @@ export function renderPodList(
   return `${renderTable(head, rows)}\n\n${opts.wide || findings.length <= 20 ? renderFindings(findings) : summarize(findings)}`;
 }
 
-export function renderNodeList(items: NodeItem[], findings: Finding[], opts: { wide: boolean }): string {
+/** -o wide: what the model knows beyond the NodeList items, per node. */
+export interface NodeWideInfo {
+  externalIPs: string[];
+  /** The source has this node's files (iptables-save, ip -j …): traces through it are decided. */
+  nodeData: boolean;
+}
+
+export function renderNodeList(
+  items: NodeItem[],
+  findings: Finding[],
+  opts: { wide: boolean; info?: Map<string, NodeWideInfo> },
+): string {
   if (items.length === 0) return 'No nodes found.\n';
-  const head = ['name', 'internal ip', 'pod cidr', 'pods', 'ready', 'problems'];
-  const rows = items.map((n) => [
-    n.name,
-    n.internalIPs.join(',') || '<none>',
-    n.podCIDRs.join(',') || '<none>',
-    n.podCapacity === null ? String(n.podCount) : `${n.podCount}/${n.podCapacity}`,
-    yesNo(n.ready),
-    problems(n.problems),
-  ]);
+  const wide = opts.wide;
+  const head = [
+    'name',
+    'internal ip',
+    ...(wide ? ['external ip'] : []),
+    'pod cidr',
+    'pods',
+    ...(wide ? ['cidr used', 'node data'] : []),
+    'ready',
+    'problems',
+  ];
+  const rows = items.map((n) => {
+    const info = opts.info?.get(n.name);
+    return [
+      n.name,
+      n.internalIPs.join(',') || '<none>',
+      ...(wide ? [info?.externalIPs.join(',') || '<none>'] : []),
+      n.podCIDRs.join(',') || '<none>',
+      n.podCapacity === null ? String(n.podCount) : `${n.podCount}/${n.podCapacity}`,
+      ...(wide
+        ? [
+            n.podCapacity ? `${((100 * n.podCount) / n.podCapacity).toFixed(1)}%` : '-',
+            info?.nodeData ? 'yes' : c().yellow('no'),
+          ]
+        : []),
+      yesNo(n.ready),
+      problems(n.problems),
+    ];
+  });
   return `${renderTable(head, rows)}\n\n${opts.wide || findings.length <= 20 ? renderFindings(findings) : summarize(findings)}`;
 }
 

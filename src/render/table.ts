@@ -1,5 +1,5 @@
 import { escapeCell, escapeTerminalText } from './escape.js';
-import { c } from './style.js';
+import { c, terminalColumns } from './style.js';
 
 // A borderless kubectl-like table. It lays cells out exactly as cli-table3 did with these
 // options (no borders, no padding, two spaces between columns, widths by display width,
@@ -121,17 +121,57 @@ function cellLines(text: string): string[] {
   });
 }
 
+/** The first `width` columns of a line, colour codes kept, ending in "…" when cut. */
+export function truncateLine(line: string, width: number): string {
+  if (displayWidth(line) <= width) return line;
+  let out = '';
+  let used = 0;
+  let i = 0;
+  const ansiAt = new RegExp(ANSI.source, 'y');
+  while (i < line.length) {
+    ansiAt.lastIndex = i;
+    const m = ansiAt.exec(line);
+    if (m) {
+      out += m[0];
+      i += m[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(line.codePointAt(i) ?? 0);
+    const w = displayWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+    i += ch.length;
+  }
+  return `${out}…${line.includes('\u001b') ? '\u001b[0m' : ''}`;
+}
+
+/** Column widths that fit `max` columns: the widest columns give way first, down to 6. */
+function fitWidths(widths: number[], max: number): number[] {
+  const out = [...widths];
+  const total = () => out.reduce((a, b) => a + b, 0) + 2 * (out.length - 1);
+  while (total() > max) {
+    let widest = -1;
+    for (let x = 0; x < out.length; x++) if (out[x] > 6 && (widest < 0 || out[x] > out[widest])) widest = x;
+    if (widest < 0) break;
+    out[widest]--;
+  }
+  return out;
+}
+
 /**
- * A borderless kubectl-like table: upper-case headers, two spaces between columns. Cells come
- * from the cluster: their control characters are shown (escape.ts), a newline as `\n`; with
- * `multiLine`, newlines are knet's own line breaks (cells built from line-based input only);
- * `trusted` cells are laid out as they are.
+ * A borderless kubectl-like table: upper-case headers, two spaces between columns. On a
+ * terminal (or with `maxWidth`) cells are cut with "…" so that every line fits its width.
+ * Cells come from the cluster: their control characters are shown (escape.ts), a newline as
+ * `\n`; with `multiLine`, newlines are knet's own line breaks (cells built from line-based
+ * input only); `trusted` cells are laid out as they are.
  */
 export function renderTable(
   head: string[],
   rows: (string | number)[][],
-  opts: { trusted?: boolean; multiLine?: boolean } = {},
+  opts: { trusted?: boolean; multiLine?: boolean; maxWidth?: number } = {},
 ): string {
+  const maxWidth = opts.maxWidth ?? terminalColumns();
   const colour = c().level > 0;
   const shown = opts.trusted
     ? String
@@ -152,6 +192,16 @@ export function renderTable(
       }
       widths[x] = w;
     });
+  }
+  if (maxWidth !== undefined) {
+    const fitted = fitWidths(widths, maxWidth);
+    if (fitted.some((w, x) => w < widths[x])) {
+      for (const row of cells)
+        row.forEach((lines, x) => {
+          for (let i = 0; i < lines.length; i++) lines[i] = truncateLine(lines[i], fitted[x]);
+        });
+      for (let x = 0; x < widths.length; x++) widths[x] = fitted[x];
+    }
   }
   // Rows shorter than the widest one: cli-table3 filled the gap with an empty cell that spans
   // down over the following rows as long as they are as short, and such a spanning cell drew

@@ -57,7 +57,11 @@ function verdictText(v: string): string {
   return v === 'reachable' ? k.green(text) : v === 'unknown' ? k.yellow(text) : k.red(text);
 }
 
-export function renderTraceText(result: TraceResult, opts: { explain?: boolean } = {}): string {
+/** The human trace; `wide` (-o wide) adds every hop's evidence, not only the broken hops'. */
+export function renderTraceText(
+  result: TraceResult,
+  opts: { explain?: boolean; wide?: boolean } = {},
+): string {
   const k = c();
   const out: string[] = [];
   out.push(`${k.bold('Trace')} ${refText(result.source)} → ${refText(result.destination)}`);
@@ -75,7 +79,7 @@ export function renderTraceText(result: TraceResult, opts: { explain?: boolean }
       const inferred = hop.inferred ? k.dim(' (inferred)') : '';
       const codes = hop.findings?.length ? `  ${k.red(hop.findings.join(', '))}` : '';
       out.push(`  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${hop.detail}${inferred}${codes}`);
-      if (hop.evidence && hop.status !== 'ok') {
+      if (hop.evidence && (hop.status !== 'ok' || opts.wide)) {
         for (const line of hop.evidence.split('\n')) out.push(`      ${k.dim(line)}`);
       }
       if (opts.explain && !explained.has(hop.kind)) {
@@ -91,7 +95,8 @@ export function renderTraceText(result: TraceResult, opts: { explain?: boolean }
   return out.join('\n');
 }
 
-const quote = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+/** A DOT string body: backslashes and quotes escaped, each line break a centred \\n. */
+const quote = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n');
 
 /** Graphviz: one chain of hop nodes per path, coloured by status. */
 export function renderTraceDot(result: TraceResult): string {
@@ -103,7 +108,7 @@ export function renderTraceDot(result: TraceResult): string {
       const id = `p${i}h${j}`;
       const color = hop.status === 'ok' ? 'darkgreen' : hop.status === 'broken' ? 'red' : 'orange';
       lines.push(
-        `  ${id} [label="${quote(`${hop.kind}${hop.node ? ` @${hop.node}` : ''}\\n${hop.detail}`)}", color=${color}];`,
+        `  ${id} [label="${quote(`${hop.kind}${hop.node ? ` @${hop.node}` : ''}\n${hop.detail}`)}", color=${color}];`,
       );
       lines.push(
         `  ${prev} -> ${id}${j === 0 && path.probability !== null ? ` [label="p=${path.probability.toFixed(2)}"]` : ''};`,

@@ -99,7 +99,7 @@ describe('knet pods / nodes on a bundle', () => {
 
   it('works as the kubectl plugin binary', () => {
     const r = knet(['pods', '-A', '--snapshot', bundle(healthy)], {
-      bin: path.join(ROOT, 'bin', 'kubectl-knet.js'),
+      bin: path.join(ROOT, 'bin', 'kubectl-knet'),
     });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('web-1');
@@ -141,10 +141,26 @@ describe('bad input: one line on stderr, exit 2, no stack trace', () => {
       },
       /cluster\/x\.yaml:3: invalid YAML: Nested mappings/,
     ],
-    ['an unknown flag', () => ['pods', '--bogus'], /^knet: Nonexistent flag: --bogus/],
     ['an unknown command', () => ['frobnicate'], /^knet: unknown command "frobnicate"/],
-    ['an unknown output format', () => ['pods', '-o', 'xml', '--snapshot', 'x'], /--output=xml/],
   ];
+  // Argument and flag errors (issue #20): the whole message on one line, then the usage line.
+  const usageCases: [string, () => string[], RegExp][] = [
+    ['an unknown flag', () => ['pods', '--bogus'], /^knet: unknown flag --bogus\nusage: knet pods \[flags\]/],
+    [
+      'an unknown output format',
+      () => ['pods', '-o', 'xml', '--snapshot', 'x'],
+      /--output=xml.*\nusage: knet pods \[flags\] \(knet help pods\)$/,
+    ],
+  ];
+  for (const [name, args, message] of usageCases) {
+    it(name, () => {
+      const r = knet(args());
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(2);
+      expect(r.stderr.trim()).toMatch(message);
+    });
+  }
   for (const [name, args, message] of cases) {
     it(name, () => {
       const r = knet(args());

@@ -15,16 +15,28 @@ describe('parseTarget', () => {
     ['ip/[fd00::5]:53', { kind: 'ip', name: 'fd00::5', port: 53 }],
     ['dns/cart.shop:80', { kind: 'dns', name: 'cart.shop', port: 80 }],
     ['ing/shop/front', { kind: 'ing', namespace: 'shop', name: 'front' }],
+    // Workloads are pod targets, resolved to one of their pods by the command (issue #20).
+    ['deploy/web', { kind: 'pod', workload: 'deploy', namespace: 'shop', name: 'web' }],
+    ['deployment/payments/api', { kind: 'pod', workload: 'deploy', namespace: 'payments', name: 'api' }],
+    ['sts/db:5432', { kind: 'pod', workload: 'sts', namespace: 'shop', name: 'db', port: 5432 }],
+    ['daemonset/kube-system/canal', { kind: 'pod', workload: 'ds', namespace: 'kube-system', name: 'canal' }],
+    ['rs/web-5d8f', { kind: 'pod', workload: 'rs', namespace: 'shop', name: 'web-5d8f' }],
   ])('%s', (text, expected) => {
     expect(parseTarget(text, 'shop')).toMatchObject(expected);
   });
 
-  it.each(['web-1', 'deploy/web', 'pod/a/b/c', 'ip/10.0.0.300', 'ip/host.example', 'node/a:80', 'pod//x'])(
-    'rejects %s with the accepted forms',
-    (text) => {
-      expect(() => parseTarget(text, 'default')).toThrow(UserError);
-    },
-  );
+  it.each([
+    'web-1',
+    'cm/web',
+    'job/web',
+    'pod/a/b/c',
+    'ip/10.0.0.300',
+    'ip/host.example',
+    'node/a:80',
+    'pod//x',
+  ])('rejects %s with the accepted forms', (text) => {
+    expect(() => parseTarget(text, 'default')).toThrow(UserError);
+  });
 
   it('restricts kinds when asked', () => {
     expect(() => parseTarget('node/n1', 'default', ['pod', 'ip'])).toThrow(/not accepted here/);

@@ -88,11 +88,16 @@ describe('knet ingress on the demo cluster', () => {
     });
   });
 
-  it('a missing object is a finding (exit 1); a bad target or path is a one-line error (exit 2)', () => {
+  it('a missing object, a bad target or path: a one-line error (exit 2)', () => {
+    // Issue #20: a missing object is "could not answer" (2), with the close names.
     const missing = knet(['ingress', 'ing/shop/shp', '--snapshot', 'demo']);
-    expect(missing.code).toBe(1);
-    expect(missing.stdout).toContain('INGRESS_NOT_FOUND');
-    expect(missing.stdout).toContain('did you mean ing/shop/shop?');
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('did you mean ing/shop/shop?');
+    const route = knet(['ingress', 'httproute/shop/stor', '--snapshot', 'demo']);
+    expect(route.code).toBe(2);
+    expect(route.stderr).toContain('did you mean httproute/shop/store?');
     const bad = knet(['ingress', 'svc/shop/cart', '--snapshot', 'demo']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

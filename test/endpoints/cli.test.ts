@@ -67,14 +67,16 @@ describe('knet endpoints on a bundle', () => {
     expect(r.stdout).toContain('CrashLoopBackOff');
   });
 
-  it('reports an unknown port or service as a finding (exit 1)', () => {
+  it('reports an unknown port as a finding (exit 1), a missing service as exit 2 with the close names', () => {
     const port = knet(['endpoints', 'svc/shop/cart:8080', '--snapshot', SHOP, '--json']);
     expect(port.code).toBe(1);
     expect(JSON.parse(port.stdout).findings[0]).toMatchObject({ code: 'SVC_PORT_NOT_FOUND' });
     const missing = knet(['endpoints', 'svc/shop/cat', '--snapshot', SHOP]);
-    expect(missing.code).toBe(1);
-    expect(missing.stdout).toContain('SVC_NOT_FOUND');
-    expect(missing.stdout).toContain('did you mean svc/shop/cart');
+    // Issue #20: a missing object is "could not answer" (2), not "broken network" (1).
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^knet: Service shop\/cat does not exist; did you mean svc\/shop\/cart\?/);
   });
 
   it('rejects a target that is not a service with one line and exit 2', () => {

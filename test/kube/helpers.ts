@@ -66,7 +66,7 @@ export async function failure(fn: () => Promise<unknown>): Promise<Error & { exi
   throw new Error('expected a failure, but the call succeeded');
 }
 
-export const KNET_BIN = path.resolve(__dirname, '../../bin/knet.js');
+export const KNET_BIN = path.resolve(__dirname, '../../bin/knet');
 
 export interface CliRun {
   code: number | null;

@@ -263,6 +263,9 @@ describe('knet snapshot (the CLI)', () => {
       server.kubeconfig(),
     ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('knet: give either -n NAMESPACE or -A, not both\n');
+    // The shared check of every command (issue #20: conflicting flags are one line, exit 2).
+    expect(r.stderr).toBe(
+      'knet: -A and -n cannot be used together: -A reads every namespace, -n one of them\n',
+    );
   });
 });

@@ -109,12 +109,12 @@ describe('knet policy SOURCE DESTINATION', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('an unknown pod is an answer: POD_NOT_FOUND with close names, exit 1', () => {
+  it('an unknown pod cannot be answered: exit 2, one line with the close names (issue #20)', () => {
     const r = run('pod/x/aa', 'pod/x/b', '--port', '80', '--json');
-    expect(exitOf(r)).toBe('1');
-    const doc = JSON.parse(r.stdout);
-    expect(doc.findings[0]).toMatchObject({ code: 'POD_NOT_FOUND', objects: ['pod/x/aa'] });
-    expect(doc.findings[0].message).toContain('did you mean');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^knet: No pod x\/aa; did you mean /);
   });
 
   it('a bad target: exit 2, one line', () => {

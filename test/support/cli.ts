@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const KNET = path.join(ROOT, 'bin', 'knet.js');
+export const KNET = path.join(ROOT, 'bin', 'knet');
 
 export interface CliResult {
   code: number;
@@ -27,9 +27,23 @@ export function knet(
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Writes a bundle directory: cluster.json (a v1 List) plus any extra files. */
+const tempDirs: string[] = [];
+
+/** A new temporary folder, removed after the test file (test/support/setup.ts). */
+export function tempDir(prefix = 'knet-test-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every folder made by tempDir and writeBundle so far. */
+export function cleanupTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** Writes a bundle directory: cluster.json (a v1 List) plus any extra files; removed after the file. */
 export function writeBundle(items: unknown[], extra: Record<string, string> = {}): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'knet-bundle-'));
+  const dir = tempDir('knet-bundle-');
   writeFileSync(
     path.join(dir, 'cluster.json'),
     JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2),

@@ -45,9 +45,11 @@ const ciliumKpr: Edit = (f) => {
       .filter((l) => !/^:KUBE-|KUBE-/.test(l));
     writeFileSync(file, kept.join('\n'));
   }
-  const list = JSON.parse(readFileSync(f('cluster.json'), 'utf8')) as { items: Record<string, any>[] };
+  const list = JSON.parse(readFileSync(f('cluster.json'), 'utf8')) as {
+    items: { kind: string; metadata: { name: string } }[];
+  };
   list.items = list.items.filter((o) => !(o.kind === 'DaemonSet' && o.metadata.name === 'kube-proxy'));
-  list.items.push(
+  (list.items as unknown[]).push(
     {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
@@ -71,8 +73,13 @@ const ciliumKpr: Edit = (f) => {
   writeFileSync(f('cluster.json'), JSON.stringify(list));
 };
 
+/** The part of an entry of `cilium-dbg service list -o json` the tests change. */
+interface CiliumEntry {
+  status: { realized: { 'backend-addresses': { ip: string }[] } };
+}
+
 const ciliumTable =
-  (node: string, edit: (entries: any[]) => void = () => undefined): Edit =>
+  (node: string, edit: (entries: CiliumEntry[]) => void = () => undefined): Edit =>
   (f) => {
     const entries = JSON.parse(readFileSync(path.join(FIXTURES, 'service-list.json'), 'utf8'));
     edit(entries);

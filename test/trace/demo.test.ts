@@ -219,16 +219,21 @@ describe('knet trace command', () => {
     expect(r.stdout).toContain('UNKNOWN');
   });
 
-  it('names close matches for a missing target and exits 1', () => {
-    const r = knet(['trace', 'pod/shop/nope', 'svc/shop/kart', '--snapshot', 'demo']);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('POD_NOT_FOUND');
+  it('names close matches for a missing target and exits 2 (issue #20: not found is not broken)', () => {
+    const pod = knet(['trace', 'pod/shop/nope', 'svc/shop/kart', '--snapshot', 'demo']);
+    expect(pod.code).toBe(2);
+    expect(pod.stdout).toBe('');
+    expect(pod.stderr).toBe('knet: No pod shop/nope\n');
+    const checkout = demo.podsInNamespace('shop').find((p) => p.name.startsWith('checkout'))!;
+    const svc = knet(['trace', `pod/shop/${checkout.name}`, 'svc/shop/kart', '--snapshot', 'demo']);
+    expect(svc.code).toBe(2);
+    expect(svc.stderr).toBe('knet: No service shop/kart; did you mean cart?\n');
   });
 
   it('rejects an unknown target form with exit 2', () => {
-    const r = knet(['trace', 'deploy/web', 'svc/shop/cart', '--snapshot', 'demo']);
+    const r = knet(['trace', 'cm/web', 'svc/shop/cart', '--snapshot', 'demo']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^knet: unknown target kind in "deploy\/web"/);
+    expect(r.stderr).toMatch(/^knet: unknown target kind in "cm\/web"/);
   });
 
   it('asks for a port when the service has several', () => {

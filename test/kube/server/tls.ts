@@ -1,9 +1,9 @@
 // A throw-away PKI for the test API server, made with the machine's openssl: a CA, a server
 // certificate for 127.0.0.1/localhost, and a client certificate (CN = user, O = group).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../../support/cli.js';
 
 export interface TestPki {
   dir: string;
@@ -91,7 +91,8 @@ function sign(cwd: string, name: string, ca: string, ext: string): void {
 }
 
 export function makePki(user = 'knet-cert-user', group = 'knet:readers'): TestPki {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'knet9-pki-'));
+  // Removed after the test file, with the other temporary folders (test/support/setup.ts).
+  const dir = tempDir('knet9-pki-');
   selfSigned(dir, 'ca', '/CN=knet-test-ca');
   keyAndCsr(dir, 'server', '/CN=knet-test-apiserver');
   sign(dir, 'server', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
