@@ -292,10 +292,6 @@ export const CATALOG = {
     severity: 'error',
     hint: 'Nothing on the node listens on that port (ss -lntu): start the host-network process, or check the port it binds.',
   },
-  PROXY_PORT_NOT_SERVED: {
-    severity: 'error',
-    hint: 'The Service has no port with this number and protocol: kube-proxy rejects such packets to the virtual IP. Use one of the ports listed by kubectl get svc.',
-  },
   NO_NODE_DATA: {
     severity: 'info',
     hint: 'Capture the node files (knet snapshot --collect-nodes, or docs/snapshot.md) to check this hop.',

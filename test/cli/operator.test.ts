@@ -418,17 +418,16 @@ describe('the npm package', () => {
   }, 300_000);
 });
 
-// --protocol decides the Service port (issue #20). The change is in src/analyses/trace/trace.ts
-// (servicePortFor / resolveDestination), owned by the trace rewrite: these document the
-// behaviour wanted and fail today. Turn `it.fails` into `it` when trace.ts takes --protocol.
+// --protocol decides the Service port (issue #20): the port of that protocol, or a finding when
+// the Service has none.
 describe('--protocol picks the Service port', () => {
   const trace = (...args: string[]) =>
     knet(['trace', `pod/shop/${FRONTEND}`, ...args, '--snapshot', 'demo', '--json']);
-  it.fails('kube-dns:53 --protocol tcp is the dns-tcp port', () => {
+  it('kube-dns:53 --protocol tcp is the dns-tcp port', () => {
     const r = trace('svc/kube-system/kube-dns:53', '--protocol', 'tcp');
     expect(JSON.parse(r.stdout).destination).toMatchObject({ port: 53, protocol: 'TCP' });
   });
-  it.fails('a TCP-only port asked for UDP is a finding (unreachable, exit 1), not a TCP answer', () => {
+  it('a TCP-only port asked for UDP is a finding (unreachable, exit 1), not a TCP answer', () => {
     const r = trace('svc/shop/cart', '--protocol', 'udp');
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);

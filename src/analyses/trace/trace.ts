@@ -3,6 +3,7 @@
 // kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
 import { UserError } from '../../cli/errors.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
+import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { ipFamily, normalizeIP } from '../../model/ip.js';
 import { nodeState } from '../../model/node-state.js';
@@ -59,6 +60,13 @@ type Destination =
   | { type: 'pod'; ref: TraceRef; pod: Pod; ip: string; dport?: number }
   | { type: 'node'; ref: TraceRef; node: string; ip: string; dport?: number }
   | { type: 'external'; ref: TraceRef; ip: string; dport?: number };
+
+/** No Service port for the asked protocol: nothing to trace. */
+interface Unserved {
+  type: 'unserved';
+  ref: TraceRef;
+  finding: Finding;
+}
 
 /** One candidate after kube-proxy: a backend address and port, with its share. */
 interface Candidate {
@@ -149,31 +157,74 @@ function resolveSource(ctx: TraceContext, t: TraceTarget, viaNode: string | unde
   throw new UserError(`a trace source must be pod/…, node/… or ip/…, not ${t.kind}/…`);
 }
 
-function servicePortFor(service: Service, wanted: number | string | undefined): ServicePort {
+/**
+ * The Service port a packet goes to: asked by name or number, and with `--protocol` of that
+ * protocol. A port the Service lacks for the asked protocol is an answer (no rule takes such a
+ * packet: SVC_PORT_NOT_FOUND), not a question the user must rephrase.
+ */
+function servicePortFor(
+  service: Service,
+  wanted: number | string | undefined,
+  protocol?: Protocol,
+): ServicePort | Finding {
   if (service.ports.length === 0)
     throw new UserError(`service ${service.namespace}/${service.name} has no ports`);
   const list = service.ports.map((p) => `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`).join(', ');
-  if (wanted === undefined) {
-    if (service.ports.length === 1) return service.ports[0];
-    throw new UserError(
-      `service ${service.namespace}/${service.name} has several ports (${list}): name one with svc/${service.namespace}/${service.name}:PORT or --port`,
-    );
-  }
-  const port = service.ports.find((p) => p.name === wanted || p.port === wanted);
-  if (!port)
+  const candidates = protocol ? service.ports.filter((p) => p.protocol === protocol) : service.ports;
+  const matching =
+    wanted === undefined ? candidates : candidates.filter((p) => p.name === wanted || p.port === wanted);
+  if (matching.length === 0 && protocol)
+    return finding('SVC_PORT_NOT_FOUND', {
+      message: `Service ${service.namespace}/${service.name} has no ${protocol} port${wanted === undefined ? '' : ` ${wanted}`} (ports: ${list}): a ${protocol} packet to it matches no Service rule.`,
+      objects: [`svc/${service.namespace}/${service.name}`],
+    });
+  if (matching.length === 0)
     throw new UserError(
       `service ${service.namespace}/${service.name} has no port ${wanted} (ports: ${list})`,
     );
-  return port;
+  if (wanted === undefined && matching.length > 1)
+    throw new UserError(
+      `service ${service.namespace}/${service.name} has several ports (${list}): name one with svc/${service.namespace}/${service.name}:PORT or --port`,
+    );
+  return matching[0];
 }
 
-function resolveDestination(ctx: TraceContext, t: TraceTarget, q: TraceQuery, source: Source): Destination {
+/** A Service port that does not exist for the asked protocol: the trace's whole answer. */
+function unserved(
+  service: Service,
+  ip: string | null,
+  wanted: number | string | undefined,
+  q: TraceQuery,
+  f: Finding,
+): Unserved {
+  return {
+    type: 'unserved',
+    ref: {
+      kind: 'Service',
+      namespace: service.namespace,
+      name: service.name,
+      ip,
+      port: typeof wanted === 'number' ? wanted : null,
+      protocol: q.protocol,
+    },
+    finding: f,
+  };
+}
+
+function resolveDestination(
+  ctx: TraceContext,
+  t: TraceTarget,
+  q: TraceQuery,
+  source: Source,
+): Destination | Unserved {
   const model = ctx.model;
   const family = ipFamily(source.ip);
   const wantedPort = t.port ?? q.port;
   if (t.kind === 'svc') {
     const service = model.service(t.namespace!, t.name) ?? notFound(ctx, t);
-    const port = servicePortFor(service, wantedPort);
+    const port = servicePortFor(service, wantedPort, q.protocol);
+    if (!('port' in port))
+      return unserved(service, pickIP(service.clusterIPs, family) ?? null, wantedPort, q, port);
     const ref: TraceRef = {
       kind: 'Service',
       namespace: service.namespace,
@@ -254,7 +305,8 @@ function resolveDestination(ctx: TraceContext, t: TraceTarget, q: TraceQuery, so
       [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs].some((a) => normalizeIP(a) === k),
     );
     if (svc) {
-      const port = servicePortFor(svc, wantedPort);
+      const port = servicePortFor(svc, wantedPort, q.protocol);
+      if (!('port' in port)) return unserved(svc, ip, wantedPort, q, port);
       return {
         type: 'service',
         ref: {
@@ -860,6 +912,15 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
   const ctx = new TraceContext(model);
   const source = resolveSource(ctx, query.source, query.viaNode);
   const dest = resolveDestination(ctx, query.destination, query, source);
+  if (dest.type === 'unserved')
+    return {
+      source: source.ref,
+      destination: dest.ref,
+      verdict: 'unreachable',
+      paths: [],
+      findings: [dest.finding],
+      notes: [],
+    };
   const protocol: Protocol = dest.type === 'service' ? dest.port.protocol : (query.protocol ?? 'TCP');
   const family = ipFamily(source.ip);
   const paths: TracePath[] = [];
