@@ -284,6 +284,14 @@ export const CATALOG = {
     severity: 'error',
     hint: 'The destination can receive the packet but has no route to send the reply back: restore its routes (a pod: its default route via the gateway; recreate the pod).',
   },
+  CNI_POLICY_DROP: {
+    severity: 'error',
+    hint: "The CNI's NetworkPolicy enforcement (Calico's cali-* chains) drops this packet: find the policy that should allow it (kubectl get networkpolicy,globalnetworkpolicy -A) and the chains named in the evidence.",
+  },
+  PROXY_ARP_DISABLED: {
+    severity: 'error',
+    hint: "The pod's gateway (Calico's 169.254.1.1) is answered by proxy ARP on its host veth: set net.ipv4.conf.VETH.proxy_arp=1 (the CNI does it when it creates the pod; recreate the pod).",
+  },
   NAT_ASYMMETRIC: {
     severity: 'error',
     hint: 'A DNAT on a node sends the packet to an address whose answer does not come back through that node, so the NAT is never undone and the client drops the answer: remove the rule, or masquerade the rewritten traffic too.',

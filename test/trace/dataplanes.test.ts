@@ -150,3 +150,153 @@ describe("Cilium's kube-proxy replacement", () => {
     );
   });
 });
+
+const CART_REMOTE: TraceTarget = { kind: 'pod', namespace: 'shop', name: 'cart-b5lsxj67p-kb2pr' }; // demo-worker2
+const W2 = 'nodes/demo-worker2';
+const CALI = 'cali1a2b3c4d5e6';
+
+/** demo-worker2 wired the way Calico wires a pod: no bridge, a /32 route to a cali* veth. */
+const calicoPod: Edit = (f) => {
+  const links = JSON.parse(readFileSync(f(`${W2}/ip-link.json`), 'utf8')) as Record<string, unknown>[];
+  // Every pod veth of the node is routed (no bridge port); the cart pod's becomes a cali* one.
+  for (const l of links.filter((x) => x.master === 'cni0')) {
+    delete l.master;
+    l.linkinfo = { info_kind: 'veth' };
+  }
+  links.find((l) => l.ifname === 'vethafcd4e66')!.ifname = CALI;
+  writeFileSync(f(`${W2}/ip-link.json`), JSON.stringify(links));
+  const routes = JSON.parse(readFileSync(f(`${W2}/ip-route.json`), 'utf8')) as Record<string, unknown>[];
+  routes.unshift({ dst: '10.244.2.5', dev: CALI, scope: 'link', flags: [] });
+  writeFileSync(f(`${W2}/ip-route.json`), JSON.stringify(routes));
+  writeFileSync(
+    f(`${W2}/pods/shop_cart-b5lsxj67p-kb2pr/ip-route.json`),
+    JSON.stringify([
+      { dst: 'default', gateway: '169.254.1.1', dev: 'eth0', flags: [] },
+      { dst: '169.254.1.1', dev: 'eth0', scope: 'link', flags: [] },
+    ]),
+  );
+};
+
+/** Calico's policy chains for the pod: the only policy allows another subnet, so the rest is dropped. */
+const calicoPolicy: Edit = (f) => {
+  const file = f(`${W2}/iptables-save.txt`);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const start = lines.indexOf('*filter');
+  const firstRule = lines.findIndex((l, i) => i > start && l.startsWith('-A '));
+  lines.splice(
+    firstRule,
+    0,
+    ':cali-FORWARD - [0:0]',
+    `:cali-tw-${CALI} - [0:0]`,
+    ':cali-pi-_ZqYx3MIqNBTB4nVpfE - [0:0]',
+    '-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD',
+    `-A cali-FORWARD -d 10.244.2.5/32 -m comment --comment "cali:8ZoYfO5HKXWbB3pk" -j cali-tw-${CALI}`,
+    `-A cali-tw-${CALI} -m comment --comment "cali:aBn4a5Xc2wM-lI7b" -m comment --comment "Start of policies" -j MARK --set-xmark 0x0/0x20000`,
+    `-A cali-tw-${CALI} -m comment --comment "cali:Yxp2i9tpp9Pm1XBu" -m mark --mark 0x0/0x20000 -j cali-pi-_ZqYx3MIqNBTB4nVpfE`,
+    `-A cali-tw-${CALI} -m comment --comment "cali:a9gD0nU0yhvZJjHz" -m comment --comment "Return if policy accepted" -m mark --mark 0x10000/0x10000 -j RETURN`,
+    `-A cali-tw-${CALI} -m comment --comment "cali:SiRl0Crbm4y5Rhhi" -m comment --comment "Drop if no policies passed packet" -m mark --mark 0x0/0x20000 -j DROP`,
+    '-A cali-pi-_ZqYx3MIqNBTB4nVpfE -s 10.244.9.0/24 -m comment --comment "cali:Q4EVwwkcOA7ULz1i" -m comment --comment "Policy shop/knp.default.cart-allow-batch ingress" -j MARK --set-xmark 0x10000/0x10000',
+  );
+  writeFileSync(file, lines.join('\n'));
+};
+
+describe('a routed CNI (Calico style)', () => {
+  it('is detected, and a healthy path has no bridge hop on the routed node', async () => {
+    const model = await demoWith(calicoPod);
+    expect(detectNodeDataplane(model, 'demo-worker2')).toMatchObject({ pods: 'routed', cni: 'calico' });
+    const r = traceConnection(model, { source: FRONTEND, destination: CART_REMOTE, port: 8080 });
+    expect(r.verdict).toBe('reachable');
+    const w2 = r.paths[0].hops.filter((h) => h.node === 'demo-worker2').map((h) => h.kind);
+    expect(w2).not.toContain('bridge');
+    expect(r.paths[0].hops.find((h) => h.kind === 'veth' && h.node === 'demo-worker2')?.detail).toContain(
+      CALI,
+    );
+  });
+
+  it("a drop in Calico's cali-* chains is Calico's policy verdict, naming the chain and the policy", async () => {
+    const r = traceConnection(await demoWith(calicoPod, calicoPolicy), {
+      source: FRONTEND,
+      destination: CART_REMOTE,
+      port: 8080,
+    });
+    expect(r.verdict).toBe('unreachable');
+    const f = r.findings.find((x) => x.code === 'CNI_POLICY_DROP')!;
+    expect(f.message).toContain(`cali-tw-${CALI}`);
+    expect(f.message).toContain('shop/knp.default.cart-allow-batch');
+    expect(codes(r)).not.toContain('FILTER_DROP');
+  });
+
+  it('a missing per-pod route, and a route to the wrong veth', async () => {
+    const noRoute = traceConnection(
+      await demoWith(calicoPod, (f) => {
+        const routes = JSON.parse(readFileSync(f(`${W2}/ip-route.json`), 'utf8')) as Record<
+          string,
+          unknown
+        >[];
+        writeFileSync(
+          f(`${W2}/ip-route.json`),
+          JSON.stringify(routes.filter((r) => r.dst !== '10.244.2.5' && r.dst !== '10.244.2.0/24')),
+        );
+      }),
+      { source: FRONTEND, destination: CART_REMOTE, port: 8080 },
+    );
+    expect(noRoute.verdict).toBe('unreachable');
+    expect(codes(noRoute)).toContain('ROUTE_MISSING');
+
+    const wrong = traceConnection(
+      await demoWith(calicoPod, (f) => {
+        const routes = JSON.parse(readFileSync(f(`${W2}/ip-route.json`), 'utf8')) as Record<
+          string,
+          unknown
+        >[];
+        routes[0].dev = 'califfffffffff0';
+        writeFileSync(f(`${W2}/ip-route.json`), JSON.stringify(routes));
+      }),
+      { source: FRONTEND, destination: CART_REMOTE, port: 8080 },
+    );
+    expect(wrong.verdict).toBe('unreachable');
+    expect(wrong.findings.find((x) => x.code === 'ROUTE_WRONG_NEXT_HOP')?.message).toMatch(
+      /behind cali1a2b3c4d5e6/,
+    );
+  });
+});
+
+describe('a VPC CNI (AWS style): pod traffic through a per-ENI policy-routing table', () => {
+  const vpc: Edit = (f) => {
+    const node = 'nodes/demo-worker';
+    const rules = JSON.parse(readFileSync(f(`${node}/ip-rule.json`), 'utf8')) as Record<string, unknown>[];
+    rules.splice(1, 0, { priority: 1536, src: '10.244.1.5', table: '2' });
+    writeFileSync(f(`${node}/ip-rule.json`), JSON.stringify(rules));
+    const routes = JSON.parse(readFileSync(f(`${node}/ip-route.json`), 'utf8')) as Record<string, unknown>[];
+    routes.push({ dst: 'default', gateway: '172.18.0.9', dev: 'eth0', table: '2', flags: [] });
+    writeFileSync(f(`${node}/ip-route.json`), JSON.stringify(routes));
+    const list = JSON.parse(readFileSync(f('cluster.json'), 'utf8')) as { items: unknown[] };
+    list.items.push({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'aws-node', namespace: 'kube-system' },
+      spec: {
+        selector: { matchLabels: { 'k8s-app': 'aws-node' } },
+        template: { spec: { containers: [{ name: 'aws-node', image: 'amazon-k8s-cni:v1.19.0' }] } },
+      },
+    });
+    writeFileSync(f('cluster.json'), JSON.stringify(list));
+  };
+
+  it("the egress route is the table the pod's rule selects", async () => {
+    const model = await demoWith(vpc);
+    expect(detectNodeDataplane(model, 'demo-worker').pods).toBe('vpc');
+    const r = traceConnection(model, {
+      source: FRONTEND,
+      destination: { kind: 'ip', name: '1.1.1.1', port: 443 },
+    });
+    const route = r.paths[0].hops.find((h) => h.kind === 'route')!;
+    expect(route.detail).toMatch(/via 172\.18\.0\.9 /);
+    // Another pod of the node has no such rule: the main table's default route.
+    const other = traceConnection(model, {
+      source: { kind: 'pod', namespace: 'shop', name: 'cart-b5lsxj67p-8rwhn' },
+      destination: { kind: 'ip', name: '1.1.1.1', port: 443 },
+    });
+    expect(other.paths[0].hops.find((h) => h.kind === 'route')?.detail).toMatch(/via 172\.18\.0\.1 /);
+  });
+});

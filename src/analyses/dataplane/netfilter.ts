@@ -115,6 +115,7 @@ function iptablesRef(r: IptablesRule): RuleRef {
   const policy = r.text.startsWith('-P ');
   return {
     text: r.text,
+    target: r.target,
     table: r.table,
     chain: r.chain,
     kube: !policy && isKubeProxyIptablesRule(r),

@@ -163,8 +163,14 @@ export function leavePodHops(
 
   // 2. The host side of the veth pair, and the bridge it is enslaved to.
   const veth = hostVeth(state, net, podIP);
-  hops.push(vethHop(ctx, state, pod, veth));
-  const bridgeHop = bridgeHopFor(ctx, state, veth.link?.master);
+  const vethStep = vethHop(ctx, state, pod, veth);
+  hops.push(vethStep);
+  const arp = proxyArpProblem(ctx, state, pod, net, veth.link, dstIP);
+  if (arp) {
+    vethStep.status = 'broken';
+    vethStep.findings = [...(vethStep.findings ?? []), arp];
+  }
+  const bridgeHop = veth.link && !veth.link.master ? undefined : bridgeHopFor(ctx, state, veth.link?.master);
   if (bridgeHop) hops.push(bridgeHop.hop);
   return { hops, bridge: bridgeHop?.name, inIface: veth.link?.ifname, mtu: eth0?.mtu };
 }
@@ -188,7 +194,11 @@ function vethHop(ctx: TraceContext, state: NodeState, pod: Pod, veth: { link?: I
     codes.push(ifaceDown(ctx, node, link.ifname, "pod's host veth", link, state.describe('ip-link.json')));
   }
   const bridge = podBridge(ctx.model, state);
-  if (!link.master && bridge && link.kind === 'veth') {
+  // A routed CNI's veth has no master by design: its pods have host routes to it.
+  const routed = state.routes?.some(
+    (r) => routeDevice(r) === link.ifname && pod.ips.some((ip) => r.dst === ip || r.dst.startsWith(`${ip}/`)),
+  );
+  if (!link.master && bridge && link.kind === 'veth' && !routed) {
     codes.push(
       ctx.add(
         finding('VETH_NOT_ON_BRIDGE', {
@@ -208,6 +218,39 @@ function vethHop(ctx: TraceContext, state: NodeState, pod: Pod, veth: { link?: I
     evidence: `${state.describe('ip-link.json')}: ${link.ifname} ${linkState(link)}${link.master ? ` master ${link.master}` : ' no master'}`,
     findings: codes.length ? codes : undefined,
   };
+}
+
+/**
+ * A routed pod whose gateway is no address of the node (Calico's 169.254.1.1) reaches it only
+ * because its host veth answers ARP for it: proxy_arp on that veth. (Cilium's lxc devices
+ * answer from eBPF, and the ptp plugin gives the host side the gateway address itself.)
+ */
+function proxyArpProblem(
+  ctx: TraceContext,
+  state: NodeState,
+  pod: Pod,
+  net: PodNetState,
+  link: IpLink | undefined,
+  dstIP: string,
+): string | undefined {
+  if (!link || link.master || !link.ifname.startsWith('cali') || !net.routes || !state.sysctl)
+    return undefined;
+  const gw = lookupRoute(net.routes, dstIP);
+  const via = gw ? routeGateway(gw) : undefined;
+  if (!via || state.addrs?.some((i) => i.addresses.some((a) => a.local === via))) return undefined;
+  const key = `net.ipv4.conf.${link.ifname.replace(/\./g, '/')}.proxy_arp`;
+  const value = state.sysctl.get(key);
+  if (value === undefined || value.trim() !== '0') return undefined;
+  return ctx.add(
+    finding('PROXY_ARP_DISABLED', {
+      message: `Pod ${pod.namespace}/${pod.name} sends to its gateway ${via} through ${link.ifname}, which has proxy_arp off: nothing answers ARP for ${via}.`,
+      objects: [podRef(pod), `node/${state.node}`],
+      evidence: [
+        `${state.describe('sysctl.txt')}: ${key} = 0`,
+        `${net.files['ip-route.json']}: ${formatRoute(gw!)}`,
+      ],
+    }),
+  );
 }
 
 /** IFACE_DOWN for the pod's own eth0. */
@@ -292,9 +335,11 @@ export function routeHops(
     src?: string;
     /** The interface it arrived on (`ip rule iif …`, that interface's `forwarding` sysctl). */
     iif?: string;
+    /** The destination is a pod of this node behind this interface (its veth or its bridge). */
+    podIface?: string;
   } = {},
 ): RouteResult {
-  const { podMtu, src, iif } = packet;
+  const { podMtu, src, iif, podIface } = packet;
   const state = nodeState(ctx.model, node);
   const hops: Hop[] = [];
   const routes = state.routes;
@@ -408,6 +453,9 @@ export function routeHops(
   // gateway, which does not own it.
   if (route.dst === 'default' && expectedNode && expectedNode !== node)
     return missing('only the default route matches');
+  // A pod of this node reached by the default route: a routed CNI lost its per-pod route.
+  if (podIface && expectedNode === node && route.dst === 'default')
+    return missing(`only the default route matches: no route to the pod's ${podIface}`);
 
   const link = dev && state.links ? linkByName(state.links, dev) : undefined;
   const devDown = link && !linkIsUp(link) && !(link.kind === 'bridge' && link.up);
@@ -433,16 +481,24 @@ export function routeHops(
   // connected route for another node's pods (not through a tunnel) is no delivery: nothing on
   // that link answers for those addresses — the host-gw check below names the owner.
   if (!gw && (expectedNode === node || expectedNode === undefined)) {
-    const findings = deviceFinding();
-    hops.push({
-      kind: 'route',
-      node,
-      detail: formatRoute(route),
-      status: findings ? 'broken' : 'ok',
-      evidence,
-      findings,
-    });
-    return { hops, next: findings ? undefined : 'local', broken: Boolean(findings) };
+    const findings = deviceFinding() ?? [];
+    // A pod of this node: the route must lead to its own interface (its veth, or its bridge).
+    if (podIface && dev && dev !== podIface && findings.length === 0)
+      findings.push(
+        ctx.add(
+          finding('ROUTE_WRONG_NEXT_HOP', {
+            message: `Node ${node} routes ${dstIP} to ${dev}, but the pod that has ${dstIP} is behind ${podIface}.`,
+            objects: [`node/${node}`],
+            evidence: [evidence],
+          }),
+        ),
+      );
+    if (findings.length === 0) {
+      hops.push({ kind: 'route', node, detail: formatRoute(route), status: 'ok', evidence });
+      return { hops, next: 'local', broken: false };
+    }
+    hops.push({ kind: 'route', node, detail: formatRoute(route), status: 'broken', evidence, findings });
+    return { hops, broken: true };
   }
 
   // Overlay: the route leaves through a VXLAN/IPIP/Geneve device.
@@ -623,13 +679,14 @@ export function arrivePodHops(
       (b) => b.pkt.dnat && (b.pkt.dnat.ip !== pkt.dst || b.pkt.dnat.port !== pkt.dport),
     );
     if (moved?.pkt.dnat) return [...hops, ...redirected(ctx, node, pkt, moved.pkt.dnat, protocol, arrival)];
-    const routed = routeHops(ctx, node, podIP, node, true, { src: arrival.src, iif });
+    const podIface = podHostInterface(ctx.model, pod, podIP);
+    const routed = routeHops(ctx, node, podIP, node, true, { src: arrival.src, iif, podIface });
     hops.push(...routed.hops);
     if (routed.broken) return hops;
   }
   const net = state.pod(pod);
   const veth = hostVeth(state, net, podIP);
-  const bridge = bridgeHopFor(ctx, state, veth.link?.master);
+  const bridge = veth.link && !veth.link.master ? undefined : bridgeHopFor(ctx, state, veth.link?.master);
   if (bridge && !bridgeShown) hops.push(bridge.hop);
   if (arrival.sourcePod === pod) {
     const hairpin = hairpinHop(ctx, pod, veth.link, state.describe('ip-link.json'));

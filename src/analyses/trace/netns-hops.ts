@@ -133,6 +133,44 @@ export function blockedHop(ctx: TraceContext, ns: Netns, b: NodeBranch, pkt: KPa
   const rule = fate.rule;
   const kube = rule?.kube ?? false;
   const where = describeBlock(ns, fate);
+  // Calico enforces NetworkPolicy in its cali-* chains: a drop there is a policy verdict.
+  const calico = b.pkt.evidence.filter((r) => r.chain.startsWith('cali-'));
+  if (rule?.chain.startsWith('cali-') || (calico.length && !kube && rule?.policy !== true)) {
+    // The policy chains the packet went through (cali-pi-/cali-po-): named in the chain, or in
+    // the "Policy NAME ingress" comments of their rules.
+    const dump = ns.rules?.iptables;
+    const policyChains = calico
+      .flatMap((r) => [r.chain, r.target ?? ''])
+      .filter((c) => /^cali-p[io]-/.test(c));
+    const policies = [
+      ...new Set(
+        policyChains.flatMap((chain) => {
+          const named = /^cali-p[io]-(?!_)(.+)$/.exec(chain)?.[1];
+          const rules = dump?.tables.get('filter')?.chains.get(chain)?.rules ?? [];
+          const commented = rules.map((x) => /Policy ([^\s"]+)/.exec(x.text)?.[1]);
+          return [named, ...commented].filter((x): x is string => Boolean(x));
+        }),
+      ),
+    ];
+    const chains = [...new Set(calico.map((r) => r.chain))];
+    const code = ctx.add(
+      finding('CNI_POLICY_DROP', {
+        message: `Calico's policy enforcement in ${ns.label} ${fate.verdict === 'reject' ? 'rejects' : 'drops'} ${pkt.src} → ${pkt.dst}:${pkt.dport} in chain ${rule?.chain ?? fate.hook}${policies.length ? ` (policies: ${policies.join(', ')})` : ''}${chains.length > 1 ? `, after ${chains.filter((c) => c !== rule?.chain).join(', ')}` : ''}.`,
+        objects: [ns.object],
+        evidence: [where],
+      }),
+    );
+    return {
+      kind: fate.verdict,
+      node: ns.node,
+      detail: `Calico policy: ${rule?.text ?? fate.hook}`,
+      status: 'broken',
+      evidence: [...b.pkt.evidence.map((r) => r.text), ...(rule ? [rule.text] : [])]
+        .filter((t, i, a) => a.indexOf(t) === i)
+        .join('\n'),
+      findings: [code],
+    };
+  }
   const code = ctx.add(
     finding(kube ? 'PROXY_REJECT' : 'FILTER_DROP', {
       message: kube

@@ -173,7 +173,10 @@ function servicePortFor(
   const candidates = protocol ? service.ports.filter((p) => p.protocol === protocol) : service.ports;
   const matching =
     wanted === undefined ? candidates : candidates.filter((p) => p.name === wanted || p.port === wanted);
-  if (matching.length === 0 && protocol)
+  // The port exists, but not for the asked protocol (or no port of that protocol at all).
+  const otherProtocol =
+    wanted === undefined || service.ports.some((p) => p.name === wanted || p.port === wanted);
+  if (matching.length === 0 && protocol && otherProtocol)
     return finding('SVC_PORT_NOT_FOUND', {
       message: `Service ${service.namespace}/${service.name} has no ${protocol} port${wanted === undefined ? '' : ` ${wanted}`} (ports: ${list}): a ${protocol} packet to it matches no Service rule.`,
       objects: [`svc/${service.namespace}/${service.name}`],
@@ -1118,6 +1121,10 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
         podMtu,
         src: source.ip,
         iif: source.pod ? (bridge ?? inIface) : undefined,
+        podIface:
+          targetPod && !targetPod.hostNetwork && sameNode
+            ? podHostInterface(model, targetPod, cand.ip)
+            : undefined,
       });
       hops.push(...routed.hops);
       overlay = routed.via;
