@@ -230,7 +230,12 @@ export abstract class KnetCommand extends Command {
       process.stderr.write(`${err.stack ?? err.message}\n`);
       return;
     }
-    process.stderr.write(`knet: ${toTerminalText(escapeTerminal(describeError(err, this.usage())))}\n`);
+    // The message may span lines (the usage line): each line is escaped on its own.
+    const message = describeError(err, this.usage())
+      .split('\n')
+      .map((line) => toTerminalText(escapeTerminal(line)))
+      .join('\n');
+    process.stderr.write(`knet: ${message}\n`);
   }
 
   /** The command's usage line and where to read more, for argument and flag errors. */
