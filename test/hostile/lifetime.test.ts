@@ -82,7 +82,8 @@ describe('an exec credential plugin that never returns (item 7)', () => {
 
 describe('Ctrl-C during node collection (item 2)', () => {
   it('SIGINT while the exec streams hang: exit 130 within seconds, the pods deleted and named', async () => {
-    fake.broken = { 'node-1': 'hang', 'node-2': 'hang' };
+    // Every node of the fixture hangs: no collection ends (and deletes its pod) on its own.
+    fake.broken = { 'control-plane': 'hang', 'node-1': 'hang', 'node-2': 'hang' };
     const out = path.join(tempDir('knet-sigint-'), 'b');
     const child = spawn(
       process.execPath,
@@ -95,9 +96,9 @@ describe('Ctrl-C during node collection (item 2)', () => {
     });
     child.stdout.resume();
     const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-    // Wait until both exec streams are open and hanging.
+    // Wait until the three exec streams are open and hanging.
     const t0 = Date.now();
-    while (server.openSessions() < 2) {
+    while (server.openSessions() < 3) {
       if (Date.now() - t0 > 20_000) {
         child.kill('SIGKILL');
         throw new Error(`the exec streams never opened:\n${stderr}`);
@@ -105,7 +106,7 @@ describe('Ctrl-C during node collection (item 2)', () => {
       await new Promise((res) => setTimeout(res, 50));
     }
     const created = server.objects('Pod').filter((p) => String(p.metadata.name).startsWith('knet-collect-'));
-    expect(created.length).toBe(2);
+    expect(created.length).toBe(3);
     const tSig = Date.now();
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
