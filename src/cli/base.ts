@@ -68,6 +68,11 @@ export interface LoadScope {
   targets?: string[];
   /** A trace's two ends: live, only the objects on its path are read when they can be bounded. */
   trace?: { source: string; destination: string };
+  /**
+   * Kinds the command can do without besides Gateway API kinds and Secret names: live, a 403
+   * on them is a warning and the rest goes on (read.ts LiveOptions.optional).
+   */
+  optional?: ObjectKind[];
 }
 
 /** The namespaces that target texts name explicitly (KIND/NS/NAME). */
@@ -164,8 +169,9 @@ export abstract class KnetCommand extends Command {
       return loaded;
     }
     // The Kubernetes client loads only here, never for a bundle.
-    const { readLiveCluster } = await import('../sources/kube/read.js');
+    const { readLiveCluster, DEFAULT_OPTIONAL } = await import('../sources/kube/read.js');
     const live = await readLiveCluster({
+      optional: [...DEFAULT_OPTIONAL, ...(scope.optional ?? [])],
       kubeconfig: flags.kubeconfig,
       context: flags.context,
       namespace: flags.namespace,

@@ -37,7 +37,10 @@ export default class Doctor extends KnetCommand {
       if (unknown.length)
         throw new UserError(`unknown finding code ${unknown.join(', ')} (see docs/findings.md)`);
     }
-    const cluster = await this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS]);
+    // Doctor goes on without the edges and NetworkPolicies it may not read (a warning says so).
+    const cluster = await this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS], {
+      optional: ['ingresses', 'ingressclasses', 'networkpolicies'],
+    });
     const { runDoctor } = await import('../analyses/doctor.js');
     const { renderDoctor } = await import('../render/doctor.js');
     const { document } = await import('../render/document.js');

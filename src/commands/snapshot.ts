@@ -68,7 +68,7 @@ export default class Snapshot extends KnetCommand {
     if (flags.namespace && flags['all-namespaces'])
       throw new UserError('give either -n NAMESPACE or -A, not both');
     const { BundleWriter } = await import('../sources/bundle/write.js');
-    const { ALL_KINDS, readLiveCluster } = await import('../sources/kube/read.js');
+    const { ALL_KINDS, DEFAULT_OPTIONAL, readLiveCluster } = await import('../sources/kube/read.js');
     const tty = Boolean(process.stderr.isTTY);
     const progress = tty ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined;
     const clear = () => tty && process.stderr.write('\r\x1b[2K');
@@ -81,6 +81,9 @@ export default class Snapshot extends KnetCommand {
         namespace: flags.namespace,
         allNamespaces: Boolean(flags['all-namespaces']),
         kinds: [...ALL_KINDS],
+        // A bundle without the edges is still a bundle (meta.json says what was forbidden);
+        // without NetworkPolicies a trace on it would lie, so they stay required.
+        optional: [...DEFAULT_OPTIONAL, 'ingresses', 'ingressclasses'],
         progress,
       });
       clear();
@@ -155,6 +158,7 @@ export default class Snapshot extends KnetCommand {
         nodes: collected,
         nodeErrors,
         absentKinds: live.absent,
+        forbiddenKinds: live.forbidden,
       });
       const nodesPart = flags['collect-nodes']
         ? `, node files of ${collected.length} node${collected.length === 1 ? '' : 's'}` +

@@ -23,10 +23,11 @@ function parseSysctlUnguarded(text: string, file: string): Map<string, string> {
     const key = line.slice(0, eq).trim();
     if (!KEY.test(key)) throw new ParseError(file, i + 1, `invalid sysctl key: ${clip(key || trimmed)}`);
     // Drop exactly the separator's spaces; keep inner tabs of multi-value keys.
-    const value = line
-      .slice(eq + 1)
-      .replace(/^ +/, '')
-      .replace(/[ \t]+$/, '');
+    // (a loop, not /[ \t]+$/, which is quadratic on a long run of inner spaces)
+    let value = line.slice(eq + 1).replace(/^ +/, '');
+    let end = value.length;
+    while (end > 0 && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+    value = value.slice(0, end);
     out.set(key, value);
   }
   return out;

@@ -9,14 +9,15 @@ import type {
   ServicePortSummary,
   ServiceSummary,
 } from '../analyses/endpoints/types.js';
+import { escapeTerminal } from './escape.js';
 import { renderFindings } from './findings.js';
 import { c } from './style.js';
 import { renderTable } from './table.js';
 
 function portLine(p: ServicePortSummary): string {
-  const head = `${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`;
+  const head = escapeTerminal(`${p.name ? `${p.name} ` : ''}${p.port}/${p.protocol}`);
   const node = p.nodePort ? ` (node port ${p.nodePort})` : '';
-  let target = String(p.targetPort);
+  let target = escapeTerminal(String(p.targetPort));
   if (typeof p.targetPort === 'string') {
     const parts = p.resolved.map((r) => `${r.port} on ${r.pods} pod${r.pods === 1 ? '' : 's'}`);
     if (p.unresolvedPods > 0)
@@ -30,14 +31,15 @@ function header(s: ServiceSummary): string {
   const k = c();
   const lines: [string, string][] = [];
   const ips = s.headless ? 'None (headless)' : s.clusterIPs.join(', ') || '<none>';
-  lines.push(['Service', `${k.bold(`${s.namespace}/${s.name}`)}  ${s.type}`]);
-  if (s.type === 'ExternalName') lines.push(['External', s.externalName ?? '<none>']);
+  // Names and selectors come from the cluster: a newline in one must not break its line.
+  lines.push(['Service', `${k.bold(escapeTerminal(`${s.namespace}/${s.name}`))}  ${escapeTerminal(s.type)}`]);
+  if (s.type === 'ExternalName') lines.push(['External', escapeTerminal(s.externalName ?? '<none>')]);
   else lines.push(['Cluster IPs', ips]);
   const ports = s.ports.map(portLine);
   lines.push(['Ports', ports[0] ?? '<none>']);
   for (const p of ports.slice(1)) lines.push(['', p]);
   if (s.type !== 'ExternalName') {
-    const sel = s.selector ? Object.entries(s.selector).map(([key, v]) => `${key}=${v}`) : [];
+    const sel = s.selector ? Object.entries(s.selector).map(([key, v]) => escapeTerminal(`${key}=${v}`)) : [];
     lines.push(['Selector', sel.length ? sel.join(',') : '<none> (endpoints managed by hand)']);
   }
   const policies: string[] = [];

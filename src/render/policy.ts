@@ -11,6 +11,7 @@ import type {
 } from '../analyses/policy/evaluate.js';
 import type { MatrixCell, MatrixExplanation, PolicyMatrix } from '../analyses/policy/matrix.js';
 import type { PolicySelection } from '../analyses/policy/select.js';
+import { escapeTerminal } from './escape.js';
 import { renderFindings } from './findings.js';
 import { c } from './style.js';
 import { renderTable } from './table.js';
@@ -20,8 +21,9 @@ const word = (v: Verdict): string =>
 
 const endpointText = (e: EndpointSummary): string => {
   const ip = e.ip ? ` (${e.ip})` : '';
-  if (e.kind === 'Pod') return `${e.hostNetwork ? 'hostNetwork pod' : 'pod'} ${e.namespace}/${e.name}${ip}`;
-  if (e.kind === 'Node') return `node ${e.name}${ip}`;
+  if (e.kind === 'Pod')
+    return escapeTerminal(`${e.hostNetwork ? 'hostNetwork pod' : 'pod'} ${e.namespace}/${e.name}${ip}`);
+  if (e.kind === 'Node') return escapeTerminal(`node ${e.name}${ip}`);
   return `${e.ip}`;
 };
 

@@ -1,4 +1,5 @@
 import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
+import { escapeTerminal } from './escape.js';
 import { renderFindings } from './findings.js';
 import { c, FAIL, OK, UNKNOWN } from './style.js';
 
@@ -48,7 +49,8 @@ function refText(r: TraceRef | null): string {
   const port = r.port ? `:${r.port}` : '';
   const proto = r.protocol ? `/${r.protocol}` : '';
   const node = r.node && r.kind !== 'Node' ? ` on ${r.node}` : '';
-  return `${name}${addr}${port}${proto}${node}`;
+  // Names come from the cluster: a newline in one must not break the header line.
+  return escapeTerminal(`${name}${addr}${port}${proto}${node}`);
 }
 
 function verdictText(v: string): string {
@@ -75,10 +77,12 @@ export function renderTraceText(
       path.probability !== null && result.paths.length > 1 ? `  p=${path.probability.toFixed(2)}` : '';
     out.push(`${k.bold(`Path ${i + 1}`)} → ${refText(path.to)}${p}  ${verdictText(path.verdict)}`);
     for (const hop of path.hops) {
-      const node = hop.node ? k.dim(hop.node.padEnd(10)) : ''.padEnd(10);
+      const node = hop.node ? k.dim(escapeTerminal(hop.node).padEnd(10)) : ''.padEnd(10);
       const inferred = hop.inferred ? k.dim(' (inferred)') : '';
       const codes = hop.findings?.length ? `  ${k.red(hop.findings.join(', '))}` : '';
-      out.push(`  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${hop.detail}${inferred}${codes}`);
+      out.push(
+        `  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${escapeTerminal(hop.detail)}${inferred}${codes}`,
+      );
       if (hop.evidence && (hop.status !== 'ok' || opts.wide)) {
         for (const line of hop.evidence.split('\n')) out.push(`      ${k.dim(line)}`);
       }
@@ -89,7 +93,7 @@ export function renderTraceText(
     }
   });
   out.push('');
-  for (const n of result.notes) out.push(`${k.dim('note:')} ${n}`);
+  for (const n of result.notes) out.push(`${k.dim('note:')} ${escapeTerminal(n)}`);
   if (result.notes.length) out.push('');
   out.push(renderFindings(result.findings));
   return out.join('\n');

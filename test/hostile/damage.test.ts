@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseSysctl } from '../../src/parsers/sysctl.js';
 import { knet, ROOT, writeBundle } from '../support/cli.js';
 
 const made: string[] = [];
@@ -112,6 +113,18 @@ describe('damaged cluster objects', () => {
     });
   }
 
+  it('a 100,000-character pod phase: pods -A answers within seconds (found by the fuzz test)', () => {
+    const items = base();
+    (items[2] as { status: { phase: string } }).status.phase = 'A'.repeat(100_000);
+    const dir = writeBundle(items);
+    made.push(dir);
+    const t0 = Date.now();
+    const r = knet(['pods', '-A', '--snapshot', dir]);
+    expect([0, 1]).toContain(r.code);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.stdout).toContain('A'.repeat(1000));
+  });
+
   it('lists nested 300,000 deep (JSON and YAML)', () => {
     const dir = writeBundle(base(), {
       'cluster/deep.json': `${'['.repeat(300_000)}${']'.repeat(300_000)}`,
@@ -126,6 +139,13 @@ describe('damaged cluster objects', () => {
 });
 
 describe('damaged node files', () => {
+  it('a sysctl value with 200,000 inner spaces parses in linear time', () => {
+    const t0 = performance.now();
+    const m = parseSysctl(`net.ipv4.ip_forward = 1${' '.repeat(200_000)}x \t\n`, 'sysctl.txt');
+    expect(m.get('net.ipv4.ip_forward')).toBe(`1${' '.repeat(200_000)}x`);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it('a chain with the same jump repeated 3,000 times', () => {
     const b = demoCopy();
     const f = path.join(b, 'nodes/demo-worker/iptables-save.txt');

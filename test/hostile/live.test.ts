@@ -1,5 +1,6 @@
 // Issue #19 through the test API server and the built CLI: an HTML answer is an error, not an
-// empty cluster (item 3); a kind the server does not serve is recorded as absent (item 8).
+// empty cluster (item 3); a kind the server does not serve is recorded as absent (item 8); a
+// kind RBAC forbids is recorded as forbidden when the command can do without it, else exit 2.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -90,5 +91,91 @@ describe('a server that does not serve Ingresses nor the Gateway API', () => {
     const r = await runKnet(['doctor', '-A', '--kubeconfig', server.kubeconfig()]);
     expect([0, 1]).toContain(r.code);
     expect(r.stderr).toContain('knet: warning: the API server at');
+  });
+});
+
+describe('RBAC forbids optional kinds', () => {
+  let server: TestApiServer;
+  const EDGES = [
+    { verb: 'list', resource: 'ingresses' },
+    { verb: 'list', resource: 'ingressclasses' },
+    { verb: 'list', resource: 'secrets' },
+    { verb: 'list', resource: 'httproutes', group: 'gateway.networking.k8s.io' },
+  ];
+  beforeAll(async () => {
+    ({ server } = await serveBundle(undefined, { gateway: true }));
+  });
+  afterAll(async () => {
+    await server.close();
+    cleanupTemp();
+  });
+  afterEach(() => {
+    server.forbid.length = 0;
+  });
+
+  it('snapshot: goes on, warns naming the verb and resource, records forbiddenKinds', async () => {
+    server.forbid.push(...EDGES);
+    const out = path.join(tempDir('knet-forbidden-'), 'b');
+    const r = await runKnet(['snapshot', '-A', '-o', out, '--kubeconfig', server.kubeconfig()]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const what of [
+      'list ingresses.networking.k8s.io',
+      'list ingressclasses.networking.k8s.io',
+      'list httproutes.gateway.networking.k8s.io',
+    ])
+      expect(r.stderr).toContain(
+        `knet: warning: forbidden: cannot ${what} at the cluster scope: going on without them (see docs/rbac.md)\n`,
+      );
+    expect(r.stderr).toContain('TLS Secrets not checked: no permission to list secrets');
+    const meta = JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8'));
+    expect([...meta.forbiddenKinds].sort()).toEqual([
+      'httproutes.gateway.networking.k8s.io',
+      'ingressclasses.networking.k8s.io',
+      'ingresses.networking.k8s.io',
+      'secrets',
+    ]);
+    expect(meta.absentKinds ?? []).not.toContain('ingresses.networking.k8s.io');
+    const cluster = readFileSync(path.join(out, 'cluster.json'), 'utf8');
+    expect(cluster).toContain('"kind":"Pod"');
+    expect(cluster).not.toContain('"kind":"Ingress"');
+  });
+
+  it('snapshot: NetworkPolicies are needed (a trace on the bundle would lie): exit 2, no bundle', async () => {
+    server.forbid.push(...EDGES, { verb: 'list', resource: 'networkpolicies' });
+    const out = path.join(tempDir('knet-forbidden-'), 'b');
+    const r = await runKnet(['snapshot', '-A', '-o', out, '--kubeconfig', server.kubeconfig()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'forbidden: cannot list networkpolicies.networking.k8s.io at the cluster scope',
+    );
+    expect(existsSync(path.join(out, 'meta.json'))).toBe(false);
+  });
+
+  it('doctor -A does without NetworkPolicies and the edges, with a warning each', async () => {
+    server.forbid.push(...EDGES, { verb: 'list', resource: 'networkpolicies' });
+    const r = await runKnet(['doctor', '-A', '--kubeconfig', server.kubeconfig()]);
+    expect([0, 1], r.stderr).toContain(r.code);
+    expect(r.stderr).toContain(
+      'knet: warning: forbidden: cannot list networkpolicies.networking.k8s.io at the cluster scope: going on without them',
+    );
+    expect(r.stderr).toContain('cannot list ingresses.networking.k8s.io');
+    expect(r.stdout).not.toBe('');
+  });
+
+  it('a kind the command needs still fails with exit 2 (trace without NetworkPolicies, pods without pods)', async () => {
+    server.forbid.push({ verb: 'list', resource: 'networkpolicies' });
+    const t = await runKnet([
+      'trace',
+      'pod/shop/web-1',
+      'svc/shop/cart',
+      '--kubeconfig',
+      server.kubeconfig(),
+    ]);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/^knet: forbidden: cannot list networkpolicies\.networking\.k8s\.io/m);
+    server.forbid.push({ verb: 'list', resource: 'pods' });
+    const p = await runKnet(['pods', '-A', '--kubeconfig', server.kubeconfig()]);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toBe('knet: forbidden: cannot list pods at the cluster scope (see docs/rbac.md)\n');
   });
 });

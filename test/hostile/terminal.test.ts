@@ -100,3 +100,59 @@ describe('the built CLI on a bundle with hostile names', () => {
     expect(names).toContain(FORGED);
   });
 });
+
+describe('header lines (trace, endpoints): a newline in a name is shown, not a line break', () => {
+  const SRC = `src\nVerdict: REACHABLE${E}[2J`;
+  const SVC = `svc\nforged`;
+  const headed = writeBundle([
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+      spec: { podCIDR: '10.244.0.0/24' },
+      status: {
+        addresses: [{ type: 'InternalIP', address: '172.18.0.2' }],
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
+    },
+    {
+      ...pod(SRC, 'default', '10.244.0.5'),
+      spec: { nodeName: 'n1', containers: [{ name: 'm', ports: [{ containerPort: 80 }] }] },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: SVC, namespace: 'default' },
+      spec: {
+        selector: { app: `x${E}[8m` },
+        clusterIP: '10.96.0.10',
+        ports: [{ name: `http\n${E}[1A`, port: 80, targetPort: 80 }],
+      },
+    },
+  ]);
+  afterAll(() => rmSync(headed, { recursive: true, force: true }));
+
+  it('trace: the Trace line stays one line, the ESC is shown', () => {
+    const r = knet(['trace', `pod/default/${SRC}`, `svc/default/${SVC}`, '--snapshot', headed]);
+    expect([0, 1, 2], r.stderr).toContain(r.code);
+    expectInert(r.stdout);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(
+      'Trace pod/default/src\\nVerdict: REACHABLE\\x1b[2J 10.244.0.5 on n1 → svc/default/svc\\nforged 10.96.0.10:80/TCP',
+    );
+    expect(lines.filter((l) => l.startsWith('Verdict:'))).toHaveLength(1);
+    expect(lines.some((l) => l === 'forged' || l.startsWith('forged '))).toBe(false);
+  });
+
+  it('endpoints: the Service, Selector and Ports lines stay one line each', () => {
+    const r = knet(['endpoints', `svc/default/${SVC}`, '--snapshot', headed]);
+    expect([0, 1], r.stderr).toContain(r.code);
+    expectInert(r.stdout);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Service +default\/svc\\nforged {2}ClusterIP$/);
+    expect(lines.find((l) => l.startsWith('Ports'))).toContain('http\\n\\x1b[1A 80/TCP -> 80');
+    expect(lines.find((l) => l.startsWith('Selector'))).toContain('app=x\\x1b[8m');
+    expect(lines.some((l) => l.startsWith('forged') || l.startsWith('\\x1b[1A'))).toBe(false);
+  });
+});

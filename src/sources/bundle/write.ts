@@ -61,6 +61,8 @@ export interface SnapshotMeta {
   nodeErrors?: { node: string; message: string }[];
   /** Kinds the API server does not serve (none of them exists): `ingresses.networking.k8s.io`. */
   absentKinds?: string[];
+  /** Kinds RBAC did not let knet read (not known to be empty): `ingresses.networking.k8s.io`. */
+  forbiddenKinds?: string[];
 }
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

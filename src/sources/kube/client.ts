@@ -2,6 +2,7 @@
 // tokens, client certificates, exec and OIDC plugins). It returns the raw JSON the API sent
 // (the same JSON `kubectl get -o json` prints), so that live reads and bundles build the same
 // model, and it turns every failure into one line that says what to do.
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -46,6 +47,35 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** The most an exec credential plugin may take (KNET_CREDENTIAL_TIMEOUT_MS overrides, for tests). */
 const CREDENTIAL_TIMEOUT_MS = Number(process.env.KNET_CREDENTIAL_TIMEOUT_MS) || 15_000;
 const MAX_RETRIES = 3;
+
+interface PluginTracker {
+  running: Set<ChildProcess>;
+  /** Set when a plugin was killed for not answering: every request waiting on one fails so. */
+  timedOut?: string;
+}
+
+/**
+ * The exec credential plugins client-node starts for this kubeconfig: its ExecAuth spawns
+ * them (`execFn`) and keeps no handle, so a plugin that never answers would keep knet alive
+ * after the timeout. Wrapping execFn records them, so that they can be killed then.
+ */
+function trackPlugins(kc: unknown): PluginTracker {
+  const k = kc as { knetPlugins?: PluginTracker; authenticators?: { execFn?: unknown }[] };
+  if (k.knetPlugins) return k.knetPlugins;
+  const tracker: PluginTracker = { running: new Set() };
+  k.knetPlugins = tracker;
+  for (const auth of k.authenticators ?? []) {
+    const spawnFn = auth?.execFn;
+    if (typeof spawnFn !== 'function') continue;
+    auth.execFn = (...args: unknown[]) => {
+      const child = (spawnFn as (...a: unknown[]) => ChildProcess)(...args);
+      tracker.running.add(child);
+      child.on('close', () => tracker.running.delete(child));
+      return child;
+    };
+  }
+  return tracker;
+}
 
 function scopeOf(a: RequestAction): string {
   return a.namespace ? ` in namespace ${a.namespace}` : ' at the cluster scope';
@@ -185,22 +215,25 @@ export class KubeClient {
     // An exec credential plugin that never answers gets the bound of a request, then an error.
     const bound = Math.min(this.requestTimeoutMs, CREDENTIAL_TIMEOUT_MS);
     let timer: NodeJS.Timeout | undefined;
+    const plugins = trackPlugins(this.conn.kc);
+    if (plugins.timedOut)
+      throw new UserError(`authentication failed for context ${this.conn.context}: ${plugins.timedOut}`);
     try {
       await Promise.race([
         this.conn.kc.applyToHTTPSOptions(opts),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`the credential plugin did not answer within ${Math.round(bound / 1000)} s`)),
-            bound,
-          );
+          timer = setTimeout(() => {
+            // The plugin is not left running, nor does it keep knet alive.
+            plugins.timedOut = `the credential plugin did not answer within ${Math.round(bound / 1000)} s`;
+            for (const child of plugins.running) child.kill('SIGKILL');
+            reject(new Error(plugins.timedOut));
+          }, bound);
           timer.unref();
         }),
       ]);
     } catch (err) {
-      throw new UserError(
-        `authentication failed for context ${this.conn.context}: ${(err as Error).message.split('\n')[0]}`,
-      );
+      const detail = plugins.timedOut ?? (err as Error).message.split('\n')[0];
+      throw new UserError(`authentication failed for context ${this.conn.context}: ${detail}`);
     } finally {
       clearTimeout(timer);
     }

@@ -44,7 +44,16 @@ export interface LiveOptions {
   concurrency?: number;
   connectTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Kinds the command can do without: a 403 on them is a warning, recorded in `forbidden`,
+   * and the rest goes on (default: Gateway API kinds and Secret names). A 403 on any other
+   * kind fails the read (exit 2).
+   */
+  optional?: readonly ObjectKind[];
 }
+
+/** The kinds every command can do without (OPTIONAL_KINDS adds those some commands can). */
+export const DEFAULT_OPTIONAL: readonly ObjectKind[] = ['gateway', 'secretnames'];
 
 export interface LiveCluster {
   raws: Raw[];
@@ -61,6 +70,11 @@ export interface LiveCluster {
    * none of them exists, which is said in a warning and recorded in a snapshot's meta.json.
    */
   absent?: string[];
+  /**
+   * Optional kinds (LiveOptions.optional) that RBAC does not let this user read: not known to
+   * be empty, only unread. Said in a warning and recorded in a snapshot's meta.json.
+   */
+  forbidden?: string[];
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -78,11 +92,14 @@ function countLine(conn: KubeConnection, counts: Map<string, number>, done: numb
 }
 
 /** The Gateway API kinds the server serves, with the version to read each in. */
-async function discoverGateway(client: KubeClient): Promise<(ResourceInfo & { kind: string })[]> {
+async function discoverGateway(
+  client: KubeClient,
+): Promise<(ResourceInfo & { kind: string })[] | 'forbidden'> {
   const group = await client.get(`/apis/${GATEWAY_GROUP}`, {
     action: { verb: 'get', resource: `apigroups/${GATEWAY_GROUP}` },
     accept: [404, 403],
   });
+  if (group.status === 403) return 'forbidden';
   if (group.status !== 200) return [];
   const versions: string[] = [];
   const preferred = group.body?.preferredVersion?.version;
@@ -138,9 +155,18 @@ function withImpliedKinds(kinds: readonly ObjectKind[]): Set<ObjectKind> {
 export async function readObjects(
   client: KubeClient,
   opts: Omit<LiveOptions, 'kubeconfig' | 'context'>,
-): Promise<{ raws: Raw[]; warnings: string[]; absent: string[] }> {
+): Promise<{ raws: Raw[]; warnings: string[]; absent: string[]; forbidden: string[] }> {
   const conn = client.conn;
   const absent: string[] = [];
+  const forbidden: string[] = [];
+  const optional = new Set(opts.optional ?? DEFAULT_OPTIONAL);
+  /** A 403 on an optional kind: one warning naming the missing verb and resource, recorded. */
+  const doWithout = (err: ApiError, name: string) => {
+    if (!forbidden.includes(name)) forbidden.push(name);
+    warnings.push(
+      `${err.message.replace(/ \(see docs\/rbac\.md\)$/, '')}: going on without them (see docs/rbac.md)`,
+    );
+  };
   // The namespaces of namespaced kinds: [undefined] = all of them.
   const scopes: (string | undefined)[] = opts.allNamespaces
     ? [undefined]
@@ -163,7 +189,7 @@ export async function readObjects(
       byResource.set(resource, (byResource.get(resource) ?? 0) + n);
     opts.progress(countLine(conn, byResource, done, tasks.length));
   };
-  const list = (key: string, r: ResourceInfo, namespace: string | undefined) => {
+  const list = (key: string, r: ResourceInfo, namespace: string | undefined, kind: ObjectKind) => {
     tasks.push({
       label: key,
       run: () =>
@@ -174,6 +200,10 @@ export async function readObjects(
             report();
           },
         }).catch((err) => {
+          if (err instanceof ApiError && err.status === 403 && optional.has(kind)) {
+            doWithout(err, qualifiedResource(r));
+            return [];
+          }
           // A kind the server does not serve has no objects: said, recorded, and the rest goes on.
           if (!(err instanceof ApiError && err.status === 404)) throw err;
           const name = qualifiedResource(r);
@@ -196,8 +226,9 @@ export async function readObjects(
         tasks.push({
           label: ns ? `secret names ${ns}` : 'secret names',
           run: async () => {
-            const names = await listSecretNames(client, ns, pageSize);
+            const names = await listSecretNames(client, ns, pageSize, optional.has('secretnames'));
             if (names.warning) warnings.push(names.warning);
+            if (names.forbidden && !forbidden.includes('secrets')) forbidden.push('secrets');
             return names.raws;
           },
         });
@@ -208,14 +239,25 @@ export async function readObjects(
         run: async () => {
           const out: Raw[] = [];
           const gateway = await discoverGateway(client);
+          if (gateway === 'forbidden') {
+            const err = new ApiError(
+              `forbidden: cannot get apigroups/${GATEWAY_GROUP} at the cluster scope (see docs/rbac.md)`,
+              403,
+            );
+            if (!optional.has('gateway')) throw err;
+            doWithout(err, GATEWAY_GROUP);
+            return out;
+          }
           if (gateway.length === 0) absent.push(GATEWAY_GROUP);
           for (const r of gateway) {
             for (const ns of r.namespaced ? scopes : [undefined]) {
               try {
                 out.push(...(await listAll(client, r, ns, { pageSize })));
               } catch (err) {
-                if (!(err instanceof ApiError && (err.status === 403 || err.status === 404))) throw err;
-                warnings.push(err.message);
+                if (err instanceof ApiError && err.status === 403 && optional.has('gateway'))
+                  doWithout(err, qualifiedResource(r));
+                else if (err instanceof ApiError && err.status === 404) warnings.push(err.message);
+                else throw err;
               }
             }
           }
@@ -228,7 +270,7 @@ export async function readObjects(
       // kube-proxy and the CNI run as DaemonSets in kube-system: the dataplane needs them.
       if (kind === 'daemonsets' && scopes[0] !== undefined)
         namespaces = [...new Set(['kube-system', ...scopes])];
-      for (const ns of namespaces) list(ns ? `${kind} ${ns}` : kind, r, ns);
+      for (const ns of namespaces) list(ns ? `${kind} ${ns}` : kind, r, ns, kind);
     }
   }
 
@@ -238,5 +280,5 @@ export async function readObjects(
     report(done === tasks.length);
     return objs;
   });
-  return { raws: results.flat(), warnings, absent };
+  return { raws: results.flat(), warnings, absent, forbidden };
 }
