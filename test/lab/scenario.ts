@@ -8,6 +8,9 @@ import type { Raw } from '../../src/model/normalize.js';
 export type Overlay = 'hostgw' | 'vxlan';
 /** kube-proxy's mode: iptables (iptables-restore of its chains) or nftables (its `ip kube-proxy` table). */
 export type ProxyMode = 'iptables' | 'nftables';
+/** The CNI plugin that wires the pods: `bridge` (cni0, the default) or `ptp` (a routed CNI: a
+ * veth per pod with a /32 host route to it, no bridge). */
+export type LabCni = 'bridge' | 'ptp';
 
 export interface LabSettings {
   name: string;
@@ -20,6 +23,8 @@ export interface LabSettings {
   proxyMode?: ProxyMode;
   /** The bridge CNI plugin's hairpinMode in every node's conflist (default true, as flannel sets it). */
   hairpinMode?: boolean;
+  /** The main CNI plugin of every node's conflist (default bridge). */
+  cni?: LabCni;
 }
 
 export interface Scenario {
@@ -40,6 +45,8 @@ export function parseScenario(text: string, file: string): Scenario {
   const proxyMode = lab.proxyMode ?? 'iptables';
   if (proxyMode !== 'iptables' && proxyMode !== 'nftables')
     throw new Error(`${file}: lab.proxyMode must be iptables or nftables`);
+  const cni = lab.cni ?? 'bridge';
+  if (cni !== 'bridge' && cni !== 'ptp') throw new Error(`${file}: lab.cni must be bridge or ptp`);
   const objects = flattenObjects(doc.objects ?? []);
   if (objects.length === 0) throw new Error(`${file}: no objects`);
   return {
@@ -50,6 +57,7 @@ export function parseScenario(text: string, file: string): Scenario {
       clusterDomain: lab.clusterDomain ?? 'cluster.local',
       proxyMode,
       hairpinMode: lab.hairpinMode ?? true,
+      cni,
     },
     objects,
   };

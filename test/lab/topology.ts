@@ -9,6 +9,11 @@
 //                 (/usr/lib/cni/bridge + host-local + portmap), invoked as a container runtime does
 //     u2 ── eth0 knl-…-node-2   …
 //
+// With `lab.cni: ptp` (the routed lab) the pods are made by /usr/lib/cni/ptp instead: no cni0;
+// per pod a veth whose host side holds the gateway address (10.244.1.1/32) and a /32 host route
+// to the pod (`10.244.1.10 dev vethXXXXXXXX scope host`); the pod has 10.244.1.10/24 and its
+// routes via 10.244.1.1 (the default one from host-local's `routes`).
+//
 // Every interface is created inside a lab namespace; nothing is attached to the root namespace
 // and no root-namespace setting is changed. destroy() removes every namespace of the run's
 // prefix; a SIGINT/SIGTERM handler does the same, and reapStaleLabs() removes what a killed run
@@ -39,7 +44,7 @@ import {
   run,
   startNamespaceGuard,
 } from './exec.js';
-import { cloneObjects, type ProxyMode, type Scenario } from './scenario.js';
+import { cloneObjects, type LabCni, type ProxyMode, type Scenario } from './scenario.js';
 
 export interface LabNode {
   name: string;
@@ -50,7 +55,8 @@ export interface LabNode {
   ip: string;
   underlayPrefix: number;
   podCIDR: string;
-  /** The bridge's address: the first host of the pod CIDR (the pods' default gateway). */
+  /** The pods' default gateway: the first host of the pod CIDR (the bridge's address; with
+   * ptp, the address of every host veth of the node). */
   gateway: string;
   podPrefix: number;
   /** flannel's VTEP address: the pod CIDR's network address. */
@@ -75,8 +81,8 @@ export interface LabPod {
   ns: string;
   node: LabNode;
   ip: string;
-  /** The host side of the pod's veth pair, in the node namespace (as the bridge plugin named
-   * it; '' for a hostNetwork pod). */
+  /** The host side of the pod's veth pair, in the node namespace (as the bridge or ptp plugin
+   * named it; '' for a hostNetwork pod). */
   hostVeth: string;
   ports: LabPort[];
   mtu: number;
@@ -192,6 +198,8 @@ export class Lab {
   readonly loadedRules = new Map<string, string>();
   /** kube-proxy's mode (scenario lab.proxyMode, default iptables). */
   readonly proxyMode: ProxyMode;
+  /** The pods' CNI plugin (scenario lab.cni, default bridge). */
+  readonly cni: LabCni;
   /** The conflist per node: exactly the text the CNI plugins were given (the last one written). */
   readonly cniConfigs = new Map<string, string>();
   /** Per-run temporary directory: host-local's data directories (never /var/lib/cni). */
@@ -211,6 +219,7 @@ export class Lab {
       throw new Error(`lab prefix must start with ${LAB_PREFIX} or ${DEMO_PREFIX}`);
     this.objects = cloneObjects(scenario.objects);
     this.proxyMode = scenario.lab.proxyMode ?? 'iptables';
+    this.cni = scenario.lab.cni ?? 'bridge';
     setKubeProxyMode(this.objects, this.proxyMode);
     this.underlayNs = `${prefix}underlay`;
     const [underAddr, underBits] = parseCIDR(scenario.lab.underlayCIDR);
@@ -377,7 +386,7 @@ export class Lab {
     // kube-proxy needs bridged pod-to-pod traffic to pass through iptables (br_netfilter).
     sysctl(node.ns, 'net.bridge.bridge-nf-call-iptables', '1');
     // /etc/cni/net.d/10-lab.conflist of this node (cni0 itself is made by the bridge plugin
-    // when the node's first pod is added, as on a real node).
+    // when the node's first pod is added, as on a real node; ptp makes no bridge).
     this.writeConflist(node.name);
   }
 
@@ -393,26 +402,38 @@ export class Lab {
     const options = this.cniOptions.get(nodeName) ?? { hairpinMode: this.scenario.lab.hairpinMode ?? true };
     this.cniOptions.set(nodeName, options);
     const vxlan = this.scenario.lab.overlay === 'vxlan';
+    const ipam = {
+      type: 'host-local',
+      ranges: [[{ subnet: node.podCIDR, gateway: node.gateway }]],
+      dataDir: join(this.cniDir, node.name),
+    };
+    const main =
+      this.cni === 'ptp'
+        ? {
+            // A veth per pod, the gateway address on its host side and a /32 host route to the
+            // pod; no bridge. ipMasq off (ptp's default): pod traffic keeps its source, as
+            // the other nodes route the pod CIDRs (host-gw).
+            type: 'ptp',
+            ipMasq: false,
+            ...(vxlan ? { mtu: 1500 - VXLAN_OVERHEAD } : {}),
+            // ptp adds no default route of its own: host-local's `routes` give the pod one (via
+            // the gateway, which ptp routes to directly).
+            ipam: { ...ipam, routes: [{ dst: '0.0.0.0/0' }] },
+          }
+        : {
+            type: 'bridge',
+            bridge: 'cni0',
+            isGateway: true,
+            isDefaultGateway: true,
+            ipMasq: false,
+            hairpinMode: options.hairpinMode,
+            ...(vxlan ? { mtu: 1500 - VXLAN_OVERHEAD } : {}),
+            ipam,
+          };
     const conflist = {
       cniVersion: '1.0.0',
       name: 'lab',
-      plugins: [
-        {
-          type: 'bridge',
-          bridge: 'cni0',
-          isGateway: true,
-          isDefaultGateway: true,
-          ipMasq: false,
-          hairpinMode: options.hairpinMode,
-          ...(vxlan ? { mtu: 1500 - VXLAN_OVERHEAD } : {}),
-          ipam: {
-            type: 'host-local',
-            ranges: [[{ subnet: node.podCIDR, gateway: node.gateway }]],
-            dataDir: join(this.cniDir, node.name),
-          },
-        },
-        { type: 'portmap', capabilities: { portMappings: true } },
-      ],
+      plugins: [main, { type: 'portmap', capabilities: { portMappings: true } }],
     };
     const text = `${JSON.stringify(conflist, null, 2)}\n`;
     this.cniConfigs.set(nodeName, text);
@@ -436,8 +457,10 @@ export class Lab {
     if (pod.hostNetwork) throw new Error(`pod ${key} is hostNetwork: it has no CNI network`);
     this.cniDel(pod);
     this.cniAdd(pod);
-    // The new eth0 has a new MAC: drop the node's neighbour entry for the old one.
-    run(['ip', '-n', pod.node.ns, 'neigh', 'del', pod.ip, 'dev', 'cni0'], { allowFail: true });
+    // The new eth0 has a new MAC: drop the node's neighbour entry for the old one (with ptp it
+    // went with the old host veth).
+    if (this.cni === 'bridge')
+      run(['ip', '-n', pod.node.ns, 'neigh', 'del', pod.ip, 'dev', 'cni0'], { allowFail: true });
   }
 
   private cniEnv(pod: LabPod, command: 'ADD' | 'DEL', ifname = 'eth0'): Record<string, string> {

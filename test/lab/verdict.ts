@@ -16,6 +16,8 @@ export interface KnetVerdict {
   verdict: TraceVerdict;
   /** Finding codes of the trace, in the order knet reports them. */
   findings: string[];
+  /** Every hop of every path, in order (`kind`, `node`, `status`). */
+  hops: { kind: string; node?: string; status: string }[];
 }
 
 export async function knetVerdict(
@@ -31,5 +33,9 @@ export async function knetVerdict(
     destination: parseTarget(destination, 'default', ['pod', 'svc', 'node', 'ip']),
     protocol,
   });
-  return { verdict: result.verdict, findings: result.findings.map((f) => f.code) };
+  return {
+    verdict: result.verdict,
+    findings: result.findings.map((f) => f.code),
+    hops: result.paths.flatMap((p) => p.hops.map((h) => ({ kind: h.kind, node: h.node, status: h.status }))),
+  };
 }

@@ -483,7 +483,11 @@ export function routeHops(
   if (!gw && (expectedNode === node || expectedNode === undefined)) {
     const findings = deviceFinding() ?? [];
     // A pod of this node: the route must lead to its own interface (its veth, or its bridge).
-    if (podIface && dev && dev !== podIface && findings.length === 0)
+    // A route to the pod bridge while the pod's veth is on no bridge is the veth's fault
+    // (VETH_NOT_ON_BRIDGE, at the veth hop), not the route's.
+    const podLink = podIface && state.links ? linkByName(state.links, podIface) : undefined;
+    const detached = link?.kind === 'bridge' && podLink?.kind === 'veth' && !podLink.master;
+    if (podIface && dev && dev !== podIface && !detached && findings.length === 0)
       findings.push(
         ctx.add(
           finding('ROUTE_WRONG_NEXT_HOP', {
