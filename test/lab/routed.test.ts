@@ -4,7 +4,7 @@
 // A healthy path and two faults of the per-pod routes (toward a pod of another node, and toward
 // a pod of the client's own node); for each the kernel's outcome (real traffic) and knet's
 // verdict on the bundle captured meanwhile (.knet-tmp/lab/routed-ID/; observed outcomes:
-// .knet-tmp/lab/routed.json). The same-node faults are a known gap of knet (`knownGap`).
+// .knet-tmp/lab/routed.json).
 // Needs root and /usr/lib/cni/ptp; skips with a message otherwise (fails with KNET_REQUIRE_REAL=1).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +37,6 @@ const LOCAL_IP = '10.244.1.11';
  * which holds the gateway 10.244.1.1/32, for the pod bridge, hence VETH_NOT_ON_BRIDGE (the
  * verdict, unreachable, is right by accident).
  */
-const LOCAL_GAP = 'a same-node pod-to-pod path is taken for a bridged one: VETH_NOT_ON_BRIDGE';
 /** A pod on the client's own node: routed by node-1 too (no bridge to switch it). */
 const viaLocalPod: FaultProbe = {
   from: CLIENT,
@@ -61,11 +60,6 @@ interface RoutedCheck {
   kernel: FaultOutcome[];
   verdict: TraceVerdict;
   finding?: string;
-  /**
-   * knet is known to answer otherwise (the reason): the knet comparison is an expected failure
-   * (`it.fails`), which turns into a failing test once knet gets it right — then drop this.
-   */
-  knownGap?: string;
 }
 
 interface RoutedCase {
@@ -170,7 +164,6 @@ const CASES: RoutedCase[] = [
         kernel: ['timeout', 'unreachable'],
         verdict: 'unreachable',
         finding: 'ROUTE_MISSING',
-        knownGap: LOCAL_GAP,
       },
     ],
     apply: (lab) => {
@@ -191,7 +184,6 @@ const CASES: RoutedCase[] = [
         kernel: ['timeout', 'no-reply', 'unreachable'],
         verdict: 'unreachable',
         finding: 'ROUTE_WRONG_NEXT_HOP',
-        knownGap: LOCAL_GAP,
       },
     ],
     apply: (lab) => {
@@ -338,8 +330,7 @@ describe.skipIf(!canRun)('routed lab (ptp CNI, host-gw, kube-proxy iptables)', (
         const title =
           `${c.id}: knetVerdict(.knet-tmp/lab/routed-${c.id}, pod/${check.probe.from}, ${check.probe.target}) ` +
           `→ ${check.verdict}${check.finding ? `, finding ${check.finding}` : ''}`;
-        const test = check.knownGap ? it.fails : it;
-        test(check.knownGap ? `${title} (known gap: ${check.knownGap})` : title, async () => {
+        it(title, async () => {
           expect(kernel.has(c.id), `the kernel half of ${c.id} did not run`).toBe(true);
           const { knetVerdict } = await import('./verdict.js');
           const v = await knetVerdict(bundleOf(c), `pod/${check.probe.from}`, check.probe.target);

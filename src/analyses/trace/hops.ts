@@ -72,10 +72,18 @@ export function podHostInterface(model: ClusterModel, pod: Pod, podIP: string): 
   return veth?.master ?? veth?.ifname;
 }
 
-/** The node's bridge for pods: the interface that holds an address in the node's pod CIDR. */
+/**
+ * The node's bridge for pods: the interface that holds an address in the node's pod CIDR. A veth
+ * holding one is no bridge: it is a routed CNI's host side (the ptp plugin gives every pod's
+ * host veth the gateway address, as a /32).
+ */
 function podBridge(model: ClusterModel, state: NodeState): IpAddrInterface | undefined {
   const cidrs = model.node(state.node)?.podCIDRs ?? [];
-  return state.addrs?.find((i) => i.addresses.some((a) => cidrs.some((c) => cidrContains(c, a.local))));
+  return state.addrs?.find(
+    (i) =>
+      i.addresses.some((a) => cidrs.some((c) => cidrContains(c, a.local))) &&
+      !(state.links && linkByName(state.links, i.ifname)?.kind === 'veth'),
+  );
 }
 
 function noData(ctx: TraceContext, node: string, files: string[], what: string): string {

@@ -1113,8 +1113,9 @@ export function traceConnection(model: ClusterModel, query: TraceQuery): TraceRe
 
     const owner = targetPod?.nodeName ?? nodeOwningPodIP(model, cand.ip) ?? nodeWithAddress(model, cand.ip);
     const sameNode = owner === source.node;
-    // A pod reaching a pod on its own bridge and subnet is switched, not routed.
-    const switched = Boolean(source.pod && sameNode && dest.type === 'pod');
+    // A pod reaching a pod on its own bridge and subnet is switched, not routed; a routed CNI's
+    // pod (its host veth on no bridge) is routed by the node even to a pod of the same node.
+    const switched = Boolean(source.pod && sameNode && dest.type === 'pod' && !(inIface && !bridge));
     let overlay: string | undefined;
     if (!switched) {
       const routed = routeHops(ctx, source.node!, cand.ip, owner, source.from !== 'local', {
