@@ -1304,7 +1304,7 @@ function finish(ctx: TraceContext, source: Source, dest: Destination, paths: Tra
     verdict = 'partial';
   if (ctx.assumedNoRules.length)
     ctx.note(
-      `The pods' own netfilter rules (pods/NAMESPACE_NAME/iptables-save.txt, nft.json) are not in the bundle for ${ctx.assumedNoRules.join(', ')}: taken as empty, as they are without a sidecar or a pod firewall.`,
+      `Taken as empty (not in the bundle: pods/NAMESPACE_NAME/iptables-save.txt, nft.json): the own netfilter rules of ${ctx.assumedNoRules.join(', ')}.`,
     );
   return {
     source: source.ref,
