@@ -148,6 +148,12 @@ export default class Snapshot extends KnetCommand {
         nodeErrors = result.errors;
         collected = collected.sort();
         for (const e of result.errors) process.stderr.write(`knet: warning: node ${e.node}: ${e.message}\n`);
+        // A node file that could not be read (the Cilium agent's table, a tool that failed); a
+        // pod that is gone or has no process left is the usual churn and is not reported.
+        for (const w of result.warnings)
+          if (!w.message.startsWith('pods/'))
+            process.stderr.write(`knet: warning: node ${w.node}: ${w.message}\n`);
+        for (const n of result.notes) process.stderr.write(`knet: warning: ${n}\n`);
       }
       const done = await writer.finish({
         capturedAt: new Date().toISOString(),

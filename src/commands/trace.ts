@@ -128,18 +128,34 @@ export default class Trace extends KnetCommand {
       }
     }
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
+    const { detectNodeDataplane, describeDataplane, isTextbook } = await import(
+      '../analyses/dataplane/detect.js'
+    );
+    // The source node's dataplane, said only when it is not kube-proxy and a bridge (the
+    // textbook case every trace assumes): Cilium's kube-proxy replacement, a routed CNI, a VPC CNI.
+    type Dataplane = import('../analyses/dataplane/detect.js').NodeDataplane & {
+      node: string;
+      summary: string;
+    };
+    const dataplaneOf = (r: (typeof results)[number]): Dataplane | undefined => {
+      const node = r.source.kind === 'Node' ? r.source.name : (r.source.node ?? flags['via-node']);
+      if (!node || !cluster.model.node(node)) return undefined;
+      const d = detectNodeDataplane(cluster.model, node);
+      return isTextbook(d) ? undefined : { node, summary: describeDataplane(d), ...d };
+    };
+    const traceDoc = (r: (typeof results)[number]) => {
+      const dataplane = dataplaneOf(r);
+      return document('Trace', dataplane ? { ...r, dataplane } : r);
+    };
+    const text = (r: (typeof results)[number]) =>
+      renderTraceText(r, { explain: flags.explain, wide, dataplane: dataplaneOf(r) });
     const wide = format === 'wide';
     if (format === 'dot') process.stdout.write(renderTraceDot(results[0]));
     else if (format === 'mermaid') process.stdout.write(renderTraceMermaid(results[0]));
-    else if (results.length === 1)
-      await this.emit(format, document('Trace', results[0]), () =>
-        renderTraceText(results[0], { explain: flags.explain, wide }),
-      );
+    else if (results.length === 1) await this.emit(format, traceDoc(results[0]), () => text(results[0]));
     else
-      await this.emit(
-        format,
-        document('TraceList', { items: results.map((r) => document('Trace', r)) }),
-        () => results.map((r) => renderTraceText(r, { explain: flags.explain, wide })).join('\n'),
+      await this.emit(format, document('TraceList', { items: results.map(traceDoc) }), () =>
+        results.map(text).join('\n'),
       );
     // unknown is never a 0: with an error finding on the way it is a breakage (1), otherwise
     // the trace could not be decided (2) and stderr says which data would decide it. Several

@@ -5,6 +5,11 @@
 // maps) wins over the desired one.
 import { guardParse, ParseError } from './errors.js';
 
+/** The node files holding the Cilium agent's view (node collection execs into the agent). */
+export const CILIUM_FILES = {
+  services: 'cilium-service-list.json',
+} as const;
+
 export interface CiliumBackend {
   ip: string;
   port: number;

@@ -1,3 +1,4 @@
+import type { NodeDataplane, ServiceDataplane } from '../analyses/dataplane/detect.js';
 import type { NodeItem, PodItem } from '../analyses/inventory.js';
 import type { Finding } from '../findings/types.js';
 import { renderFindings } from './findings.js';
@@ -43,6 +44,26 @@ export interface NodeWideInfo {
   externalIPs: string[];
   /** The source has this node's files (iptables-save, ip -j …): traces through it are decided. */
   nodeData: boolean;
+  /** Who translates Services and who connects the pods on this node (detectNodeDataplane). */
+  dataplane?: NodeDataplane;
+}
+
+const SERVICE_DATAPLANES: Record<ServiceDataplane, string> = {
+  'kube-proxy-iptables': 'kube-proxy iptables',
+  'kube-proxy-ipvs': 'kube-proxy ipvs',
+  'kube-proxy-nftables': 'kube-proxy nftables',
+  'cilium-ebpf': 'cilium eBPF',
+  'calico-ebpf': 'calico eBPF',
+  unknown: 'unknown',
+};
+
+/** The SERVICES and POD NETWORK cells: "cilium eBPF", "routed (calico)"; unknown in yellow. */
+function dataplaneCells(d: NodeDataplane | undefined): [string, string] {
+  const unknown = c().yellow('unknown');
+  if (!d) return [unknown, unknown];
+  const services = d.services === 'unknown' ? unknown : SERVICE_DATAPLANES[d.services];
+  const pods = d.pods === 'unknown' ? unknown : `${d.pods}${d.cni ? ` (${d.cni})` : ''}`;
+  return [services, pods];
 }
 
 export function renderNodeList(
@@ -58,7 +79,7 @@ export function renderNodeList(
     ...(wide ? ['external ip'] : []),
     'pod cidr',
     'pods',
-    ...(wide ? ['cidr used', 'node data'] : []),
+    ...(wide ? ['cidr used', 'node data', 'services', 'pod network'] : []),
     'ready',
     'problems',
   ];
@@ -74,6 +95,7 @@ export function renderNodeList(
         ? [
             n.podCapacity ? `${((100 * n.podCount) / n.podCapacity).toFixed(1)}%` : '-',
             info?.nodeData ? 'yes' : c().yellow('no'),
+            ...dataplaneCells(info?.dataplane),
           ]
         : []),
       yesNo(n.ready),

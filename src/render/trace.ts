@@ -59,14 +59,19 @@ function verdictText(v: string): string {
   return v === 'reachable' ? k.green(text) : v === 'unknown' ? k.yellow(text) : k.red(text);
 }
 
-/** The human trace; `wide` (-o wide) adds every hop's evidence, not only the broken hops'. */
+/**
+ * The human trace; `wide` (-o wide) adds every hop's evidence, not only the broken hops'.
+ * `dataplane`: the source node's dataplane when it is not the textbook one (kube-proxy and a
+ * bridge), as `describeDataplane` says it; one header line.
+ */
 export function renderTraceText(
   result: TraceResult,
-  opts: { explain?: boolean; wide?: boolean } = {},
+  opts: { explain?: boolean; wide?: boolean; dataplane?: { node: string; summary: string } } = {},
 ): string {
   const k = c();
   const out: string[] = [];
   out.push(`${k.bold('Trace')} ${refText(result.source)} → ${refText(result.destination)}`);
+  if (opts.dataplane) out.push(`${k.bold('Dataplane:')} ${opts.dataplane.summary} on ${opts.dataplane.node}`);
   const broken = result.paths.filter((p) => p.verdict === 'unreachable').length;
   const summary = result.paths.length > 1 ? ` (${result.paths.length} paths, ${broken} broken)` : '';
   out.push(`${k.bold('Verdict:')} ${verdictText(result.verdict)}${summary}`);

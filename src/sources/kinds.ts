@@ -29,7 +29,7 @@ export const SERVICE_KINDS = [
 
 /**
  * A packet's path: the Services' backends, NetworkPolicies, and what names the proxy mode and
- * the CNI (kube-system's DaemonSets and the kube-proxy/coredns ConfigMaps).
+ * the CNI (kube-system's DaemonSets and the kube-proxy, coredns and cilium-config ConfigMaps).
  */
 export const PATH_KINDS = [...SERVICE_KINDS, 'networkpolicies', 'daemonsets', 'configmaps'] as const;
 

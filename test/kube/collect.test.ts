@@ -1,13 +1,16 @@
 // Node collection through debug pods: what is created, what comes back, and that every debug
 // pod is deleted — on success, when a node fails mid-way, on timeouts, on missing permissions
 // and on Ctrl-C.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CILIUM_FILES } from '../../src/analyses/dataplane/detect.js';
 import { UserError } from '../../src/cli/errors.js';
 import { KubeClient } from '../../src/sources/kube/client.js';
 import { collectNodeFiles, DEFAULT_DEBUG_IMAGE } from '../../src/sources/kube/collect.js';
 import { connectKube } from '../../src/sources/kube/config.js';
 import { cleanupTemp, failure, serveBundle, writes } from './helpers.js';
-import type { KubeletDecision, TestApiServer } from './server/apiserver.js';
+import type { ExecHandler, KubeletDecision, TestApiServer } from './server/apiserver.js';
 import type { LoadedBundle } from './server/bundle.js';
 import { bundleExec, type FakeNodeOptions } from './server/fake-node.js';
 
@@ -289,3 +292,183 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('the Cilium agents: their service table (kube-proxy replacement)', () => {
+  let cilium: TestApiServer;
+  const SERVICE_LIST = readFileSync(path.resolve(__dirname, '../fixtures/cilium/service-list.json'), 'utf8');
+  const agentExecs: { namespace: string; pod: string; container: string; command: string[] }[] = [];
+  let agentMode: 'answer' | 'hang' | 'garbage' = 'answer';
+
+  const agentPod = (name: string, node: string, phase = 'Running') => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: 'kube-system', name, uid: `uid-${name}`, labels: { 'k8s-app': 'cilium' } },
+    spec: {
+      nodeName: node,
+      hostNetwork: true,
+      containers: [{ name: 'cilium-agent', image: 'quay.io/cilium/cilium:v1.16.0' }],
+    },
+    status: {
+      phase,
+      containerStatuses: [
+        {
+          name: 'cilium-agent',
+          state: phase === 'Running' ? { running: {} } : { waiting: { reason: 'ContainerCreating' } },
+        },
+      ],
+    },
+  });
+
+  /** node-1 runs a current agent (cilium-dbg), node-2 an agent older than 1.15 (cilium only). */
+  const fakeAgent: ExecHandler = async (ctx, io) => {
+    const pod = String(ctx.pod.metadata.name);
+    agentExecs.push({ namespace: ctx.namespace, pod, container: ctx.container, command: ctx.command });
+    if (ctx.command.slice(1).join(' ') !== 'service list -o json') return 2;
+    if (ctx.command[0] === 'cilium-dbg' && pod === 'cilium-n2old') {
+      io.stderr('exec: "cilium-dbg": executable file not found in $PATH\n');
+      return 127;
+    }
+    if (agentMode === 'hang') {
+      await new Promise((r) => setTimeout(r, 60_000).unref());
+      return 0;
+    }
+    io.stdout(agentMode === 'garbage' ? 'Error: cannot connect to the agent\n' : SERVICE_LIST);
+    return 0;
+  };
+
+  beforeAll(async () => {
+    ({ server: cilium } = await serveBundle(undefined, {
+      objects: [
+        ...bundle.objects,
+        agentPod('cilium-n1new', 'node-1'),
+        agentPod('cilium-n2old', 'node-2'),
+        agentPod('cilium-cp000', 'control-plane', 'Pending'),
+      ],
+      exec: (ctx, io) =>
+        ctx.container === 'cilium-agent' ? fakeAgent(ctx, io) : bundleExec(bundle.nodeFiles)(ctx, io),
+    }));
+  });
+  afterAll(async () => {
+    await cilium.close();
+  });
+  afterEach(() => {
+    cilium.requests.length = 0;
+    cilium.forbid.length = 0;
+    agentExecs.length = 0;
+    agentMode = 'answer';
+  });
+  const opts = () => ({ kubeconfig: cilium.kubeconfig(), pollIntervalMs: 20, handleSignals: false });
+  const ciliumDebugPods = () =>
+    cilium.objects('Pod').filter((p) => String(p.metadata.name).startsWith('knet-collect-'));
+
+  it('execs into the agent on each node (cilium-dbg, else cilium) and stores its output', async () => {
+    const sunk: Record<string, Record<string, string>> = {};
+    const files = await collectNodeFiles(
+      {
+        ...opts(),
+        sink: (node, f) => {
+          sunk[node] = f;
+        },
+      },
+      ['node-1', 'node-2'],
+    );
+    expect(files.errors).toEqual([]);
+    expect(files.warnings).toEqual([]);
+    expect(files.notes).toEqual([]);
+    for (const node of ['node-1', 'node-2']) {
+      expect(sunk[node]['cilium-service-list.json']).toBe(SERVICE_LIST);
+      expect(sunk[node]['iptables-save.txt']).toBe(bundle.nodeFiles[node]['iptables-save.txt']);
+    }
+    const byPod = (pod: string) => agentExecs.filter((e) => e.pod === pod).map((e) => e.command.join(' '));
+    expect(byPod('cilium-n1new')).toEqual(['cilium-dbg service list -o json']);
+    expect(byPod('cilium-n2old')).toEqual(['cilium-dbg service list -o json', 'cilium service list -o json']);
+    expect(new Set(agentExecs.map((e) => `${e.namespace}/${e.container}`))).toEqual(
+      new Set(['kube-system/cilium-agent']),
+    );
+    // No debug pod for the agent: only the usual two, created and deleted; the agents found by label.
+    const posts = cilium.requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.path)).toEqual([
+      '/api/v1/namespaces/default/pods',
+      '/api/v1/namespaces/default/pods',
+    ]);
+    const list = cilium.requests.find((r) => r.path === '/api/v1/namespaces/kube-system/pods');
+    expect(list?.query.get('labelSelector')).toBe('k8s-app=cilium');
+    expect(ciliumDebugPods()).toEqual([]);
+  });
+
+  it('the file is nodes/NODE/cilium-service-list.json, where the trace reads it (CILIUM_FILES)', async () => {
+    const files = await collectNodeFiles(opts(), ['node-1']);
+    expect(files.read('node-1', 'cilium-service-list.json')).toBe(SERVICE_LIST);
+    expect(files.describe('node-1', CILIUM_FILES.services)).toBe('nodes/node-1/cilium-service-list.json');
+  });
+
+  it('an agent that is not running: a warning for its node, the node files are kept', async () => {
+    const files = await collectNodeFiles(opts(), ['control-plane']);
+    expect(files.nodes()).toEqual(['control-plane']);
+    expect(files.errors).toEqual([]);
+    expect(files.warnings).toEqual([
+      {
+        node: 'control-plane',
+        message:
+          'cilium-service-list.json: the Cilium agent pod kube-system/cilium-cp000 is not running (phase Pending)',
+      },
+    ]);
+    expect(agentExecs).toEqual([]);
+  });
+
+  it('no permission to exec in kube-system: a warning naming it per node, not a failure', async () => {
+    cilium.forbid.push({ verb: 'create', resource: 'pods/exec', namespace: 'kube-system' });
+    const files = await collectNodeFiles({ ...opts(), concurrency: 1 }, ['node-1', 'node-2']);
+    expect(files.errors).toEqual([]);
+    expect(files.nodes().sort()).toEqual(['node-1', 'node-2']);
+    const refused =
+      'cilium-service-list.json: forbidden: cannot create pods/exec in namespace kube-system (see docs/rbac.md)';
+    expect(files.warnings).toEqual([
+      { node: 'node-1', message: refused },
+      { node: 'node-2', message: refused },
+    ]);
+    expect(files.read('node-1', 'cilium-service-list.json')).toBeUndefined();
+    // Refused once: the other node is not tried again.
+    const tries = cilium.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/kube-system/pods/'));
+    expect(tries).toHaveLength(1);
+    expect(ciliumDebugPods()).toEqual([]);
+  });
+
+  it('an agent that does not answer: bounded by the node timeout, the node files are kept', async () => {
+    agentMode = 'hang';
+    const started = Date.now();
+    const files = await collectNodeFiles({ ...opts(), nodeTimeoutMs: 1500 }, ['node-1']);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(files.errors).toEqual([]);
+    expect(files.read('node-1', 'ip-route.json')).toBe(bundle.nodeFiles['node-1']['ip-route.json']);
+    expect(files.warnings).toEqual([
+      {
+        node: 'node-1',
+        message:
+          "cilium-service-list.json: cilium-dbg service list in the Cilium agent pod kube-system/cilium-n1new did not finish within the node's 1.5 s",
+      },
+    ]);
+    expect(cilium.openSessions()).toBe(0);
+    expect(ciliumDebugPods()).toEqual([]);
+  });
+
+  it('output that is not the service list: not stored, said', async () => {
+    agentMode = 'garbage';
+    const files = await collectNodeFiles(opts(), ['node-1']);
+    expect(files.read('node-1', 'cilium-service-list.json')).toBeUndefined();
+    expect(files.warnings).toEqual([
+      { node: 'node-1', message: expect.stringMatching(/^cilium-service-list.json: .*invalid JSON/) },
+    ]);
+  });
+
+  it('the agents cannot be listed: a note, and the collection goes on', async () => {
+    cilium.forbid.push({ verb: 'list', resource: 'pods', namespace: 'kube-system' });
+    const files = await collectNodeFiles(opts(), ['node-1']);
+    expect(files.errors).toEqual([]);
+    expect(files.nodes()).toEqual(['node-1']);
+    expect(files.notes).toEqual([
+      'the Cilium agents could not be looked for (forbidden: cannot list pods in namespace kube-system (see docs/rbac.md)): their service tables are not read',
+    ]);
+    expect(agentExecs).toEqual([]);
+  });
+});

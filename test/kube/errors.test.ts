@@ -130,6 +130,9 @@ describe('403 names the verb, the resource and the namespace', () => {
     expect(live.warnings[0]).toBe(
       'forbidden: cannot get configmaps kube-proxy in namespace kube-system (see docs/rbac.md): the kube-proxy mode and DNS settings are unknown',
     );
+    expect(live.warnings).toContain(
+      'forbidden: cannot get configmaps cilium-config in namespace kube-system (see docs/rbac.md): whether Cilium replaces kube-proxy is known from its DaemonSet only',
+    );
   });
 });
 

@@ -37,7 +37,8 @@ const expectedIds = () =>
       (o) =>
         !NEVER_READ.has(o.kind) &&
         (o.kind !== 'ConfigMap' ||
-          (o.metadata.namespace === 'kube-system' && ['kube-proxy', 'coredns'].includes(o.metadata.name))),
+          (o.metadata.namespace === 'kube-system' &&
+            ['kube-proxy', 'coredns', 'cilium-config'].includes(o.metadata.name))),
     ),
   );
 

@@ -12,6 +12,7 @@ import { traceConnection } from '../../src/analyses/trace/trace.js';
 import type { TraceResult, TraceTarget } from '../../src/analyses/trace/types.js';
 import { buildModel } from '../../src/model/build.js';
 import { DEMO_BUNDLE, readBundle } from '../../src/sources/bundle/read.js';
+import { knet } from '../support/cli.js';
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/cilium');
 const dirs: string[] = [];
@@ -22,12 +23,17 @@ afterAll(() => {
 type Model = ReturnType<typeof buildModel>;
 type Edit = (file: (rel: string) => string) => void;
 
-async function demoWith(...edits: Edit[]): Promise<Model> {
+/** A copy of the demo bundle with the edits applied: its folder. */
+function demoDir(...edits: Edit[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'knet-planes-'));
   dirs.push(dir);
   cpSync(DEMO_BUNDLE, dir, { recursive: true });
   for (const edit of edits) edit((rel) => path.join(dir, rel));
-  const b = await readBundle(dir);
+  return dir;
+}
+
+async function demoWith(...edits: Edit[]): Promise<Model> {
+  const b = await readBundle(demoDir(...edits));
   return buildModel(b.raws, b.nodeFiles);
 }
 
@@ -298,5 +304,82 @@ describe('a VPC CNI (AWS style): pod traffic through a per-ENI policy-routing ta
       destination: { kind: 'ip', name: '1.1.1.1', port: 443 },
     });
     expect(other.paths[0].hops.find((h) => h.kind === 'route')?.detail).toMatch(/via 172\.18\.0\.1 /);
+  });
+});
+
+describe('the dataplane in the output: said where it is not kube-proxy and a bridge', () => {
+  const FRONTEND_POD = 'pod/shop/frontend-9zd29xl7v-27thn';
+
+  it('a trace from a Cilium node: one header line, and a dataplane object in the JSON', () => {
+    const dir = demoDir(ciliumKpr, ciliumTable('demo-worker'));
+    const text = knet(['trace', FRONTEND_POD, 'svc/shop/cart', '--snapshot', dir]);
+    expect(text.code, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[1]).toBe('Dataplane: cilium ebpf · bridge (canal+cilium) on demo-worker');
+    expect(lines[2]).toMatch(/^Verdict: REACHABLE/);
+    expect(lines.filter((l) => l.startsWith('Dataplane:'))).toHaveLength(1);
+
+    const json = JSON.parse(
+      knet(['trace', FRONTEND_POD, 'svc/shop/cart', '--json', '--snapshot', dir]).stdout,
+    );
+    expect(json.kind).toBe('Trace');
+    expect(json.dataplane).toMatchObject({
+      node: 'demo-worker',
+      summary: 'cilium ebpf · bridge (canal+cilium)',
+      services: 'cilium-ebpf',
+      servicesReason: 'configmap/kube-system/cilium-config kube-proxy-replacement: true',
+      pods: 'bridge',
+      cni: 'canal+cilium',
+    });
+  });
+
+  it('the textbook demo: no line, no field', () => {
+    const text = knet(['trace', FRONTEND_POD, 'svc/shop/cart', '--snapshot', 'demo']);
+    expect(text.stdout).not.toContain('Dataplane:');
+    const json = JSON.parse(
+      knet(['trace', FRONTEND_POD, 'svc/shop/cart', '--json', '--snapshot', 'demo']).stdout,
+    );
+    expect(json).not.toHaveProperty('dataplane');
+  });
+
+  it('--all-pods: each trace says its own source node', () => {
+    const dir = demoDir(ciliumKpr);
+    const r = knet(['trace', 'deploy/shop/frontend', 'svc/shop/cart', '--all-pods', '--snapshot', dir]);
+    const said = r.stdout.split('\n').filter((l) => l.startsWith('Dataplane:'));
+    expect(said.sort()).toEqual([
+      'Dataplane: cilium ebpf · bridge (canal+cilium) on demo-worker',
+      'Dataplane: cilium ebpf · bridge (canal+cilium) on demo-worker2',
+    ]);
+    const list = JSON.parse(
+      knet(['trace', 'deploy/shop/frontend', 'svc/shop/cart', '--all-pods', '--json', '--snapshot', dir])
+        .stdout,
+    );
+    expect(list.items.map((t: { dataplane: { node: string } }) => t.dataplane.node).sort()).toEqual([
+      'demo-worker',
+      'demo-worker2',
+    ]);
+  });
+
+  it('a routed node as the source: the line names the CNI', () => {
+    const dir = demoDir(calicoPod);
+    const r = knet(['trace', 'pod/shop/cart-b5lsxj67p-kb2pr', 'svc/shop/cart', '--snapshot', dir]);
+    expect(r.stdout.split('\n')[1]).toBe('Dataplane: kube-proxy iptables · routed (calico) on demo-worker2');
+  });
+
+  it('knet nodes -o wide: SERVICES and POD NETWORK per node', () => {
+    const demo = knet(['nodes', '-o', 'wide', '--snapshot', 'demo']).stdout;
+    expect(demo).toMatch(/NODE DATA +SERVICES +POD NETWORK +READY/);
+    expect(demo).toMatch(/demo-worker .* kube-proxy iptables +bridge \(canal\) +True/);
+    const cilium = knet(['nodes', '-o', 'wide', '--snapshot', demoDir(ciliumKpr, calicoPod)]).stdout;
+    expect(cilium).toMatch(/demo-worker .* cilium eBPF +bridge \(canal\+cilium\) +True/);
+    expect(cilium).toMatch(/demo-worker2 .* cilium eBPF +routed \(calico\) +True/);
+    const noFiles = demoDir((f) => {
+      rmSync(f('nodes/demo-control-plane'), { recursive: true });
+    });
+    expect(knet(['nodes', '-o', 'wide', '--snapshot', noFiles]).stdout).toMatch(
+      /demo-control-plane .* no +unknown +unknown +True/,
+    );
+    // The narrow table and the JSON are unchanged.
+    expect(knet(['nodes', '--snapshot', 'demo']).stdout).not.toContain('SERVICES');
   });
 });

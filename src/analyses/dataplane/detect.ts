@@ -11,6 +11,7 @@
 import type { ClusterModel } from '../../model/cluster.js';
 import { cidrContains } from '../../model/ip.js';
 import { nodeState } from '../../model/node-state.js';
+import { CILIUM_FILES } from '../../parsers/cilium.js';
 import { detectCni } from '../policy/cni.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
 
@@ -33,10 +34,7 @@ export interface NodeDataplane {
   podsReason: string;
 }
 
-/** The node files holding the Cilium agent's view (node collection execs into the agent). */
-export const CILIUM_FILES = {
-  services: 'cilium-service-list.json',
-} as const;
+export { CILIUM_FILES };
 
 /** kube-proxy is replaced cluster-wide: cilium-config says so, or Cilium runs and kube-proxy does not. */
 function ciliumReplacesKubeProxy(model: ClusterModel): string | undefined {

@@ -2,12 +2,16 @@
 // (hostNetwork, hostPID, tolerating every taint) runs the collection script through the exec
 // API and prints the node's files; a bounded number of nodes at a time, a timeout per node.
 // The pods are deleted on success, on failure and on Ctrl-C. Nothing else is ever written.
+// On a node running a Cilium agent, the agent's own service table is read too, by exec into
+// the agent pod (no debug pod needed): `cilium-dbg service list -o json`.
 import { Writable } from 'node:stream';
 import { UserError } from '../../cli/errors.js';
 import { memoryNodeFiles, type NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { CILIUM_FILES, parseCiliumServiceList } from '../../parsers/cilium.js';
 import { ApiError, KubeClient } from './client.js';
 import { connectKube, type KubeConnection, loadClient } from './config.js';
+import { listAll } from './list.js';
 import { mapLimit } from './pool.js';
 import { RESOURCES, resourcePath } from './resources.js';
 import { type CollectPodRef, collectionCommand, parseCollectionOutput } from './script.js';
@@ -18,6 +22,19 @@ export const DEBUG_POD_PREFIX = 'knet-collect-';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const RUN_LABEL = 'knet.io/collect-run';
 const CONTAINER = 'collect';
+
+/** The Cilium agents: the pods of the `cilium` DaemonSet, one per node. */
+export const CILIUM_AGENT = {
+  namespace: 'kube-system',
+  labelSelector: 'k8s-app=cilium',
+  container: 'cilium-agent',
+} as const;
+
+/** The agent's load-balancing table: `cilium-dbg` (Cilium ≥ 1.15), else the older `cilium`. */
+export const CILIUM_SERVICE_COMMANDS = [
+  ['cilium-dbg', 'service', 'list', '-o', 'json'],
+  ['cilium', 'service', 'list', '-o', 'json'],
+] as const;
 
 export interface CollectOptions {
   kubeconfig?: string;
@@ -58,8 +75,13 @@ export interface NodeCollectionError {
 export interface CollectedNodeFiles extends NodeFiles {
   /** Nodes that could not be collected, and why (their hops stay `unknown`). */
   errors: NodeCollectionError[];
-  /** Commands that failed on a node (a tool missing, a pod's processes not found). */
+  /**
+   * Commands that failed on a node (a tool missing, a pod's processes not found, the Cilium
+   * agent not answering): the node's other files are there.
+   */
   warnings: NodeCollectionError[];
+  /** About the whole collection, not one node (the Cilium agents could not be listed). */
+  notes: string[];
   /** Milliseconds per collected node, start of pod creation to deletion. */
   timings: { node: string; ms: number }[];
 }
@@ -175,7 +197,13 @@ export async function execInPod(
   pod: string,
   container: string,
   command: string[],
-  opts: { timeoutMs: number; signal: AbortSignal; timeoutMessage?: string },
+  opts: {
+    timeoutMs: number;
+    signal: AbortSignal;
+    timeoutMessage?: string;
+    /** Names the pod in errors (default "the debug pod"). */
+    where?: string;
+  },
 ): Promise<{ stdout: string; stderr: string }> {
   const k8s = await loadClient();
   const exec = new k8s.Exec(conn.kc);
@@ -217,7 +245,12 @@ export async function execInPod(
     exec
       .exec(namespace, pod, container, command, sink(out), sink(err), null, false, (status) => {
         if (status?.status === 'Success') finish();
-        else finish(new Error(`the command failed in the debug pod: ${status?.message ?? 'unknown error'}`));
+        else
+          finish(
+            new Error(
+              `the command failed in ${opts.where ?? 'the debug pod'}: ${status?.message ?? 'unknown error'}`,
+            ),
+          );
       })
       .then(
         (socket) => {
@@ -239,6 +272,85 @@ function execConnectError(conn: KubeConnection, namespace: string, e: Error): Er
     return new UserError(`forbidden: cannot create pods/exec in namespace ${namespace} (see docs/rbac.md)`);
   }
   return new Error(`exec failed: ${e?.message ?? String(e)}`);
+}
+
+/** A node's Cilium agent: its pod, and why it cannot be read (not running) if so. */
+interface CiliumAgent {
+  pod: string;
+  notRunning?: string;
+}
+
+/**
+ * The Cilium agent pod of each node (none where Cilium does not run). Listing them is
+ * optional: a failure is a warning, and no agent is read.
+ */
+async function findCiliumAgents(client: KubeClient, notes: string[]): Promise<Map<string, CiliumAgent>> {
+  const agents = new Map<string, CiliumAgent>();
+  let pods: Raw[];
+  try {
+    pods = await listAll(client, RESOURCES.pods, CILIUM_AGENT.namespace, {
+      labelSelector: CILIUM_AGENT.labelSelector,
+    });
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status === 401) throw err;
+    notes.push(
+      `the Cilium agents could not be looked for (${err.message}): their service tables are not read`,
+    );
+    return agents;
+  }
+  for (const p of pods) {
+    const node = p?.spec?.nodeName;
+    if (typeof node !== 'string' || !node || p?.metadata?.deletionTimestamp) continue;
+    const statuses: Raw[] = Array.isArray(p.status?.containerStatuses) ? p.status.containerStatuses : [];
+    const container = statuses.find((c) => c?.name === CILIUM_AGENT.container);
+    const running = p.status?.phase === 'Running' && (!container || Boolean(container.state?.running));
+    const agent: CiliumAgent = { pod: String(p.metadata?.name) };
+    if (!running)
+      agent.notRunning = `the Cilium agent pod ${CILIUM_AGENT.namespace}/${agent.pod} is not running (phase ${p.status?.phase ?? 'unknown'})`;
+    // During a rollout a node may have two agent pods: the running one wins.
+    const known = agents.get(node);
+    if (!known || (known.notRunning && !agent.notRunning)) agents.set(node, agent);
+  }
+  return agents;
+}
+
+/**
+ * The agent's service table (`cilium-dbg service list -o json`, else `cilium service list -o
+ * json` on agents older than 1.15), checked to be that command's JSON before it is kept.
+ */
+async function readCiliumServices(
+  conn: KubeConnection,
+  pod: string,
+  opts: { deadline: number; nodeTimeoutMs: number; signal: AbortSignal },
+): Promise<string> {
+  const where = `the Cilium agent pod ${CILIUM_AGENT.namespace}/${pod}`;
+  let first: unknown;
+  for (const command of CILIUM_SERVICE_COMMANDS) {
+    const left = opts.deadline - Date.now();
+    if (first !== undefined && left < 1000) break;
+    try {
+      const { stdout } = await execInPod(
+        conn,
+        CILIUM_AGENT.namespace,
+        pod,
+        CILIUM_AGENT.container,
+        [...command],
+        {
+          timeoutMs: Math.max(1000, left),
+          signal: opts.signal,
+          where,
+          timeoutMessage: `${command[0]} service list in ${where} did not finish within the node's ${seconds(opts.nodeTimeoutMs)}`,
+        },
+      );
+      parseCiliumServiceList(stdout, `${command[0]} service list -o json in ${where}`);
+      return stdout;
+    } catch (err) {
+      // Ctrl-C, and a missing permission or credential: no second command would do better.
+      if (opts.signal.aborted || err instanceof UserError) throw err;
+      first ??= err;
+    }
+  }
+  throw first;
 }
 
 function isFatal(err: unknown): boolean {
@@ -291,6 +403,9 @@ export async function collectNodeFiles(
   const errors: NodeCollectionError[] = [];
   const warnings: NodeCollectionError[] = [];
   const timings: { node: string; ms: number }[] = [];
+  const notes: string[] = [];
+  /** The first refusal to exec into the Cilium agents: the other nodes are not tried. */
+  let ciliumRefused: string | undefined;
 
   let interrupted = 0;
   const onSignal = () => {
@@ -339,6 +454,7 @@ export async function collectNodeFiles(
       podsByNode.set(r.node, list);
     }
     const targets = [...new Set([...nodes, ...podsByNode.keys()])];
+    const agents = await findCiliumAgents(client, notes);
     let finished = 0;
     const report = (what: string) =>
       opts.progress?.(`collecting node files: ${finished}/${targets.length} nodes done (${what})`);
@@ -395,6 +511,24 @@ export async function collectNodeFiles(
         const parsed = parseCollectionOutput(result.stdout, `collection output of node ${node}`);
         if (!parsed.complete) throw new Error('the collection output is incomplete');
         for (const e of parsed.errors) warnings.push({ node, message: `${e.path}: ${e.message}` });
+        // Cilium's kube-proxy replacement: its table is in the agent, not in the node's rules.
+        const agent = agents.get(node);
+        if (agent) {
+          report(`${node}: reading the Cilium agent`);
+          try {
+            if (agent.notRunning) throw new Error(agent.notRunning);
+            if (ciliumRefused) throw new Error(ciliumRefused);
+            parsed.files[CILIUM_FILES.services] = await readCiliumServices(conn, agent.pod, {
+              deadline,
+              nodeTimeoutMs,
+              signal,
+            });
+          } catch (err) {
+            if (signal.aborted) throw abortError(signal);
+            if (err instanceof UserError) ciliumRefused ??= err.message;
+            warnings.push({ node, message: `${CILIUM_FILES.services}: ${errorText(err)}` });
+          }
+        }
         if (opts.sink) await opts.sink(node, parsed.files);
         else files[node] = parsed.files;
       } catch (err) {
@@ -477,5 +611,5 @@ export async function collectNodeFiles(
     throw err;
   }
   const base = memoryNodeFiles(files);
-  return { ...base, errors, warnings, timings };
+  return { ...base, errors, warnings, notes, timings };
 }

@@ -3,7 +3,7 @@
 // It reads in rounds, each from what the one before found:
 //   1. both ends by name; for a Service its EndpointSlices (label kubernetes.io/service-name)
 //      and legacy Endpoints; the ends' namespaces (labels, NetworkPolicies, DaemonSets);
-//      kube-system's DaemonSets (kube-proxy, the CNI) and its two ConfigMaps;
+//      kube-system's DaemonSets (kube-proxy, the CNI) and its three ConfigMaps;
 //   2. the pods the Service's selector matches (a label selector);
 //   3. the endpoints' pods not among them: by targetRef, else by status.podIP (a field selector);
 //   4. the nodes of those pods and endpoints, and the pods' namespaces.
