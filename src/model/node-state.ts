@@ -85,11 +85,17 @@ export class NodeState {
 
   /** The node's iptables rules (either back end), parsed lazily chain by chain. */
   get iptables(): IptablesDump | undefined {
-    return this.parsed('iptables-save.txt', (t, f) => parseIptablesSave(t, f, { lazy: true }));
+    return this.parsed(
+      'iptables-save.txt',
+      blankIsAbsent((t, f) => parseIptablesSave(t, f, { lazy: true })),
+    );
   }
 
   get ip6tables(): IptablesDump | undefined {
-    return this.parsed('ip6tables-save.txt', (t, f) => parseIptablesSave(t, f, { lazy: true }));
+    return this.parsed(
+      'ip6tables-save.txt',
+      blankIsAbsent((t, f) => parseIptablesSave(t, f, { lazy: true })),
+    );
   }
 
   /** IPVS virtual servers (`ipvsadm -Sn`). */
@@ -99,7 +105,7 @@ export class NodeState {
 
   /** Every nftables table of the node (`nft -j list ruleset`). */
   get nft(): NftRuleset | undefined {
-    return this.parsed('nft.json', parseNftJson);
+    return this.parsed('nft.json', blankIsAbsent(parseNftJson));
   }
 
   /** The Cilium agent's load-balancing table (`cilium-dbg service list -o json`). */
@@ -157,6 +163,13 @@ export class NodeState {
     this.cache.set(key, state);
     return state;
   }
+}
+
+/** An empty rule dump (a table-less iptables-save, no nft) says nothing: it counts as absent. */
+function blankIsAbsent<T>(
+  parse: (text: string, shown: string) => T,
+): (text: string, shown: string) => T | undefined {
+  return (text, shown) => (text.trim() === '' ? undefined : parse(text, shown));
 }
 
 const states = new WeakMap<ClusterModel, Map<string, NodeState>>();

@@ -65,21 +65,19 @@ export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyR
   }
   if (perModel.has(nodeName)) return perModel.get(nodeName);
   const state = nodeState(model, nodeName);
-  const present = (f: string) => model.nodeFiles.read(nodeName, f) !== undefined;
+  const dumps = { iptables: state.iptables, ip6tables: state.ip6tables, ipvs: state.ipvs, nft: state.nft };
   const files: NodeProxyRules['files'] = {};
   for (const k of Object.keys(PROXY_FILES) as (keyof typeof PROXY_FILES)[])
-    if (present(PROXY_FILES[k])) files[k] = state.describe(PROXY_FILES[k]);
+    if (dumps[k] !== undefined) files[k] = state.describe(PROXY_FILES[k]);
   if (Object.keys(files).length === 0) {
     perModel.set(nodeName, undefined);
     return undefined;
   }
   const rules = buildNodeProxy({
     node: nodeName,
-    index: buildServiceIndex(model, nodeName),
-    iptables: state.iptables,
-    ip6tables: state.ip6tables,
-    ipvs: state.ipvs,
-    nft: state.nft,
+    // Built on first use: a node the trace only crosses never needs the Service index.
+    index: () => buildServiceIndex(model, nodeName),
+    ...dumps,
     nodeAddresses: [
       ...nodeIPsOf(model, nodeName, 4),
       ...nodeIPsOf(model, nodeName, 6),
@@ -103,7 +101,8 @@ function interfaceAddresses(state: NodeState): string[] {
 
 export interface NodeProxyInput {
   node: string;
-  index: ServiceIndex;
+  /** The Service index, or how to build it when first needed. */
+  index: ServiceIndex | (() => ServiceIndex);
   iptables?: IptablesDump;
   ip6tables?: IptablesDump;
   ipvs?: IpvsDump;
@@ -119,6 +118,8 @@ export function buildNodeProxy(input: NodeProxyInput): NodeProxyRules {
   const localAddresses = new Set(input.nodeAddresses.filter(isIP).map(normalizeIP));
   if (mode === 'ipvs')
     for (const vs of input.ipvs?.services ?? []) if (vs.address) localAddresses.add(normalizeIP(vs.address));
+  const source = input.index;
+  let index = typeof source === 'function' ? undefined : source;
   return {
     node: input.node,
     mode,
@@ -129,7 +130,10 @@ export function buildNodeProxy(input: NodeProxyInput): NodeProxyRules {
     nft: input.nft,
     localAddresses,
     nodeAddresses: input.nodeAddresses.filter(isIP).map(normalizeIP),
-    index: input.index,
+    get index(): ServiceIndex {
+      index ??= (source as () => ServiceIndex)();
+      return index;
+    },
     files: input.files ?? {},
   };
 }
