@@ -15,11 +15,12 @@ import { loadNodeProxy } from '../proxy/simulate.js';
 import type { TraceResult } from '../trace/types.js';
 import { findingKey } from './keys.js';
 import { diffNodeFiles, diffObjects } from './objects.js';
-import { firstDifferingHop, traceSideVerdict, verdictChange } from './trace.js';
+import { firstDifferingHop, pathLabel, traceSideVerdict, verdictChange } from './trace.js';
 import type {
   ChangeClass,
   ConnectivityChange,
   Diff,
+  DifferingHop,
   NodeFileChange,
   ObjectChange,
   TraceDiff,
@@ -71,7 +72,8 @@ function inScope(namespace: string | undefined): (ref: string) => boolean {
 export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, options: DiffOptions): Diff {
   const notes: string[] = [];
   const keep = inScope(options.namespace);
-  const objectChanges = diffObjects(oldModel, newModel, keep);
+  // Every object is compared: a change in another namespace may explain one in this one.
+  const objectChanges = diffObjects(oldModel, newModel);
   // A live side has no node files: comparing them (and the findings drawn from them) with a
   // bundle's would call every route and rule lost.
   const nodeData = [oldModel, newModel].map((m) => m.nodeFiles.nodes().length > 0);
@@ -132,7 +134,7 @@ export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, opt
     },
     ...(trace ? { trace } : {}),
     changes,
-    ...(options.objects ? { objects: objectChanges, nodeFiles: nodeChanges } : {}),
+    ...(options.objects ? { objects: objectChanges.filter((c) => keep(c.ref)), nodeFiles: nodeChanges } : {}),
     notes,
   };
 }
@@ -176,7 +178,23 @@ function diffTrace(
   const o = sides.old.trace;
   const n = sides.new.trace;
   const verdict = verdictChange(traceSideVerdict(sides.old), traceSideVerdict(sides.new));
-  const hop = o && n ? firstDifferingHop(o, n) : null;
+  // An end that does not exist (or a name that does not resolve) on one side: the other
+  // side's first hop is where they part.
+  const lone = (t: TraceResult, which: 'old' | 'new'): DifferingHop | null => {
+    const path = t.paths[0];
+    const first = path?.hops[0];
+    if (!first) return null;
+    return {
+      index: 0,
+      kind: first.kind,
+      node: first.node,
+      old: which === 'old' ? first : null,
+      new: which === 'new' ? first : null,
+      oldPath: which === 'old' ? pathLabel(path) : null,
+      newPath: which === 'new' ? pathLabel(path) : null,
+    };
+  };
+  const hop = o && n ? firstDifferingHop(o, n) : o ? lone(o, 'old') : n ? lone(n, 'new') : null;
   const change: TraceDiff['change'] =
     verdict === 'unknown' ? 'changed' : verdict === 'same' ? (hop ? 'changed' : 'same') : verdict;
 
@@ -276,10 +294,13 @@ function endpointCountChanges(a: ClusterModel, b: ClusterModel, namespace: strin
 }
 
 function describeOutcome(row: { rulesOutcome: string; rulesEndpoints: unknown[] } | undefined): string {
-  if (!row) return 'has no rule for it';
+  if (!row) return 'has no rule for';
   if (row.rulesOutcome === 'dnat')
     return `DNATs to ${row.rulesEndpoints.length} endpoint${row.rulesEndpoints.length === 1 ? '' : 's'}`;
-  return `${row.rulesOutcome === 'reject' ? 'rejects' : row.rulesOutcome === 'drop' ? 'drops' : `${row.rulesOutcome}s`}`;
+  return (
+    { reject: 'rejects', drop: 'drops', accept: 'accepts', pass: 'has no rule for' }[row.rulesOutcome] ??
+    row.rulesOutcome
+  );
 }
 
 /** "kube-proxy on 3 nodes now rejects 10.96.12.4:80/TCP (before: DNATs to 2 endpoints)". */
@@ -308,7 +329,7 @@ function proxyOutcomeChanges(a: ClusterModel, b: ClusterModel, namespace: string
   }
   return [...groups].map(([k, list]) => {
     const [addr, before, after] = k.split('|');
-    return `kube-proxy on ${list.length} node${list.length === 1 ? '' : 's'} (${list.join(', ')}) now ${after.replace(/^DNATs/, 'DNATs')} ${addr} (before: ${before})`;
+    return `kube-proxy on ${list.length} node${list.length === 1 ? '' : 's'} (${list.join(', ')}) now ${after} ${addr} (before: ${before})`;
   });
 }
 

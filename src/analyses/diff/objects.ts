@@ -61,11 +61,35 @@ export function showValue(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
+/** A multi-line text (a Corefile, a config) by its lines: `+ added line`, `- removed line`. */
+function fieldChangeText(f: FieldChange): string {
+  if (
+    typeof f.old === 'string' &&
+    typeof f.new === 'string' &&
+    (f.old.includes('\n') || f.new.includes('\n'))
+  ) {
+    const a = f.old.split('\n').map((l) => l.trim());
+    const b = f.new.split('\n').map((l) => l.trim());
+    const lines = [
+      ...a.filter((l) => l && !b.includes(l)).map((l) => `- ${l}`),
+      ...b.filter((l) => l && !a.includes(l)).map((l) => `+ ${l}`),
+    ];
+    if (lines.length)
+      return (
+        lines
+          .slice(0, 3)
+          .map((l) => `\`${l}\``)
+          .join(', ') + (lines.length > 3 ? ', …' : '')
+      );
+  }
+  return `${showValue(f.old)} → ${showValue(f.new)}`;
+}
+
 export function summarizeObjectChange(c: Omit<ObjectChange, 'summary'>): string {
   if (c.change !== 'changed') return `${c.ref} ${c.change}`;
   const parts = c.fields
     .slice(0, 4)
-    .map((f) => `${f.path} ${showValue(f.old)} → ${showValue(f.new)}`)
+    .map((f) => `${f.path} ${fieldChangeText(f)}`)
     .join('; ');
   return `${c.ref} changed: ${parts}${c.fields.length > 4 ? `; and ${c.fields.length - 4} more` : ''}`;
 }
