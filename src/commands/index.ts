@@ -1,6 +1,7 @@
 // Explicit command registry (oclif "explicit" strategy): no directory scan at start-up.
 // Command modules keep their heavy imports inside run(), so loading this file stays cheap.
 import Completion from './completion.js';
+import Diff from './diff.js';
 import Dns from './dns.js';
 import Doctor from './doctor.js';
 import Endpoints from './endpoints.js';
@@ -20,6 +21,7 @@ export const COMMANDS = {
   trace: Trace,
   dns: Dns,
   doctor: Doctor,
+  diff: Diff,
   endpoints: Endpoints,
   svc: Svc,
   pods: Pods,

@@ -25,6 +25,7 @@ function docExamples(): [string, string][] {
     const text = readFileSync(path.join(ROOT, f), 'utf8');
     for (const m of text.matchAll(/(?:\.\/bin\/)?\bknet ([a-z][^`\n#|]*?--snapshot demo[^`\n#|]*)/g))
       out.push([f, m[1].trim()]);
+    for (const m of text.matchAll(/(?:\.\/bin\/)?\bknet (diff demo [^`\n#|]*)/g)) out.push([f, m[1].trim()]);
   }
   return out;
 }
@@ -40,6 +41,11 @@ describe('every example runs on the demo as written', async () => {
   it('the --help examples of the commands that read a cluster all name the demo', () => {
     for (const [id, example] of help) {
       if (['snapshot', 'completion', 'help', 'version'].includes(id)) continue;
+      // diff names its two clusters as arguments: the demo is one of them.
+      if (id === 'diff') {
+        expect(example, `knet ${id} --help`).toMatch(/^diff demo /);
+        continue;
+      }
       expect(example, `knet ${id} --help`).toContain('--snapshot demo');
     }
   });

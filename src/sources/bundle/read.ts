@@ -26,6 +26,11 @@ export interface BundleMeta {
   context?: string;
   server?: string;
   knetVersion?: string;
+  /**
+   * A derived bundle: every file this bundle lacks is read from the base — `demo`, or a
+   * sibling bundle directory named without a path (e.g. a "known good" snapshot next to it).
+   */
+  base?: string;
 }
 
 export interface Bundle {
@@ -317,6 +322,35 @@ function lineListHeader(text: string): Raw | undefined {
   }
 }
 
+/** The base of a derived bundle: `demo` or a sibling directory's bare name, never a path. */
+async function baseTree(base: unknown, root: string, shown: string): Promise<FileTree> {
+  if (typeof base !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(base) || base === '..') {
+    throw new UserError(
+      `${shown}/meta.json: base must be "demo" or the name of a sibling bundle directory, not ${JSON.stringify(base)}`,
+    );
+  }
+  const dir = base === 'demo' ? DEMO_BUNDLE : path.join(path.dirname(root), base);
+  if (path.resolve(dir) === path.resolve(root) || !existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UserError(`${shown}/meta.json: base bundle ${base} not found (next to ${shown})`);
+  if (existsSync(path.join(dir, 'meta.json'))) {
+    const meta = parseJsonText(readFileSync(path.join(dir, 'meta.json'), 'utf8'), `${base}/meta.json`);
+    if ((meta as BundleMeta)?.base !== undefined)
+      throw new UserError(`${shown}: base bundle ${base} is itself derived; one level only`);
+  }
+  return directoryTree(dir, base);
+}
+
+/** A derived bundle's files over its base's: the top wins, directory listings are merged. */
+function overlayTree(top: FileTree, base: FileTree): FileTree {
+  const from = (rel: string) => (top.exists(rel) ? top : base);
+  return {
+    exists: (rel) => top.exists(rel) || base.exists(rel),
+    read: (rel) => from(rel).read(rel),
+    list: (rel) => [...new Set([...top.list(rel), ...base.list(rel)])].sort(),
+    display: (rel) => from(rel).display(rel),
+  };
+}
+
 export async function readBundle(location: string): Promise<Bundle> {
   const root = resolveBundlePath(location);
   const shown = location === 'demo' ? 'demo' : location;
@@ -330,7 +364,11 @@ export async function readBundle(location: string): Promise<Bundle> {
         : `bundle not found: ${location} (give a bundle directory or a .tar.gz; see docs/snapshot.md)`,
     );
   }
-  const tree = stat.isDirectory() ? directoryTree(root, shown) : await tarTree(root, shown);
+  let tree = stat.isDirectory() ? directoryTree(root, shown) : await tarTree(root, shown);
+  let meta: BundleMeta = {};
+  if (tree.exists('meta.json'))
+    meta = parseJsonText(tree.read('meta.json'), tree.display('meta.json')) as BundleMeta;
+  if (meta.base !== undefined) tree = overlayTree(tree, await baseTree(meta.base, root, shown));
 
   const objectFiles: string[] = [];
   if (tree.exists('cluster.json')) objectFiles.push('cluster.json');
@@ -356,10 +394,6 @@ export async function readBundle(location: string): Promise<Bundle> {
       );
     }
   }
-
-  let meta: BundleMeta = {};
-  if (tree.exists('meta.json'))
-    meta = parseJsonText(tree.read('meta.json'), tree.display('meta.json')) as BundleMeta;
 
   const nodeFiles: NodeFiles = {
     nodes: () => tree.list('nodes'),

@@ -1,0 +1,234 @@
+// Object-level and node-file-level differences between two models. Objects are compared as
+// knet models them (normalised), so a change that knet does not read is not a change.
+import type { ClusterModel } from '../../model/cluster.js';
+import type { FieldChange, NodeFileChange, ObjectChange } from './types.js';
+
+interface Named {
+  namespace?: string;
+  name: string;
+}
+
+/** Every object of both models by ref (`kind/ns/name`), for comparison. */
+export function objectsByRef(model: ClusterModel): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const add = (kind: string, list: readonly Named[]) => {
+    for (const o of list) out.set(o.namespace ? `${kind}/${o.namespace}/${o.name}` : `${kind}/${o.name}`, o);
+  };
+  add('namespace', model.namespaces);
+  add('node', model.nodes);
+  add('pod', model.pods);
+  add('svc', model.services);
+  add('endpointslice', model.endpointSlices);
+  add('networkpolicy', model.networkPolicies);
+  add('ing', model.ingresses);
+  add('ingressclass', model.ingressClasses);
+  add('ds', model.daemonSets);
+  add('configmap', model.configMaps);
+  for (const o of model.others) {
+    const raw = { ...o.raw } as Record<string, unknown>;
+    // What changes on every write, or is the controller's to report.
+    const meta = { ...(raw.metadata as Record<string, unknown> | undefined) };
+    for (const k of ['resourceVersion', 'managedFields', 'generation', 'uid', 'creationTimestamp'])
+      delete meta[k];
+    raw.metadata = meta;
+    out.set(`${o.kind.toLowerCase()}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`, raw);
+  }
+  return out;
+}
+
+const MAX_FIELDS = 20;
+
+function diffValues(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
+  if (out.length >= MAX_FIELDS || a === b) return;
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    for (let i = 0; i < a.length; i++) diffValues(a[i], b[i], `${path}[${i}]`, out);
+    return;
+  }
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const k of keys) diffValues(a[k], b[k], path ? `${path}.${k}` : k, out);
+    return;
+  }
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path: path || '.', old: a, new: b });
+}
+
+/** A value in one short line. */
+export function showValue(v: unknown): string {
+  if (v === undefined) return '(none)';
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** A multi-line text (a Corefile, a config) by its lines: `+ added line`, `- removed line`. */
+function fieldChangeText(f: FieldChange): string {
+  if (
+    typeof f.old === 'string' &&
+    typeof f.new === 'string' &&
+    (f.old.includes('\n') || f.new.includes('\n'))
+  ) {
+    const a = f.old.split('\n').map((l) => l.trim());
+    const b = f.new.split('\n').map((l) => l.trim());
+    const lines = [
+      ...a.filter((l) => l && !b.includes(l)).map((l) => `- ${l}`),
+      ...b.filter((l) => l && !a.includes(l)).map((l) => `+ ${l}`),
+    ];
+    if (lines.length)
+      return (
+        lines
+          .slice(0, 3)
+          .map((l) => `\`${l}\``)
+          .join(', ') + (lines.length > 3 ? ', …' : '')
+      );
+  }
+  return `${showValue(f.old)} → ${showValue(f.new)}`;
+}
+
+export function summarizeObjectChange(c: Omit<ObjectChange, 'summary'>): string {
+  if (c.change !== 'changed') return `${c.ref} ${c.change}`;
+  const parts = c.fields
+    .slice(0, 4)
+    .map((f) => `${f.path} ${fieldChangeText(f)}`)
+    .join('; ');
+  return `${c.ref} changed: ${parts}${c.fields.length > 4 ? `; and ${c.fields.length - 4} more` : ''}`;
+}
+
+/** Every added, removed or changed object; `keep` limits the refs compared (namespace scope). */
+export function diffObjects(
+  oldModel: ClusterModel,
+  newModel: ClusterModel,
+  keep: (ref: string) => boolean = () => true,
+): ObjectChange[] {
+  const a = objectsByRef(oldModel);
+  const b = objectsByRef(newModel);
+  const out: ObjectChange[] = [];
+  const push = (c: Omit<ObjectChange, 'summary'>) => out.push({ ...c, summary: summarizeObjectChange(c) });
+  for (const [ref, o] of a) {
+    if (!keep(ref)) continue;
+    const n = b.get(ref);
+    if (n === undefined) {
+      push({ ref, change: 'removed', fields: [] });
+      continue;
+    }
+    if (JSON.stringify(o) === JSON.stringify(n)) continue;
+    const fields: FieldChange[] = [];
+    diffValues(o, n, '', fields);
+    if (fields.length) push({ ref, change: 'changed', fields });
+  }
+  for (const ref of b.keys()) if (!a.has(ref) && keep(ref)) push({ ref, change: 'added', fields: [] });
+  return out.sort((x, y) => x.ref.localeCompare(y.ref));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node files
+
+type Entry = Record<string, unknown>;
+const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+
+function routeLine(r: Entry): string {
+  const parts = [str(r.type) && r.type !== 'unicast' ? String(r.type) : '', String(r.dst ?? '?')];
+  if (r.gateway) parts.push(`via ${r.gateway}`);
+  if (r.dev) parts.push(`dev ${r.dev}`);
+  if (r.table && r.table !== 'main') parts.push(`table ${r.table}`);
+  return parts.filter(Boolean).join(' ');
+}
+const neighLine = (r: Entry) => `${r.dst ?? '?'} lladdr ${r.lladdr ?? '-'} dev ${r.dev ?? '?'}`;
+const fdbLine = (r: Entry) =>
+  [`${r.mac ?? '?'}`, `dev ${r.ifname ?? r.dev ?? '?'}`, r.dst ? `dst ${r.dst}` : '']
+    .filter(Boolean)
+    .join(' ');
+
+/** The files compared, and how one of their entries is written. */
+const JSON_FILES: Record<string, { what: string; line: (e: Entry) => string }> = {
+  'ip-route.json': { what: 'routes', line: routeLine },
+  'ip-neigh.json': { what: 'neighbour entries', line: neighLine },
+  'bridge-fdb.json': { what: 'forwarding entries', line: fdbLine },
+};
+const RULE_FILES = ['iptables-save.txt', 'ip6tables-save.txt', 'ipvsadm.txt'];
+const OTHER_FILES = ['nft.json', 'ip-addr.json', 'ip-link.json', 'ip-rule.json', 'sysctl.txt', 'ss.txt'];
+
+function jsonLines(text: string | undefined, line: (e: Entry) => string): string[] {
+  if (text === undefined) return [];
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v.map((e) => line(e as Entry)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Rule lines without counters and comments: what kube-proxy programmed, not how often it hit. */
+function ruleLines(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  return text
+    .split('\n')
+    .map((l) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1').replace(/^\[\d+:\d+\] /, ''))
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+function setDiff(a: string[], b: string[]): { gained: string[]; lost: string[] } {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return { gained: b.filter((x) => !sa.has(x)), lost: a.filter((x) => !sb.has(x)) };
+}
+
+/**
+ * Node files that differ, node by node: routes, neighbour and FDB (overlay) entries and
+ * kube-proxy rules entry by entry; other files as a whole. Identical texts are not parsed.
+ */
+export function diffNodeFiles(
+  oldModel: ClusterModel,
+  newModel: ClusterModel,
+  nodes?: ReadonlySet<string>,
+): NodeFileChange[] {
+  const all = [...new Set([...oldModel.nodeFiles.nodes(), ...newModel.nodeFiles.nodes()])].sort();
+  const out: NodeFileChange[] = [];
+  for (const node of all) {
+    if (nodes && !nodes.has(node)) continue;
+    const files = [...Object.keys(JSON_FILES), ...RULE_FILES, ...OTHER_FILES];
+    for (const file of files) {
+      const a = oldModel.nodeFiles.read(node, file);
+      const b = newModel.nodeFiles.read(node, file);
+      if (a === b) continue;
+      let d: { gained: string[]; lost: string[] };
+      let what: string;
+      if (file in JSON_FILES) {
+        what = JSON_FILES[file].what;
+        d = setDiff(jsonLines(a, JSON_FILES[file].line), jsonLines(b, JSON_FILES[file].line));
+      } else if (RULE_FILES.includes(file)) {
+        what = 'rules';
+        d = setDiff(ruleLines(a), ruleLines(b));
+      } else {
+        what = 'content';
+        d = { gained: [], lost: [] };
+      }
+      if (a === undefined || b === undefined) {
+        out.push({
+          node,
+          file,
+          ...d,
+          summary: `node ${node}: ${file} ${a === undefined ? 'added' : 'removed'}`,
+        });
+        continue;
+      }
+      if (what !== 'content' && d.gained.length === 0 && d.lost.length === 0) continue;
+      const parts: string[] = [];
+      if (d.lost.length)
+        parts.push(
+          `lost ${d.lost.length === 1 ? `\`${d.lost[0]}\`` : `${d.lost.length} ${what} (\`${d.lost[0]}\`, …)`}`,
+        );
+      if (d.gained.length)
+        parts.push(
+          `gained ${d.gained.length === 1 ? `\`${d.gained[0]}\`` : `${d.gained.length} ${what} (\`${d.gained[0]}\`, …)`}`,
+        );
+      out.push({
+        node,
+        file,
+        ...d,
+        summary: `node ${node} ${file}: ${parts.length ? parts.join('; ') : 'changed'}`,
+      });
+    }
+  }
+  return out;
+}
