@@ -34,11 +34,9 @@ export function assignIds(findings: Finding[]): void {
       list[0].id = `${list[0].code}-${hash(k)}`;
       continue;
     }
-    const keyed = list.map((f) => ({
-      f,
-      key: `${k}|${f.message}|${(f.evidence ?? []).join('\n')}`,
-    }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // Told apart by the message; equal messages (rare) by the evidence, in content order.
+    const keyed = list.map((f) => ({ f, key: `${k}|${f.message}`, tie: (f.evidence ?? []).join('\n') }));
+    keyed.sort((a, b) => cmp(a.key, b.key) || cmp(a.tie, b.tie));
     const seen = new Map<string, number>();
     for (const { f, key } of keyed) {
       const n = seen.get(key) ?? 0;
@@ -47,6 +45,8 @@ export function assignIds(findings: Finding[]): void {
     }
   }
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The Service a consequence is about: its svc/ object, or one its message names. */
 function aboutService(f: Finding, svc: string): boolean {
@@ -73,7 +73,30 @@ const POD_STATE = ['POD_NOT_READY', 'POD_NOT_RUNNING', 'POD_NO_IP'];
  * returns candidates; the link goes to the nearest ones (a candidate that causes another
  * candidate is left to that one: PROXY_REJECT ← SVC_NO_SELECTOR_MATCH ← SVC_LABEL_MISMATCH).
  */
-type Rule = (f: Finding, all: readonly Finding[], model?: ClusterModel) => Finding[];
+type Rule = (f: Finding, all: Index, model?: ClusterModel) => Finding[];
+
+/** The document's findings by code, by pod and by node (doctor may hold 150,000). */
+class Index {
+  private readonly codes = new Map<string, Finding[]>();
+  private readonly pods = new Map<string, Finding[]>();
+  constructor(findings: readonly Finding[]) {
+    for (const f of findings) {
+      push(this.codes, f.code, f);
+      for (const p of podsOf(f)) push(this.pods, p, f);
+    }
+  }
+  filter(codes: readonly string[], keep: (f: Finding) => boolean = () => true): Finding[] {
+    return codes.flatMap((c) => (this.codes.get(c) ?? []).filter(keep));
+  }
+  ofPod(pod: string): readonly Finding[] {
+    return this.pods.get(pod) ?? [];
+  }
+}
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
 
 const podNode = (model: ClusterModel | undefined, pod: string) => {
   const [, ns, name] = pod.split('/');
@@ -81,37 +104,34 @@ const podNode = (model: ClusterModel | undefined, pod: string) => {
 };
 
 const byPodState: Rule = (f, all, model) => {
-  const pods = new Set(podsOf(f));
-  const nodes = new Set([...pods].map((p) => podNode(model, p)).filter(Boolean));
-  return all.filter(
-    (c) =>
-      (POD_STATE.includes(c.code) && podsOf(c).some((p) => pods.has(p))) ||
-      (c.code === 'NODE_NOT_READY' && nodes.has(nodeOf(c))),
-  );
+  const pods = podsOf(f);
+  const nodes = new Set(pods.map((p) => podNode(model, p)).filter(Boolean));
+  return [
+    ...pods.flatMap((p) => all.ofPod(p).filter((c) => POD_STATE.includes(c.code))),
+    ...(nodes.size ? all.filter(['NODE_NOT_READY'], (c) => nodes.has(nodeOf(c))) : []),
+  ];
 };
 
-const serviceCauses: Rule = (f, all) => {
-  return all.filter((c) => {
+const serviceCauses: Rule = (f, all) =>
+  all.filter([...SERVICE_CAUSES, 'SVC_NO_LOCAL_ENDPOINTS'], (c) => {
     const svc = svcOf(c);
     if (!svc || !aboutService(f, svc)) return false;
-    if (SERVICE_CAUSES.includes(c.code)) return true;
     // Traffic policy Local: the node's own lack of endpoints.
-    return c.code === 'SVC_NO_LOCAL_ENDPOINTS' && (!nodeOf(f) || nodeOf(c) === nodeOf(f));
+    return c.code !== 'SVC_NO_LOCAL_ENDPOINTS' || !nodeOf(f) || nodeOf(c) === nodeOf(f);
   });
-};
 
 /** A pod IP named in a consequence's message, mapped to the state findings of its pod. */
 const stalePodState: Rule = (f, all, model) => {
   if (!model) return [];
   const ips = f.message.match(/\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]*:[0-9a-f:]+:[0-9a-f]+/gi) ?? [];
-  const pods = new Set(ips.flatMap((ip) => model.podsByIP(ip).map((p) => `pod/${p.namespace}/${p.name}`)));
-  return all.filter((c) => POD_STATE.includes(c.code) && podsOf(c).some((p) => pods.has(p)));
+  const pods = ips.flatMap((ip) => model.podsByIP(ip).map((p) => `pod/${p.namespace}/${p.name}`));
+  return pods.flatMap((p) => all.ofPod(p).filter((c) => POD_STATE.includes(c.code)));
 };
 
 const sameService =
   (...codes: string[]): Rule =>
   (f, all) =>
-    all.filter((c) => codes.includes(c.code) && svcOf(c) !== undefined && aboutService(f, svcOf(c)!));
+    all.filter(codes, (c) => svcOf(c) !== undefined && aboutService(f, svcOf(c)!));
 
 const sameNode =
   (...codes: string[]): Rule =>
@@ -121,7 +141,7 @@ const sameNode =
       podsOf(f)
         .map((p) => podNode(model, p))
         .find(Boolean);
-    return node ? all.filter((c) => codes.includes(c.code) && nodeOf(c) === node) : [];
+    return node ? all.filter(codes, (c) => nodeOf(c) === node) : [];
   };
 
 /** Consequence code → where its causes are. docs/findings.md lists them ("caused by"). */
@@ -158,11 +178,8 @@ export const CAUSE_RULES: Record<string, { causes: string[]; rule: Rule }> = {
     causes: ['SVC_NO_READY_ENDPOINTS', 'PROXY_REJECT', 'SVC_NO_SELECTOR_MATCH', 'SVC_LABEL_MISMATCH'],
     rule: (_f, all) =>
       all.filter(
-        (c) =>
-          svcOf(c) === 'svc/kube-system/kube-dns' &&
-          ['SVC_NO_READY_ENDPOINTS', 'PROXY_REJECT', 'SVC_NO_SELECTOR_MATCH', 'SVC_LABEL_MISMATCH'].includes(
-            c.code,
-          ),
+        ['SVC_NO_READY_ENDPOINTS', 'PROXY_REJECT', 'SVC_NO_SELECTOR_MATCH', 'SVC_LABEL_MISMATCH'],
+        (c) => svcOf(c) === 'svc/kube-system/kube-dns',
       ),
   },
 };
@@ -170,10 +187,11 @@ export const CAUSE_RULES: Record<string, { causes: string[]; rule: Rule }> = {
 /** Fills causedBy (ids) on the consequences; needs assignIds first. */
 export function linkCauses(findings: Finding[], model?: ClusterModel): void {
   const direct = new Map<Finding, Finding[]>();
+  const index = new Index(findings);
   for (const f of findings) {
     const r = CAUSE_RULES[f.code];
     if (!r) continue;
-    const found = r.rule(f, findings, model).filter((c) => c !== f);
+    const found = r.rule(f, index, model).filter((c) => c !== f);
     if (found.length) direct.set(f, [...new Set(found)]);
   }
   // Whether a causes b, transitively (the graph is small; cycles are cut).

@@ -37,23 +37,35 @@ export function rootFindings(findings: readonly Finding[]): Finding[] {
 /** Every finding that follows from `root`, transitively, in list order. */
 export function consequencesOf(root: Finding, findings: readonly Finding[]): Finding[] {
   if (!root.id) return [];
+  let children = CHILDREN.get(findings);
+  if (!children) {
+    children = new Map<string, Finding[]>();
+    for (const f of findings)
+      for (const id of f.causedBy ?? []) {
+        const l = children.get(id);
+        if (l) l.push(f);
+        else children.set(id, [f]);
+      }
+    CHILDREN.set(findings, children);
+  }
   // Breadth first: the nearest consequence first, then what follows from it.
   const reached = new Set<string>([root.id]);
   const out: Finding[] = [];
-  let frontier = new Set<string>([root.id]);
-  while (frontier.size) {
-    const next = new Set<string>();
-    for (const f of findings) {
-      if (f.id && !reached.has(f.id) && f.causedBy?.some((id) => frontier.has(id))) {
+  let frontier = [root.id];
+  while (frontier.length) {
+    const next: string[] = [];
+    for (const id of frontier)
+      for (const f of children.get(id) ?? []) {
+        if (!f.id || reached.has(f.id)) continue;
         reached.add(f.id);
-        next.add(f.id);
+        next.push(f.id);
         out.push(f);
       }
-    }
     frontier = next;
   }
   return out;
 }
+const CHILDREN = new WeakMap<readonly Finding[], Map<string, Finding[]>>();
 
 const nodeOf = (f: Finding) => f.objects.find((o) => o.startsWith('node/'))?.slice(5);
 

@@ -74,7 +74,7 @@ export function explainTrace(result: TraceResult, model?: ClusterModel): TraceRe
   const byId = new Map(result.findings.filter((f) => f.id).map((f) => [f.id!, f]));
   for (const path of result.paths) {
     for (const hop of path.hops as ExplainedHop[]) {
-      if (!hop.findings?.length) continue;
+      if (!hop.findings?.length || hop.status !== 'broken') continue;
       const all = result.findings.filter(
         (f) => hop.findings!.includes(f.code) && (!hop.node || !nodeOf(f) || nodeOf(f) === hop.node),
       );
