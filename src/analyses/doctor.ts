@@ -1,6 +1,7 @@
 // knet doctor: every check over the cluster (or one namespace), as one list of findings.
 // Each check is an analysis that exists on its own; doctor only scopes, runs and merges them.
 import { dedupeFindings, finding, sortFindings } from '../findings/catalog.js';
+import { explainFindings } from '../findings/links.js';
 import type { Finding, Severity } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { isEmptySelector } from '../model/labels.js';
@@ -37,6 +38,10 @@ export interface DoctorReport {
   findings: Finding[];
 }
 
+/** "1 pod", "2 pods", "1 ingress", "2 ingresses". */
+const n = (count: number, noun: string) =>
+  `${count} ${count === 1 ? noun : noun.endsWith('s') ? `${noun}es` : `${noun}s`}`;
+
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): DoctorReport {
@@ -51,31 +56,33 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   };
 
   const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
-  run('pods', `${pods.length} pods`, () => podInventoryFindings(model, { namespace: ns }));
-  run('nodes', `${model.nodes.length} nodes`, () => nodeInventory(model).findings);
+  run('pods', n(pods.length, 'pod'), () => podInventoryFindings(model, { namespace: ns }));
+  run('nodes', n(model.nodes.length, 'node'), () => nodeInventory(model).findings);
 
   const services = ns === undefined ? model.services : model.servicesInNamespace(ns);
-  run('services', `${services.length} services`, () =>
+  run('services', n(services.length, 'service'), () =>
     services.flatMap((s) => diagnoseService(model, s.namespace, s.name).findings),
   );
 
   run('cluster DNS', 'kube-system/kube-dns', () => dnsServiceFindings(model, ns));
 
   const proxyNodes = model.nodeFiles.nodes().filter((n) => model.node(n));
-  run('kube-proxy', `${proxyNodes.length} nodes with node files`, () =>
+  run('kube-proxy', `${n(proxyNodes.length, 'node')} with node files`, () =>
     proxyNodes.flatMap((node) =>
       proxyDriftFindings(model, node, ns === undefined ? undefined : { namespace: ns }),
     ),
   );
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);
-  run('network policies', `${policies.length} policies`, () => policyFindings(model, policies));
+  run('network policies', policies.length === 1 ? '1 policy' : `${policies.length} policies`, () =>
+    policyFindings(model, policies),
+  );
   const ingresses = ns === undefined ? model.ingresses : model.ingresses.filter((i) => i.namespace === ns);
-  run('ingress and gateway', `${ingresses.length} ingresses`, () => [
+  run('ingress and gateway', n(ingresses.length, 'ingress'), () => [
     ...ingressDoctorFindings(model, ns),
     ...gatewayDoctorFindings(model, ns),
   ]);
-  run('node health', `${proxyNodes.length} nodes with node files`, () =>
+  run('node health', `${n(proxyNodes.length, 'node')} with node files`, () =>
     proxyNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
   );
 
@@ -83,6 +90,8 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   if (options.only?.length) findings = findings.filter((f) => options.only!.includes(f.code));
   if (options.severity) findings = findings.filter((f) => RANK[f.severity] <= RANK[options.severity!]);
   findings = sortFindings(findings);
+  // Ids, cause → consequence links and fixes, over the findings this report keeps.
+  explainFindings(findings, model);
   return {
     summary: {
       errors: findings.filter((f) => f.severity === 'error').length,

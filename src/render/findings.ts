@@ -1,17 +1,145 @@
 import type { Finding } from '../findings/types.js';
 import { escapeTerminal } from './escape.js';
-import { c, severityColor } from './style.js';
+import { c, severityColor, terminalColumns } from './style.js';
 
-/** Findings as a readable list: severity, code, message, then the hint and evidence indented. */
-export function renderFindings(findings: readonly Finding[], title = 'Findings'): string {
+/** n and the noun, singular or plural ("1 error", "2 errors", "1 ingress", "3 ingresses"). */
+export function plural(n: number, noun: string): string {
+  if (n === 1) return `${n} ${noun}`;
+  return `${n} ${/(s|x|sh|ch)$/.test(noun) ? `${noun}es` : `${noun}s`}`;
+}
+
+/**
+ * A line wrapped at the terminal's width (none when stdout is not a terminal: one line per
+ * finding), continuation lines indented by `indent` spaces.
+ */
+export function wrapLine(text: string, indent: number, width = terminalColumns()): string {
+  if (!width || text.length <= width) return text;
+  const room = Math.max(20, width - indent);
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const limit = out.length === 0 ? width : room;
+    if (line && line.length + 1 + word.length > limit) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out.join(`\n${' '.repeat(indent)}`);
+}
+
+/** Root findings first: those without causedBy, or whose causes are not in this list. */
+export function rootFindings(findings: readonly Finding[]): Finding[] {
+  const ids = new Set(findings.map((f) => f.id).filter(Boolean));
+  return findings.filter((f) => !f.causedBy?.some((id) => ids.has(id)));
+}
+
+/** Every finding that follows from `root`, transitively, in list order. */
+export function consequencesOf(root: Finding, findings: readonly Finding[]): Finding[] {
+  if (!root.id) return [];
+  let children = CHILDREN.get(findings);
+  if (!children) {
+    children = new Map<string, Finding[]>();
+    for (const f of findings)
+      for (const id of f.causedBy ?? []) {
+        const l = children.get(id);
+        if (l) l.push(f);
+        else children.set(id, [f]);
+      }
+    CHILDREN.set(findings, children);
+  }
+  // Breadth first: the nearest consequence first, then what follows from it.
+  const reached = new Set<string>([root.id]);
+  const out: Finding[] = [];
+  let frontier = [root.id];
+  while (frontier.length) {
+    const next: string[] = [];
+    for (const id of frontier)
+      for (const f of children.get(id) ?? []) {
+        if (!f.id || reached.has(f.id)) continue;
+        reached.add(f.id);
+        next.push(f.id);
+        out.push(f);
+      }
+    frontier = next;
+  }
+  return out;
+}
+const CHILDREN = new WeakMap<readonly Finding[], Map<string, Finding[]>>();
+
+const nodeOf = (f: Finding) => f.objects.find((o) => o.startsWith('node/'))?.slice(5);
+
+/**
+ * Consequences folded into lines: the same code and message on several nodes is one line
+ * ("kube-proxy on 3 nodes rejects …").
+ */
+export function foldConsequences(list: readonly Finding[]): { code: string; message: string }[] {
+  const groups = new Map<string, { code: string; template: string; nodes: string[]; message: string }>();
+  for (const f of list) {
+    const node = nodeOf(f);
+    const template = node
+      ? f.message.replaceAll(`node ${node}`, '\u0000').replaceAll(node, '\u0000')
+      : f.message;
+    const key = `${f.code}\u0001${template}`;
+    const g = groups.get(key);
+    if (g) g.nodes.push(node!);
+    else groups.set(key, { code: f.code, template, nodes: node ? [node] : [], message: f.message });
+  }
+  return [...groups.values()].map((g) => ({
+    code: g.code,
+    message: g.nodes.length > 1 ? g.template.replaceAll('\u0000', plural(g.nodes.length, 'node')) : g.message,
+  }));
+}
+
+export interface FindingsRenderOptions {
+  /** Evidence lines already printed above (a trace's hops): not repeated. */
+  shown?: Set<string>;
+}
+
+/**
+ * Findings as a readable list, root causes first: severity, code, message, then evidence, the
+ * fix (or the hint) and the consequences folded under their cause.
+ */
+export function renderFindings(
+  findings: readonly Finding[],
+  title = 'Findings',
+  opts: FindingsRenderOptions = {},
+): string {
   if (findings.length === 0) return `${c().green('No problems found.')}\n`;
-  const lines = [c().bold(`${title}:`)];
-  for (const f of findings) {
+  const k = c();
+  const shown = opts.shown ?? new Set<string>();
+  const lines = [k.bold(`${title}:`)];
+  const pad = ' '.repeat(11);
+  const printedFixes = new Set<string>();
+  for (const f of rootFindings(findings)) {
     lines.push(
-      `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${c().bold(f.code)}  ${escapeTerminal(f.message)}`,
+      wrapLine(
+        `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${k.bold(f.code)}  ${escapeTerminal(f.message)}`,
+        pad.length,
+      ),
     );
-    for (const e of f.evidence ?? []) lines.push(`           ${c().dim('evidence:')} ${escapeTerminal(e)}`);
-    lines.push(`           ${c().dim('hint:')} ${escapeTerminal(f.hint)}`);
+    for (const e of f.evidence ?? []) {
+      if (shown.has(e)) continue;
+      shown.add(e);
+      lines.push(`${pad}${k.dim('evidence:')} ${escapeTerminal(e)}`);
+    }
+    const fix = fixLines(f, pad);
+    const key = f.fix ? `${f.fix.patch ?? ''}${(f.fix.commands ?? []).join('\n')}` || f.fix.summary : '';
+    if (key && printedFixes.has(key)) lines.push(`${pad}${k.dim('fix:')} the same as above`);
+    else lines.push(...fix);
+    printedFixes.add(key);
+    for (const cons of foldConsequences(consequencesOf(f, findings)))
+      lines.push(wrapLine(`${pad}→ ${k.bold(cons.code)}  ${escapeTerminal(cons.message)}`, pad.length + 2));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The fix of a finding (summary, then the patch or commands), or its hint. */
+export function fixLines(f: Finding, pad: string): string[] {
+  const k = c();
+  if (!f.fix) return [wrapLine(`${pad}${k.dim('hint:')} ${escapeTerminal(f.hint)}`, pad.length + 6)];
+  const out = [wrapLine(`${pad}${k.dim('fix:')} ${escapeTerminal(f.fix.summary)}`, pad.length + 5)];
+  for (const cmd of [...(f.fix.patch ? [f.fix.patch] : []), ...(f.fix.commands ?? [])])
+    for (const line of cmd.split('\n')) out.push(`${pad}     ${escapeTerminal(line)}`);
+  return out;
 }

@@ -1,6 +1,9 @@
 import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
+import { explainFindings, nodeOf, rootsOf } from '../findings/links.js';
+import type { Finding } from '../findings/types.js';
+import type { ClusterModel } from '../model/cluster.js';
 import { escapeTerminal } from './escape.js';
-import { renderFindings } from './findings.js';
+import { plural, renderFindings } from './findings.js';
 import { c, FAIL, OK, UNKNOWN } from './style.js';
 
 /** --explain: what each kind of hop is, for people learning Kubernetes networking. */
@@ -59,6 +62,34 @@ function verdictText(v: string): string {
   return v === 'reachable' ? k.green(text) : v === 'unknown' ? k.yellow(text) : k.red(text);
 }
 
+/** A hop of the Trace document as knet writes it: a broken hop names its root findings. */
+export type ExplainedHop = Hop & { rootCause?: string[] };
+
+/**
+ * Ids, links and fixes for a trace's findings, and `rootCause` (ids of root findings) on every
+ * hop that reports findings. The trace analysis stays as it is; this runs on its result.
+ */
+export function explainTrace(result: TraceResult, model?: ClusterModel): TraceResult {
+  explainFindings(result.findings, model);
+  const byId = new Map(result.findings.filter((f) => f.id).map((f) => [f.id!, f]));
+  for (const path of result.paths) {
+    for (const hop of path.hops as ExplainedHop[]) {
+      if (!hop.findings?.length || hop.status !== 'broken') continue;
+      const all = result.findings.filter(
+        (f) => hop.findings!.includes(f.code) && (!hop.node || !nodeOf(f) || nodeOf(f) === hop.node),
+      );
+      // Of several findings with one code (one per backend), the one about this path's backend.
+      const to = path.to?.kind === 'Pod' ? `pod/${path.to.namespace}/${path.to.name}` : undefined;
+      const own = to ? all.filter((f) => f.objects.includes(to)) : [];
+      const mine = own.length ? own : all;
+      const roots = new Set<Finding>(mine.flatMap((f) => rootsOf(f, byId)));
+      const ids = [...roots].map((f) => f.id).filter((id): id is string => Boolean(id));
+      if (ids.length) hop.rootCause = [...new Set(ids)].sort();
+    }
+  }
+  return result;
+}
+
 /**
  * The human trace; `wide` (-o wide) adds every hop's evidence, not only the broken hops'.
  * `dataplane`: the source node's dataplane when it is not the textbook one (kube-proxy and a
@@ -73,7 +104,10 @@ export function renderTraceText(
   out.push(`${k.bold('Trace')} ${refText(result.source)} → ${refText(result.destination)}`);
   if (opts.dataplane) out.push(`${k.bold('Dataplane:')} ${opts.dataplane.summary} on ${opts.dataplane.node}`);
   const broken = result.paths.filter((p) => p.verdict === 'unreachable').length;
-  const summary = result.paths.length > 1 ? ` (${result.paths.length} paths, ${broken} broken)` : '';
+  const summary =
+    result.paths.length > 1 ? ` (${plural(result.paths.length, 'path')}, ${broken} broken)` : '';
+  // Say it once: an evidence line (the deciding rule, the policy) is printed where it first bites.
+  const shown = new Map<string, number>();
   out.push(`${k.bold('Verdict:')} ${verdictText(result.verdict)}${summary}`);
   const explained = new Set<HopKind>();
   result.paths.forEach((path, i) => {
@@ -89,7 +123,17 @@ export function renderTraceText(
         `  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${escapeTerminal(hop.detail)}${inferred}${codes}`,
       );
       if (hop.evidence && (hop.status !== 'ok' || opts.wide)) {
-        for (const line of hop.evidence.split('\n')) out.push(`      ${k.dim(line)}`);
+        let again: number | undefined;
+        for (const line of hop.evidence.split('\n')) {
+          const first = shown.get(line);
+          if (first !== undefined && first !== i + 1) {
+            again ??= first;
+            continue;
+          }
+          shown.set(line, i + 1);
+          out.push(`      ${k.dim(line)}`);
+        }
+        if (again !== undefined) out.push(`      ${k.dim(`(the rest as on path ${again})`)}`);
       }
       if (opts.explain && !explained.has(hop.kind)) {
         explained.add(hop.kind);
@@ -100,7 +144,7 @@ export function renderTraceText(
   out.push('');
   for (const n of result.notes) out.push(`${k.dim('note:')} ${escapeTerminal(n)}`);
   if (result.notes.length) out.push('');
-  out.push(renderFindings(result.findings));
+  out.push(renderFindings(result.findings, 'Findings', { shown: new Set(shown.keys()) }));
   return out.join('\n');
 }
 
