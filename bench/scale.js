@@ -170,7 +170,7 @@ function summarize(name, text) {
   if (name === 'floor') return text.trim();
   if (name === 'trace') return /^Verdict: (.*)$/m.exec(text)?.[1] ?? '(no verdict)';
   if (name === 'doctor')
-    return /^(\d+ errors?, \d+ warnings?, \d+ infos?)/m.exec(text)?.[1] ?? '(no summary)';
+    return /^(\d+ errors?(?: \([^)]*\))?, \d+ warnings?, \d+ infos?)/m.exec(text)?.[1] ?? '(no summary)';
   if (name === 'pods') return `${Math.max(0, text.split('\n').indexOf('') - 1)} pod rows`;
   if (name === 'proxy')
     return (
