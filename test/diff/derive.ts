@@ -111,9 +111,17 @@ export const CHANGES = {
   /** ing/shop/shop sends /cart to a Service named carts (there is none). */
   ingressRenamed: () =>
     derived(() => undefined, {
-      'cluster/edges.yaml': demoFile('cluster/edges.yaml').replace(
-        /(- path: \/cart\n(?:.*\n){0,4}?\s+name: )cart\n/,
-        '$1carts\n',
-      ),
+      'cluster/edges.json': renameCartBackend(demoFile('cluster/edges.json')),
     }),
 };
+
+/** The Ingress shop/shop's /cart path pointed at a Service named carts (there is none). */
+function renameCartBackend(text: string): string {
+  const list = JSON.parse(text) as { items: { kind: string; metadata: { name: string }; spec?: unknown }[] };
+  const ing = list.items.find((o) => o.kind === 'Ingress' && o.metadata.name === 'shop') as {
+    spec: { rules: { http: { paths: { path: string; backend: { service: { name: string } } }[] } }[] };
+  };
+  for (const rule of ing.spec.rules)
+    for (const p of rule.http.paths) if (p.path === '/cart') p.backend.service.name = 'carts';
+  return `${JSON.stringify(list, null, 1)}\n`;
+}

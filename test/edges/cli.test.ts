@@ -1,5 +1,5 @@
 // knet ingress as a user runs it, on the demo cluster's planted edge faults (examples/demo/
-// cluster/edges.yaml): (e) an Ingress path to a port the Service does not have, (f) an
+// cluster/edges.json): (e) an Ingress path to a port the Service does not have, (f) an
 // HTTPRoute backendRef to another namespace without a ReferenceGrant.
 import { describe, expect, it } from 'vitest';
 import { knet, writeBundle } from '../support/cli.js';
