@@ -10,6 +10,7 @@
 // VPC addresses, per-ENI policy-routing tables: the AWS VPC CNI).
 import type { ClusterModel } from '../../model/cluster.js';
 import { cidrContains } from '../../model/ip.js';
+import { perModel } from '../../model/memo.js';
 import { nodeState } from '../../model/node-state.js';
 import { CILIUM_FILES } from '../../parsers/cilium.js';
 import { detectCni } from '../policy/cni.js';
@@ -49,19 +50,10 @@ function ciliumReplacesKubeProxy(model: ClusterModel): string | undefined {
   return undefined;
 }
 
-const cache = new WeakMap<ClusterModel, Map<string, NodeDataplane>>();
+const dataplanes = perModel<NodeDataplane>();
 
 export function detectNodeDataplane(model: ClusterModel, node: string): NodeDataplane {
-  let perModel = cache.get(model);
-  if (!perModel) {
-    perModel = new Map();
-    cache.set(model, perModel);
-  }
-  const hit = perModel.get(node);
-  if (hit) return hit;
-  const result = { ...detectServices(model, node), ...detectPods(model, node) };
-  perModel.set(node, result);
-  return result;
+  return dataplanes(model, node, () => ({ ...detectServices(model, node), ...detectPods(model, node) }));
 }
 
 function detectServices(

@@ -6,6 +6,7 @@ import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { canonicalCIDR, cidrContains, ipFamily, isCIDR, parseCIDR } from '../../model/ip.js';
+import { perModel } from '../../model/memo.js';
 import { nodeState } from '../../model/node-state.js';
 import {
   type CniConfig,
@@ -248,16 +249,13 @@ function ipamSummary(config: CniConfig, ipam: CniIpam | undefined): CniIpamSumma
   return { type: ipam.type, ranges: ranges.filter((r) => isCIDR(r)), source: 'config' };
 }
 
-const cache = new WeakMap<ClusterModel, Map<string, { summary: CniSummary; loaded: LoadedConfigs }>>();
+const analyses = perModel<{ summary: CniSummary; loaded: LoadedConfigs }>();
 
 function analyze(model: ClusterModel, node: string): { summary: CniSummary; loaded: LoadedConfigs } {
-  let perModel = cache.get(model);
-  if (!perModel) {
-    perModel = new Map();
-    cache.set(model, perModel);
-  }
-  const hit = perModel.get(node);
-  if (hit) return hit;
+  return analyses(model, node, () => analyzeConfigs(model, node));
+}
+
+function analyzeConfigs(model: ClusterModel, node: string): { summary: CniSummary; loaded: LoadedConfigs } {
   const loaded = loadConfigs(model, node);
   const chosen = loaded.configs[0];
   const notes: string[] = [];
@@ -302,9 +300,7 @@ function analyze(model: ClusterModel, node: string): { summary: CniSummary; load
     invalid: loaded.invalid.map((i) => i.error.message),
     notes,
   };
-  const result = { summary, loaded };
-  perModel.set(node, result);
-  return result;
+  return { summary, loaded };
 }
 
 /** The node's CNI picture, or undefined when the bundle has no node files for it. */

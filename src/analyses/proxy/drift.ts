@@ -129,33 +129,20 @@ export function analyzeProxyDrift(
 ): ProxyRulesReport {
   const rules = loadNodeProxy(model, nodeName);
   const plane = detectNodeDataplane(model, nodeName);
-  if (rules && !plane.services.startsWith('kube-proxy-')) {
-    // Another dataplane translates Services here: kube-proxy's rules are not expected at all.
+  // Another dataplane translates Services here (kube-proxy's rules are not expected at all), or
+  // there are no dumps: nothing to check, said in one finding.
+  const nothing = !rules
+    ? `Node ${nodeName} has no kube-proxy dumps (iptables-save.txt, ipvsadm.txt or nft.json).`
+    : !plane.services.startsWith('kube-proxy-')
+      ? `Node ${nodeName} translates Services with ${plane.services} (${plane.servicesReason}), not kube-proxy: there are no kube-proxy rules to check.`
+      : undefined;
+  if (!rules || nothing) {
     return {
       node: nodeName,
       dataplane: null,
       services: [],
       staleChains: [],
-      findings: [
-        finding('NO_NODE_DATA', {
-          message: `Node ${nodeName} translates Services with ${plane.services} (${plane.servicesReason}), not kube-proxy: there are no kube-proxy rules to check.`,
-          objects: [`node/${nodeName}`],
-        }),
-      ],
-    };
-  }
-  if (!rules) {
-    return {
-      node: nodeName,
-      dataplane: null,
-      services: [],
-      staleChains: [],
-      findings: [
-        finding('NO_NODE_DATA', {
-          message: `Node ${nodeName} has no kube-proxy dumps (iptables-save.txt, ipvsadm.txt or nft.json).`,
-          objects: [`node/${nodeName}`],
-        }),
-      ],
+      findings: [finding('NO_NODE_DATA', { message: nothing!, objects: [`node/${nodeName}`] })],
     };
   }
   return driftFromRules(model, rules, options);
