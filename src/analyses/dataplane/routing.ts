@@ -3,6 +3,14 @@ import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../mod
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';
 
 const UNICAST_TABLES = new Set(['main', '254']);
+
+/** Route types that deliver nothing: the packet is dropped (or, for throw, the lookup fails). */
+const BLOCKING_ROUTE_TYPES: ReadonlySet<string> = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
+
+/** A route of a type that delivers nothing (blackhole, unreachable, prohibit, throw). */
+export function isBlockingRoute(route: Pick<IpRoute, 'type'>): boolean {
+  return BLOCKING_ROUTE_TYPES.has(route.type);
+}
 const LOCAL_TABLES = new Set(['local', '255']);
 
 function routeCIDR(route: IpRoute, family: 4 | 6): string | undefined {

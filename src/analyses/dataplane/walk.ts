@@ -13,7 +13,7 @@ import { ipForwarding } from '../../parsers/sysctl.js';
 import { ipvsStep } from '../proxy/simulate.js';
 import { type Hook, type HookBranch, type KPacket, type RuleRef, runHook } from './netfilter.js';
 import type { Netns } from './netns.js';
-import { resolveRoute, routeDevice } from './routing.js';
+import { isBlockingRoute, resolveRoute, routeDevice } from './routing.js';
 import { rpFilter } from './sysctls.js';
 
 export type Entry =
@@ -43,13 +43,19 @@ export interface NodeBranch {
   rulesUnknown?: boolean;
 }
 
-const BLOCKING: ReadonlySet<string> = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
-
 function hook(ns: Netns, name: Hook, pkt: KPacket, entry: Entry): HookBranch[] {
   if (!ns.rules) return [{ pkt, verdict: 'accept' }];
   const io =
     entry.kind === 'arrive' ? { inInterface: entry.iif, from: entry.from } : { from: 'local' as const };
   return runHook(ns.rules, name, pkt, io);
+}
+
+/** A branch a rule (or the chain's policy) stopped at `hook`. */
+function blocked(b: HookBranch, hook: Hook): NodeBranch {
+  return {
+    pkt: b.pkt,
+    fate: { kind: 'blocked', verdict: b.verdict as 'drop' | 'reject', hook, rule: b.decided },
+  };
 }
 
 /** Runs `name` on every live branch; blocked ones become final. */
@@ -58,17 +64,14 @@ function stage(ns: Netns, name: Hook, live: KPacket[], entry: Entry, finals: Nod
   for (const p of live) {
     for (const b of hook(ns, name, p, entry)) {
       if (b.verdict === 'accept') next.push(b.pkt);
-      else
-        finals.push({
-          pkt: b.pkt,
-          fate: { kind: 'blocked', verdict: b.verdict, hook: name, rule: b.decided },
-        });
+      else finals.push(blocked(b, name));
     }
   }
   return next;
 }
 
-function isLocalTo(ns: Netns, ip: string): boolean {
+/** The namespace owns `ip`: by its rules' view of local addresses, else by its interfaces. */
+export function isLocalTo(ns: Netns, ip: string): boolean {
   return ns.rules?.isLocal(ip) ?? ns.addrs?.some((i) => i.addresses.some((a) => a.local === ip)) ?? false;
 }
 
@@ -85,17 +88,21 @@ function decide(ns: Netns, pkt: KPacket, iif: string | undefined): Fate {
   });
   if (!route) return isLocalTo(ns, pkt.dst) ? { kind: 'local' } : { kind: 'no-route', rule };
   if (route.type === 'local') return { kind: 'local' };
-  if (BLOCKING.has(route.type)) return { kind: 'no-route', route, rule };
+  if (isBlockingRoute(route)) return { kind: 'no-route', route, rule };
   return { kind: 'out', route, rule };
 }
 
 /** rp_filter on the interface the packet arrived on: 1 needs the way back out of it, 2 any way back. */
-function reversePathFails(ns: Netns, pkt: KPacket, iif: string): Fate | undefined {
+export function reversePathFails(
+  ns: Netns,
+  pkt: KPacket,
+  iif: string,
+): Extract<Fate, { kind: 'rp-filter' }> | undefined {
   if (!ns.sysctl || !ns.routes || ipFamily(pkt.src) !== 4) return undefined;
   const rp = rpFilter(ns.sysctl, iif);
   if (!rp || rp.value === 0) return undefined;
   const { route } = resolveRoute(ns.routes, ns.ipRules, { dst: pkt.src, src: pkt.dst });
-  const usable = route && !BLOCKING.has(route.type);
+  const usable = route && !isBlockingRoute(route);
   const fits = usable && (rp.value === 2 || routeDevice(route) === iif || route.type === 'local');
   if (fits) return undefined;
   return { kind: 'rp-filter', iif, value: rp.value, keys: rp.keys, back: route };
@@ -112,11 +119,11 @@ function ipvsOrLocal(ns: Netns, pkt: KPacket): HookBranch[] | undefined {
 export function walkNetns(ns: Netns, pkt: KPacket, entry: Entry): NodeBranch[] {
   const finals: NodeBranch[] = [];
   const iif = entry.kind === 'arrive' ? entry.iif : undefined;
-  const leave = (live: KPacket[]) => {
-    for (const p of stage(ns, 'postrouting', live, entry, finals)) {
-      const fate = decide(ns, p, iif);
-      finals.push({ pkt: p, fate: fate.kind === 'local' ? { kind: 'out' } : fate });
-    }
+  // IPVS sent the packet on from LOCAL_IN: routed again for its new destination, then out.
+  const leave = (p: KPacket) => {
+    const decided = decide(ns, p, iif);
+    const fate: Fate = decided.kind === 'local' ? { kind: 'out' } : decided;
+    for (const q of stage(ns, 'postrouting', [p], entry, finals)) finals.push({ pkt: q, fate });
   };
   const deliver = (live: KPacket[]) => {
     for (const p of stage(ns, 'input', live, entry, finals)) {
@@ -126,12 +133,8 @@ export function walkNetns(ns: Netns, pkt: KPacket, entry: Entry): NodeBranch[] {
         continue;
       }
       for (const b of ipvs) {
-        if (b.verdict === 'accept') leave([b.pkt]);
-        else
-          finals.push({
-            pkt: b.pkt,
-            fate: { kind: 'blocked', verdict: b.verdict, hook: 'input', rule: b.decided },
-          });
+        if (b.verdict === 'accept') leave(b.pkt);
+        else finals.push(blocked(b, 'input'));
       }
     }
   };
@@ -142,12 +145,7 @@ export function walkNetns(ns: Netns, pkt: KPacket, entry: Entry): NodeBranch[] {
     live = live.flatMap((p) => {
       const ipvs = ipvsOrLocal(ns, p);
       if (!ipvs) return [p];
-      for (const b of ipvs)
-        if (b.verdict !== 'accept')
-          finals.push({
-            pkt: b.pkt,
-            fate: { kind: 'blocked', verdict: b.verdict, hook: 'output', rule: b.decided },
-          });
+      for (const b of ipvs) if (b.verdict !== 'accept') finals.push(blocked(b, 'output'));
       return ipvs.filter((b) => b.verdict === 'accept').map((b) => b.pkt);
     });
     for (const p of live) {

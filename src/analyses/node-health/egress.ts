@@ -8,7 +8,13 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { cidrContains, ipFamily, ipOrNull, normalizeIP } from '../../model/ip.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
-import { formatRoute, resolveRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
+import {
+  formatRoute,
+  isBlockingRoute,
+  resolveRoute,
+  routeDevice,
+  routeGateway,
+} from '../dataplane/routing.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import type { PacketFlow } from '../proxy/packet.js';
 import { clusterCIDRFromModel } from '../proxy/service-ports.js';
@@ -186,7 +192,7 @@ export function egressPlan(model: ClusterModel, pod: Pod, query: EgressQuery): E
   } else {
     // The pod's packet is routed with its own source: VPC CNIs send it through a per-ENI table.
     const route = resolveRoute(routes, state.ipRules, { dst: query.destination, src: source }).route;
-    if (!route || ['blackhole', 'unreachable', 'prohibit'].includes(route.type)) {
+    if (!route || isBlockingRoute(route)) {
       const f = add(
         finding('ROUTE_MISSING', {
           message: `Node ${node} has no route to ${query.destination}${route ? ` (${route.type} route)` : ' (no default route)'}.`,

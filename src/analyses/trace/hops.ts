@@ -16,6 +16,7 @@ import {
   formatRoute,
   formatRule,
   interfaceWithAddress,
+  isBlockingRoute,
   linkByIndex,
   linkByName,
   linkIsUp,
@@ -445,8 +446,7 @@ export function routeHops(
   };
 
   if (!route) return missing('no matching route');
-  if (['blackhole', 'unreachable', 'prohibit', 'throw'].includes(route.type))
-    return missing(`the route is of type ${route.type}`);
+  if (isBlockingRoute(route)) return missing(`the route is of type ${route.type}`);
   if (route.type === 'local') {
     hops.push({
       kind: 'route',

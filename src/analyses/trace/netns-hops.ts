@@ -17,12 +17,20 @@ import { nodeOwningPodIP, nodeWithAddress } from '../dataplane/owners.js';
 import {
   formatRoute,
   interfaceWithAddress,
+  isBlockingRoute,
   linkByName,
   resolveRoute,
   routeDevice,
   routeGateway,
 } from '../dataplane/routing.js';
-import { describeBlock, type Entry, type NodeBranch, walkNetns } from '../dataplane/walk.js';
+import {
+  describeBlock,
+  type Entry,
+  isLocalTo,
+  type NodeBranch,
+  reversePathFails,
+  walkNetns,
+} from '../dataplane/walk.js';
 import type { TraceContext } from './context.js';
 import type { Hop } from './types.js';
 
@@ -216,7 +224,7 @@ export function arrivalInterface(
 export function replyRouteHop(ctx: TraceContext, ns: Netns, replyTo: string): Hop | undefined {
   if (!ns.routes) return undefined;
   const { route } = resolveRoute(ns.routes, ns.ipRules, { dst: replyTo });
-  if (route && !['blackhole', 'unreachable', 'prohibit'].includes(route.type)) return undefined;
+  if (route && !isBlockingRoute(route)) return undefined;
   const evidence = `${ns.describe('ip-route.json')}: ${route ? formatRoute(route) : `no route matches ${replyTo}`}`;
   const code = ctx.add(
     finding('REPLY_ROUTE_MISSING', {
@@ -425,7 +433,7 @@ export function replyHops(
     iif: r.iif,
   });
   const label = `reply ${r.replyFrom} → ${r.replyTo}`;
-  if (!route || ['blackhole', 'unreachable', 'prohibit'].includes(route.type)) {
+  if (!route || isBlockingRoute(route)) {
     const evidence = `${state.describe('ip-route.json')}: ${route ? formatRoute(route) : `no route matches ${r.replyTo}`}`;
     const code = ctx.add(
       finding('REPLY_ROUTE_MISSING', {
@@ -500,24 +508,15 @@ export function replyHops(
   const iif = arrivalInterface(model, r.srcNode, overlay);
   if (iif) {
     const pkt = newPacket({ src: r.replyFrom, dst: r.replyTo, dport: 0, proto: 'tcp' });
-    const branches = walkNetns({ ...srcNs, rules: undefined }, pkt, {
-      kind: 'arrive',
-      iif,
-      from: 'external',
-    });
-    const rp = branches.find((b) => b.fate.kind === 'rp-filter');
+    const rp = reversePathFails(srcNs, pkt, iif);
     if (rp) {
-      const hop = blockedHop(ctx, srcNs, rp, pkt);
+      const hop = blockedHop(ctx, srcNs, { pkt, fate: rp }, pkt);
       return { ...hop, detail: `${label}: ${hop.detail}` };
     }
     const back = forwardingHop(ctx, nodeState(model, r.srcNode), r.replyTo, iif);
     if (back && !isLocalTo(srcNs, r.replyTo)) return { ...back, detail: `${label}: ${back.detail}` };
   }
   return undefined;
-}
-
-function isLocalTo(ns: Netns, ip: string): boolean {
-  return ns.rules?.isLocal(ip) ?? false;
 }
 
 /**
