@@ -2,7 +2,7 @@
 import { finding } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
-import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../model/ip.js';
+import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../core/ip.js';
 import { isTerminal } from '../model/pods.js';
 import type { Node, Pod } from '../model/types.js';
 

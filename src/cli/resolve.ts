@@ -4,7 +4,7 @@
 import { closeNames } from '../analyses/endpoints/similar.js';
 import type { ClusterModel } from '../model/cluster.js';
 import type { Pod } from '../model/types.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 import type { Target, WorkloadKind } from './targets.js';
 
 /** The workload a pod belongs to, as kubectl names it (deploy/NAME for a ReplicaSet of a Deployment). */

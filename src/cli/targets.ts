@@ -1,6 +1,6 @@
 // Target syntax (cli.md): KIND/NAME or KIND/NAMESPACE/NAME, optionally :PORT (number or name).
-import { isIP } from '../model/ip.js';
-import { UserError } from './errors.js';
+import { isIP } from '../core/ip.js';
+import { UserError } from '../core/errors.js';
 
 export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'httproute' | 'gateway' | 'ip' | 'dns';
 

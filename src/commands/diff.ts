@@ -59,7 +59,7 @@ export default class Diff extends KnetCommand {
     const { args, flags } = await this.parse(Diff);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { UserError } = await import('../cli/errors.js');
+    const { UserError } = await import('../core/errors.js');
     if (args.old === 'live' && args.new === 'live')
       throw new UserError(
         'at most one side can be "live": keep the other as a bundle (knet snapshot -o DIR)',
@@ -125,7 +125,7 @@ export default class Diff extends KnetCommand {
   ) {
     const { parseTarget } = await import('../cli/targets.js');
     const { resolvePodTargets } = await import('../cli/resolve.js');
-    const { UserError } = await import('../cli/errors.js');
+    const { UserError } = await import('../core/errors.js');
     const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
     const SOURCES = ['pod', 'node', 'ip'] as const;
     const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { ReplicaResults } from '../analyses/dns/check.js';
 import type { DnsResult, DnsType } from '../analyses/dns/types.js';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import type { ClusterModel } from '../model/cluster.js';
 import type { QueryOptions } from '../sources/dns/client.js';
 
@@ -59,7 +59,7 @@ export default class Dns extends KnetCommand {
     const { buildDnsCheck, queryPlan } = await import('../analyses/dns/check.js');
     const { findClusterDomain } = await import('../analyses/dns/expected.js');
     const { reverseName, normalizeName } = await import('../analyses/dns/names.js');
-    const { isIP } = await import('../model/ip.js');
+    const { isIP } = await import('../core/ip.js');
 
     let name = args.name;
     if (isIP(name)) {

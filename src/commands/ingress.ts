@@ -36,7 +36,7 @@ export default class Ingress extends KnetCommand {
     const { args, flags } = await this.parse(Ingress);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { UserError } = await import('../cli/errors.js');
+    const { UserError } = await import('../core/errors.js');
     const { parseTarget } = await import('../cli/targets.js');
     const KINDS = ['ing', 'httproute', 'gateway'] as const;
     if (flags.path !== undefined && !flags.path.startsWith('/'))

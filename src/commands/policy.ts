@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 export default class Policy extends KnetCommand {
   static override summary =

@@ -55,9 +55,9 @@ export default class ProxyCommand extends KnetCommand {
     const { args, flags } = await this.parse(this.constructor as typeof ProxyCommand);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { UserError } = await import('../cli/errors.js');
+    const { UserError } = await import('../core/errors.js');
     const { parseTarget } = await import('../cli/targets.js');
-    const { isIP } = await import('../model/ip.js');
+    const { isIP } = await import('../core/ip.js');
     if (flags.from) {
       if (!flags.node)
         throw new UserError('--from/--to needs --node NODE: the node whose rules the packet meets');

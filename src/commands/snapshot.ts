@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 const { kubeconfig, context, namespace, debug } = clusterFlags;
 

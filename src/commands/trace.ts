@@ -66,7 +66,7 @@ export default class Trace extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { parseTarget } = await import('../cli/targets.js');
-    const { UserError } = await import('../cli/errors.js');
+    const { UserError } = await import('../core/errors.js');
     const SOURCES = ['pod', 'node', 'ip'] as const;
     const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
     parseTarget(args.source, 'default', SOURCES);

@@ -1,7 +1,7 @@
 // ClusterModel: every object of one cluster, indexed once. Indexes are built on first use
 // (memoised) so that a command only pays for what its analysis reads: a trace at 150k pods
 // must not build the label index of every namespace.
-import { normalizeIP } from './ip.js';
+import { normalizeIP } from '../core/ip.js';
 import { matchesEquality, matchesSelector } from './labels.js';
 import type { NodeFiles } from './node-files.js';
 import { EMPTY_NODE_FILES } from './node-files.js';

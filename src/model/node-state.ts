@@ -4,7 +4,7 @@
 // a malformed one throws a ParseError naming the file and line.
 
 import { type CiliumService, parseCiliumServiceList } from '../parsers/cilium.js';
-import { ParseError } from '../parsers/errors.js';
+import { ParseError } from '../core/errors.js';
 import {
   type BridgeFdb,
   type IpAddrInterface,

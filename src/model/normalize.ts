@@ -2,7 +2,7 @@
 // Defaults are applied here exactly as the API server would have applied them, so analyses
 // see one shape whatever the source.
 
-import { isCIDR, isIP } from './ip.js';
+import { isCIDR, isIP } from '../core/ip.js';
 import type {
   ConfigMap,
   Container,

@@ -3,7 +3,7 @@
 // protocol, scope}, backend-addresses: [{ip, port, state, weight, nodeName}], flags: {type,
 // name, namespace, …}}, status: {realized: <spec>}}`. The realized spec (what is in the BPF
 // maps) wins over the desired one.
-import { guardParse, ParseError } from './errors.js';
+import { guardParse, ParseError } from '../core/errors.js';
 
 /** The node files holding the Cilium agent's view (node collection execs into the agent). */
 export const CILIUM_FILES = {

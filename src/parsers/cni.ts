@@ -6,7 +6,7 @@
 // directory in lexical order whose extension is .conf, .conflist or .json; other files (a
 // calico-kubeconfig, a leftover YAML) are ignored. Pure text → structure; bad input throws a
 // ParseError that names the file and line.
-import { guardParse, lineOfOffset, ParseError, parseJsonText } from './errors.js';
+import { guardParse, lineOfOffset, ParseError, parseJsonText } from '../core/errors.js';
 
 export interface CniIpamRange {
   /** A CIDR, or the literal "usePodCidr" (host-local as Calico/Canal configure it). */

@@ -2,7 +2,7 @@
 // tables, chains and rules. Pure: text in, structure out; bad input throws ParseError with
 // the file and line. Matches the parser does not know are kept (rule.unknown) so that an
 // evaluator can answer "unknown" instead of guessing.
-import { guardParse, ParseError } from './errors.js';
+import { guardParse, ParseError } from '../core/errors.js';
 
 export interface MatchOption {
   /** Option name without dashes, e.g. "dport", "ctstate", "comment". */

@@ -1,6 +1,6 @@
 // `ipvsadm -Sn` (save format) and `ipvsadm -Ln` (list format) → virtual servers with their
 // real servers. Pure; malformed lines throw ParseError with file and line.
-import { guardParse, ParseError } from './errors.js';
+import { guardParse, ParseError } from '../core/errors.js';
 
 export type IpvsProtocol = 'TCP' | 'UDP' | 'SCTP';
 

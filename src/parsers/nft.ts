@@ -1,7 +1,7 @@
 // `nft -j list ruleset` (JSON schema 1) → tables, chains, rules, sets and maps. Pure. Rule
 // expressions are kept as nft's JSON (the evaluator interprets them); set and map elements
 // are normalised and indexed so that lookups do not scan.
-import { guardParse, ParseError, parseJsonText } from './errors.js';
+import { guardParse, ParseError, parseJsonText } from '../core/errors.js';
 
 export type NftExpr = Record<string, unknown>;
 

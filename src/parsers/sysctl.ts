@@ -1,7 +1,7 @@
 // Parser for `sysctl -a` output (snapshot.md: nodes/NODE/sysctl.txt): one `key = value` per
 // line. Multi-value keys keep their tab separators (net.ipv4.tcp_rmem = 4096\t131072\t6291456).
 // Blank lines and sysctl.conf-style comments (# or ;) are skipped, so a hand-made file works too.
-import { guardParse, ParseError } from './errors.js';
+import { guardParse, ParseError } from '../core/errors.js';
 
 const KEY = /^[^\s=]+$/;
 

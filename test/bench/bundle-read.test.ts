@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, flattenObjects } from '../../src/model/build.js';
 import type { Raw } from '../../src/model/normalize.js';
-import { ParseError, parseJsonText } from '../../src/parsers/errors.js';
+import { ParseError, parseJsonText } from '../../src/core/errors.js';
 import { readBundle } from '../../src/sources/bundle/read.js';
 
 const dirs: string[] = [];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
-import { cidrContains } from '../../src/model/ip.js';
+import { cidrContains } from '../../src/core/ip.js';
 import { parseIpAddr, parseIpLink, parseIpRoute } from '../../src/parsers/iproute2.js';
 import { parseIptablesSave } from '../../src/parsers/iptables-save.js';
 import { parseSysctl } from '../../src/parsers/sysctl.js';

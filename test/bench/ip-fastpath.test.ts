@@ -3,7 +3,7 @@
 // including the odd forms ipaddr.js accepts (octal, hex, fewer parts) and its error messages.
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, ipFamily, isCIDR, isIP, normalizeIP, parseCIDR, parseIP } from '../../src/model/ip.js';
+import { cidrContains, ipFamily, isCIDR, isIP, normalizeIP, parseCIDR, parseIP } from '../../src/core/ip.js';
 
 /** ip.ts as it was: straight ipaddr.js. */
 const ref = {

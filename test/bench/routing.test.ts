@@ -3,7 +3,7 @@
 // original per-lookup code chose, on real-shaped tables and on random ones.
 import { describe, expect, it } from 'vitest';
 import { lookupRoute } from '../../src/analyses/dataplane/routing.js';
-import { cidrContains, ipFamily, parseCIDR } from '../../src/model/ip.js';
+import { cidrContains, ipFamily, parseCIDR } from '../../src/core/ip.js';
 import { type IpRoute, parseIpRoute } from '../../src/parsers/iproute2.js';
 
 /** The lookup as it was before the scale work. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { parseTarget } from '../../src/cli/targets.js';
 
 describe('parseTarget', () => {

@@ -2,7 +2,7 @@
 // containerd writes it from kubelet's DNS config) and on the cases glibc handles specially.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../src/parsers/errors.js';
+import { ParseError } from '../../src/core/errors.js';
 import { formatResolvConf, parseResolvConf } from '../../src/parsers/resolv-conf.js';
 
 const fixture = (name: string) =>

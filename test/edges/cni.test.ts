@@ -6,7 +6,7 @@ import { buildModel } from '../../src/model/build.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import type { Raw } from '../../src/model/normalize.js';
 import { cniBridge, cniIpam, isCniConfigFile, parseCniConfig } from '../../src/parsers/cni.js';
-import { ParseError } from '../../src/parsers/errors.js';
+import { ParseError } from '../../src/core/errors.js';
 import { rawNode, rawPod } from '../support/objects.js';
 import { FIXTURES, mtuModel, readNodeFiles } from './models.js';
 

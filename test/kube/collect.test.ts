@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CILIUM_FILES } from '../../src/analyses/dataplane/detect.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { KubeClient } from '../../src/sources/kube/client.js';
 import { collectNodeFiles, DEFAULT_DEBUG_IMAGE } from '../../src/sources/kube/collect.js';
 import { connectKube } from '../../src/sources/kube/config.js';

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../../src/cli/base.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/core/errors.js';
 import { statusMessage } from '../../src/sources/kube/client.js';
 import { ALL_KINDS, readLiveCluster } from '../../src/sources/kube/read.js';
 import { cleanupTemp, failure, serveBundle } from './helpers.js';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParseError } from '../../src/parsers/errors.js';
+import { ParseError } from '../../src/core/errors.js';
 import { parseBridgeFdb, parseIpAddr, parseIpNeigh, parseIpRoute } from '../../src/parsers/iproute2.js';
 import { parseNftJson } from '../../src/parsers/nft.js';
 import {

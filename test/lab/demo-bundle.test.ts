@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.js';
-import { cidrContains } from '../../src/model/ip.js';
+import { cidrContains } from '../../src/core/ip.js';
 import type { Raw } from '../../src/model/normalize.js';
 import { parseIpAddr, parseIpLink, parseIpRoute, parseIpRule } from '../../src/parsers/iproute2.js';
 import { ipForwarding, parseSysctl } from '../../src/parsers/sysctl.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { flattenObjects } from '../../src/model/build.js';
-import { isCIDR } from '../../src/model/ip.js';
+import { isCIDR } from '../../src/core/ip.js';
 import type { Raw } from '../../src/model/normalize.js';
 
 export type Overlay = 'hostgw' | 'vxlan';

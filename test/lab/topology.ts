@@ -28,7 +28,7 @@ import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptab
 import { renderKubeProxyNft } from '../../src/analyses/proxy/expected-nft.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
-import { canonicalCIDR, cidrContains, firstHost, parseCIDR } from '../../src/model/ip.js';
+import { canonicalCIDR, cidrContains, firstHost, parseCIDR } from '../../src/core/ip.js';
 import type { Raw } from '../../src/model/normalize.js';
 import {
   addNamespace,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../src/parsers/errors.js';
+import { ParseError } from '../../src/core/errors.js';
 import { ipForwarding, parseSysctl } from '../../src/parsers/sysctl.js';
 
 const text = readFileSync(

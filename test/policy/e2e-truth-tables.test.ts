@@ -7,7 +7,7 @@
 // upstream test does; every non-loopback cell (72 per table) is one probe. Loopback cells are
 // skipped exactly as upstream skips them (ignoreLoopback = true).
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalCIDR } from '../../src/model/ip.js';
+import { canonicalCIDR } from '../../src/core/ip.js';
 import type { Raw } from '../../src/model/normalize.js';
 import type { Protocol } from '../../src/model/types.js';
 import {

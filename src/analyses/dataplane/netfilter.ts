@@ -3,7 +3,7 @@
 // of every nftables table (kube-proxy's, firewalld's, Calico's, a hand-made `inet filter`) —
 // in priority order. A drop anywhere is final; an accept only ends that base chain, and the
 // packet goes on to the next one (packet-path.md, "nftables specifics").
-import { ipFamily, isIP, normalizeIP } from '../../model/ip.js';
+import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
 import type { IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
 import type { NftRule, NftRuleset } from '../../parsers/nft.js';
 import { type IpsetResolver, IptablesWalker, iptablesPolicyRule } from '../proxy/iptables-eval.js';

@@ -1,5 +1,5 @@
 // Route lookup and link lookups on parsed iproute2 state.
-import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../model/ip.js';
+import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../core/ip.js';
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';
 
 const UNICAST_TABLES = new Set(['main', '254']);

@@ -7,7 +7,7 @@
 // The answer is one branch per way the packet can go (statistic/numgen and IPVS split it), each
 // with the packet as it leaves and what decided its fate. The trace calls this for every
 // namespace the packet crosses: the source pod's, each node's, the destination pod's.
-import { ipFamily } from '../../model/ip.js';
+import { ipFamily } from '../../core/ip.js';
 import type { IpRoute, IpRule } from '../../parsers/iproute2.js';
 import { ipForwarding } from '../../parsers/sysctl.js';
 import { ipvsStep } from '../proxy/simulate.js';

@@ -3,7 +3,7 @@
 // change caused it. Pure: both models and (with SRC DST) both traces come from the caller.
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, isCIDR } from '../../model/ip.js';
+import { cidrContains, isCIDR } from '../../core/ip.js';
 import { isTerminal } from '../../model/pods.js';
 import type { NetworkPolicy, Pod, Protocol, Service } from '../../model/types.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';

@@ -3,7 +3,7 @@
 // not compared (the specification leaves them to the implementation).
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
-import { isIP, normalizeIP } from '../../model/ip.js';
+import { isIP, normalizeIP } from '../../core/ip.js';
 import { normalizeName } from './names.js';
 import type { StepOutcome } from './search.js';
 import type { DnsAnswer, DnsQuestion, DnsRecord, DnsResult } from './types.js';

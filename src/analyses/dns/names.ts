@@ -1,7 +1,7 @@
 // Name arithmetic for DNS: normalising, dashed IPs (pod and endpoint records) and reverse
 // (PTR) names. Addresses go through ipaddr.js (src/model/ip.ts); only their text is built here.
 import ipaddr from 'ipaddr.js';
-import { isIP, parseIP } from '../../model/ip.js';
+import { isIP, parseIP } from '../../core/ip.js';
 
 /** Lower-case, no trailing dot: the form every comparison uses (DNS names are case-insensitive). */
 export function normalizeName(name: string): string {

@@ -4,7 +4,7 @@
 import { finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, isIP } from '../../model/ip.js';
+import { ipFamily, isIP } from '../../core/ip.js';
 import { formatSelector } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
 import type { Pod, Service, ServicePort } from '../../model/types.js';

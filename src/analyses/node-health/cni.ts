@@ -5,7 +5,7 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { canonicalCIDR, cidrContains, ipFamily, isCIDR, parseCIDR } from '../../model/ip.js';
+import { canonicalCIDR, cidrContains, ipFamily, isCIDR, parseCIDR } from '../../core/ip.js';
 import { perModel } from '../../model/memo.js';
 import { nodeState } from '../../model/node-state.js';
 import {
@@ -16,7 +16,7 @@ import {
   isCniConfigFile,
   parseCniConfig,
 } from '../../parsers/cni.js';
-import { ParseError } from '../../parsers/errors.js';
+import { ParseError } from '../../core/errors.js';
 import type { IpLink, IpRoute } from '../../parsers/iproute2.js';
 import { formatRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
 

@@ -5,7 +5,7 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily, ipOrNull, normalizeIP } from '../../model/ip.js';
+import { cidrContains, ipFamily, ipOrNull, normalizeIP } from '../../core/ip.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import {

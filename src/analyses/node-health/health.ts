@@ -6,7 +6,7 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily, isIP } from '../../model/ip.js';
+import { cidrContains, ipFamily, isIP } from '../../core/ip.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod } from '../../model/types.js';
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';

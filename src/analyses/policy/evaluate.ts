@@ -5,7 +5,7 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, isIP, normalizeIP } from '../../model/ip.js';
+import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
 import { matchesSelector } from '../../model/labels.js';
 import type { Labels, NetworkPolicy, Pod, Protocol } from '../../model/types.js';
 import { detectCni } from './cni.js';

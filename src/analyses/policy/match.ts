@@ -1,7 +1,7 @@
 // The two halves of a NetworkPolicy rule: does a peer (from/to element) match the other end of
 // the connection, and does a `ports` list match the destination port. Pure functions, with the
 // reason in words for the evidence. Semantics: shared/reference/netpol-semantics.md §4–§7.
-import { type CIDR, cidrContains, ipFamily, parseCIDR } from '../../model/ip.js';
+import { type CIDR, cidrContains, ipFamily, parseCIDR } from '../../core/ip.js';
 import { matchesSelector } from '../../model/labels.js';
 import type { Labels, NetworkPolicyPeer, NetworkPolicyPort, Pod, Protocol } from '../../model/types.js';
 import { describePeer, describePort } from './describe.js';

@@ -5,7 +5,7 @@
 // through evaluatePolicy, so both paths give the same answer by construction.
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, isIP } from '../../model/ip.js';
+import { ipFamily, isIP } from '../../core/ip.js';
 import type { NetworkPolicy, NetworkPolicyRule, Pod, Protocol } from '../../model/types.js';
 import { affectsDirection, type Direction, describeRule, policyKey, ruleLabel, rulesOf } from './describe.js';
 import { enforcementFindings, evaluatePolicy, namespaceLabels, type Verdict } from './evaluate.js';

@@ -3,7 +3,7 @@
 // and knet's verdict on an invalid policy is only a best effort, so it says so.
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
-import { cidrContains } from '../../model/ip.js';
+import { cidrContains } from '../../core/ip.js';
 import type {
   LabelSelector,
   NetworkPolicy,

@@ -3,7 +3,7 @@
 // pkg/proxy/nftables/proxier.go hashAndTruncate). Mapping a chain to a Service through these
 // hashes does not depend on rule comments, which large-cluster mode drops.
 import { hash } from 'node:crypto';
-import { ipFamily } from '../../model/ip.js';
+import { ipFamily } from '../../core/ip.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 

@@ -6,7 +6,7 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { firstHost, ipFamily } from '../../model/ip.js';
+import { firstHost, ipFamily } from '../../core/ip.js';
 import type { Protocol, Service } from '../../model/types.js';
 import { detectNodeDataplane } from '../dataplane/detect.js';
 import { classifyKubeChain } from './chain-names.js';

@@ -3,7 +3,7 @@
 // rules from the built-in chains that kube-proxy (and kubelet) ensure separately, so the
 // output is complete when loaded into an empty network namespace.
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains } from '../../model/ip.js';
+import { cidrContains } from '../../core/ip.js';
 import {
   endpointChainName,
   serviceExternalChainName,

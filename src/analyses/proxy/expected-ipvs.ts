@@ -2,7 +2,7 @@
 // in ipvsadm's own sort order), the ipsets (`ipset restore` input) and the iptables rules
 // (`iptables-restore` input) of pkg/proxy/ipvs/proxier.go writeIptablesRules.
 import type { ClusterModel } from '../../model/cluster.js';
-import { normalizeIP, parseIP } from '../../model/ip.js';
+import { normalizeIP, parseIP } from '../../core/ip.js';
 import { buildIpvsIpsets, renderIpsetRestore } from './ipsets.js';
 import { buildServiceIndex } from './service-index.js';
 import {

@@ -1,7 +1,7 @@
 // IPVS mode matches ipsets kube-proxy fills (KUBE-CLUSTER-IP, …). `ipset list` is not part
 // of a bundle, so the contents are rebuilt from the API exactly as kube-proxy's IPVS proxier
 // fills them (reference: kube-proxy-ipvs.md §2); flows that used them say so in a note.
-import { cidrContains, normalizeIP } from '../../model/ip.js';
+import { cidrContains, normalizeIP } from '../../core/ip.js';
 import type { IpvsDump } from '../../parsers/ipvsadm.js';
 import type { IpsetResolver } from './iptables-eval.js';
 import type { ServiceIndex } from './service-index.js';

@@ -2,7 +2,7 @@
 // the kernel would: raw/mangle/nat/filter chains, jumps, gotos, RETURN, policies, MARK,
 // DNAT, MASQUERADE. `-m statistic --mode random` rules fork the packet into weighted
 // branches, which is how a KUBE-SVC chain becomes per-endpoint probabilities.
-import { compareIPs, inCIDR, ipOrNull, isCanonicalIPv4 } from '../../model/ip.js';
+import { compareIPs, inCIDR, ipOrNull, isCanonicalIPv4 } from '../../core/ip.js';
 import type {
   IptablesChain,
   IptablesDump,

@@ -1,7 +1,7 @@
 // Runs one new connection's first packet through an `nft -j list ruleset` dump: base chains
 // of every table at each hook in priority order, with vmaps, sets, numgen, fib, marks, NAT.
 // `numgen random mod N vmap` forks the packet into N weighted branches.
-import { compareIPs, inCIDR, ipOrNull } from '../../model/ip.js';
+import { compareIPs, inCIDR, ipOrNull } from '../../core/ip.js';
 import {
   elementKey,
   type NftChain,

@@ -10,7 +10,7 @@ import {
   isIP,
   normalizeIP,
   parseCIDR,
-} from '../../model/ip.js';
+} from '../../core/ip.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { endpointString, type LowerProtocol, servicePortName } from './chain-names.js';
 

@@ -4,7 +4,7 @@
 // and marked `inferred` with status `unknown` when they are not.
 import { finding } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily } from '../../model/ip.js';
+import { cidrContains, ipFamily } from '../../core/ip.js';
 import { type NodeState, nodeState, type PodNetState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js';

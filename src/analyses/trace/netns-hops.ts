@@ -3,7 +3,7 @@
 // the bridge, the reply's route, and the listening socket at the end.
 import { finding } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily } from '../../model/ip.js';
+import { ipFamily } from '../../core/ip.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpLink } from '../../parsers/iproute2.js';

@@ -15,7 +15,7 @@ import type {
   DnsReply,
   DnsResult,
 } from '../../analyses/dns/types.js';
-import { isIP, normalizeIP } from '../../model/ip.js';
+import { isIP, normalizeIP } from '../../core/ip.js';
 
 export type DnsServer =
   | { host: string; port: number }

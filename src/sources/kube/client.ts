@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { UserError } from '../../cli/errors.js';
+import { UserError } from '../../core/errors.js';
 import type { Raw } from '../../model/normalize.js';
 import type { KubeConnection } from './config.js';
 

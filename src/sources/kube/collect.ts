@@ -5,7 +5,7 @@
 // On a node running a Cilium agent, the agent's own service table is read too, by exec into
 // the agent pod (no debug pod needed): `cilium-dbg service list -o json`.
 import { Writable } from 'node:stream';
-import { UserError } from '../../cli/errors.js';
+import { UserError } from '../../core/errors.js';
 import { memoryNodeFiles, type NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
 import { CILIUM_FILES, parseCiliumServiceList } from '../../parsers/cilium.js';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
-import { UserError } from '../../cli/errors.js';
+import { UserError } from '../../core/errors.js';
 
 export interface ConnectOptions {
   kubeconfig?: string;

@@ -1,6 +1,6 @@
 // One collection or one object of the Kubernetes API, as knet keeps them: the raw JSON with
 // kind/apiVersion set and what no analysis reads stripped. Lists go page by page (limit/continue).
-import { UserError } from '../../cli/errors.js';
+import { UserError } from '../../core/errors.js';
 import type { Raw } from '../../model/normalize.js';
 import { ApiError, type KubeClient, type RequestAction } from './client.js';
 import { apiVersionOf, qualifiedResource, type ResourceInfo, resourcePath } from './resources.js';

@@ -2,7 +2,7 @@
 // client-node's websocket). Used to ask the cluster's DNS live over TCP (`knet dns` without
 // --server) when knet runs outside the cluster network.
 import { Duplex, PassThrough, Writable } from 'node:stream';
-import { UserError } from '../../cli/errors.js';
+import { UserError } from '../../core/errors.js';
 import { type ConnectOptions, connectKube, type KubeConnection, loadClient } from './config.js';
 
 export interface PodPort {

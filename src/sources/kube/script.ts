@@ -12,7 +12,7 @@
 //
 // Pods are passed as arguments `DIR=UID` (DIR = NAMESPACE_NAME); their network namespace is
 // found through the cgroup of a process of the pod and entered with nsenter.
-import { ParseError } from '../../parsers/errors.js';
+import { ParseError } from '../../core/errors.js';
 
 export const SCRIPT_VERSION = '1';
 

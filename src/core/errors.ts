@@ -1,3 +1,14 @@
+/** An error the user can fix: printed as one line on stderr, no stack trace, exit code 2. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
 /** Malformed input: names the file and line so the user can find it. */
 export class ParseError extends Error {
   constructor(
