@@ -1,8 +1,9 @@
 // Pod and node IP inventory (knet pods / knet nodes) and the findings that need no node files.
+
+import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../core/ip.js';
 import { finding } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
-import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../core/ip.js';
 import { isTerminal } from '../model/pods.js';
 import type { Node, Pod } from '../model/types.js';
 

@@ -2,15 +2,14 @@
 // format and exit codes, and the one-line error contract (exit 2, no stack unless --debug).
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { closeNames } from '../analyses/endpoints/similar.js';
+import { ParseError, UserError } from '../core/errors.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
-import { ParseError } from '../core/errors.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
 import { escapeTerminal, escapeTerminalText } from '../render/escape.js';
 import { type ColorMode, c, configureColor, toTerminalText } from '../render/style.js';
 import type { ObjectKind } from '../sources/kinds.js';
 import type { TracePath } from '../sources/kube/trace-path.js';
-import { UserError } from '../core/errors.js';
 
 /** Flags every cluster-reading command takes (cli.md). */
 export const clusterFlags = {

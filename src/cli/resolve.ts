@@ -2,9 +2,9 @@
 // one of its ready pods, a pod name that lives in another namespace to a suggestion, and a
 // namespace or node that does not exist to a one-line error with the closest names (exit 2).
 import { closeNames } from '../analyses/endpoints/similar.js';
+import { UserError } from '../core/errors.js';
 import type { ClusterModel } from '../model/cluster.js';
 import type { Pod } from '../model/types.js';
-import { UserError } from '../core/errors.js';
 import type { Target, WorkloadKind } from './targets.js';
 
 /** The workload a pod belongs to, as kubectl names it (deploy/NAME for a ReplicaSet of a Deployment). */

@@ -1,6 +1,7 @@
 // Target syntax (cli.md): KIND/NAME or KIND/NAMESPACE/NAME, optionally :PORT (number or name).
-import { isIP } from '../core/ip.js';
+
 import { UserError } from '../core/errors.js';
+import { isIP } from '../core/ip.js';
 
 export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'httproute' | 'gateway' | 'ip' | 'dns';
 

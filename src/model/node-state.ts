@@ -3,8 +3,8 @@
 // A missing file is `undefined` (the analysis then says which file would have answered);
 // a malformed one throws a ParseError naming the file and line.
 
-import { type CiliumService, parseCiliumServiceList } from '../parsers/cilium.js';
 import { ParseError } from '../core/errors.js';
+import { type CiliumService, parseCiliumServiceList } from '../parsers/cilium.js';
 import {
   type BridgeFdb,
   type IpAddrInterface,

@@ -2,8 +2,9 @@
 // ip-rule.json). Pure text → structure. The shapes follow what iproute2 6.x prints with `-j`
 // (fixtures in test/fixtures/iproute2/ are captured from the real tool); fields that iproute2
 // omits when they have their default value get that default here, so callers see one shape.
-import { isCIDR, isIP } from '../core/ip.js';
+
 import { guardParse, lineOfOffset, ParseError, parseJsonText } from '../core/errors.js';
+import { isCIDR, isIP } from '../core/ip.js';
 
 type Json = Record<string, unknown>;
 

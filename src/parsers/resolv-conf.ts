@@ -2,8 +2,8 @@
 // `nameserver` (at most 3 are used), `search` / `domain` (the last one wins), `options`
 // (ndots capped at 15); `#` and `;` start comments. Pure: text in, structure out.
 import type { ResolvConf } from '../analyses/dns/types.js';
-import { isIP } from '../core/ip.js';
 import { guardParse, ParseError } from '../core/errors.js';
+import { isIP } from '../core/ip.js';
 
 /** glibc's MAXNS: nameservers past the third are ignored. */
 export const MAX_NAMESERVERS = 3;

@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ParseError, parseJsonText } from '../../src/core/errors.js';
 import { buildModel, flattenObjects } from '../../src/model/build.js';
 import type { Raw } from '../../src/model/normalize.js';
-import { ParseError, parseJsonText } from '../../src/core/errors.js';
 import { readBundle } from '../../src/sources/bundle/read.js';
 
 const dirs: string[] = [];

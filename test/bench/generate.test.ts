@@ -5,9 +5,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cidrContains } from '../../src/core/ip.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
-import { cidrContains } from '../../src/core/ip.js';
 import { parseIpAddr, parseIpLink, parseIpRoute } from '../../src/parsers/iproute2.js';
 import { parseIptablesSave } from '../../src/parsers/iptables-save.js';
 import { parseSysctl } from '../../src/parsers/sysctl.js';

@@ -23,13 +23,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/analyses/doctor.js';
 import { podInventory } from '../../src/analyses/inventory.js';
 import { TraceTargetNotFound, traceConnection } from '../../src/analyses/trace/trace.js';
-import { UserError } from '../../src/core/errors.js';
 import { parseTarget } from '../../src/cli/targets.js';
+import { ParseError, UserError } from '../../src/core/errors.js';
 import { buildModel } from '../../src/model/build.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import { parseSsListening } from '../../src/model/node-state.js';
 import { parseCniConfig } from '../../src/parsers/cni.js';
-import { ParseError } from '../../src/core/errors.js';
 import {
   parseBridgeFdb,
   parseIpAddr,

@@ -1,8 +1,8 @@
 // A lab scenario: Kubernetes objects (what the API says) plus how to emulate the dataplane.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { flattenObjects } from '../../src/model/build.js';
 import { isCIDR } from '../../src/core/ip.js';
+import { flattenObjects } from '../../src/model/build.js';
 import type { Raw } from '../../src/model/normalize.js';
 
 export type Overlay = 'hostgw' | 'vxlan';

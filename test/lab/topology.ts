@@ -26,9 +26,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
 import { renderKubeProxyNft } from '../../src/analyses/proxy/expected-nft.js';
+import { canonicalCIDR, cidrContains, firstHost, parseCIDR } from '../../src/core/ip.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
-import { canonicalCIDR, cidrContains, firstHost, parseCIDR } from '../../src/core/ip.js';
 import type { Raw } from '../../src/model/normalize.js';
 import {
   addNamespace,

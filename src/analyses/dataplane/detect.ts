@@ -8,8 +8,9 @@
 // Pods: a bridge (cni0/cbr0 with the pods' veths), a routed CNI (one host route per pod to its
 // veth: Calico's cali*, Cilium's lxc*, the reference ptp plugin), or a cloud VPC CNI (pods on
 // VPC addresses, per-ENI policy-routing tables: the AWS VPC CNI).
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { cidrContains } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { perModel } from '../../model/memo.js';
 import { nodeState } from '../../model/node-state.js';
 import { CILIUM_FILES } from '../../parsers/cilium.js';

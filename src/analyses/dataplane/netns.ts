@@ -2,8 +2,9 @@
 // the typed state the kernel decides with: netfilter rules, routes and policy rules, links,
 // addresses, sysctls, listening sockets. Built from the model's parsed node files; a missing
 // file stays undefined so that the walk can say which file would have decided.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { isIP, normalizeIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { type ListeningSocket, nodeState } from '../../model/node-state.js';
 import type { Pod } from '../../model/types.js';
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';

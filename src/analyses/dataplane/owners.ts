@@ -1,6 +1,7 @@
 // Which node an address belongs to: by pod CIDR, or as one of the node's own addresses.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { cidrContains, normalizeIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
 
 /** The node whose pod CIDR holds `ip`. */

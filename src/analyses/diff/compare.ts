@@ -1,9 +1,10 @@
 // knet diff: two clusters (two bundles, or a bundle and the live cluster) compared in terms of
 // connectivity — which paths changed their verdict, at which hop, and which object or rule
 // change caused it. Pure: both models and (with SRC DST) both traces come from the caller.
+
+import { cidrContains, isCIDR } from '../../core/ip.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, isCIDR } from '../../core/ip.js';
 import { isTerminal } from '../../model/pods.js';
 import type { NetworkPolicy, Pod, Protocol, Service } from '../../model/types.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';

@@ -1,9 +1,10 @@
 // Expected (from the cluster's objects) vs actual (what a server said): the differences and
 // the findings they make. Names compare case-insensitively; SRV priority/weight and TTLs are
 // not compared (the specification leaves them to the implementation).
+
+import { isIP, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
-import { isIP, normalizeIP } from '../../core/ip.js';
 import { normalizeName } from './names.js';
 import type { StepOutcome } from './search.js';
 import type { DnsAnswer, DnsQuestion, DnsRecord, DnsResult } from './types.js';

@@ -3,8 +3,9 @@
 //
 // Name grammar inside the cluster zone, as CoreDNS parses it (plugin/kubernetes/parse.go):
 //   [_port._proto. | endpoint.] service.namespace.svc.zone    and    ip-dashed.namespace.pod.zone
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { ipFamily, normalizeIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import type { EndpointPort, Service } from '../../model/types.js';
 import {
   type CoreDnsConfig,

@@ -3,8 +3,9 @@
 // is published unless it is terminal, has no IP, or (without publishNotReadyAddresses) runs on a
 // node that does not exist; terminating pods stay, with ready=false. Each service port gets the
 // pod's port from resolveTargetPort, and a pod without it is no backend for that port.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { matchesEquality } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
 import type { Endpoint, EndpointSlice, Pod, Service, ServicePort } from '../../model/types.js';

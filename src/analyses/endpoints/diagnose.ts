@@ -1,10 +1,11 @@
 // knet endpoints: why a Service has — or lacks — working backends. A pure function of the model:
 // the selector against the pods' labels (with the near misses when it matches nothing), each
 // pod's readiness and per-pod targetPort, and the EndpointSlices against all of that.
+
+import { ipFamily, isIP } from '../../core/ip.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, isIP } from '../../core/ip.js';
 import { formatSelector } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
 import type { Pod, Service, ServicePort } from '../../model/types.js';

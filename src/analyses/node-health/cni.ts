@@ -2,10 +2,12 @@
 // network — the plugin chain, the bridge, the IPAM ranges — and the overlay the node's links
 // and routes show. Findings: CNI_CONFIG_MISSING, CNI_CONFIG_INVALID, CNI_CONFIG_CIDR_MISMATCH.
 // Pure: reads the model and its node files only.
+
+import { ParseError } from '../../core/errors.js';
+import { canonicalCIDR, cidrContains, ipFamily, isCIDR, parseCIDR } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { canonicalCIDR, cidrContains, ipFamily, isCIDR, parseCIDR } from '../../core/ip.js';
 import { perModel } from '../../model/memo.js';
 import { nodeState } from '../../model/node-state.js';
 import {
@@ -16,7 +18,6 @@ import {
   isCniConfigFile,
   parseCniConfig,
 } from '../../parsers/cni.js';
-import { ParseError } from '../../core/errors.js';
 import type { IpLink, IpRoute } from '../../parsers/iproute2.js';
 import { formatRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
 

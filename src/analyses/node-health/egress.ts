@@ -2,10 +2,11 @@
 // node's filter and NAT rules (which masquerade/SNAT rule rewrites the source, or that none
 // does), and the route the node sends it by. Hops are in the trace's Hop shape so that
 // `knet trace pod/… ip/ADDR:PORT` can splice them in (docs/outside-in.md).
+
+import { cidrContains, ipFamily, ipOrNull, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily, ipOrNull, normalizeIP } from '../../core/ip.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import {

@@ -3,10 +3,11 @@
 // that do not fit the overlay. Read from nodes/NODE/sysctl.txt, ip-link.json, ip-addr.json,
 // ip-route.json, ip-rule.json and the pods' ip-addr.json. Missing files mean no verdict (no
 // finding), never "OK".
+
+import { cidrContains, ipFamily, isIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily, isIP } from '../../core/ip.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod } from '../../model/types.js';
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';

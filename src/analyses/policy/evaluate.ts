@@ -2,10 +2,11 @@
 // (source → destination, port, protocol), with both halves explained: egress at the source,
 // ingress at the destination, the policies that isolate each pod and the rule that allowed it.
 // Semantics and sources: shared/reference/netpol-semantics.md.
+
+import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
 import { matchesSelector } from '../../model/labels.js';
 import type { Labels, NetworkPolicy, Pod, Protocol } from '../../model/types.js';
 import { detectCni } from './cni.js';

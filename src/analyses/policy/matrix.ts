@@ -3,9 +3,10 @@
 // namespace's pods, so a 500-pod × 300-policy namespace is a few million word operations, not
 // 250 000 full evaluations. Pods the fast path does not model (hostNetwork, no IP yet) go
 // through evaluatePolicy, so both paths give the same answer by construction.
+
+import { ipFamily, isIP } from '../../core/ip.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, isIP } from '../../core/ip.js';
 import type { NetworkPolicy, NetworkPolicyRule, Pod, Protocol } from '../../model/types.js';
 import { affectsDirection, type Direction, describeRule, policyKey, ruleLabel, rulesOf } from './describe.js';
 import { enforcementFindings, evaluatePolicy, namespaceLabels, type Verdict } from './evaluate.js';

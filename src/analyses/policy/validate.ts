@@ -1,9 +1,10 @@
 // What the API server's validation (pkg/apis/networking/validation) would reject in a
 // NetworkPolicy. Objects read from a cluster passed it; hand-written bundle YAML may not have,
 // and knet's verdict on an invalid policy is only a best effort, so it says so.
+
+import { cidrContains } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
-import { cidrContains } from '../../core/ip.js';
 import type {
   LabelSelector,
   NetworkPolicy,

@@ -3,10 +3,11 @@
 // (found by running packets through the real rules, so one check serves iptables, IPVS and
 // nftables), the endpoints the API says should be used, and findings for the differences.
 // Chains are tied to services by kube-proxy's recomputed hashes, never by comments.
+
+import { firstHost, ipFamily } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { firstHost, ipFamily } from '../../core/ip.js';
 import type { Protocol, Service } from '../../model/types.js';
 import { detectNodeDataplane } from '../dataplane/detect.js';
 import { classifyKubeChain } from './chain-names.js';

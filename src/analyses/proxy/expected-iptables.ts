@@ -2,8 +2,9 @@
 // filter and nat tables of syncProxyRules (pkg/proxy/iptables/proxier.go), plus the jump
 // rules from the built-in chains that kube-proxy (and kubelet) ensure separately, so the
 // output is complete when loaded into an empty network namespace.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { cidrContains } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import {
   endpointChainName,
   serviceExternalChainName,

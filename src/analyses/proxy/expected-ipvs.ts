@@ -1,8 +1,9 @@
 // What kube-proxy's IPVS mode sets up on a node: the virtual servers (`ipvsadm -Sn` text,
 // in ipvsadm's own sort order), the ipsets (`ipset restore` input) and the iptables rules
 // (`iptables-restore` input) of pkg/proxy/ipvs/proxier.go writeIptablesRules.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { normalizeIP, parseIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { buildIpvsIpsets, renderIpsetRestore } from './ipsets.js';
 import { buildServiceIndex } from './service-index.js';
 import {

@@ -1,7 +1,8 @@
 // What kube-proxy's nftables mode writes for one node, as `nft -f` input (the `add …`
 // commands of its transaction; pkg/proxy/nftables/proxier.go setupNFTables/syncProxyRules).
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { cidrContains } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { nftEndpointChainBase, nftServicePortChainBase } from './chain-names.js';
 import {
   clusterCIDRFromModel,

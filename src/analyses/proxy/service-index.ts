@@ -1,7 +1,8 @@
 // Lookups from dataplane names and addresses back to API service ports: by VIP, by NodePort,
 // by kube-proxy's recomputed chain hashes (iptables and nftables). Comments are never used.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { normalizeIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import {
   endpointChainName,
   nftEndpointChainBase,

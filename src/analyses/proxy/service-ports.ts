@@ -1,7 +1,7 @@
 // kube-proxy's view of the API: Services → "service ports", EndpointSlices → endpoints, and
 // CategorizeEndpoints (pkg/proxy/topology.go) for one node. The rule generators, the drift
 // analysis and the IPVS/nft evaluators all start here so they agree on what "expected" means.
-import type { ClusterModel } from '../../model/cluster.js';
+
 import {
   canonicalCIDR,
   cidrContains,
@@ -11,6 +11,7 @@ import {
   normalizeIP,
   parseCIDR,
 } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { endpointString, type LowerProtocol, servicePortName } from './chain-names.js';
 

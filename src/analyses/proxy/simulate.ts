@@ -1,8 +1,9 @@
 // loadNodeProxy: a node's kube-proxy dataplane from its bundle files (parsed once, cached per
 // model and node). simulatePacket: one packet through it, as the kernel would run it, giving
 // the PacketFlow. Pure: the only input is the model (and its node files).
-import type { ClusterModel } from '../../model/cluster.js';
+
 import { ipFamily, isCanonicalIPv4, isIP, normalizeIP } from '../../core/ip.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { IptablesDump } from '../../parsers/iptables-save.js';
 import type { IpvsDump, IpvsVirtualServer } from '../../parsers/ipvsadm.js';

@@ -2,9 +2,10 @@
 // decision (local bridge, host-gw next hop, overlay device, or none), and arriving at a pod
 // (node → bridge → veth → pod). Each hop is decided from the node files when they are there,
 // and marked `inferred` with status `unknown` when they are not.
+
+import { cidrContains, ipFamily } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { cidrContains, ipFamily } from '../../core/ip.js';
 import { type NodeState, nodeState, type PodNetState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpAddrInterface, IpLink, IpRoute } from '../../parsers/iproute2.js';

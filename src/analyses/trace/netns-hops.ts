@@ -1,9 +1,10 @@
 // The hops a namespace's kernel decides: netfilter (every hook, every table) on each node and
 // pod namespace the packet crosses, rp_filter, the overlay's forwarding entries, hairpin on
 // the bridge, the reply's route, and the listening socket at the end.
+
+import { ipFamily } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily } from '../../core/ip.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpLink } from '../../parsers/iproute2.js';

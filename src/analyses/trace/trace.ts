@@ -2,10 +2,10 @@
 // first broken hop and its evidence. Composes the model, the endpoints analysis, the
 // kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
 import { UserError } from '../../core/errors.js';
+import { ipFamily, normalizeIP } from '../../core/ip.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { ipFamily, normalizeIP } from '../../core/ip.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
 import { formatCiliumService } from '../../parsers/cilium.js';

@@ -15,11 +15,10 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../core/errors.js';
+import { lineOfOffset, ParseError, parseJsonText, UserError } from '../../core/errors.js';
 import { flattenObjects } from '../../model/build.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
-import { lineOfOffset, ParseError, parseJsonText } from '../../core/errors.js';
 
 export interface BundleMeta {
   capturedAt?: string;
