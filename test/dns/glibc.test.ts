@@ -5,7 +5,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchPlan, walkSearch } from '../../src/analyses/dns/search.js';
+import { searchPlan } from '../../src/analyses/dns/search.js';
+import { walkSearch } from '../../src/core/dns.js';
 import { parseResolvConf } from '../../src/parsers/resolv-conf.js';
 import { type BindServer, hasNamed, startBind } from './bind.js';
 import { testBundle } from './bundle.js';
