@@ -12,10 +12,10 @@ import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptab
 import { loadNodeProxy, simulatePacket } from '../../src/analyses/proxy/simulate.js';
 import { kubeProxyIpvsSetup } from '../support/kube-proxy-ipvs.js';
 import { kubeProxyNftScript } from '../support/kube-proxy-nft.js';
+import { isRoot } from '../support/root.js';
 import { FIXTURES, fixture, modelWithFiles, pkt } from './helpers.js';
 import { NODE, NODE_IP, scenarioModel } from './scenario.js';
 
-const isRoot = process.getuid?.() === 0;
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const canRun = isRoot && have('ip') && have('iptables-restore') && have('nft');
 if (!canRun) console.warn('test/proxy/capture.test.ts: skipped (needs root, ip, iptables-restore and nft)');
