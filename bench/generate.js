@@ -21,6 +21,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import {
+  COREFILE,
+  defaultTolerations,
+  kubeProxyConfig,
+  NAME_SUFFIX_ALPHABET as SUFFIX_CHARS,
+  at as ts,
+} from '../test/support/cluster-parts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const load = (rel) => import(pathToFileURL(path.join(root, 'dist', rel)).href);
@@ -80,7 +87,6 @@ function mulberry32(seed) {
 function hex(key, n) {
   return createHash('sha1').update(key).digest('hex').slice(0, n);
 }
-const SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789'; // Kubernetes' utilrand alphabet
 function suffix(key, n) {
   const bytes = createHash('sha1').update(key).digest();
   let s = '';
@@ -162,8 +168,6 @@ const APP_WORDS = [
   'quota',
 ];
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
-const EPOCH = Date.parse('2025-03-03T08:00:00Z');
-const ts = (minutes) => new Date(EPOCH + minutes * 60_000).toISOString().replace('.000Z', 'Z');
 
 /** Service profiles: the ports a Service exposes and the container ports behind them. */
 const PROFILES = {
@@ -885,20 +889,7 @@ function podRaw(plan, p) {
       serviceAccount: 'default',
       serviceAccountName: 'default',
       terminationGracePeriodSeconds: 30,
-      tolerations: [
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/not-ready',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/unreachable',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-      ],
+      tolerations: defaultTolerations(),
       volumes: [
         {
           name: 'kube-api-access',
@@ -1366,9 +1357,6 @@ function policyRaws(plan) {
 
 function systemRaws(plan) {
   const seed = plan.opts.seed;
-  const corefile =
-    '.:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }\n    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n';
-  const kubeProxyConf = `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclientConnection:\n  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\nclusterCIDR: ${CLUSTER_CIDR}\nconntrack:\n  maxPerCore: 0\n  tcpBeLiberal: false\ndetectLocalMode: ClusterCIDR\niptables:\n  masqueradeAll: false\n  masqueradeBit: 14\n  minSyncPeriod: 1s\n  syncPeriod: 30s\nkind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:10249\nmode: iptables\nnodePortAddresses: null\n`;
   const cm = (name, data, labels) => ({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -1433,8 +1421,8 @@ function systemRaws(plan) {
       ]),
     ],
     configMaps: [
-      cm('coredns', { Corefile: corefile }),
-      cm('kube-proxy', { 'config.conf': kubeProxyConf }, { app: 'kube-proxy' }),
+      cm('coredns', { Corefile: COREFILE }),
+      cm('kube-proxy', { 'config.conf': kubeProxyConfig(CLUSTER_CIDR) }, { app: 'kube-proxy' }),
     ],
   };
 }
