@@ -23,8 +23,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import {
   COREFILE,
+  configMapObject,
+  daemonSetObject,
   defaultTolerations,
   kubeProxyConfig,
+  namespaceObject,
+  networkPolicyObject,
   NAME_SUFFIX_ALPHABET as SUFFIX_CHARS,
   at as ts,
 } from '../test/support/cluster-parts.js';
@@ -1172,20 +1176,15 @@ function policyRaws(plan) {
   const { opts, rnd } = plan;
   const seed = opts.seed;
   const out = [];
-  const meta = (ns, name) => ({
-    name,
-    namespace: ns,
-    uid: uid(`${seed}/netpol/${ns}/${name}`),
-    resourceVersion: String(600000 + out.length),
-    generation: 1,
-    creationTimestamp: ts(45),
-  });
-  const np = (ns, name, spec) => ({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: meta(ns, name),
-    spec,
-  });
+  const np = (ns, name, spec) =>
+    networkPolicyObject({
+      namespace: ns,
+      name,
+      uid: uid(`${seed}/netpol/${ns}/${name}`),
+      resourceVersion: String(600000 + out.length),
+      creationTimestamp: ts(45),
+      spec,
+    });
   const total = opts.policies;
   // The trace's namespace (the first application namespace) gets no default deny and no policy
   // that selects the trace's pods: its trace stays reachable.
@@ -1357,61 +1356,28 @@ function policyRaws(plan) {
 
 function systemRaws(plan) {
   const seed = plan.opts.seed;
-  const cm = (name, data, labels) => ({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
+  const cm = (name, data, labels) =>
+    configMapObject({
       namespace: 'kube-system',
+      name,
       uid: uid(`${seed}/cm/${name}`),
       resourceVersion: '900',
       creationTimestamp: ts(1),
-      ...(labels ? { labels } : {}),
-    },
-    data,
-  });
-  const n = plan.nodes.length;
-  const ds = (name, containers) => ({
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: {
-      name,
+      labels,
+      data,
+    });
+  const ds = (name, containers) =>
+    daemonSetObject({
       namespace: 'kube-system',
+      name,
       uid: uid(`${seed}/ds/${name}`),
       resourceVersion: '901',
-      generation: 1,
       creationTimestamp: ts(1),
       labels: { 'k8s-app': name },
-    },
-    spec: {
-      revisionHistoryLimit: 10,
-      selector: { matchLabels: { 'k8s-app': name } },
-      template: {
-        metadata: { labels: { 'k8s-app': name } },
-        spec: {
-          containers: containers.map(([cname, image]) => ({
-            name: cname,
-            image,
-            imagePullPolicy: 'IfNotPresent',
-          })),
-          hostNetwork: true,
-          priorityClassName: 'system-node-critical',
-          serviceAccountName: name,
-          tolerations: [{ operator: 'Exists' }],
-        },
-      },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-    },
-    status: {
-      currentNumberScheduled: n,
-      desiredNumberScheduled: n,
-      numberAvailable: n,
-      numberMisscheduled: 0,
-      numberReady: n,
-      observedGeneration: 1,
-      updatedNumberScheduled: n,
-    },
-  });
+      containers: containers.map(([cname, image]) => ({ name: cname, image })),
+      serviceAccountName: name,
+      nodes: plan.nodes.length,
+    });
   return {
     daemonSets: [
       ds('kube-proxy', [['kube-proxy', 'registry.k8s.io/kube-proxy:v1.31.2']]),
@@ -1428,19 +1394,13 @@ function systemRaws(plan) {
 }
 
 function namespaceRaw(plan, ns) {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name: ns.name,
-      uid: uid(`${plan.opts.seed}/ns/${ns.name}`),
-      resourceVersion: '100',
-      creationTimestamp: ts(0),
-      labels: { 'kubernetes.io/metadata.name': ns.name, ...ns.labels },
-    },
-    spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Active' },
-  };
+  return namespaceObject({
+    name: ns.name,
+    uid: uid(`${plan.opts.seed}/ns/${ns.name}`),
+    resourceVersion: '100',
+    creationTimestamp: ts(0),
+    labels: ns.labels,
+  });
 }
 
 /** Every object, in `kubectl get namespaces,nodes,pods,services,endpoints,…` order. */

@@ -11,10 +11,14 @@ import type { Raw } from '../../src/model/normalize.js';
 import {
   at,
   COREFILE,
+  configMapObject,
+  daemonSetObject,
   defaultTolerations,
   EPOCH,
   kubeProxyConfig,
   NAME_SUFFIX_ALPHABET,
+  namespaceObject,
+  networkPolicyObject,
 } from '../support/cluster-parts.js';
 import type { Scenario } from './scenario.js';
 
@@ -49,19 +53,13 @@ type NodeName = (typeof DEMO_NODES)[number]['name'];
 const K8S_VERSION = 'v1.31.2';
 
 function namespace(name: string, minutes: number, labels: Record<string, string> = {}): Raw {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      uid: demoUid(`ns/${name}`),
-      resourceVersion: rv(),
-      creationTimestamp: at(minutes),
-      labels: { 'kubernetes.io/metadata.name': name, ...labels },
-    },
-    spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Active' },
-  };
+  return namespaceObject({
+    name,
+    uid: demoUid(`ns/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(minutes),
+    labels,
+  });
 }
 
 function node(n: (typeof DEMO_NODES)[number]): Raw {
@@ -550,48 +548,18 @@ function daemonSet(
   labels: Record<string, string>,
   containers: ContainerSpec[],
 ): Raw {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: {
-      name,
-      namespace,
-      uid: demoUid(`DaemonSet/${namespace}/${name}`),
-      resourceVersion: rv(),
-      generation: 1,
-      creationTimestamp: at(1),
-      labels,
-      annotations: { 'deprecated.daemonset.template.generation': '1' },
-    },
-    spec: {
-      revisionHistoryLimit: 10,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: containers.map((c) => ({
-            name: c.name,
-            image: c.image,
-            imagePullPolicy: 'IfNotPresent',
-          })),
-          hostNetwork: true,
-          priorityClassName: 'system-node-critical',
-          serviceAccountName: name === 'kube-proxy' ? 'kube-proxy' : 'canal',
-          tolerations: [{ operator: 'Exists' }],
-        },
-      },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-    },
-    status: {
-      currentNumberScheduled: 3,
-      desiredNumberScheduled: 3,
-      numberAvailable: 3,
-      numberMisscheduled: 0,
-      numberReady: 3,
-      observedGeneration: 1,
-      updatedNumberScheduled: 3,
-    },
-  };
+  return daemonSetObject({
+    namespace,
+    name,
+    uid: demoUid(`DaemonSet/${namespace}/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(1),
+    labels,
+    annotations: { 'deprecated.daemonset.template.generation': '1' },
+    containers,
+    serviceAccountName: name === 'kube-proxy' ? 'kube-proxy' : 'canal',
+    nodes: DEMO_NODES.length,
+  });
 }
 
 function configMap(
@@ -600,35 +568,26 @@ function configMap(
   data: Record<string, string>,
   labels?: Record<string, string>,
 ): Raw {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace,
-      uid: demoUid(`cm/${namespace}/${name}`),
-      resourceVersion: rv(),
-      creationTimestamp: at(1),
-      ...(labels ? { labels } : {}),
-    },
+  return configMapObject({
+    namespace,
+    name,
+    uid: demoUid(`cm/${namespace}/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(1),
+    labels,
     data,
-  };
+  });
 }
 
 function networkPolicy(namespace: string, name: string, spec: Raw, minutes: number): Raw {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: {
-      name,
-      namespace,
-      uid: demoUid(`netpol/${namespace}/${name}`),
-      resourceVersion: rv(),
-      generation: 1,
-      creationTimestamp: at(minutes),
-    },
+  return networkPolicyObject({
+    namespace,
+    name,
+    uid: demoUid(`netpol/${namespace}/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(minutes),
     spec,
-  };
+  });
 }
 
 /** Every object of the demo cluster. */

@@ -72,3 +72,100 @@ export const COREFILE = `.:53 {
     loadbalance
 }
 `;
+
+// Objects as the API server returns them, for the kinds both clusters write the same way. The
+// caller derives the identity (uid, resourceVersion, creationTimestamp) its own way.
+
+/** A Namespace. */
+export function namespaceObject({ name, uid, resourceVersion, creationTimestamp, labels = {} }) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name,
+      uid,
+      resourceVersion,
+      creationTimestamp,
+      labels: { 'kubernetes.io/metadata.name': name, ...labels },
+    },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Active' },
+  };
+}
+
+/** A ConfigMap. */
+export function configMapObject({ namespace, name, uid, resourceVersion, creationTimestamp, labels, data }) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace, uid, resourceVersion, creationTimestamp, ...(labels ? { labels } : {}) },
+    data,
+  };
+}
+
+/** A NetworkPolicy. */
+export function networkPolicyObject({ namespace, name, uid, resourceVersion, creationTimestamp, spec }) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace, uid, resourceVersion, generation: 1, creationTimestamp },
+    spec,
+  };
+}
+
+/** A node agent's DaemonSet (kube-proxy, the CNI), scheduled and ready on every one of `nodes`. */
+export function daemonSetObject({
+  namespace,
+  name,
+  uid,
+  resourceVersion,
+  creationTimestamp,
+  labels,
+  annotations,
+  containers,
+  serviceAccountName,
+  nodes,
+}) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: {
+      name,
+      namespace,
+      uid,
+      resourceVersion,
+      generation: 1,
+      creationTimestamp,
+      labels,
+      ...(annotations ? { annotations } : {}),
+    },
+    spec: {
+      revisionHistoryLimit: 10,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imagePullPolicy: 'IfNotPresent',
+          })),
+          hostNetwork: true,
+          priorityClassName: 'system-node-critical',
+          serviceAccountName,
+          tolerations: [{ operator: 'Exists' }],
+        },
+      },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+    },
+    status: {
+      currentNumberScheduled: nodes,
+      desiredNumberScheduled: nodes,
+      numberAvailable: nodes,
+      numberMisscheduled: 0,
+      numberReady: nodes,
+      observedGeneration: 1,
+      updatedNumberScheduled: nodes,
+    },
+  };
+}
