@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   diagnoseGateway,
   diagnoseHTTPRoute,
-  findGatewayObject,
   gatewayDoctorFindings,
   httpRouteRequest,
   referenceGrantFor,
@@ -402,7 +401,7 @@ describe('requests through HTTPRoutes and Gateways', () => {
 
   it('httpRouteRequest: the weighted Services a request reaches', () => {
     const m = model([store, grant()]);
-    const r = findGatewayObject(m, 'HTTPRoute', 'shop', 'store')!;
+    const r = m.httpRoute('shop', 'store')!;
     expect(
       httpRouteRequest(m, r, { path: '/' }).backends.map((b) => [
         b.service?.name,

@@ -24,6 +24,10 @@ export function objectsByRef(model: ClusterModel): Map<string, unknown> {
   add('ingressclass', model.ingressClasses);
   add('ds', model.daemonSets);
   add('configmap', model.configMaps);
+  add('gateway', model.gateways);
+  add('gatewayclass', model.gatewayClasses);
+  add('httproute', model.httpRoutes);
+  add('referencegrant', model.referenceGrants);
   for (const o of model.others) {
     const raw = { ...o.raw } as Record<string, unknown>;
     // What changes on every write, or is the controller's to report.
