@@ -206,8 +206,7 @@ export function httpRouteTable(model: ClusterModel, route: HTTPRoute): RouteTabl
           match: { kind, value: m.path.value },
           group,
           resolved,
-          // As before this table: one list per backendRef, shared by every match of the rule.
-          findings: c ? c.findings : [],
+          findings: [...(c?.findings ?? [])],
         });
         rules.push(`spec.rules[${i}]`);
       });
