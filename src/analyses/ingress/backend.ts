@@ -18,6 +18,15 @@ export interface BackendCheck {
   notes: string[];
 }
 
+/** What a route row shows of its backend. */
+export interface BackendRow {
+  resolved: { service: Service | null; port: ServicePort | null };
+  servicePort: number | null;
+  endpoints: number | null;
+  status: BackendCheck['status'];
+  findings: Finding[];
+}
+
 const describePort = (p: ServicePort) => `${p.port}/${p.protocol}${p.name ? ` (${p.name})` : ''}`;
 
 /** Caches the endpoints diagnosis per service port within one analysis. */
@@ -128,6 +137,23 @@ export class BackendChecker {
       notes: d.notes,
     };
   }
+}
+
+/** The check of a backend as its route row shows it; the check's notes join `notes`, once each. */
+export function backendRow(
+  checker: BackendChecker,
+  notes: string[],
+  ...args: Parameters<BackendChecker['check']>
+): BackendRow {
+  const c = checker.check(...args);
+  for (const n of c.notes) if (!notes.includes(n)) notes.push(n);
+  return {
+    resolved: { service: c.service, port: c.port },
+    servicePort: c.port?.port ?? null,
+    endpoints: c.endpoints,
+    status: c.status,
+    findings: [...c.findings],
+  };
 }
 
 /**

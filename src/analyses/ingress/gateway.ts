@@ -9,11 +9,10 @@ import { GATEWAY_GROUP } from '../../model/normalize.js';
 import type { BackendReference, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from '../../model/types.js';
 import { closeNames } from '../endpoints/similar.js';
 import { checkParent } from './attachment.js';
-import { BackendChecker, missingDiagnosis } from './backend.js';
+import { BackendChecker, type BackendRow, backendRow, missingDiagnosis } from './backend.js';
 import { gatewayClassCheck } from './classes.js';
 import { canonicalPrefix, gatewayHostMatches } from './match.js';
 import {
-  addNotes,
   diagnoseTable,
   type HostGroup,
   type HostRules,
@@ -69,52 +68,33 @@ function checkRef(
   /** The controller's ResolvedRefs condition, as text, for evidence. */
   resolvedRefs: string | undefined,
   notes: string[],
-) {
+): BackendRow & { backend: IngressRoute['backend'] } {
   const owner = routeRef(route);
   const service = b.kind === 'Service' && b.group === '' ? b.name : null;
-  const out = {
-    backend: {
-      service,
-      namespace: b.namespace,
-      port: b.port ?? null,
-      resource: service ? null : `${b.kind}/${b.name}`,
-    },
-    status: 'unknown' as IngressRoute['status'],
-    servicePort: null as number | null,
-    endpoints: null as number | null,
-    resolved: { service: null, port: null } as RouteEntry['resolved'],
-    findings: [] as Finding[],
+  const backend = {
+    service,
+    namespace: b.namespace,
+    port: b.port ?? null,
+    resource: service ? null : `${b.kind}/${b.name}`,
   };
+  const unchecked = { backend, resolved: { service: null, port: null }, servicePort: null, endpoints: null };
   if (!service) {
     notes.push(`${source} refers to ${b.kind}/${b.name}: not a Service, knet does not follow it.`);
-  } else if (
-    b.namespace !== route.namespace &&
-    !referenceGrantFor(model, route.namespace, b.namespace, service)
-  ) {
-    out.status = 'broken';
-    out.findings.push(
-      finding('GATEWAY_REF_NOT_PERMITTED', {
-        message: `${source} of HTTPRoute ${route.namespace}/${route.name} sends requests to Service ${b.namespace}/${service} in another namespace, and no ReferenceGrant in ${b.namespace} allows it: those requests fail (HTTP 500).`,
-        objects: [owner, `svc/${b.namespace}/${service}`],
-        evidence: [
-          `${owner} ${source}: ${b.written}`,
-          `no ReferenceGrant in namespace ${b.namespace} with from {group: ${GATEWAY_GROUP}, kind: HTTPRoute, namespace: ${route.namespace}} and to {kind: Service}`,
-          ...(resolvedRefs ? [`status: ${resolvedRefs}`] : []),
-        ],
-      }),
-    );
-  } else {
-    const c = checker.check(b.namespace, service, out.backend.port, owner, source);
-    Object.assign(out, {
-      resolved: { service: c.service, port: c.port },
-      servicePort: c.port?.port ?? null,
-      endpoints: c.endpoints,
-      status: c.status,
-    });
-    out.findings.push(...c.findings);
-    addNotes(notes, c.notes);
+    return { ...unchecked, status: 'unknown', findings: [] };
   }
-  return out;
+  if (b.namespace !== route.namespace && !referenceGrantFor(model, route.namespace, b.namespace, service)) {
+    const f = finding('GATEWAY_REF_NOT_PERMITTED', {
+      message: `${source} of HTTPRoute ${route.namespace}/${route.name} sends requests to Service ${b.namespace}/${service} in another namespace, and no ReferenceGrant in ${b.namespace} allows it: those requests fail (HTTP 500).`,
+      objects: [owner, `svc/${b.namespace}/${service}`],
+      evidence: [
+        `${owner} ${source}: ${b.written}`,
+        `no ReferenceGrant in namespace ${b.namespace} with from {group: ${GATEWAY_GROUP}, kind: HTTPRoute, namespace: ${route.namespace}} and to {kind: Service}`,
+        ...(resolvedRefs ? [`status: ${resolvedRefs}`] : []),
+      ],
+    });
+    return { ...unchecked, status: 'broken', findings: [f] };
+  }
+  return { backend, ...backendRow(checker, notes, b.namespace, service, backend.port, owner, source) };
 }
 
 /** HTTPRoute rows sent nowhere by host and path: the one most specific match of all. */
@@ -230,24 +210,31 @@ export function httpRouteTable(model: ClusterModel, route: HTTPRoute): RouteTabl
   shadowFindings(route, entries, rules);
 
   const first = parents.find((p) => p.controller) ?? parents[0];
+  const summary = {
+    kind: 'HTTPRoute' as const,
+    namespace: route.namespace,
+    name: route.name,
+    class: first?.className ?? null,
+    addresses: [...new Set(parents.flatMap((p) => p.summary.addresses))],
+    gateways: parents.map((p) => p.summary),
+  };
+  const table = { summary, controller: first?.controller ?? null, entries, global, notes };
+  return gatewayApiTable(table, `No rule of HTTPRoute ${route.namespace}/${route.name}`, owner);
+}
+
+/** An HTTPRoute's or a Gateway's table: Gateway API hosts, the most specific match, a 404 when none. */
+function gatewayApiTable(
+  table: Pick<RouteTable, 'summary' | 'controller' | 'entries' | 'global' | 'notes'>,
+  nothing: string,
+  owner: string,
+): RouteTable {
   return {
-    summary: {
-      kind: 'HTTPRoute',
-      namespace: route.namespace,
-      name: route.name,
-      class: first?.className ?? null,
-      addresses: [...new Set(parents.flatMap((p) => p.summary.addresses))],
-      gateways: parents.map((p) => p.summary),
-    },
-    controller: first?.controller ?? null,
-    entries,
-    global,
-    notes,
+    ...table,
     hosts: GATEWAY_HOSTS,
-    explain: (groups, host, path) => explain(entries, groups[0], host, path),
+    explain: (groups, host, path) => explain(table.entries, groups[0], host, path),
     noMatch: (request) =>
       finding('INGRESS_NO_RULE_MATCH', {
-        message: `No rule of HTTPRoute ${route.namespace}/${route.name} matches ${request.host ?? '(any host)'}${request.path}: the Gateway answers 404.`,
+        message: `${nothing} matches ${request.host ?? '(any host)'}${request.path}: the Gateway answers 404.`,
         objects: [owner],
         evidence: [request.reason],
       }),
@@ -331,23 +318,16 @@ export function diagnoseGateway(
       entries.push({ ...e, route: { ...e.route, source: prefix + e.route.source }, group: prefix + e.group });
     for (const n of t.notes) notes.push(`${routeRef(route)}: ${n}`);
   }
-  const table: RouteTable = {
-    summary: { kind: 'Gateway', namespace, name, class: cls.className ?? null, addresses: [...gw.addresses] },
-    controller: cls.controller,
-    entries,
-    global,
-    notes,
-    hosts: GATEWAY_HOSTS,
-    explain: (groups, host, path) => explain(entries, groups[0], host, path),
-    noMatch: (request) =>
-      finding('INGRESS_NO_RULE_MATCH', {
-        message: `No HTTPRoute attached to Gateway ${namespace}/${name} matches ${request.host ?? '(any host)'}${request.path}: the Gateway answers 404.`,
-        objects: [ref],
-        evidence: [request.reason],
-      }),
-    upstream: 'endpoints',
+  const summary = {
+    kind: 'Gateway' as const,
+    namespace,
+    name,
+    class: cls.className ?? null,
+    addresses: [...gw.addresses],
   };
-  return diagnoseTable(table, options).diagnosis;
+  const table = { summary, controller: cls.controller, entries, global, notes };
+  const nothing = `No HTTPRoute attached to Gateway ${namespace}/${name}`;
+  return diagnoseTable(gatewayApiTable(table, nothing, ref), options).diagnosis;
 }
 
 /** Every Gateway API finding (doctor): each HTTPRoute's table, and Gateways whose class is missing. */

@@ -7,11 +7,10 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend } from '../../model/types.js';
 import { closeNames } from '../endpoints/similar.js';
-import { BackendChecker, missingDiagnosis } from './backend.js';
+import { BackendChecker, backendRow, missingDiagnosis } from './backend.js';
 import { ingressClassCheck } from './classes.js';
 import { canonicalPrefix, hostMatches, hostRank, normalizeHost, type PathMatch } from './match.js';
 import {
-  addNotes,
   diagnoseTable,
   type HostGroup,
   type HostRules,
@@ -251,20 +250,16 @@ export function ingressTable(model: ClusterModel, ingress: Ingress): RouteTable 
 
   const checker = new BackendChecker(model);
   const entries = routes.map((r): RouteEntry => {
-    const entry = { route: r, match: pathMatchOf(regex, r), group: r.source, findings: [] as Finding[] };
+    const row = { route: r, match: pathMatchOf(regex, r), group: r.source };
     if (!r.backend.service) {
       notes.push(
         `${r.source} sends to ${r.backend.resource ?? 'an empty backend'}: not a Service, knet does not follow it.`,
       );
-      return { ...entry, resolved: { service: null, port: null } };
+      return { ...row, resolved: { service: null, port: null }, findings: [] };
     }
-    const c = checker.check(ingress.namespace, r.backend.service, r.backend.port, ref, r.source);
-    r.servicePort = c.port?.port ?? null;
-    r.endpoints = c.endpoints;
-    r.status = c.status;
-    entry.findings.push(...c.findings);
-    addNotes(notes, c.notes);
-    return { ...entry, resolved: { service: c.service, port: c.port } };
+    const b = backendRow(checker, notes, ingress.namespace, r.backend.service, r.backend.port, ref, r.source);
+    Object.assign(r, { servicePort: b.servicePort, endpoints: b.endpoints, status: b.status });
+    return { ...row, resolved: b.resolved, findings: b.findings };
   });
   for (const [i, f] of shadowFindings(model, ingress, routes)) {
     entries[i].findings.push(f);

@@ -195,8 +195,3 @@ export function tableFindings<T extends { namespace: string }>(
     .filter((o) => namespace === undefined || o.namespace === namespace)
     .flatMap((o) => diagnoseTable(tableOf(o), {}).diagnosis.findings.filter((f) => codes.test(f.code)));
 }
-
-/** Adds notes not already there. */
-export function addNotes(notes: string[], more: readonly string[]): void {
-  for (const n of more) if (!notes.includes(n)) notes.push(n);
-}
