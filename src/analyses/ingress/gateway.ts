@@ -225,19 +225,14 @@ export function httpRouteTable(model: ClusterModel, route: HTTPRoute): RouteTabl
 /** An HTTPRoute's or a Gateway's table: Gateway API hosts, the most specific match, a 404 when none. */
 function gatewayApiTable(
   table: Pick<RouteTable, 'summary' | 'controller' | 'entries' | 'global' | 'notes'>,
-  nothing: string,
+  subject: string,
   owner: string,
 ): RouteTable {
   return {
     ...table,
     hosts: GATEWAY_HOSTS,
     explain: (groups, host, path) => explain(table.entries, groups[0], host, path),
-    noMatch: (request) =>
-      finding('INGRESS_NO_RULE_MATCH', {
-        message: `${nothing} matches ${request.host ?? '(any host)'}${request.path}: the Gateway answers 404.`,
-        objects: [owner],
-        evidence: [request.reason],
-      }),
+    unmatched: { owner, subject, answer: ': the Gateway answers 404.' },
     upstream: 'endpoints',
   };
 }
@@ -326,8 +321,8 @@ export function diagnoseGateway(
     addresses: [...gw.addresses],
   };
   const table = { summary, controller: cls.controller, entries, global, notes };
-  const nothing = `No HTTPRoute attached to Gateway ${namespace}/${name}`;
-  return diagnoseTable(gatewayApiTable(table, nothing, ref), options).diagnosis;
+  const subject = `No HTTPRoute attached to Gateway ${namespace}/${name}`;
+  return diagnoseTable(gatewayApiTable(table, subject, ref), options).diagnosis;
 }
 
 /** Every Gateway API finding (doctor): each HTTPRoute's table, and Gateways whose class is missing. */

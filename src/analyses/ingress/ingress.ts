@@ -279,12 +279,11 @@ export function ingressTable(model: ClusterModel, ingress: Ingress): RouteTable 
     notes,
     hosts: INGRESS_HOSTS,
     explain: (groups, _host, path) => explain(routes, groups, path),
-    noMatch: (request) =>
-      finding('INGRESS_NO_RULE_MATCH', {
-        message: `No rule of Ingress ${ingress.namespace}/${ingress.name} matches ${request.host ?? '(any host)'}${request.path}, and it has no default backend: the controller answers itself (usually 404).`,
-        objects: [ref],
-        evidence: [request.reason],
-      }),
+    unmatched: {
+      owner: ref,
+      subject: `No rule of Ingress ${ingress.namespace}/${ingress.name}`,
+      answer: ', and it has no default backend: the controller answers itself (usually 404).',
+    },
     upstream: upstreamMode(ingress),
   };
   checkTLS(model, ingress, entries, table);

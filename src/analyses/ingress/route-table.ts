@@ -2,7 +2,7 @@
 // rows of host and path match → backend, each with the findings that bite it. Written once
 // here: the request matcher (host/path → rows), the shadowed-row check, and how a table
 // becomes an IngressDiagnosis, a request's backends or doctor's findings.
-import { dedupeFindings, sortFindings } from '../../findings/catalog.js';
+import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { requestBackends } from './backend.js';
@@ -64,8 +64,11 @@ export interface RouteTable {
   hosts: HostRules;
   /** The matcher's answer in the API's words. */
   explain: (groups: HostGroup[], host: string | null, path: string) => string;
-  /** The finding when no row takes the request. */
-  noMatch: (request: IngressRequest) => Finding;
+  /**
+   * INGRESS_NO_RULE_MATCH when no row takes a request: the object's ref, the subject ("No rule
+   * of Ingress NS/NAME") and what the client gets instead.
+   */
+  unmatched: { owner: string; subject: string; answer: string };
   /** How the data plane reaches the backends. */
   upstream: RouteBackend['upstream'];
 }
@@ -161,7 +164,16 @@ export function diagnoseTable(table: RouteTable, options: RequestOptions): Table
     const routes = [...new Set(groups.flatMap((g) => g.picked))];
     request = { host, path, routes, reason: table.explain(groups, host, path) };
     for (const i of routes) entries[i].route.selected = true;
-    if (routes.length === 0) global.push(table.noMatch(request));
+    if (routes.length === 0) {
+      const { owner, subject, answer } = table.unmatched;
+      global.push(
+        finding('INGRESS_NO_RULE_MATCH', {
+          message: `${subject} matches ${host ?? '(any host)'}${path}${answer}`,
+          objects: [owner],
+          evidence: [request.reason],
+        }),
+      );
+    }
   }
   for (const e of entries) e.route.problems = [...new Set(e.findings.map((f) => f.code))];
   const routeFindings = entries.flatMap((e) => (request && !e.route.selected ? [] : e.findings));
