@@ -29,6 +29,13 @@ const routeRef = (r: HTTPRoute) => `httproute/${r.namespace}/${r.name}`;
 /** Gateway API hostnames: a wildcard covers any number of labels; no host ranks above another. */
 const GATEWAY_HOSTS: HostRules = { matches: gatewayHostMatches, rank: () => 0, perHost: false };
 
+/** The codes by which knet itself explains a backendRef that does not resolve. */
+const REF_PROBLEMS = new Set([
+  'GATEWAY_REF_NOT_PERMITTED',
+  'INGRESS_BACKEND_NOT_FOUND',
+  'INGRESS_BACKEND_PORT_NOT_FOUND',
+]);
+
 /** A rule without matches matches every request. */
 const EVERY: HTTPRouteMatch = { path: { type: 'PathPrefix', value: '/' }, headers: [], queryParams: [] };
 
@@ -236,12 +243,6 @@ function gatewayApiTable(
     upstream: 'endpoints',
   };
 }
-
-const REF_PROBLEMS = new Set([
-  'GATEWAY_REF_NOT_PERMITTED',
-  'INGRESS_BACKEND_NOT_FOUND',
-  'INGRESS_BACKEND_PORT_NOT_FOUND',
-]);
 
 function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
   const names = model.httpRoutes.filter((r) => r.namespace === namespace).map((r) => r.name);

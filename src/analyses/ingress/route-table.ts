@@ -114,7 +114,9 @@ export function matchRequest(
     const byHost = new Map<string, number[]>();
     for (const i of ruled) {
       const k = entries[i].route.host ?? '*';
-      byHost.set(k, [...(byHost.get(k) ?? []), i]);
+      const list = byHost.get(k);
+      if (list) list.push(i);
+      else byHost.set(k, [i]);
     }
     groups = [...byHost.entries()].map(([label, candidates]) => ({ label, candidates }));
     if (groups.length === 0) groups = [{ label: '*', candidates: [] }];
@@ -152,7 +154,10 @@ export interface TableAnalysis {
   resolved: RouteEntry['resolved'][];
 }
 
-/** The diagnosis of a table: with a host or path, only the rows the request takes speak. */
+/**
+ * The diagnosis of a table: with a host or path, only the rows the request takes speak. It marks
+ * the rows (selected, problems): a table is diagnosed once.
+ */
 export function diagnoseTable(table: RouteTable, options: RequestOptions): TableAnalysis {
   const { entries } = table;
   const global = [...table.global];
