@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../src/cli/targets.js';
 import { UserError } from '../../src/core/errors.js';
+import { parseTarget } from '../../src/core/target-grammar.js';
 
 describe('parseTarget', () => {
   it.each([

@@ -2,13 +2,15 @@
 // listener: allowedRoutes, hostnames) → GatewayClass and its controller → rules and matches →
 // backendRefs (Services; another namespace needs a ReferenceGrant), with the route's Accepted
 // and ResolvedRefs conditions as evidence. Produces the same IngressDiagnosis as an Ingress.
+
+import { closeNames } from '../../core/similar-names.js';
 import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
 import { normalizeSelector, type Raw } from '../../model/normalize.js';
+import { targetNotFound } from '../../model/targets.js';
 import type { GenericObject } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
 import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
 import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import {
@@ -346,16 +348,7 @@ function matchText(m: Raw): { path: PathMatch; pathType: RoutePathType; conditio
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  const names = model.others
-    .filter((o) => isGatewayKind(o, 'HTTPRoute') && o.namespace === namespace)
-    .map((o) => o.name);
-  const close = closeNames(name, names).map((n) => `httproute/${namespace}/${n}`);
-  return missingDiagnosis(
-    finding('HTTPROUTE_NOT_FOUND', {
-      message: `HTTPRoute ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-      objects: [`httproute/${namespace}/${name}`],
-    }),
-  );
+  return missingDiagnosis(targetNotFound(model, { kind: 'httproute', namespace, name }, 'subject'));
 }
 
 interface RouteAnalysis {
@@ -639,16 +632,7 @@ export function diagnoseGateway(
 ): IngressDiagnosis {
   const gw = findGatewayObject(model, 'Gateway', namespace, name);
   if (!gw) {
-    const close = closeNames(
-      name,
-      model.others.filter((o) => isGatewayKind(o, 'Gateway') && o.namespace === namespace).map((o) => o.name),
-    );
-    return missingDiagnosis(
-      finding('GATEWAY_NOT_FOUND', {
-        message: `Gateway ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-        objects: [`gateway/${namespace}/${name}`],
-      }),
-    );
+    return missingDiagnosis(targetNotFound(model, { kind: 'gateway', namespace, name }, 'subject'));
   }
   const cls = gatewayClassCheck(model, gw, gwRef(gw));
   const global: Finding[] = [...cls.findings];

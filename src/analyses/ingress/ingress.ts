@@ -2,11 +2,12 @@
 // rules (exact, prefix and implementation-specific paths, wildcard hosts, the default
 // backend) to Services and ports, runs the endpoints analysis on each, and checks the class,
 // its controller, TLS Secrets (by name only) and rules no request can reach.
+import { closeNames } from '../../core/similar-names.js';
 import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
+import { targetNotFound } from '../../model/targets.js';
 import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
 import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
 import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import {
@@ -348,15 +349,7 @@ function resolveRequest(ingress: Ingress, routes: IngressRoute[], options: Reque
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  const names = model.ingresses.filter((i) => i.namespace === namespace).map((i) => i.name);
-  const close = closeNames(name, names).map((n) => `ing/${namespace}/${n}`);
-  for (const i of model.ingresses) if (i.name === name && i.namespace !== namespace) close.push(ingRef(i));
-  return missingDiagnosis(
-    finding('INGRESS_NOT_FOUND', {
-      message: `Ingress ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.slice(0, 5).join(', ')}?` : names.length === 0 ? ` (namespace ${namespace} has no Ingresses)` : '.'}`,
-      objects: [`ing/${namespace}/${name}`],
-    }),
-  );
+  return missingDiagnosis(targetNotFound(model, { kind: 'ing', namespace, name }, 'subject'));
 }
 
 /** The secret names the source holds for a namespace, or undefined when it holds none. */
