@@ -113,7 +113,7 @@ export function closeTargets(
         ? []
         : all
             .filter((o) => o.name === name && o.namespace !== namespace)
-            .map((o) => targetRef({ kind, ...o })),
+            .map((o) => targetRef({ kind, namespace: o.namespace, name: o.name })),
     inNamespace: same.length,
   };
 }

@@ -135,6 +135,10 @@ describe('closeTargets', () => {
       inNamespace: 0,
     });
     expect(closeTargets(model, 'pod', 'shop', 'web-2').close).toEqual(['web-1']);
+    expect(closeTargets(model, 'httproute', 'quiet', 'store').elsewhere).toEqual([
+      'httproute/shop/store',
+      'httproute/payments/store',
+    ]);
   });
 
   it('looks at every node for a node, and at five names at most', () => {
