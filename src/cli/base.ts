@@ -149,7 +149,7 @@ export abstract class KnetCommand extends Command {
         origin: `bundle ${bundle.location}`,
       };
       if (flags.namespace) {
-        const { requireNamespace } = await import('../model/targets.js');
+        const { requireNamespace } = await import('../analyses/targets.js');
         requireNamespace(loaded.model, flags.namespace, loaded.origin);
       }
       return loaded;
@@ -177,7 +177,7 @@ export abstract class KnetCommand extends Command {
     };
     // Live, -n is checked only when the namespaces were listed (RBAC may hide them).
     if (flags.namespace && live.raws.some((r) => (r as { kind?: string }).kind === 'Namespace')) {
-      const { requireNamespace } = await import('../model/targets.js');
+      const { requireNamespace } = await import('../analyses/targets.js');
       requireNamespace(loaded.model, flags.namespace, loaded.origin);
     }
     return loaded;
@@ -205,7 +205,7 @@ export abstract class KnetCommand extends Command {
    * the command could not answer, exit 2 with one line that names it and the closest names.
    */
   protected async failIfMissing(findings: readonly Finding[], ref: string): Promise<void> {
-    const { NOT_FOUND_CODES } = await import('../model/targets.js');
+    const { NOT_FOUND_CODES } = await import('../analyses/targets.js');
     const f = findings.find((x) => NOT_FOUND_CODES.has(x.code) && x.objects[0] === ref);
     if (f) throw new UserError(f.message.replace(/\.$/, ''));
   }

@@ -76,7 +76,7 @@ export default class Dns extends KnetCommand {
     let from: ClusterModel['pods'][number] | undefined;
     if (flags.from) {
       const { parseTarget } = await import('../core/target-grammar.js');
-      const { resolvePodTargets } = await import('../model/targets.js');
+      const { resolvePodTargets } = await import('../analyses/targets.js');
       const r = resolvePodTargets(model, parseTarget(flags.from, cluster.namespace, ['pod']), {
         origin: cluster.origin,
       });

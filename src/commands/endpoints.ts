@@ -40,7 +40,7 @@ export default class Endpoints extends KnetCommand {
       { allNamespaces: true } /* near misses look in every namespace */,
     );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);
-    const { requireNode } = await import('../model/targets.js');
+    const { requireNode } = await import('../analyses/targets.js');
     requireNode(cluster.model, flags.node, cluster.origin);
     const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
     const { renderServiceDiagnosis } = await import('../render/endpoints.js');

@@ -83,7 +83,7 @@ export default class Policy extends KnetCommand {
       return;
     }
 
-    const { resolveEnd, resolvePodTargets } = await import('../model/targets.js');
+    const { resolveEnd, resolvePodTargets } = await import('../analyses/targets.js');
     const resolve = (text: string, kinds: ('pod' | 'ip')[]) => {
       const r = resolvePodTargets(model, parseTarget(text, cluster.namespace, kinds), {
         origin: cluster.origin,

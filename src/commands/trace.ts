@@ -86,7 +86,7 @@ export default class Trace extends KnetCommand {
             trace: { source: args.source, destination: args.destination },
           },
     );
-    const { resolvePodTargets } = await import('../model/targets.js');
+    const { resolvePodTargets } = await import('../analyses/targets.js');
     const resolve = (text: string, kinds: typeof SOURCES | typeof DESTINATIONS) => {
       const r = resolvePodTargets(cluster.model, parseTarget(text, cluster.namespace, kinds), {
         all: flags['all-pods'],

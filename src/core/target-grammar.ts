@@ -1,5 +1,5 @@
 // Target syntax (cli.md): KIND/NAME or KIND/NAMESPACE/NAME, optionally :PORT (number or name).
-// The one grammar and alias table of every command; model/targets.ts resolves what it parses.
+// The one grammar and alias table of every command; analyses/targets.ts resolves what it parses.
 
 import { UserError } from './errors.js';
 import { isIP } from './ip.js';

@@ -8,8 +8,8 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { formatSelector } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
-import { targetNotFound } from '../../model/targets.js';
 import type { Pod, Service, ServicePort } from '../../model/types.js';
+import { targetNotFound } from '../targets.js';
 import {
   type BackendContext,
   type BackendRow,

@@ -9,8 +9,8 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
 import { normalizeSelector, type Raw } from '../../model/normalize.js';
-import { targetNotFound } from '../../model/targets.js';
 import type { GenericObject } from '../../model/types.js';
+import { targetNotFound } from '../targets.js';
 import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
 import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import {

@@ -6,8 +6,8 @@ import { closeNames } from '../../core/similar-names.js';
 import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { targetNotFound } from '../../model/targets.js';
 import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
+import { targetNotFound } from '../targets.js';
 import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
 import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import {

@@ -8,8 +8,8 @@ import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
-import type { ResolvedTarget } from '../../model/targets.js';
 import type { Labels, NetworkPolicy, Pod, Protocol } from '../../model/types.js';
+import type { ResolvedTarget } from '../targets.js';
 import { detectCni } from './cni.js';
 import {
   affectsDirection,
@@ -31,7 +31,7 @@ import {
 } from './match.js';
 import { validatePolicy } from './validate.js';
 
-/** A connection's end: a pod or an address (model/targets.ts resolves a target to it). */
+/** A connection's end: a pod or an address (analyses/targets.ts resolves a target to it). */
 export type PolicyEndpoint = Extract<ResolvedTarget, { kind: 'pod' | 'ip' }>;
 
 export interface PolicyQuery {

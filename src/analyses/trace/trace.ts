@@ -9,7 +9,6 @@ import { finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
-import { type ObjectTargetKind, targetNotFound } from '../../model/targets.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
 import { CILIUM_FILES, detectNodeDataplane, type NodeDataplane } from '../dataplane/detect.js';
 import { newPacket } from '../dataplane/netfilter.js';
@@ -28,6 +27,7 @@ import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
+import { type ObjectTargetKind, targetNotFound } from '../targets.js';
 import { TraceContext } from './context.js';
 import { type Arrival, arrivePodHops, leavePodHops, podHostInterface, routeHops } from './hops.js';
 import {

@@ -1,11 +1,6 @@
-// model/targets.ts: a target to the object it names, a workload to its pods, and the one
+// analyses/targets.ts: a target to the object it names, a workload to its pods, and the one
 // "not found" answer (with the closest names) every command and analysis gives.
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/core/errors.js';
-import { parseTarget, type Target } from '../../src/core/target-grammar.js';
-import { buildModel } from '../../src/model/build.js';
-import type { ClusterModel } from '../../src/model/cluster.js';
-import type { Raw } from '../../src/model/normalize.js';
 import {
   closeTargets,
   findTarget,
@@ -17,7 +12,12 @@ import {
   resolveEnd,
   resolvePodTargets,
   targetNotFound,
-} from '../../src/model/targets.js';
+} from '../../src/analyses/targets.js';
+import { UserError } from '../../src/core/errors.js';
+import { parseTarget, type Target } from '../../src/core/target-grammar.js';
+import { buildModel } from '../../src/model/build.js';
+import type { ClusterModel } from '../../src/model/cluster.js';
+import type { Raw } from '../../src/model/normalize.js';
 import { rawNamespace, rawNode, rawPod } from '../support/objects.js';
 
 const GW = 'gateway.networking.k8s.io/v1';

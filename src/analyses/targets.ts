@@ -1,13 +1,14 @@
 // Targets against the model, for every command and analysis: a target to the object it names,
 // a workload (deploy/sts/ds/rs) to its pods, and a name the model does not hold to one "not
-// found" answer with the closest names, in its namespace and across namespaces.
+// found" answer with the closest names, in its namespace and across namespaces. It lives
+// with the analyses, not in model/, because its answer is a finding.
 import { UserError } from '../core/errors.js';
 import { closeNames } from '../core/similar-names.js';
 import { type Target, type TargetKind, targetRef, type WorkloadKind } from '../core/target-grammar.js';
 import { type FindingCode, finding } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
-import type { ClusterModel } from './cluster.js';
-import type { GenericObject, Ingress, Node, Pod, Service } from './types.js';
+import type { ClusterModel } from '../model/cluster.js';
+import type { GenericObject, Ingress, Node, Pod, Service } from '../model/types.js';
 
 /** The kinds that name an object of the model (ip/ and dns/ name addresses). */
 export type ObjectTargetKind = Exclude<TargetKind, 'ip' | 'dns'>;
