@@ -1,6 +1,8 @@
 // Where an HTTPRoute attaches (gateway.networking.k8s.io/v1): each parentRef → its Gateway and
 // the listeners that accept the route (allowedRoutes, hostnames), the Gateway's class, and the
 // controller's own word in status.parents, as the spec defines attachment.
+
+import { closeNames } from '../../core/similar-names.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
@@ -13,7 +15,6 @@ import type {
   ParentReference,
   RouteParentStatus,
 } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
 import { conditionText, gatewayClassCheck } from './classes.js';
 import { hostsIntersect } from './match.js';
 import type { ControllerSummary, GatewayParentSummary } from './types.js';

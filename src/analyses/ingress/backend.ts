@@ -1,11 +1,12 @@
 // One route backend (an Ingress path's service.name/port, an HTTPRoute backendRef): does the
 // Service exist, does the port, and how many ready endpoints serve it (the endpoints analysis).
+
+import { closeNames } from '../../core/similar-names.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { diagnoseService, type ServiceDiagnosis } from '../endpoints/diagnose.js';
-import { closeNames } from '../endpoints/similar.js';
 import type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
 export interface BackendCheck {

@@ -1,10 +1,11 @@
 // The class an Ingress or a Gateway names (IngressClass, GatewayClass), the controller it names
 // and whether that controller runs: INGRESS_CLASS_MISSING and INGRESS_NO_CONTROLLER for both.
+
+import { closeNames } from '../../core/similar-names.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Condition, Gateway, Ingress, IngressClass, Pod } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
 import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
 import type { ControllerSummary } from './types.js';
 

@@ -7,7 +7,7 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { GATEWAY_GROUP } from '../../model/normalize.js';
 import type { BackendReference, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
+import { targetNotFound } from '../targets.js';
 import { checkParent } from './attachment.js';
 import { BackendChecker, type BackendRow, backendRow, missingDiagnosis } from './backend.js';
 import { gatewayClassCheck } from './classes.js';
@@ -245,25 +245,11 @@ function gatewayApiTable(
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  const names = model.httpRoutes.filter((r) => r.namespace === namespace).map((r) => r.name);
-  const close = closeNames(name, names).map((n) => `httproute/${namespace}/${n}`);
-  return missingDiagnosis(
-    finding('HTTPROUTE_NOT_FOUND', {
-      message: `HTTPRoute ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-      objects: [`httproute/${namespace}/${name}`],
-    }),
-  );
+  return missingDiagnosis(targetNotFound(model, { kind: 'httproute', namespace, name }, 'subject'));
 }
 
 function gatewayNotFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  const names = model.gateways.filter((g) => g.namespace === namespace).map((g) => g.name);
-  const close = closeNames(name, names);
-  return missingDiagnosis(
-    finding('GATEWAY_NOT_FOUND', {
-      message: `Gateway ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-      objects: [`gateway/${namespace}/${name}`],
-    }),
-  );
+  return missingDiagnosis(targetNotFound(model, { kind: 'gateway', namespace, name }, 'subject'));
 }
 
 /** knet ingress httproute/NS/NAME [--host H] [--path P]. */

@@ -6,7 +6,7 @@ import { dedupeFindings, finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
+import { targetNotFound } from '../targets.js';
 import { BackendChecker, backendRow, missingDiagnosis } from './backend.js';
 import { ingressClassCheck } from './classes.js';
 import { canonicalPrefix, hostMatches, hostRank, normalizeHost, type PathMatch } from './match.js';
@@ -186,15 +186,7 @@ function explain(routes: IngressRoute[], groups: HostGroup[], path: string): str
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  const names = model.ingresses.filter((i) => i.namespace === namespace).map((i) => i.name);
-  const close = closeNames(name, names).map((n) => `ing/${namespace}/${n}`);
-  for (const i of model.ingresses) if (i.name === name && i.namespace !== namespace) close.push(ingRef(i));
-  return missingDiagnosis(
-    finding('INGRESS_NOT_FOUND', {
-      message: `Ingress ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.slice(0, 5).join(', ')}?` : names.length === 0 ? ` (namespace ${namespace} has no Ingresses)` : '.'}`,
-      objects: [`ing/${namespace}/${name}`],
-    }),
-  );
+  return missingDiagnosis(targetNotFound(model, { kind: 'ing', namespace, name }, 'subject'));
 }
 
 /** The secret names the source holds for a namespace, or undefined when it holds none. */

@@ -4,6 +4,7 @@
 import { walkSearch } from '../../core/dns.js';
 import { UserError } from '../../core/errors.js';
 import { ipFamily, normalizeIP } from '../../core/ip.js';
+import type { Target } from '../../core/target-grammar.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
@@ -20,13 +21,13 @@ import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
 import { indexSlices, readyEndpoints } from '../endpoints/backends.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { nearMissesNotSearched } from '../endpoints/near-miss.js';
-import { closeNames } from '../endpoints/similar.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
 import { egressPlan } from '../node-health/egress.js';
 import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
+import { type ObjectTargetKind, targetNotFound } from '../targets.js';
 import { TraceContext } from './context.js';
 import { type Arrival, arrivePodHops, leavePodHops, podHostInterface, routeHops } from './hops.js';
 import {
@@ -85,23 +86,7 @@ function pickIP(ips: readonly string[], family: 4 | 6 | undefined): string | und
 }
 
 function notFound(ctx: TraceContext, t: TraceTarget): never {
-  const model = ctx.model;
-  const names =
-    t.kind === 'pod'
-      ? model.podsInNamespace(t.namespace ?? 'default').map((p) => p.name)
-      : t.kind === 'svc'
-        ? model.servicesInNamespace(t.namespace ?? 'default').map((s) => s.name)
-        : model.nodes.map((n) => n.name);
-  const close = closeNames(t.name, names);
-  const code = t.kind === 'pod' ? 'POD_NOT_FOUND' : t.kind === 'svc' ? 'SVC_NOT_FOUND' : 'NODE_NOT_FOUND';
-  const what =
-    t.kind === 'node' ? `node ${t.name}` : `${t.kind === 'pod' ? 'pod' : 'service'} ${t.namespace}/${t.name}`;
-  throw new TraceTargetNotFound(
-    finding(code, {
-      message: `No ${what}${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-      objects: [t.kind === 'node' ? `node/${t.name}` : `${t.kind}/${t.namespace}/${t.name}`],
-    }),
-  );
+  throw new TraceTargetNotFound(targetNotFound(ctx.model, t as Target<ObjectTargetKind>, 'end'));
 }
 
 function resolveSource(ctx: TraceContext, t: TraceTarget, viaNode: string | undefined): Source {
