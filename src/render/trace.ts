@@ -1,7 +1,4 @@
 import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
-import { explainFindings, nodeOf, rootsOf } from '../findings/links.js';
-import type { Finding } from '../findings/types.js';
-import type { ClusterModel } from '../model/cluster.js';
 import { escapeTerminal } from './escape.js';
 import { plural, renderFindings } from './findings.js';
 import { c, FAIL, OK, UNKNOWN } from './style.js';
@@ -60,34 +57,6 @@ function verdictText(v: string): string {
   const k = c();
   const text = v.toUpperCase();
   return v === 'reachable' ? k.green(text) : v === 'unknown' ? k.yellow(text) : k.red(text);
-}
-
-/** A hop of the Trace document as knet writes it: a broken hop names its root findings. */
-export type ExplainedHop = Hop & { rootCause?: string[] };
-
-/**
- * Ids, links and fixes for a trace's findings, and `rootCause` (ids of root findings) on every
- * hop that reports findings. The trace analysis stays as it is; this runs on its result.
- */
-export function explainTrace(result: TraceResult, model?: ClusterModel): TraceResult {
-  explainFindings(result.findings, model);
-  const byId = new Map(result.findings.filter((f) => f.id).map((f) => [f.id!, f]));
-  for (const path of result.paths) {
-    for (const hop of path.hops as ExplainedHop[]) {
-      if (!hop.findings?.length || hop.status !== 'broken') continue;
-      const all = result.findings.filter(
-        (f) => hop.findings!.includes(f.code) && (!hop.node || !nodeOf(f) || nodeOf(f) === hop.node),
-      );
-      // Of several findings with one code (one per backend), the one about this path's backend.
-      const to = path.to?.kind === 'Pod' ? `pod/${path.to.namespace}/${path.to.name}` : undefined;
-      const own = to ? all.filter((f) => f.objects.includes(to)) : [];
-      const mine = own.length ? own : all;
-      const roots = new Set<Finding>(mine.flatMap((f) => rootsOf(f, byId)));
-      const ids = [...roots].map((f) => f.id).filter((id): id is string => Boolean(id));
-      if (ids.length) hop.rootCause = [...new Set(ids)].sort();
-    }
-  }
-  return result;
 }
 
 /**

@@ -11,7 +11,6 @@ import type { Finding } from '../../src/findings/types.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
 import type { Raw } from '../../src/model/normalize.js';
-import { explainTrace } from '../../src/render/trace.js';
 import { readBundle } from '../../src/sources/bundle/read.js';
 import { knet } from '../support/cli.js';
 
@@ -234,12 +233,12 @@ describe('each fix, applied to the bundle, makes its finding go away', () => {
       source: { kind: 'pod' as const, namespace: 'shop', name: frontend.name },
       destination: { kind: 'svc' as const, namespace: 'payments', name: 'payments-api' },
     };
-    const r = explainTrace(traceConnection(demo, q), demo);
+    const r = traceConnection(demo, q);
     const denied = r.findings.filter((f) => f.code === 'POLICY_DENIED_INGRESS');
     expect(denied).toHaveLength(2);
     // Every broken hop names the root finding behind it.
     for (const p of r.paths) {
-      const hop = p.hops.find((h) => h.status === 'broken') as { rootCause?: string[] };
+      const hop = p.hops.find((h) => h.status === 'broken')!;
       expect(hop.rootCause?.length).toBe(1);
       expect(denied.map((f) => f.id)).toContain(hop.rootCause![0]);
     }

@@ -1,7 +1,8 @@
 // The DnsCheck document (docs/dns.md): the expected answer from the cluster's objects, the
 // actual answers (a server, or each CoreDNS replica), the search-path steps of a pod, and
 // the findings. Pure: the command performs the queries and passes their results in.
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { NodeFiles } from '../../model/node-files.js';
@@ -300,16 +301,6 @@ export function buildDnsCheck(model: ClusterModel, input: DnsCheckInput): DnsChe
     comparison,
     replicas,
     search,
-    findings: sortFindings(dedupFindings(findings)),
+    findings: collectFindings(findings, model),
   };
-}
-
-function dedupFindings(list: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return list.filter((f) => {
-    const k = `${f.code}|${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

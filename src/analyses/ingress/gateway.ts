@@ -2,7 +2,8 @@
 // listener: allowedRoutes, hostnames) → GatewayClass and its controller → rules and matches →
 // backendRefs (Services; another namespace needs a ReferenceGrant), with the route's Accepted
 // and ResolvedRefs conditions as evidence. Produces the same IngressDiagnosis as an Ingress.
-import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
+import { dedupeFindings, finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
@@ -550,7 +551,7 @@ function analyzeRoute(model: ClusterModel, route: GenericObject, options: Reques
       routes,
       request,
       notes,
-      findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
+      findings: collectFindings([...global, ...routeFindings], model),
     },
     resolved,
     global,
@@ -695,7 +696,7 @@ export function diagnoseGateway(
     routes,
     request,
     notes,
-    findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
+    findings: collectFindings([...global, ...routeFindings], model),
   };
 }
 

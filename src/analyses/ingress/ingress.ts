@@ -2,7 +2,8 @@
 // rules (exact, prefix and implementation-specific paths, wildcard hosts, the default
 // backend) to Services and ports, runs the endpoints analysis on each, and checks the class,
 // its controller, TLS Secrets (by name only) and rules no request can reach.
-import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
+import { dedupeFindings, finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
@@ -478,7 +479,7 @@ function analyzeIngress(model: ClusterModel, ingress: Ingress, options: RequestO
       routes,
       request,
       notes,
-      findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
+      findings: collectFindings([...global, ...routeFindings], model),
     },
     resolved,
   };

@@ -3,7 +3,7 @@
 // kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
 import { UserError } from '../../core/errors.js';
 import { ipFamily, normalizeIP } from '../../core/ip.js';
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
@@ -29,6 +29,7 @@ import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
 import { TraceContext } from './context.js';
+import { explainTrace } from './explain.js';
 import { type Arrival, arrivePodHops, leavePodHops, podHostInterface, routeHops } from './hops.js';
 import {
   arrivalInterface,
@@ -903,12 +904,18 @@ function resolveDnsTarget(ctx: TraceContext, query: TraceQuery): { target: Trace
   return { target: { kind: 'ip', name: ip, port: t.port }, hop };
 }
 
+/** The Trace of a connection: its paths, and its findings with ids, links and fixes. */
 export function traceConnection(model: ClusterModel, query: TraceQuery): TraceResult {
+  return explainTrace(traceUnexplained(model, query), model);
+}
+
+/** The trace before its findings are explained (once, by the outermost trace). */
+function traceUnexplained(model: ClusterModel, query: TraceQuery): TraceResult {
   if (query.destination.kind === 'ing' || query.destination.kind === 'httproute')
-    return traceThroughRoute(model, query, (q) => traceConnection(model, q));
+    return traceThroughRoute(model, query, (q) => traceUnexplained(model, q));
   if (query.destination.kind === 'dns') {
     const dns = resolveDnsTarget(new TraceContext(model), query);
-    const result = traceConnection(model, { ...query, destination: dns.target });
+    const result = traceUnexplained(model, { ...query, destination: dns.target });
     for (const p of result.paths) p.hops.unshift({ ...dns.hop, node: result.source.node ?? undefined });
     return result;
   }
@@ -1311,7 +1318,7 @@ function finish(ctx: TraceContext, source: Source, dest: Destination, paths: Tra
     destination: dest.ref,
     verdict,
     paths,
-    findings: sortFindings(ctx.findings),
+    findings: ctx.findings.sorted(),
     notes: ctx.notes,
   };
 }

@@ -36,6 +36,8 @@ export interface Hop {
   inferred?: boolean;
   /** Codes of the findings that bite at this hop. */
   findings?: string[];
+  /** A broken hop: ids of the root findings (of the Trace's findings) behind it. */
+  rootCause?: string[];
 }
 
 export type Verdict = 'reachable' | 'unreachable' | 'partial' | 'unknown';
