@@ -8,23 +8,34 @@ export function plural(n: number, noun: string): string {
   return `${n} ${/(s|x|sh|ch)$/.test(noun) ? `${noun}es` : `${noun}s`}`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a colour
+const ANSI = /\u001b\[[0-9;]*m/g;
+/** The columns a line takes on a terminal: its colour codes take none. */
+const columns = (s: string) => s.replace(ANSI, '').length;
+
 /**
  * A line wrapped at the terminal's width (none when stdout is not a terminal: one line per
- * finding), continuation lines indented by `indent` spaces.
+ * finding), continuation lines indented by `indent` spaces; its own indentation is kept.
  */
 export function wrapLine(text: string, indent: number, width = terminalColumns()): string {
-  if (!width || text.length <= width) return text;
+  if (!width || columns(text) <= width) return text;
+  const lead = /^ */.exec(text)![0];
   const room = Math.max(20, width - indent);
   const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
+  let line = lead;
+  let fresh = true;
+  for (const word of text.slice(lead.length).split(' ')) {
     const limit = out.length === 0 ? width : room;
-    if (line && line.length + 1 + word.length > limit) {
+    if (!fresh && columns(line) + 1 + columns(word) > limit) {
       out.push(line);
       line = word;
-    } else line = line ? `${line} ${word}` : word;
+      fresh = word === '';
+      continue;
+    }
+    line = fresh ? line + word : `${line} ${word}`;
+    fresh = false;
   }
-  if (line) out.push(line);
+  out.push(line);
   return out.join(`\n${' '.repeat(indent)}`);
 }
 
@@ -110,24 +121,28 @@ export function renderFindings(
   const shown = opts.shown ?? new Set<string>();
   const lines = [k.bold(`${title}:`)];
   const pad = ' '.repeat(11);
-  const printedFixes = new Set<string>();
+  const printedFixes = new Map<string, Finding>();
   for (const f of rootFindings(findings)) {
-    lines.push(
-      wrapLine(
-        `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${k.bold(f.code)}  ${escapeTerminal(f.message)}`,
-        pad.length,
-      ),
-    );
-    for (const e of f.evidence ?? []) {
-      if (shown.has(e)) continue;
-      shown.add(e);
-      lines.push(`${pad}${k.dim('evidence:')} ${escapeTerminal(e)}`);
-    }
-    const fix = fixLines(f, pad);
+    const head = `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${k.bold(f.code)}  `;
     const key = f.fix ? `${f.fix.patch ?? ''}${(f.fix.commands ?? []).join('\n')}` || f.fix.summary : '';
-    if (key && printedFixes.has(key)) lines.push(`${pad}${k.dim('fix:')} the same as above`);
-    else lines.push(...fix);
-    printedFixes.add(key);
+    const same = key ? printedFixes.get(key) : undefined;
+    // Say it once: the same finding and fix for another object is one line naming that object.
+    const others = same?.code === f.code ? f.objects.filter((o) => !same.objects.includes(o)) : [];
+    const unshown = (f.evidence ?? []).filter((e) => !shown.has(e));
+    if (others.length && !unshown.length) {
+      lines.push(
+        wrapLine(`${head}as above, for ${escapeTerminal(others.join(', '))} (the same fix)`, pad.length),
+      );
+    } else {
+      lines.push(wrapLine(`${head}${escapeTerminal(f.message)}`, pad.length));
+      for (const e of unshown) {
+        shown.add(e);
+        lines.push(`${pad}${k.dim('evidence:')} ${escapeTerminal(e)}`);
+      }
+      if (same) lines.push(`${pad}${k.dim('fix:')} the same as above`);
+      else lines.push(...fixLines(f, pad));
+    }
+    if (key && !same) printedFixes.set(key, f);
     for (const cons of foldConsequences(consequencesOf(f, findings)))
       lines.push(wrapLine(`${pad}→ ${k.bold(cons.code)}  ${escapeTerminal(cons.message)}`, pad.length + 2));
   }

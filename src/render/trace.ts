@@ -79,6 +79,7 @@ export function renderTraceText(
   const shown = new Map<string, number>();
   out.push(`${k.bold('Verdict:')} ${verdictText(result.verdict)}${summary}`);
   const explained = new Set<HopKind>();
+  const policySaid = new Map<string, number>();
   result.paths.forEach((path, i) => {
     out.push('');
     const p =
@@ -88,12 +89,14 @@ export function renderTraceText(
       const node = hop.node ? k.dim(escapeTerminal(hop.node).padEnd(10)) : ''.padEnd(10);
       const inferred = hop.inferred ? k.dim(' (inferred)') : '';
       const codes = hop.findings?.length ? `  ${k.red(hop.findings.join(', '))}` : '';
+      const said = opts.wide ? undefined : policyOnce(hop, i + 1, policySaid);
       out.push(
-        `  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${escapeTerminal(hop.detail)}${inferred}${codes}`,
+        `  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${escapeTerminal(said?.detail ?? hop.detail)}${inferred}${codes}`,
       );
-      if (hop.evidence && (hop.status !== 'ok' || opts.wide)) {
+      const evidence = said ? said.lines : hop.evidence?.split('\n');
+      if (evidence?.length && (hop.status !== 'ok' || opts.wide)) {
         let again: number | undefined;
-        for (const line of hop.evidence.split('\n')) {
+        for (const line of evidence) {
           const first = shown.get(line);
           if (first !== undefined && first !== i + 1) {
             again ??= first;
@@ -115,6 +118,30 @@ export function renderTraceText(
   if (result.notes.length) out.push('');
   out.push(renderFindings(result.findings, 'Findings', { shown: new Set(shown.keys()) }));
   return out.join('\n');
+}
+
+/**
+ * Say it once: a policy hop that does not pass names the directions that stop the packet and,
+ * under it, the rules that decide them (each policy with its rule); a later path stopped by the
+ * same rules says "as on path N". undefined: the hop is printed as it is.
+ */
+function policyOnce(
+  hop: Hop,
+  path: number,
+  said: Map<string, number>,
+): { detail: string; lines: string[] } | undefined {
+  const stopping =
+    hop.kind === 'policy' && hop.status !== 'ok'
+      ? hop.policy?.filter((h) => h.verdict !== 'allowed')
+      : undefined;
+  if (!stopping?.length) return undefined;
+  const detail = stopping.map((h) => `${h.direction} ${h.verdict}`).join('; ');
+  const lines = stopping.flatMap((h) => h.rules);
+  const key = `${detail}\n${lines.join('\n')}`;
+  const first = said.get(key);
+  if (first !== undefined && first !== path) return { detail: `${detail} (as on path ${first})`, lines: [] };
+  said.set(key, path);
+  return { detail, lines };
 }
 
 /** A DOT string body: backslashes and quotes escaped, each line break a centred \\n. */

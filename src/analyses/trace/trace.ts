@@ -24,6 +24,7 @@ import { nearMissesNotSearched } from '../endpoints/near-miss.js';
 import { closeNames } from '../endpoints/similar.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
 import { egressPlan } from '../node-health/egress.js';
+import { ruleLabel } from '../policy/describe.js';
 import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
@@ -838,6 +839,17 @@ function policyHop(
     ...verdict.egress.evidence,
     ...verdict.ingress.evidence,
   ].join('\n');
+  const policy = (['egress', 'ingress'] as const).map((direction) => {
+    const d = verdict[direction];
+    return {
+      direction,
+      verdict: d.verdict,
+      isolated: d.isolated,
+      rules: d.allowedBy.length
+        ? d.allowedBy.map((r) => `${ruleLabel(r.policy, direction, r.rule)}: ${r.description}`)
+        : d.evidence,
+    };
+  });
   return {
     kind: 'policy',
     node: pod.nodeName,
@@ -845,6 +857,7 @@ function policyHop(
     status: verdict.allowed === true ? 'ok' : verdict.allowed === false ? 'broken' : 'unknown',
     ...(evidence ? { evidence } : {}),
     ...(codes.length ? { findings: codes } : {}),
+    policy,
   };
 }
 
