@@ -68,7 +68,7 @@ const labelMismatch: FixRule = (f, model) => {
     return {
       summary:
         `Set ${text(want)} on ${pods.length === 1 ? `pod ${pods[0].name}` : `the ${pods.length} pods`}: ` +
-        `${siblings.length} other pod${siblings.length === 1 ? '' : 's'} of ${svcRef} already carry it, so the pods drifted, not the selector (fix their owner's template too, or a rollout brings it back).`,
+        `${siblings.length} other ${siblings.length === 1 ? `pod of ${svcRef} already carries` : `pods of ${svcRef} already carry`} it, so the pods drifted, not the selector (fix their owner's template too, or a rollout brings it back).`,
       patch: pods
         .map((p) => kubectlPatch('pod', ns, p.name, 'merge', { metadata: { labels: want } }))
         .join('\n'),
