@@ -121,32 +121,73 @@ export function renderFindings(
   const shown = opts.shown ?? new Set<string>();
   const lines = [k.bold(`${title}:`)];
   const pad = ' '.repeat(11);
-  const printedFixes = new Map<string, Finding>();
-  for (const f of rootFindings(findings)) {
-    const head = `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${k.bold(f.code)}  `;
-    const key = f.fix ? `${f.fix.patch ?? ''}${(f.fix.commands ?? []).join('\n')}` || f.fix.summary : '';
-    const same = key ? printedFixes.get(key) : undefined;
-    // Say it once: the same finding and fix for another object is one line naming that object.
-    const others = same?.code === f.code ? f.objects.filter((o) => !same.objects.includes(o)) : [];
-    const unshown = (f.evidence ?? []).filter((e) => !shown.has(e));
-    if (others.length && !unshown.length) {
-      lines.push(
-        wrapLine(`${head}as above, for ${escapeTerminal(others.join(', '))} (the same fix)`, pad.length),
-      );
-    } else {
-      lines.push(wrapLine(`${head}${escapeTerminal(f.message)}`, pad.length));
-      for (const e of unshown) {
-        shown.add(e);
-        lines.push(`${pad}${k.dim('evidence:')} ${escapeTerminal(e)}`);
-      }
-      if (same) lines.push(`${pad}${k.dim('fix:')} the same as above`);
-      else lines.push(...fixLines(f, pad));
+  const roots = rootFindings(findings);
+  const also = repeatsOf(roots, shown);
+  const printedFixes = new Set<string>();
+  for (const f of roots) {
+    if (also.repeated.has(f)) continue;
+    lines.push(
+      wrapLine(
+        `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${k.bold(f.code)}  ${escapeTerminal(f.message)}`,
+        pad.length,
+      ),
+    );
+    for (const e of f.evidence ?? []) {
+      if (shown.has(e)) continue;
+      shown.add(e);
+      lines.push(`${pad}${k.dim('evidence:')} ${escapeTerminal(e)}`);
     }
-    if (key && !same) printedFixes.set(key, f);
-    for (const cons of foldConsequences(consequencesOf(f, findings)))
+    const key = fixKey(f);
+    if (key && printedFixes.has(key)) lines.push(`${pad}${k.dim('fix:')} the same as above`);
+    else lines.push(...fixLines(f, pad));
+    if (key) printedFixes.add(key);
+    const same = also.of.get(f) ?? [];
+    const others = [...new Set(same.flatMap((r) => r.objects.filter((o) => !f.objects.includes(o))))];
+    if (others.length)
+      lines.push(
+        wrapLine(
+          `${pad}also for ${escapeTerminal(others.join(', '))}: the same finding and fix`,
+          pad.length + 9,
+        ),
+      );
+    const consequences = [f, ...same].flatMap((x) => consequencesOf(x, findings));
+    for (const cons of foldConsequences(consequences))
       lines.push(wrapLine(`${pad}→ ${k.bold(cons.code)}  ${escapeTerminal(cons.message)}`, pad.length + 2));
   }
   return `${lines.join('\n')}\n`;
+}
+
+const fixKey = (f: Finding) =>
+  f.fix ? `${f.fix.patch ?? ''}${(f.fix.commands ?? []).join('\n')}` || f.fix.summary : '';
+
+/**
+ * Say it once: a root with the code and fix of an earlier one, about other objects, and whose
+ * evidence the earlier one (or the text above) already shows, is named under the earlier one.
+ */
+function repeatsOf(
+  roots: readonly Finding[],
+  shown: ReadonlySet<string>,
+): { of: Map<Finding, Finding[]>; repeated: Set<Finding> } {
+  const first = new Map<string, Finding>();
+  const of = new Map<Finding, Finding[]>();
+  const repeated = new Set<Finding>();
+  for (const f of roots) {
+    const key = fixKey(f);
+    if (!key) continue;
+    const group = `${f.code}\u0000${key}`;
+    const earlier = first.get(group);
+    if (!earlier) {
+      first.set(group, f);
+      continue;
+    }
+    const told = (f.evidence ?? []).every((e) => shown.has(e) || earlier.evidence?.includes(e));
+    if (!told || f.objects.every((o) => earlier.objects.includes(o))) continue;
+    repeated.add(f);
+    const list = of.get(earlier);
+    if (list) list.push(f);
+    else of.set(earlier, [f]);
+  }
+  return { of, repeated };
 }
 
 /** The fix of a finding (summary, then the patch or commands), or its hint. */

@@ -60,11 +60,18 @@ describe('the payments trace names the deciding policy and rule once, where it b
     expect(hops).not.toContain('egress allowed');
   });
 
-  it('the second denial, with the same fix, is one line', () => {
+  it('the second denial, with the same fix, is named under the first', () => {
     expect(count(findings, 'kubectl patch networkpolicy')).toBe(1);
+    expect(count(findings, 'ERROR')).toBe(1);
     expect(findings).toContain(
-      'ERROR   POLICY_DENIED_INGRESS  as above, for pod/payments/payments-api-gdl8tdvf4-lz98k (the same fix)',
+      'also for pod/payments/payments-api-gdl8tdvf4-lz98k: the same finding and fix',
     );
+  });
+
+  it('a finding repeated on several nodes is told once per Service (knet proxy)', () => {
+    const proxy = knet(['proxy', '--snapshot', 'demo']).stdout.split('\nFindings:\n')[1];
+    expect(count(proxy, 'ERROR   PROXY_REJECT')).toBe(2);
+    expect(count(proxy, 'also for node/demo-worker, node/demo-worker2: the same finding and fix')).toBe(2);
   });
 
   it('-o wide keeps every line of the evidence', () => {
