@@ -2,9 +2,10 @@
 // (same code and message) is kept once, the list is sorted (severity, then code, stable), and
 // the findings of a finished document get their ids, causedBy links and fixes (links.ts).
 import type { ClusterModel } from '../model/cluster.js';
-import { sortFindings } from './catalog.js';
 import { explainFindings } from './links.js';
-import type { Finding } from './types.js';
+import type { Finding, Severity } from './types.js';
+
+const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 export class FindingCollector {
   private readonly list: Finding[] = [];
@@ -27,7 +28,9 @@ export class FindingCollector {
 
   /** The findings so far, sorted, without ids: a part of a larger document. */
   sorted(): Finding[] {
-    return sortFindings(this.list);
+    return [...this.list].sort(
+      (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.code.localeCompare(b.code),
+    );
   }
 
   /**
