@@ -28,6 +28,8 @@ beforeAll(async () => {
   demo = buildModel(raws, nodeFiles);
 });
 
+// The planted breakages of examples/demo/README.md that doctor sees (a, b, e, f; c is a warning,
+// d a question about one connection).
 const PLANTED_ROOTS = [
   'GATEWAY_REF_NOT_PERMITTED',
   'INGRESS_BACKEND_PORT_NOT_FOUND',
