@@ -1,6 +1,7 @@
 // knet trace: every path a packet from SOURCE to DESTINATION can take, hop by hop, with the
 // first broken hop and its evidence. Composes the model, the endpoints analysis, the
 // kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
+import { walkSearch } from '../../core/dns.js';
 import { UserError } from '../../core/errors.js';
 import { ipFamily, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
@@ -8,7 +9,6 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
-import { formatCiliumService } from '../../parsers/cilium.js';
 import { CILIUM_FILES, detectNodeDataplane, type NodeDataplane } from '../dataplane/detect.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import { nodeNetns, podNetns } from '../dataplane/netns.js';
@@ -17,7 +17,6 @@ import type { Entry, NodeBranch } from '../dataplane/walk.js';
 import { queryPlan } from '../dns/check.js';
 import { outcomeOfExpected } from '../dns/compare.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
-import { walkSearch } from '../dns/search.js';
 import { indexSlices, readyEndpoints } from '../endpoints/backends.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { nearMissesNotSearched } from '../endpoints/near-miss.js';
@@ -717,7 +716,7 @@ function ebpfServiceStage(
       },
     };
   }
-  const evidence = `${file}: ${formatCiliumService(entry)}`;
+  const evidence = `${file}: ${entry.text}`;
   const active = entry.backends.filter((b) => b.state === 'active' || b.state === '');
   if (active.length === 0) {
     const f = ctx.add(
