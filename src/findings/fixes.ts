@@ -535,8 +535,10 @@ export function fixFor(f: Finding, model?: ClusterModel): Fix {
   const rule = OBJECT_FIXES[f.code] ?? NODE_FIXES[f.code] ?? ADVICE[f.code];
   const specific = rule?.(f, model);
   if (specific) return specific;
-  const hint = f.hint || CATALOG[f.code as keyof typeof CATALOG]?.hint || '';
-  return { summary: firstSentence(hint) };
+  const general = CATALOG[f.code as keyof typeof CATALOG]?.hint ?? '';
+  // A hint the analysis wrote for this finding names the values: all of it is the fix.
+  if (f.hint && f.hint !== general) return { summary: f.hint };
+  return { summary: firstSentence(general) };
 }
 
 /** Codes with a fix of their own (docs/findings.md says which). */

@@ -335,3 +335,22 @@ describe('the other object fixes, on bundles with the fault planted', () => {
     expect(ask(buildModel(applyFix(objects, denied[0].fix!.patch!), nodeFiles)).verdict).toBe('allowed');
   });
 });
+
+describe('the fix of an error knet has no rule for', () => {
+  it("is the finding's own hint when the analysis wrote one, else the catalog hint's first sentence", () => {
+    const own = finding('SVC_PORT_NOT_FOUND', {
+      message: 'svc/shop/cart has no port 8080; its ports: 80/TCP (http)',
+      objects: ['svc/shop/cart'],
+      hint: '8080 is the targetPort of port 80: address the service on port 80.',
+    });
+    const general = finding('SVC_PORT_NOT_FOUND', {
+      message: 'svc/shop/cart has no port 9',
+      objects: ['svc/shop/cart'],
+    });
+    explainFindings([own, general], demo);
+    expect(own.fix).toEqual({
+      summary: '8080 is the targetPort of port 80: address the service on port 80.',
+    });
+    expect(general.fix).toEqual({ summary: 'Use one of the service ports listed by kubectl get svc.' });
+  });
+});
