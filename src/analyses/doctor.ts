@@ -1,7 +1,7 @@
 // knet doctor: every check over the cluster (or one namespace), as one list of findings.
 // Each check is an analysis that exists on its own; doctor only scopes, runs and merges them.
-import { dedupeFindings, finding, sortFindings } from '../findings/catalog.js';
-import { explainFindings } from '../findings/links.js';
+import { finding } from '../findings/catalog.js';
+import { FindingCollector } from '../findings/collector.js';
 import type { Finding, Severity } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { isEmptySelector } from '../model/labels.js';
@@ -47,12 +47,11 @@ const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): DoctorReport {
   const ns = options.namespace;
   const checks: DoctorCheck[] = [];
-  const all: Finding[] = [];
+  const all = new FindingCollector();
   const run = (name: string, scope: string, fn: () => Finding[]) => {
     const found = fn();
     checks.push({ name, scope, findings: found.length });
-    // (a loop: spreading 150,000 findings into push() overflows the call stack)
-    for (const f of found) all.push(f);
+    all.addAll(found);
   };
 
   const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
@@ -86,12 +85,12 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     proxyNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
   );
 
-  let findings = dedupeFindings(all);
-  if (options.only?.length) findings = findings.filter((f) => options.only!.includes(f.code));
-  if (options.severity) findings = findings.filter((f) => RANK[f.severity] <= RANK[options.severity!]);
-  findings = sortFindings(findings);
   // Ids, cause → consequence links and fixes, over the findings this report keeps.
-  explainFindings(findings, model);
+  const { only, severity } = options;
+  const findings = all.finish(
+    model,
+    (f) => (!only?.length || only.includes(f.code)) && (!severity || RANK[f.severity] <= RANK[severity]),
+  );
   return {
     summary: {
       errors: findings.filter((f) => f.severity === 'error').length,

@@ -24,9 +24,8 @@ export default class Nodes extends KnetCommand {
     const { nodeInventory } = await import('../analyses/inventory.js');
     const { renderNodeList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');
-    const { sortFindings } = await import('../findings/catalog.js');
     const result = nodeInventory(cluster.model);
-    const findings = sortFindings(result.findings);
+    const { findings } = result;
     const detect = wide ? (await import('../analyses/dataplane/detect.js')).detectNodeDataplane : undefined;
     await this.emit(format, document('NodeList', { items: result.items, findings }), () =>
       renderNodeList(result.items, findings, {

@@ -24,12 +24,11 @@ export default class Pods extends KnetCommand {
     const { podInventory } = await import('../analyses/inventory.js');
     const { renderPodList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');
-    const { sortFindings } = await import('../findings/catalog.js');
     const result = podInventory(cluster.model, {
       namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
       node: flags.node,
     });
-    const findings = sortFindings(result.findings);
+    const { findings } = result;
     await this.emit(format, document('PodList', { items: result.items, findings }), () =>
       renderPodList(result.items, findings, {
         wide: format === 'wide',

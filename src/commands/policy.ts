@@ -64,7 +64,6 @@ export default class Policy extends KnetCommand {
     );
     const model = cluster.model;
     const { document } = await import('../render/document.js');
-    const { sortFindings } = await import('../findings/catalog.js');
     const render = await import('../render/policy.js');
 
     if (flags.matrix) {
@@ -75,7 +74,7 @@ export default class Policy extends KnetCommand {
         flags.port === undefined ? undefined : Number(flags.port),
         protocolFlag ?? 'TCP',
       );
-      const doc = { ...m, findings: sortFindings(m.findings) };
+      const doc = m;
       await this.emit(format, document('PolicyMatrix', doc), () =>
         render.renderMatrix(doc, { wide: format === 'wide' }),
       );
@@ -101,7 +100,7 @@ export default class Policy extends KnetCommand {
         throw new UserError('one target must be a pod: knet policy pod/NS/NAME');
       const { policiesSelecting } = await import('../analyses/policy/select.js');
       const s = policiesSelecting(model, src.endpoint.pod);
-      const doc = { ...s, findings: sortFindings(s.findings) };
+      const doc = s;
       await this.emit(format, document('PolicySelection', doc), () => render.renderSelection(doc));
       this.exitFor(doc.findings);
       return;
@@ -121,7 +120,7 @@ export default class Policy extends KnetCommand {
       port: port.port,
       protocol: port.protocol,
     });
-    const doc = { ...v, findings: sortFindings(v.findings) };
+    const doc = v;
     await this.emit(format, document('PolicyVerdict', doc), () =>
       render.renderVerdict(doc, { wide: format === 'wide' }),
     );

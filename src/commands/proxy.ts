@@ -111,7 +111,8 @@ export default class ProxyCommand extends KnetCommand {
     }
 
     const { analyzeProxyDrift } = await import('../analyses/proxy/drift.js');
-    const { finding, sortFindings } = await import('../findings/catalog.js');
+    const { finding } = await import('../findings/catalog.js');
+    const { collectFindings } = await import('../findings/collector.js');
     let service: { namespace: string; name: string } | undefined;
     const extra: Finding[] = [];
     if (args.service) {
@@ -133,7 +134,7 @@ export default class ProxyCommand extends KnetCommand {
       );
     }
     const reports = extra.length ? [] : nodes.map((n) => analyzeProxyDrift(model, n, { service }));
-    const findings = sortFindings([...extra, ...reports.flatMap((r) => r.findings)]);
+    const findings = collectFindings([...extra, ...reports.flatMap((r) => r.findings)], model);
     const doc = document('ProxyRules', {
       nodes: reports.map(({ findings: _f, ...rest }) => rest),
       findings,

@@ -128,8 +128,6 @@ export default class Trace extends KnetCommand {
       }
     }
     // Ids, cause → consequence links and fixes; each broken hop names the root findings behind it.
-    const { explainTrace } = await import('../render/trace.js');
-    for (const result of results) explainTrace(result, cluster.model);
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
     const { detectNodeDataplane, describeDataplane, isTextbook } = await import(
       '../analyses/dataplane/detect.js'

@@ -8,7 +8,8 @@ import {
   type StepOutcome,
   walkSearch,
 } from '../../core/dns.js';
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Pod } from '../../model/types.js';
@@ -294,16 +295,6 @@ export function buildDnsCheck(model: ClusterModel, input: DnsCheckInput): DnsChe
     comparison,
     replicas,
     search,
-    findings: sortFindings(dedupFindings(findings)),
+    findings: collectFindings(findings, model),
   };
-}
-
-function dedupFindings(list: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return list.filter((f) => {
-    const k = `${f.code}|${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

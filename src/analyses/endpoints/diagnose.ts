@@ -3,7 +3,8 @@
 // pod's readiness and per-pod targetPort, and the EndpointSlices against all of that.
 
 import { ipFamily, isIP } from '../../core/ip.js';
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { formatSelector } from '../../model/labels.js';
@@ -169,7 +170,10 @@ export function diagnoseService(
   options: DiagnoseOptions = {},
 ): ServiceDiagnosis {
   const service = model.service(namespace, name);
-  if (!service) return notFound(model, namespace, name);
+  if (!service) {
+    const missing = notFound(model, namespace, name);
+    return { ...missing, findings: collectFindings(missing.findings, model) };
+  }
   const ref = svcRef(service);
   const findings: Finding[] = [];
   const notes: string[] = [];
@@ -188,7 +192,7 @@ export function diagnoseService(
       backends: [],
       nearMisses: emptyNearMisses(),
       notes,
-      findings: sortFindings(findings),
+      findings: collectFindings(findings, model),
     };
   }
 
@@ -259,7 +263,7 @@ export function diagnoseService(
     backends: rows.map((r) => r.backend),
     nearMisses,
     notes,
-    findings: sortFindings(findings),
+    findings: collectFindings(findings, model),
   };
 }
 

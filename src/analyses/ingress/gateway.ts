@@ -261,7 +261,7 @@ export function diagnoseHTTPRoute(
 ): IngressDiagnosis {
   const route = model.httpRoute(namespace, name);
   if (!route) return notFound(model, namespace, name);
-  return diagnoseTable(httpRouteTable(model, route), options).diagnosis;
+  return diagnoseTable(model, httpRouteTable(model, route), options).diagnosis;
 }
 
 /** A request through an HTTPRoute (see ingressRequest); the data plane reaches the endpoints. */
@@ -270,7 +270,7 @@ export function httpRouteRequest(
   route: HTTPRoute,
   options: RequestOptions = {},
 ): RouteRequest {
-  return tableRequest(httpRouteTable(model, route), options);
+  return tableRequest(model, httpRouteTable(model, route), options);
 }
 
 /**
@@ -309,13 +309,14 @@ export function diagnoseGateway(
   };
   const table = { summary, controller: cls.controller, entries, global, notes };
   const subject = `No HTTPRoute attached to Gateway ${namespace}/${name}`;
-  return diagnoseTable(gatewayApiTable(table, subject, ref), options).diagnosis;
+  return diagnoseTable(model, gatewayApiTable(table, subject, ref), options).diagnosis;
 }
 
 /** Every Gateway API finding (doctor): each HTTPRoute's table, and Gateways whose class is missing. */
 export function gatewayDoctorFindings(model: ClusterModel, namespace?: string): Finding[] {
   return dedupeFindings([
     ...tableFindings(
+      model,
       model.httpRoutes,
       namespace,
       (r) => httpRouteTable(model, r),

@@ -291,7 +291,7 @@ export function diagnoseIngress(
 ): IngressDiagnosis {
   const ingress = model.ingress(namespace, name);
   if (!ingress) return notFound(model, namespace, name);
-  return diagnoseTable(ingressTable(model, ingress), options).diagnosis;
+  return diagnoseTable(model, ingressTable(model, ingress), options).diagnosis;
 }
 
 /**
@@ -304,12 +304,12 @@ export function ingressRequest(
   ingress: Ingress,
   options: RequestOptions = {},
 ): RouteRequest {
-  return tableRequest(ingressTable(model, ingress), options);
+  return tableRequest(model, ingressTable(model, ingress), options);
 }
 
 /** Every Ingress finding (doctor): the INGRESS_* codes only; the Services' own are doctor's. */
 export function ingressDoctorFindings(model: ClusterModel, namespace?: string): Finding[] {
   return dedupeFindings(
-    tableFindings(model.ingresses, namespace, (i) => ingressTable(model, i), /^INGRESS_/),
+    tableFindings(model, model.ingresses, namespace, (i) => ingressTable(model, i), /^INGRESS_/),
   );
 }

@@ -2,8 +2,10 @@
 // rows of host and path match → backend, each with the findings that bite it. Written once
 // here: the request matcher (host/path → rows), the shadowed-row check, and how a table
 // becomes an IngressDiagnosis, a request's backends or doctor's findings.
-import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
+import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { requestBackends } from './backend.js';
 import { normalizeHost, type PathMatch, pathMatches, pathSpecificity } from './match.js';
@@ -158,7 +160,11 @@ export interface TableAnalysis {
  * The diagnosis of a table: with a host or path, only the rows the request takes speak. It marks
  * the rows (selected, problems): a table is diagnosed once.
  */
-export function diagnoseTable(table: RouteTable, options: RequestOptions): TableAnalysis {
+export function diagnoseTable(
+  model: ClusterModel,
+  table: RouteTable,
+  options: RequestOptions,
+): TableAnalysis {
   const { entries } = table;
   const global = [...table.global];
   let request: IngressRequest | null = null;
@@ -189,20 +195,21 @@ export function diagnoseTable(table: RouteTable, options: RequestOptions): Table
       routes: entries.map((e) => e.route),
       request,
       notes: table.notes,
-      findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
+      findings: collectFindings([...global, ...routeFindings], model),
     },
     resolved: entries.map((e) => e.resolved),
   };
 }
 
 /** A request through a table: its diagnosis and the backends it is sent to (every row's without one). */
-export function tableRequest(table: RouteTable, options: RequestOptions): RouteRequest {
-  const { diagnosis, resolved } = diagnoseTable(table, options);
+export function tableRequest(model: ClusterModel, table: RouteTable, options: RequestOptions): RouteRequest {
+  const { diagnosis, resolved } = diagnoseTable(model, table, options);
   return requestBackends(diagnosis, resolved, table.upstream);
 }
 
 /** Doctor: the findings with these codes of every object's table (in `namespace` when given). */
 export function tableFindings<T extends { namespace: string }>(
+  model: ClusterModel,
   objects: readonly T[],
   namespace: string | undefined,
   tableOf: (o: T) => RouteTable,
@@ -210,5 +217,7 @@ export function tableFindings<T extends { namespace: string }>(
 ): Finding[] {
   return objects
     .filter((o) => namespace === undefined || o.namespace === namespace)
-    .flatMap((o) => diagnoseTable(tableOf(o), {}).diagnosis.findings.filter((f) => codes.test(f.code)));
+    .flatMap((o) =>
+      diagnoseTable(model, tableOf(o), {}).diagnosis.findings.filter((f) => codes.test(f.code)),
+    );
 }

@@ -5,6 +5,7 @@
 
 import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
@@ -527,7 +528,7 @@ export function evaluatePolicy(model: ClusterModel, query: PolicyQuery): PolicyV
     verdict,
     egress,
     ingress,
-    findings,
+    findings: collectFindings(findings, model),
     notes: [...notes],
   };
 }

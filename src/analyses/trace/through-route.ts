@@ -3,8 +3,8 @@
 // backend, so the path is two traces joined at the controller pod:
 //   leg 1  client → entry Service (LoadBalancer / NodePort) → kube-proxy → controller pod
 //   leg 2  controller pod → backend endpoint pods (or the backend Service's VIP)
-import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
-import type { Finding } from '../../findings/types.js';
+import { finding } from '../../findings/catalog.js';
+import { FindingCollector } from '../../findings/collector.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Pod, Service } from '../../model/types.js';
 import { readyEndpoints } from '../endpoints/backends.js';
@@ -163,7 +163,7 @@ function backendLegs(
   b: RouteBackend,
   what: string,
   trace: Trace,
-  out: { findings: Finding[]; notes: string[] },
+  out: { findings: FindingCollector; notes: string[] },
 ): BackendLeg[] {
   const boundary: Hop = {
     kind: 'pod',
@@ -184,7 +184,7 @@ function backendLegs(
         message: `Service ${b.rule.backend.namespace}/${b.rule.backend.service} has no ready endpoint for ${what}'s ${b.rule.source}.`,
         objects: [`svc/${b.rule.backend.namespace}/${b.rule.backend.service}`],
       });
-      out.findings.push(f);
+      out.findings.add(f);
       codes.push(f.code);
     }
     const drop: Hop = {
@@ -224,7 +224,7 @@ function backendLegs(
         }));
   const result: BackendLeg[] = [];
   for (const { leg, share } of legs) {
-    out.findings.push(...leg.findings);
+    out.findings.addAll(leg.findings);
     out.notes.push(...leg.notes);
     for (const p2 of leg.paths)
       result.push({ to: p2.to, hops: [boundary, ...p2.hops], share, probability: p2.probability ?? 1 });
@@ -236,7 +236,8 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
   const target = resolveRoute(model, query);
   const { diagnosis, backends } = target.request;
   const notes = [...diagnosis.notes];
-  const findings: Finding[] = [...diagnosis.findings];
+  const findings = new FindingCollector();
+  findings.addAll(diagnosis.findings);
   const controller = diagnosis.controller;
   const pods = (controller?.pods ?? [])
     .filter((p) => p.ready)
@@ -269,7 +270,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
       destination,
       verdict: overallVerdict(paths),
       paths,
-      findings: sortFindings(dedupeFindings(findings)),
+      findings: findings.sorted(),
       notes,
     };
   }
@@ -299,7 +300,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
     source ??= leg1.source;
     destination.ip ??= leg1.destination.ip;
     destination.port ??= leg1.destination.port;
-    findings.push(...leg1.findings);
+    findings.addAll(leg1.findings);
     notes.push(...leg1.notes);
     const entryShare = query.viaNode || nodes.length === 1 ? 1 : 1 / nodes.length;
     for (const p1 of leg1.paths) {
@@ -334,7 +335,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
     destination,
     verdict: overallVerdict(paths),
     paths,
-    findings: sortFindings(dedupeFindings(findings)),
+    findings: findings.sorted(),
     notes: [...new Set(notes)],
   };
 }

@@ -5,7 +5,7 @@ import { walkSearch } from '../../core/dns.js';
 import { UserError } from '../../core/errors.js';
 import { ipFamily, normalizeIP } from '../../core/ip.js';
 import type { Target } from '../../core/target-grammar.js';
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
@@ -23,12 +23,14 @@ import { diagnoseService } from '../endpoints/diagnose.js';
 import { nearMissesNotSearched } from '../endpoints/near-miss.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
 import { egressPlan } from '../node-health/egress.js';
+import { ruleLabel } from '../policy/describe.js';
 import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
 import { type ObjectTargetKind, targetNotFound } from '../targets.js';
 import { TraceContext } from './context.js';
+import { explainTrace } from './explain.js';
 import { type Arrival, arrivePodHops, leavePodHops, podHostInterface, routeHops } from './hops.js';
 import {
   arrivalInterface,
@@ -821,6 +823,17 @@ function policyHop(
     ...verdict.egress.evidence,
     ...verdict.ingress.evidence,
   ].join('\n');
+  const policy = (['egress', 'ingress'] as const).map((direction) => {
+    const d = verdict[direction];
+    return {
+      direction,
+      verdict: d.verdict,
+      isolated: d.isolated,
+      rules: d.allowedBy.length
+        ? d.allowedBy.map((r) => `${ruleLabel(r.policy, direction, r.rule)}: ${r.description}`)
+        : d.evidence,
+    };
+  });
   return {
     kind: 'policy',
     node: pod.nodeName,
@@ -828,6 +841,7 @@ function policyHop(
     status: verdict.allowed === true ? 'ok' : verdict.allowed === false ? 'broken' : 'unknown',
     ...(evidence ? { evidence } : {}),
     ...(codes.length ? { findings: codes } : {}),
+    policy,
   };
 }
 
@@ -887,12 +901,18 @@ function resolveDnsTarget(ctx: TraceContext, query: TraceQuery): { target: Trace
   return { target: { kind: 'ip', name: ip, port: t.port }, hop };
 }
 
+/** The Trace of a connection: its paths, and its findings with ids, links and fixes. */
 export function traceConnection(model: ClusterModel, query: TraceQuery): TraceResult {
+  return explainTrace(traceUnexplained(model, query), model);
+}
+
+/** The trace before its findings are explained (once, by the outermost trace). */
+function traceUnexplained(model: ClusterModel, query: TraceQuery): TraceResult {
   if (query.destination.kind === 'ing' || query.destination.kind === 'httproute')
-    return traceThroughRoute(model, query, (q) => traceConnection(model, q));
+    return traceThroughRoute(model, query, (q) => traceUnexplained(model, q));
   if (query.destination.kind === 'dns') {
     const dns = resolveDnsTarget(new TraceContext(model), query);
-    const result = traceConnection(model, { ...query, destination: dns.target });
+    const result = traceUnexplained(model, { ...query, destination: dns.target });
     for (const p of result.paths) p.hops.unshift({ ...dns.hop, node: result.source.node ?? undefined });
     return result;
   }
@@ -1295,7 +1315,7 @@ function finish(ctx: TraceContext, source: Source, dest: Destination, paths: Tra
     destination: dest.ref,
     verdict,
     paths,
-    findings: sortFindings(ctx.findings),
+    findings: ctx.findings.sorted(),
     notes: ctx.notes,
   };
 }
