@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { ReplicaResults } from '../analyses/dns/check.js';
 import type { DnsResult, DnsType } from '../analyses/dns/types.js';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 import type { ClusterModel } from '../model/cluster.js';
 import type { QueryOptions } from '../sources/dns/client.js';
@@ -45,7 +45,7 @@ export default class Dns extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Dns);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -147,6 +147,6 @@ export default class Dns extends KnetCommand {
     });
     const { renderDnsCheck } = await import('../render/dns.js');
     await this.emit(format, check, () => renderDnsCheck(check, { wide: format === 'wide' }));
-    this.exitFor(check.findings);
+    return { findings: check.findings };
   }
 }

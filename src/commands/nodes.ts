@@ -1,4 +1,4 @@
-import { clusterFlags, clusterScopedAllNamespacesFlag, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, clusterScopedAllNamespacesFlag, KnetCommand } from '../cli/base.js';
 
 export default class Nodes extends KnetCommand {
   static override summary = 'Node IPs, pod CIDRs, CIDR usage and overlap, readiness.';
@@ -9,7 +9,7 @@ export default class Nodes extends KnetCommand {
   ];
   static override flags = { ...clusterFlags, ...clusterScopedAllNamespacesFlag };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Nodes);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -43,6 +43,6 @@ export default class Nodes extends KnetCommand {
         ),
       }),
     );
-    this.exitFor(findings);
+    return { findings };
   }
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { ProxyRulesReport } from '../analyses/proxy/drift.js';
 import type { PacketFlow } from '../analyses/proxy/packet.js';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import type { Finding } from '../findings/types.js';
 
 export default class ProxyCommand extends KnetCommand {
@@ -51,7 +51,7 @@ export default class ProxyCommand extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(this.constructor as typeof ProxyCommand);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -106,8 +106,7 @@ export default class ProxyCommand extends KnetCommand {
         inInterface: flags['in-interface'],
       });
       await this.emit(format, document('PacketFlow', flow), () => renderFlow(flow, entry));
-      process.exitCode = flow.outcome === 'drop' || flow.outcome === 'reject' ? 1 : 0;
-      return;
+      return { verdicts: [{ broken: flow.outcome === 'drop' || flow.outcome === 'reject' }] };
     }
 
     const { analyzeProxyDrift } = await import('../analyses/proxy/drift.js');
@@ -139,7 +138,7 @@ export default class ProxyCommand extends KnetCommand {
       findings,
     });
     await this.emit(format, doc, () => renderReports(reports, findings, format === 'wide'));
-    this.exitFor(findings);
+    return { findings };
   }
 }
 

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { ANSWERED, type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 
 const { kubeconfig, context, namespace, debug } = clusterFlags;
@@ -62,7 +62,7 @@ export default class Snapshot extends KnetCommand {
     debug,
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Snapshot);
     this.setup(flags);
     if (flags.namespace && flags['all-namespaces'])
@@ -171,7 +171,7 @@ export default class Snapshot extends KnetCommand {
           (nodeErrors.length ? ` (${nodeErrors.length} failed)` : '')
         : '';
       process.stdout.write(`wrote ${done.path}: ${writer.objects} objects${nodesPart}\n`);
-      process.exitCode = 0;
+      return ANSWERED;
     } catch (err) {
       clear();
       writer.abort();

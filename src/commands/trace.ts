@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import type { TraceResult } from '../analyses/trace/types.js';
+import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
 import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
@@ -61,7 +62,7 @@ export default class Trace extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -107,7 +108,7 @@ export default class Trace extends KnetCommand {
     const port =
       flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
     const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
-    const results: import('../analyses/trace/types.js').TraceResult[] = [];
+    const results: TraceResult[] = [];
     for (const { source, destination } of pairs) {
       try {
         results.push(
@@ -160,24 +161,23 @@ export default class Trace extends KnetCommand {
       await this.emit(format, document('TraceList', { items: results.map(traceDoc) }), () =>
         results.map(text).join('\n'),
       );
-    // unknown is never a 0: with an error finding on the way it is a breakage (1), otherwise
-    // the trace could not be decided (2) and stderr says which data would decide it. Several
-    // traces (--all-pods) exit with the worst.
-    let code = 0;
-    for (const result of results) {
-      if (result.verdict === 'reachable') continue;
-      if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error')) {
-        code = Math.max(code, 1);
-        continue;
-      }
-      const missing = [
-        ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
-      ];
-      process.stderr.write(
-        `knet: verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}\n`,
-      );
-      code = 2;
-    }
-    process.exitCode = code;
+    return { verdicts: results.map(traceVerdict) };
   }
+}
+
+/**
+ * unknown is never a 0: with an error finding on the way it is a breakage, otherwise the trace
+ * could not be decided and stderr says which data would decide it.
+ */
+function traceVerdict(result: TraceResult): Verdict {
+  if (result.verdict === 'reachable') return { broken: false };
+  if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error'))
+    return { broken: true };
+  const missing = [
+    ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
+  ];
+  return {
+    broken: false,
+    unknown: `verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}`,
+  };
 }
