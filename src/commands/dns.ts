@@ -88,52 +88,15 @@ export default class Dns extends KnetCommand {
 
     const plan = queryPlan(model, { name, from, clusterDomain });
     const queryOpts: QueryOptions = { timeoutMs: flags.timeout, retries: 2 };
-    let results: Map<string, DnsResult> | undefined;
-    let server: string | undefined;
-    // Live, without --server, each ready CoreDNS replica is asked over an API port-forward
-    // (DNS over TCP; nothing is created in the cluster), and their answers are compared.
-    let replicas: ReplicaResults[] | undefined;
-    if (!flags.server && !flags.snapshot) {
-      const { connectKube } = await import('../sources/kube/config.js');
-      const { openPodTcp } = await import('../sources/kube/portforward.js');
-      const conn = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context });
-      const coredns = model
-        .podsMatchingLabels('kube-system', { 'k8s-app': 'kube-dns' })
-        .filter((p) => p.ready && p.phase === 'Running');
-      const port = (p: (typeof coredns)[number]) =>
-        p.containers.flatMap((c) => c.ports).find((cp) => cp.containerPort === 53 || cp.name === 'dns-tcp')
-          ?.containerPort ?? 53;
-      if (coredns.length > 0) {
-        const { askReplicas } = await import('../sources/dns/walk.js');
-        replicas = await askReplicas(
-          coredns.map((p) => ({
-            replica: `kube-system/${p.name}`,
-            connect: () =>
-              openPodTcp(
-                conn,
-                { namespace: p.namespace, pod: p.name, port: port(p) },
-                { timeoutMs: flags.timeout },
-              ),
-          })),
-          plan,
-          type,
-          queryOpts,
-        );
-      }
-    }
+    let asked: { server?: string; results?: Map<string, DnsResult>; replicas?: ReplicaResults[] } = {};
     if (flags.server) {
-      const { parseServer } = await import('../sources/dns/client.js');
-      let target: { host: string; port: number };
-      try {
-        target = parseServer(flags.server);
-      } catch (err) {
-        throw new UserError((err as Error).message);
-      }
-      server = target.host.includes(':')
-        ? `[${target.host}]:${target.port}`
-        : `${target.host}:${target.port}`;
-      const { askWalk } = await import('../sources/dns/walk.js');
-      results = await askWalk(target, plan, type, queryOpts);
+      const { askServer } = await import('../sources/dns/ask.js');
+      asked = await askServer(flags.server, plan, type, queryOpts);
+    } else if (!flags.snapshot) {
+      // Live, without --server, each ready CoreDNS replica is asked, and their answers compared.
+      const { askCoreDnsReplicas } = await import('../sources/dns/ask.js');
+      const kube = { kubeconfig: flags.kubeconfig, context: flags.context };
+      asked = { replicas: await askCoreDnsReplicas(model, kube, plan, type, queryOpts) };
     }
     const check = buildDnsCheck(model, {
       name,
@@ -141,9 +104,7 @@ export default class Dns extends KnetCommand {
       clusterDomain,
       clusterDomainSource,
       from,
-      server,
-      results,
-      replicas,
+      ...asked,
     });
     const { renderDnsCheck } = await import('../render/dns.js');
     await this.emit(format, check, () => renderDnsCheck(check, { wide: format === 'wide' }));
