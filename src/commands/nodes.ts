@@ -22,25 +22,16 @@ export default class Nodes extends KnetCommand {
       { allNamespaces: true },
     );
     const { nodeInventory } = await import('../analyses/inventory.js');
+    const { nodeWideInfo } = await import('../analyses/node-wide-info.js');
     const { renderNodeList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');
     const { sortFindings } = await import('../findings/catalog.js');
     const result = nodeInventory(cluster.model);
     const findings = sortFindings(result.findings);
-    const detect = wide ? (await import('../analyses/dataplane/detect.js')).detectNodeDataplane : undefined;
     await this.emit(format, document('NodeList', { items: result.items, findings }), () =>
       renderNodeList(result.items, findings, {
         wide,
-        info: new Map(
-          cluster.model.nodes.map((n) => [
-            n.name,
-            {
-              externalIPs: n.externalIPs,
-              nodeData: cluster.model.nodeFiles.nodes().includes(n.name),
-              dataplane: detect?.(cluster.model, n.name),
-            },
-          ]),
-        ),
+        info: nodeWideInfo(cluster.model, { dataplane: wide }),
       }),
     );
     return { findings };
