@@ -57,8 +57,8 @@ export default class Dns extends KnetCommand {
     );
     const { model } = cluster;
     const { buildDnsCheck, queryPlan } = await import('../analyses/dns/check.js');
-    const { findClusterDomain } = await import('../analyses/dns/expected.js');
-    const { reverseName, normalizeName } = await import('../analyses/dns/names.js');
+    const { chooseClusterDomain } = await import('../analyses/dns/expected.js');
+    const { reverseName } = await import('../analyses/dns/names.js');
     const { isIP } = await import('../core/ip.js');
 
     let name = args.name;
@@ -67,11 +67,10 @@ export default class Dns extends KnetCommand {
         throw new UserError(`"${name}" is an IP address: use --type PTR to look up its name`);
       name = reverseName(name);
     }
-    const found = findClusterDomain(model);
-    const clusterDomain = normalizeName(flags['cluster-domain'] ?? found?.domain ?? 'cluster.local');
-    const clusterDomainSource = flags['cluster-domain']
-      ? '--cluster-domain'
-      : (found?.source ?? 'default: no CoreDNS or kubelet configuration in the input');
+    const { domain: clusterDomain, source: clusterDomainSource } = chooseClusterDomain(
+      model,
+      flags['cluster-domain'],
+    );
 
     let from: ClusterModel['pods'][number] | undefined;
     if (flags.from) {
