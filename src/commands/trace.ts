@@ -132,21 +132,8 @@ export default class Trace extends KnetCommand {
     const { explainTrace } = await import('../render/trace.js');
     for (const result of results) explainTrace(result, cluster.model);
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
-    const { detectNodeDataplane, describeDataplane, isTextbook } = await import(
-      '../analyses/dataplane/detect.js'
-    );
-    // The source node's dataplane, said only when it is not kube-proxy and a bridge (the
-    // textbook case every trace assumes): Cilium's kube-proxy replacement, a routed CNI, a VPC CNI.
-    type Dataplane = import('../analyses/dataplane/detect.js').NodeDataplane & {
-      node: string;
-      summary: string;
-    };
-    const dataplaneOf = (r: (typeof results)[number]): Dataplane | undefined => {
-      const node = r.source.kind === 'Node' ? r.source.name : (r.source.node ?? flags['via-node']);
-      if (!node || !cluster.model.node(node)) return undefined;
-      const d = detectNodeDataplane(cluster.model, node);
-      return isTextbook(d) ? undefined : { node, summary: describeDataplane(d), ...d };
-    };
+    const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
+    const dataplaneOf = (r: TraceResult) => sourceDataplane(cluster.model, r, flags['via-node']);
     const traceDoc = (r: (typeof results)[number]) => {
       const dataplane = dataplaneOf(r);
       return document('Trace', dataplane ? { ...r, dataplane } : r);
