@@ -1,5 +1,6 @@
 // The base of every knet command: shared flags, loading the cluster (bundle or live), output
-// format and exit codes, and the one-line error contract (exit 2, no stack unless --debug).
+// format, the exit code (decided here only, from the command's Answer), and the one-line error
+// contract (exit 2, no stack unless --debug).
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { ParseError, UserError } from '../core/errors.js';
 import { closeNames } from '../core/similar-names.js';
@@ -103,8 +104,46 @@ export interface LoadedCluster {
   origin: string;
 }
 
+/**
+ * What a command's answer says about the cluster, for its exit code (cli.md "Exit codes"). A
+ * question that cannot be answered (bad input, a missing object) is thrown as a UserError instead.
+ */
+export type Answer =
+  /** A report: 1 when one of its findings is an error (a breakage), else 0. */
+  | { findings: readonly Finding[] }
+  /** Verdicts (several traces: the worst counts): 2 when one is unknown, else 1 when one is broken, else 0. */
+  | { verdicts: readonly Verdict[] };
+
+export interface Verdict {
+  broken: boolean;
+  /** The data could not decide it: what is missing, said on stderr after "knet: ". */
+  unknown?: string;
+}
+
+/** Answered, with nothing to judge (a matrix, a written snapshot, a script): exit 0. */
+export const ANSWERED: Answer = { verdicts: [] };
+
+/** The exit code of an answer: 0 nothing broken, 1 a breakage, 2 could not be decided. */
+export function exitCodeOf(answer: Answer): 0 | 1 | 2 {
+  if ('findings' in answer) return answer.findings.some((f) => f.severity === 'error') ? 1 : 0;
+  if (answer.verdicts.some((v) => v.unknown !== undefined)) return 2;
+  return answer.verdicts.some((v) => v.broken) ? 1 : 0;
+}
+
 export abstract class KnetCommand extends Command {
   private debugMode = false;
+
+  /** Parses, reads, analyses and prints; returns what the answer says, for the exit code. */
+  protected abstract answer(): Promise<Answer>;
+
+  /** The one place that sets the exit code of an answered command (errors: catch below). */
+  async run(): Promise<void> {
+    const answer = await this.answer();
+    if ('verdicts' in answer)
+      for (const v of answer.verdicts)
+        if (v.unknown !== undefined) process.stderr.write(`knet: ${v.unknown}\n`);
+    process.exitCode = exitCodeOf(answer);
+  }
 
   protected outputFormat(flags: { output?: string; json?: boolean }): OutputFormat {
     return flags.json ? 'json' : ((flags.output ?? 'table') as OutputFormat);
@@ -188,7 +227,7 @@ export abstract class KnetCommand extends Command {
     process.stderr.write(`knet: ${toTerminalText(text)}\n`);
   }
 
-  /** Prints a document as JSON/YAML, or the human form; sets the exit code. */
+  /** Prints a document as JSON/YAML, or the human form. */
   protected async emit(
     format: OutputFormat,
     doc: object,
@@ -208,11 +247,6 @@ export abstract class KnetCommand extends Command {
     const { NOT_FOUND_CODES } = await import('../analyses/targets.js');
     const f = findings.find((x) => NOT_FOUND_CODES.has(x.code) && x.objects[0] === ref);
     if (f) throw new UserError(f.message.replace(/\.$/, ''));
-  }
-
-  /** 0: answered, nothing broken; 1: an error finding (a breakage). */
-  protected exitFor(findings: readonly Finding[]): void {
-    process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0;
   }
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {

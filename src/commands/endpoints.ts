@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { SERVICE_KINDS } from '../sources/kinds.js';
 
 export default class Endpoints extends KnetCommand {
@@ -27,7 +27,7 @@ export default class Endpoints extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(this.constructor as typeof Endpoints);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -56,6 +56,6 @@ export default class Endpoints extends KnetCommand {
     await this.emit(format, document('ServiceDiagnosis', diagnosis), () =>
       renderServiceDiagnosis(diagnosis, { wide: format === 'wide' }),
     );
-    this.exitFor(diagnosis.findings);
+    return { findings: diagnosis.findings };
   }
 }

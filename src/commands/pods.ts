@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 
 export default class Pods extends KnetCommand {
   static override summary = 'Pod IP inventory: node, IP(s), the node pod CIDR, hostNetwork, problems.';
@@ -14,7 +14,7 @@ export default class Pods extends KnetCommand {
     node: Flags.string({ description: 'only pods on this node', helpValue: 'NODE' }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Pods);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -35,6 +35,6 @@ export default class Pods extends KnetCommand {
         allNamespaces: Boolean(flags['all-namespaces']),
       }),
     );
-    this.exitFor(findings);
+    return { findings };
   }
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { ANSWERED, type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 
 export default class Policy extends KnetCommand {
@@ -37,7 +37,7 @@ export default class Policy extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Policy);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -78,8 +78,7 @@ export default class Policy extends KnetCommand {
       await this.emit(format, document('PolicyMatrix', doc), () =>
         render.renderMatrix(doc, { wide: format === 'wide' }),
       );
-      process.exitCode = 0;
-      return;
+      return ANSWERED;
     }
 
     const { resolveEnd, resolvePodTargets } = await import('../analyses/targets.js');
@@ -102,8 +101,7 @@ export default class Policy extends KnetCommand {
       const s = policiesSelecting(model, src.endpoint.pod);
       const doc = s;
       await this.emit(format, document('PolicySelection', doc), () => render.renderSelection(doc));
-      this.exitFor(doc.findings);
-      return;
+      return { findings: doc.findings };
     }
     const destination = resolve(args.destination, ['pod', 'ip']);
     const dst = resolveEnd(model, destination);
@@ -124,12 +122,11 @@ export default class Policy extends KnetCommand {
     await this.emit(format, document('PolicyVerdict', doc), () =>
       render.renderVerdict(doc, { wide: format === 'wide' }),
     );
-    if (v.verdict === 'unknown') {
-      process.stderr.write(
-        `knet: verdict unknown: ${v.egress.verdict === 'unknown' ? v.egress.reason : v.ingress.reason}\n`,
-      );
-      process.exitCode = 2;
-    } else process.exitCode = v.verdict === 'denied' ? 1 : 0;
+    const unknown =
+      v.verdict === 'unknown'
+        ? `verdict unknown: ${v.egress.verdict === 'unknown' ? v.egress.reason : v.ingress.reason}`
+        : undefined;
+    return { verdicts: [{ broken: v.verdict === 'denied', unknown }] };
   }
 
   private notFound(_format: unknown, f: import('../findings/types.js').Finding): never {

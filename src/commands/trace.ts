@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import type { TraceResult } from '../analyses/trace/types.js';
+import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
 import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
@@ -61,7 +62,7 @@ export default class Trace extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -107,7 +108,7 @@ export default class Trace extends KnetCommand {
     const port =
       flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
     const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
-    const results: import('../analyses/trace/types.js').TraceResult[] = [];
+    const results: TraceResult[] = [];
     for (const { source, destination } of pairs) {
       try {
         results.push(
@@ -129,21 +130,8 @@ export default class Trace extends KnetCommand {
     }
     // Ids, cause → consequence links and fixes; each broken hop names the root findings behind it.
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
-    const { detectNodeDataplane, describeDataplane, isTextbook } = await import(
-      '../analyses/dataplane/detect.js'
-    );
-    // The source node's dataplane, said only when it is not kube-proxy and a bridge (the
-    // textbook case every trace assumes): Cilium's kube-proxy replacement, a routed CNI, a VPC CNI.
-    type Dataplane = import('../analyses/dataplane/detect.js').NodeDataplane & {
-      node: string;
-      summary: string;
-    };
-    const dataplaneOf = (r: (typeof results)[number]): Dataplane | undefined => {
-      const node = r.source.kind === 'Node' ? r.source.name : (r.source.node ?? flags['via-node']);
-      if (!node || !cluster.model.node(node)) return undefined;
-      const d = detectNodeDataplane(cluster.model, node);
-      return isTextbook(d) ? undefined : { node, summary: describeDataplane(d), ...d };
-    };
+    const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
+    const dataplaneOf = (r: TraceResult) => sourceDataplane(cluster.model, r, flags['via-node']);
     const traceDoc = (r: (typeof results)[number]) => {
       const dataplane = dataplaneOf(r);
       return document('Trace', dataplane ? { ...r, dataplane } : r);
@@ -158,24 +146,23 @@ export default class Trace extends KnetCommand {
       await this.emit(format, document('TraceList', { items: results.map(traceDoc) }), () =>
         results.map(text).join('\n'),
       );
-    // unknown is never a 0: with an error finding on the way it is a breakage (1), otherwise
-    // the trace could not be decided (2) and stderr says which data would decide it. Several
-    // traces (--all-pods) exit with the worst.
-    let code = 0;
-    for (const result of results) {
-      if (result.verdict === 'reachable') continue;
-      if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error')) {
-        code = Math.max(code, 1);
-        continue;
-      }
-      const missing = [
-        ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
-      ];
-      process.stderr.write(
-        `knet: verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}\n`,
-      );
-      code = 2;
-    }
-    process.exitCode = code;
+    return { verdicts: results.map(traceVerdict) };
   }
+}
+
+/**
+ * unknown is never a 0: with an error finding on the way it is a breakage, otherwise the trace
+ * could not be decided and stderr says which data would decide it.
+ */
+function traceVerdict(result: TraceResult): Verdict {
+  if (result.verdict === 'reachable') return { broken: false };
+  if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error'))
+    return { broken: true };
+  const missing = [
+    ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
+  ];
+  return {
+    broken: false,
+    unknown: `verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}`,
+  };
 }

@@ -47,7 +47,7 @@ describe('src/', () => {
     expect(graph.edges).toContainEqual(
       expect.objectContaining({
         from: 'src/commands/dns.ts',
-        to: 'src/sources/dns/walk.ts',
+        to: 'src/sources/dns/ask.ts',
         kind: 'dynamic',
       }),
     );

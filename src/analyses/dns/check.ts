@@ -8,16 +8,16 @@ import {
   type StepOutcome,
   walkSearch,
 } from '../../core/dns.js';
-import { finding } from '../../findings/catalog.js';
 import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Pod } from '../../model/types.js';
 import { type Comparison, compareAnswer, compareReplicas, outcomeOfExpected } from './compare.js';
 import { type CoreDnsConfig, coreDnsConfigOf } from './corefile.js';
-import { dnsEndpoints, expectedAnswer } from './expected.js';
+import { expectedAnswer } from './expected.js';
 import { normalizeName } from './names.js';
 import { resolverConfigFor, searchPlan } from './search.js';
+import { dnsServiceFindings } from './service-health.js';
 import type { DnsAnswer, DnsQuestion, DnsRecord, DnsResult, DnsType, ResolvConf } from './types.js';
 
 export type { ReplicaResults };
@@ -125,39 +125,6 @@ export function queryPlan(
   if (!input.from) return { queries: [normalizeName(input.name)], asIsFirst: false, asIsLast: false };
   const conf = resolverConfigFor(model, input.from, { clusterDomain: input.clusterDomain });
   return searchPlan(input.name, conf);
-}
-
-/**
- * Findings about the cluster DNS itself: the kube-dns Service without ready endpoints (see
- * `knet endpoints`) and CoreDNS pods that are not ready.
- */
-export function dnsServiceFindings(model: ClusterModel): Finding[] {
-  const out: Finding[] = [];
-  const kubeDns = model.service('kube-system', 'kube-dns');
-  if (kubeDns) {
-    if (dnsEndpoints(model, kubeDns).length === 0) {
-      out.push(
-        finding('SVC_NO_READY_ENDPOINTS', {
-          message:
-            'The kube-dns Service has no ready endpoints: pods cannot resolve any name through the cluster DNS.',
-          objects: ['svc/kube-system/kube-dns'],
-          hint: 'Run knet endpoints svc/kube-system/kube-dns to see why; check the CoreDNS pods.',
-        }),
-      );
-    }
-  }
-  const selector = kubeDns?.selector ?? { 'k8s-app': 'kube-dns' };
-  for (const pod of model.podsMatchingLabels('kube-system', selector)) {
-    if (pod.ready || pod.terminating) continue;
-    out.push(
-      finding('POD_NOT_READY', {
-        message: `CoreDNS pod kube-system/${pod.name} is not ready (phase ${pod.phase}): it gets no DNS queries from the kube-dns Service.`,
-        objects: [`pod/kube-system/${pod.name}`],
-        hint: 'Check its logs and readiness probe: kubectl -n kube-system logs POD; kubectl -n kube-system describe pod POD.',
-      }),
-    );
-  }
-  return out;
 }
 
 function expectedJson(e: DnsAnswer): DnsCheck['expected'] {
