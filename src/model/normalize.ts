@@ -2,6 +2,7 @@
 // Defaults are applied here exactly as the API server would have applied them, so analyses
 // see one shape whatever the source.
 
+import { GATEWAY_GROUP } from '../core/api-groups.js';
 import { isCIDR, isIP } from '../core/ip.js';
 import type {
   BackendReference,
@@ -478,7 +479,6 @@ export function normalizeIngressClass(raw: Raw): IngressClass {
 }
 
 /** The Gateway API group. */
-export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 /** A Gateway API object: the kind alone is not enough (Istio has a Gateway of its own). */
 export function isGatewayApi(raw: Raw): boolean {

@@ -2,12 +2,12 @@
 // the listeners that accept the route (allowedRoutes, hostnames), the Gateway's class, and the
 // controller's own word in status.parents, as the spec defines attachment.
 
+import { GATEWAY_GROUP } from '../../core/api-groups.js';
 import { closeNames } from '../../core/similar-names.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
-import { GATEWAY_GROUP } from '../../model/normalize.js';
 import type {
   Gateway,
   GatewayListener,

@@ -2,10 +2,11 @@
 // backendRefs become its rows; its parentRefs (attachment.ts) and their classes the route's own
 // checks; a backendRef into another namespace needs a ReferenceGrant. A Gateway's table is the
 // tables of the HTTPRoutes attached to it, joined.
+
+import { GATEWAY_GROUP } from '../../core/api-groups.js';
 import { dedupeFindings, finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { GATEWAY_GROUP } from '../../model/normalize.js';
 import type { BackendReference, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from '../../model/types.js';
 import { targetNotFound } from '../targets.js';
 import { checkParent } from './attachment.js';
