@@ -77,37 +77,49 @@ function deriveNew(oldDir) {
   const rules = Object.fromEntries(
     ruleNodes.map((n) => [n, readFileSync(path.join(oldDir, 'nodes', n, 'iptables-save.txt'), 'utf8')]),
   );
-  const rel = info.objectFiles.find((f) =>
-    readJson(path.join(oldDir, f.rel)).items.some((o) => o.kind === 'Service'),
-  ).rel;
-  const list = readJson(path.join(oldDir, rel));
-  const items = list.items;
-  // Services with ready endpoints in the same namespace that kube-proxy programs on both nodes.
-  const served = items.filter(
-    (o) =>
+  const lists = info.objectFiles.map((f) => ({
+    rel: f.rel,
+    list: readJson(path.join(oldDir, f.rel)),
+    dirty: false,
+  }));
+  const all = lists.flatMap((l) => l.list.items.map((o) => ({ o, l })));
+  const withEndpoints = new Set(
+    all
+      .filter(({ o }) => o.kind === 'EndpointSlice' && o.endpoints?.length)
+      .map(({ o }) => `${o.metadata.namespace}/${o.metadata.labels?.['kubernetes.io/service-name']}`),
+  );
+  // The first three Services with ready endpoints that kube-proxy programs on both nodes (not
+  // kube-system's).
+  const served = [];
+  for (const x of all) {
+    const o = x.o;
+    if (
       o.kind === 'Service' &&
       o.metadata.namespace !== 'kube-system' &&
       o.spec.selector &&
       o.spec.clusterIP !== 'None' &&
-      items.some(
-        (s) => sliceOf(s, o) && s.metadata.namespace === o.metadata.namespace && s.endpoints?.length,
-      ) &&
+      withEndpoints.has(`${o.metadata.namespace}/${o.metadata.name}`) &&
       ruleNodes.every((n) =>
         rules[n].includes(`"${o.metadata.namespace}/${o.metadata.name}:${o.spec.ports[0].name}`),
-      ),
-  );
-  const [typo, isolated, unhooked] = served;
-  if (!unhooked) throw new Error('fewer than three Services with endpoints and rules in the bundle');
+      )
+    )
+      served.push(x);
+    if (served.length === 3) break;
+  }
+  if (served.length < 3) throw new Error('fewer than three Services with endpoints and rules in the bundle');
+  const [typo, isolated, unhooked] = served.slice(0, 3).map(({ o }) => o);
   const id = (s) => `${s.metadata.namespace}/${s.metadata.name}`;
   const changes = [];
 
   // 1. A selector typo: the controller empties the slices, kube-proxy REJECTs on both nodes.
   const key = Object.keys(typo.spec.selector)[0];
   typo.spec.selector[key] = `${typo.spec.selector[key]}x`;
-  for (const o of items)
+  served[0].l.dirty = true;
+  for (const { o, l } of all)
     if (sliceOf(o, typo) && o.metadata.namespace === typo.metadata.namespace) {
       if (o.kind === 'EndpointSlice') o.endpoints = [];
       else o.subsets = [];
+      l.dirty = true;
     }
   const port = typo.spec.ports[0];
   for (const n of ruleNodes) {
@@ -132,7 +144,8 @@ function deriveNew(oldDir) {
   changes.push(`svc/${id(typo)} selector ${key} typo`);
 
   // 2. A NetworkPolicy that isolates the pods of another Service (no ingress rule).
-  items.push({
+  served[1].l.dirty = true;
+  served[1].l.list.items.push({
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: 'bench-deny', namespace: isolated.metadata.namespace },
@@ -141,7 +154,7 @@ function deriveNew(oldDir) {
   changes.push(
     `networkpolicy/${isolated.metadata.namespace}/bench-deny added (isolates svc/${id(isolated)}'s pods)`,
   );
-  writeRel(newDir, rel, JSON.stringify(list));
+  for (const l of lists) if (l.dirty) writeRel(newDir, l.rel, JSON.stringify(l.list));
 
   // 3. node-0002 lost a route to another node's pod CIDR.
   const routeNode = ruleNodes[1];

@@ -164,8 +164,10 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
     ]);
   });
 
-  it('route removed, CoreDNS changed, targetPort changed, Ingress renamed', () => {
-    const route = diff(CHANGES.routeRemoved()).doc.changes;
+  it('route removed, CoreDNS changed, targetPort changed, kube-proxy rule deleted, Ingress renamed: each broke', () => {
+    const routeDiff = diff(CHANGES.routeRemoved());
+    expect(routeDiff.code).toBe(1);
+    const route = routeDiff.doc.changes;
     expect(route).toEqual([
       expect.objectContaining({
         class: 'broke',
@@ -174,16 +176,33 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
         text: 'lost route `10.244.2.0/24 via 172.18.0.4 dev eth0` (ip-route.json)',
       }),
     ]);
-    const dns = diff(CHANGES.corednsChanged()).doc.changes.filter((c) => c.kind === 'dns');
+    const dnsDiff = diff(CHANGES.corednsChanged());
+    expect(dnsDiff.code).toBe(1);
+    const dns = dnsDiff.doc.changes.filter((c) => c.kind === 'dns');
     expect(dns.map((c) => c.subject)).toContain('cart.shop.svc.cluster.local A');
     expect(dns.find((c) => c.subject === 'cart.shop.svc.cluster.local A')).toMatchObject({
       class: 'broke',
       text: '10.96.112.40 → NXDOMAIN',
     });
-    const port = diff(CHANGES.targetPort()).doc.changes;
-    expect(port).toContainEqual(
+    const port = diff(CHANGES.targetPort());
+    expect(port.code).toBe(1);
+    expect(port.doc.changes).toContainEqual(
       expect.objectContaining({ kind: 'service-ports', text: 'port 80→http → 80→9090 (TCP)' }),
     );
+    // The backends are the same pods, but nothing in them listens on 9090 (their ss.txt): broke.
+    expect(port.doc.changes[0]).toMatchObject({
+      class: 'broke',
+      kind: 'service-backends',
+      subject: 'svc/shop/cart:http',
+      text: 'endpoints 2 → 2; lost 10.244.1.6:8080, 10.244.2.5:8080; gained 10.244.1.6:9090, 10.244.2.5:9090; nothing listens on 10.244.1.6:9090, 10.244.2.5:9090 (ss.txt)',
+    });
+    const proxy = diff(CHANGES.proxyRuleDeleted());
+    expect(proxy.code).toBe(1);
+    expect(proxy.doc.changes).toEqual([
+      expect.objectContaining({ class: 'broke', kind: 'proxy', subject: 'PROXY_RULES_MISSING' }),
+    ]);
+    expect(proxy.doc.changes[0].finding!.objects).toEqual(['svc/shop/cart', 'node/demo-worker']);
+    expect(proxy.doc.changes[0].key).toBe(proxy.doc.changes[0].finding!.id);
     const ing = diff(CHANGES.ingressRenamed());
     expect(ing.code).toBe(1);
     expect(ing.doc.changes[0]).toMatchObject({ class: 'broke', subject: 'INGRESS_BACKEND_NOT_FOUND' });

@@ -5,12 +5,15 @@
 import { cidrContains, isCIDR } from '../../core/ip.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import type { Service } from '../../model/types.js';
+import { nodeState } from '../../model/node-state.js';
+import { isTerminal } from '../../model/pods.js';
+import type { Protocol, Service } from '../../model/types.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
 import { type DoctorOptions, runDoctor } from '../doctor.js';
 import { readyEndpoints } from '../endpoints/backends.js';
 import { analyzeProxyDrift } from '../proxy/drift.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
+import { listensOn } from '../trace/netns-hops.js';
 import type { TraceResult } from '../trace/types.js';
 import { findingKey } from './keys.js';
 import { diffNodeFiles, diffObjects } from './objects.js';
@@ -344,6 +347,17 @@ function proxyOutcomeChanges(a: ClusterModel, b: ClusterModel, namespace: string
 // ---------------------------------------------------------------------------------------------
 // Services: backends and ports
 
+/** An endpoint (`ip:port`) whose pod's socket list (ss.txt) shows no listener on the port. */
+function notListening(m: ClusterModel, ep: string, protocol: Protocol): boolean {
+  const at = ep.lastIndexOf(':');
+  const ip = ep.slice(0, at);
+  const pod = m.podsByIP(ip).find((p) => !isTerminal(p));
+  if (!pod?.nodeName) return false;
+  const state = nodeState(m, pod.nodeName);
+  const listening = pod.hostNetwork ? state.listening : state.pod(pod).listening;
+  return listening !== undefined && !listensOn(listening, ip, Number(ep.slice(at + 1)), protocol);
+}
+
 function serviceChanges(ctx: Ctx): ConnectivityChange[] {
   const { oldModel: a, newModel: b } = ctx;
   const pick = (m: ClusterModel) =>
@@ -416,14 +430,19 @@ function serviceChanges(ctx: Ctx): ConnectivityChange[] {
       const podRefs = [...lost.map((e) => podOf(a, e)), ...gained.map((e) => podOf(b, e))].filter(
         (x): x is string => Boolean(x),
       );
+      // Endpoints that answer: all but those whose pod's socket list shows nothing on the port.
+      const deaf = (m: ClusterModel, eps: string[]) => eps.filter((ep) => notListening(m, ep, q.protocol));
+      const deafAfter = deaf(b, after);
+      const answered = before.length - deaf(a, before).length;
+      const answers = after.length - deafAfter.length;
       const cls: ChangeClass =
-        before.length > 0 && after.length === 0 ? 'broke' : before.length === 0 ? 'fixed' : 'changed';
+        answered > 0 && answers === 0 ? 'broke' : answered === 0 && answers > 0 ? 'fixed' : 'changed';
       const list = (xs: string[]) => xs.slice(0, 3).join(', ') + (xs.length > 3 ? `, … (${xs.length})` : '');
       out.push({
         class: cls,
         kind: 'service-backends',
         subject: `${ref}:${q.name || q.port}`,
-        text: `endpoints ${before.length} → ${after.length}${lost.length ? `; lost ${list(lost)}` : ''}${gained.length ? `; gained ${list(gained)}` : ''}`,
+        text: `endpoints ${before.length} → ${after.length}${lost.length ? `; lost ${list(lost)}` : ''}${gained.length ? `; gained ${list(gained)}` : ''}${deafAfter.length ? `; nothing listens on ${list(deafAfter)} (ss.txt)` : ''}`,
         causes: causesOf(ctx, [ref, ...sliceRefs(a, sa), ...sliceRefs(b, sb), ...podRefs]),
       });
     }

@@ -2,7 +2,7 @@
 // policy selects (or whose pods' labels changed). Pods alike to the policies (same namespace,
 // labels, declared ports and ipBlock membership) get the same verdict: each class of pairs is
 // evaluated once, so a changed policy in a 150,000-pod cluster costs one evaluation per class.
-import { inCIDR } from '../../core/ip.js';
+import { type CIDR, ipOrNull, parseCIDR } from '../../core/ip.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { isTerminal } from '../../model/pods.js';
 import type { NetworkPolicy, Pod, Protocol } from '../../model/types.js';
@@ -53,24 +53,39 @@ function classifier(a: ClusterModel, b: ClusterModel): (pod: Pod) => string {
       for (const r of [...p.ingress, ...p.egress])
         for (const peer of r.peers)
           if (peer.ipBlock) for (const c of [peer.ipBlock.cidr, ...peer.ipBlock.except]) blocks.add(c);
-  const cidrs = [...blocks];
+  const ranges: CIDR[] = [];
+  for (const c of blocks) {
+    try {
+      ranges.push(parseCIDR(c));
+    } catch {
+      // Not a CIDR: the policy's own validation says so; it holds no pod.
+    }
+  }
+  const member = (ip: string) => {
+    const addr = ipOrNull(ip);
+    if (!addr) return '?';
+    let bits = addr.kind() === 'ipv6' ? '6:' : '4:';
+    for (const r of ranges) bits += addr.kind() === r[0].kind() && addr.match(r) ? '1' : '0';
+    return bits;
+  };
   const cache = new Map<string, string>();
   const side = (p: Pod | undefined) =>
-    p && [
-      p.hostNetwork ? `host:${p.nodeName ?? ''}` : '',
-      Object.entries(p.labels).sort(),
-      p.ips.map((ip) => `${ip.includes(':') ? 6 : 4}:${cidrs.map((c) => (inCIDR(c, ip) ? 1 : 0)).join('')}`),
-      p.containers.map((c) => c.ports),
-    ];
+    p
+      ? [
+          p.hostNetwork ? `host:${p.nodeName ?? ''}` : '',
+          Object.entries(p.labels)
+            .sort()
+            .map(([k, v]) => `${k}=${v}`)
+            .join(','),
+          p.ips.map(member).join(','),
+          JSON.stringify(p.containers.map((c) => c.ports)),
+        ].join('|')
+      : '-';
   return (pod) => {
     const k = podKey(pod);
     let key = cache.get(k);
     if (key === undefined) {
-      key = JSON.stringify([
-        pod.namespace,
-        side(a.pod(pod.namespace, pod.name)),
-        side(b.pod(pod.namespace, pod.name)),
-      ]);
+      key = `${pod.namespace}|${side(a.pod(pod.namespace, pod.name))}|${side(b.pod(pod.namespace, pod.name))}`;
       cache.set(k, key);
     }
     return key;
