@@ -11,8 +11,8 @@
 // isolates another Service's pods, a pod-CIDR route lost on node-0002, and kube-proxy's jump
 // for a third Service deleted on node-0001. Every other file is OLD's.
 //
-// Runs are interleaved (floor OLD, floor NEW, diff; repeated): the machine is shared, and the
-// median of each is reported. With --results, the "## knet diff" section of the file is replaced.
+// Runs are interleaved (floor, floor, diff; repeated): the machine is shared, and the median of
+// each is reported. With --results, the "## knet diff" section of the file is replaced.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -175,22 +175,21 @@ function deriveNew(oldDir) {
   return { newDir, changes };
 }
 
+const TIME = '/usr/bin/time';
+const timeFile = path.join(os.tmpdir(), `knet-diff-bench-${process.pid}.time`);
+/** One process: wall and CPU (user + sys) seconds, peak RSS (GNU time), exit code, output. */
 function once(argv) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, argv, {
+  const r = spawnSync(TIME, ['-f', '%U %S %M', '-o', timeFile, process.execPath, ...argv], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
     env: { ...process.env, NO_COLOR: '1' },
   });
-  return {
-    s: Number(process.hrtime.bigint() - t) / 1e9,
-    status: r.status,
-    stdout: r.stdout,
-    stderr: r.stderr,
-  };
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  const [user, sys, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+  return { s, cpu: user + sys, rssMB: rss / 1024, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (xs) => xs.map((t) => t.toFixed(2)).join(' / ');
 
 const floorJs = path.join(root, 'bench', 'floor.js');
 const knet = path.join(root, 'bin', 'knet');
@@ -204,47 +203,66 @@ for (const size of sizes) {
   const oldDir = ensureOld(spec);
   const { newDir, changes } = deriveNew(oldDir);
   process.stderr.write(`${spec.label}: ${changes.join('; ')}\n`);
-  const t = { floorOld: [], floorNew: [], diff: [] };
+  // NEW holds OLD's files but four (floor.js does not follow a base): reading both is reading
+  // OLD twice, as two processes.
+  const runsOf = { floorA: [], floorB: [], diff: [] };
   let last;
   for (let i = 0; i < runs; i++) {
-    t.floorOld.push(once([floorJs, oldDir]).s);
-    t.floorNew.push(once([floorJs, newDir]).s);
+    runsOf.floorA.push(once([floorJs, oldDir]));
+    runsOf.floorB.push(once([floorJs, oldDir]));
     last = once([knet, 'diff', oldDir, newDir]);
-    t.diff.push(last.s);
+    // Exit 1: something broke (it did); anything else is no answer to time.
+    if (last.status !== 1) throw new Error(`knet diff exited ${last.status}: ${last.stderr.trim()}`);
+    runsOf.diff.push(last);
+    const [a, b] = [runsOf.floorA.at(-1), runsOf.floorB.at(-1)];
     process.stderr.write(
-      `  run ${i + 1}: floor ${t.floorOld.at(-1).toFixed(2)} + ${t.floorNew.at(-1).toFixed(2)} s, diff ${last.s.toFixed(2)} s\n`,
+      `  run ${i + 1}: floor ${a.s.toFixed(2)} + ${b.s.toFixed(2)} s wall (${a.cpu.toFixed(2)} + ${b.cpu.toFixed(2)} s CPU), diff ${last.s.toFixed(2)} s wall (${last.cpu.toFixed(2)} s CPU)\n`,
     );
   }
-  const both = median(t.floorOld) + median(t.floorNew);
-  const d = median(t.diff);
-  out.push({ spec, changes, t, both, d, last });
+  const m = (list, k) => median(list.map((r) => r[k]));
+  const both = {
+    s: m(runsOf.floorA, 's') + m(runsOf.floorB, 's'),
+    cpu: m(runsOf.floorA, 'cpu') + m(runsOf.floorB, 'cpu'),
+  };
+  const d = {
+    s: m(runsOf.diff, 's'),
+    cpu: m(runsOf.diff, 'cpu'),
+    rssMB: Math.max(...runsOf.diff.map((r) => r.rssMB)),
+  };
+  out.push({ spec, changes, runsOf, both, d, last });
 }
 
+const ratio = (x, y) => `${(x / y).toFixed(2)} ×`;
 const lines = [
   '## knet diff (issue 23)',
   '',
-  `Written by \`node bench/diff-bench.js\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; load average at start ${load} (2 cores shared with other sessions: figures vary with the load). Median of ${runs} interleaved runs of each process (floor OLD, floor NEW, diff), start-up included, output to a pipe, NO_COLOR.`,
+  `Written by \`node bench/diff-bench.js\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; load average at start ${load}. The machine has 2 cores shared with other sessions: wall times vary with the load, so CPU time (user + sys, GNU time) is given too — the steadier figure here. Median of ${runs} interleaved runs of each process (floor, floor, diff), start-up included, output to a pipe, NO_COLOR.`,
   '',
   "OLD is bench/scale.js's bundle of the size; NEW a derived bundle beside it with four changes: " +
     'a Service selector typo (slices emptied, kube-proxy REJECT on both nodes with rules), a NetworkPolicy ' +
     "isolating another Service's pods, a pod-CIDR route lost on node-0002, kube-proxy's jump for a third " +
-    "Service deleted on node-0001. Reading both = the floor's median on OLD + on NEW (bench/floor.js: " +
-    'read + JSON.parse of every file, the derived bundle through its base).',
+    'Service deleted on node-0001. Reading both = the sum of two floor medians on OLD, each its own ' +
+    'process (bench/floor.js: read + JSON.parse of every file; NEW holds the same files, four changed).',
   '',
-  '| size | reading both (OLD + NEW) | knet diff OLD NEW | runs (diff) | × reading both | limit 3 × | exit | answer |',
-  '|---|---:|---:|---|---:|---|---|---|',
+  '| size | reading both: wall | knet diff: wall | × | reading both: CPU | knet diff: CPU | × | limit 3 × | peak RSS | exit | answer |',
+  '|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|',
   ...out.map(
     (r) =>
-      `| ${r.spec.label} | ${r.both.toFixed(2)} s (${median(r.t.floorOld).toFixed(2)} + ${median(r.t.floorNew).toFixed(2)}) | ${r.d.toFixed(2)} s | ${fmt(r.t.diff)} | ${(r.d / r.both).toFixed(2)} × | ${r.d <= 3 * r.both ? 'met' : '**missed**'} | ${r.last.status} | ${
+      `| ${r.spec.label} | ${r.both.s.toFixed(2)} s | ${r.d.s.toFixed(2)} s | ${ratio(r.d.s, r.both.s)} | ${r.both.cpu.toFixed(2)} s | ${r.d.cpu.toFixed(2)} s | ${ratio(r.d.cpu, r.both.cpu)} | wall ${r.d.s <= 3 * r.both.s ? 'met' : '**missed**'}, CPU ${r.d.cpu <= 3 * r.both.cpu ? 'met' : '**missed**'} | ${r.d.rssMB.toFixed(0)} MB | ${r.last.status} | ${
         r.last.stdout
           .split('\n')
           .find((l) => l.startsWith('Summary'))
-          ?.replace('Summary: ', '') ?? r.last.stderr.trim().split('\n')[0]
+          ?.replace('Summary: ', '') ?? ''
       } |`,
   ),
   '',
-  'Floor runs (OLD / NEW): ' +
-    out.map((r) => `${r.spec.nodes} nodes ${fmt(r.t.floorOld)} / ${fmt(r.t.floorNew)}`).join('; ') +
+  'Runs, wall (CPU) seconds: ' +
+    out
+      .map(
+        (r) =>
+          `${r.spec.nodes} nodes: floor ${r.runsOf.floorA.map((x) => x.s.toFixed(2)).join(' / ')} and ${r.runsOf.floorB.map((x) => x.s.toFixed(2)).join(' / ')}; diff ${r.runsOf.diff.map((x) => `${x.s.toFixed(2)} (${x.cpu.toFixed(2)})`).join(' / ')}`,
+      )
+      .join('. ') +
     '.',
   '',
   'Reproduce: `npm run build && node bench/diff-bench.js --results bench/RESULTS.md` (docs/diff.md).',

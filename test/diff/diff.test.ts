@@ -1,8 +1,10 @@
 // Issue #23, on the built CLI: knet diff on pairs of bundles derived from the demo with one
 // change each — the first differing hop and the causing change — and an identical pair.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diff } from '../../src/analyses/diff/types.js';
-import { knet } from '../support/cli.js';
+import { knet, ROOT } from '../support/cli.js';
 import { CHANGES } from './derive.js';
 
 const FRONTEND = 'pod/shop/frontend-9zd29xl7v-27thn';
@@ -205,7 +207,14 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
     expect(proxy.doc.changes[0].key).toBe(proxy.doc.changes[0].finding!.id);
     const ing = diff(CHANGES.ingressRenamed());
     expect(ing.code).toBe(1);
-    expect(ing.doc.changes[0]).toMatchObject({ class: 'broke', subject: 'INGRESS_BACKEND_NOT_FOUND' });
+    expect(ing.doc.changes.map((c) => [c.class, c.kind, c.subject])).toEqual([
+      ['broke', 'ingress', 'ing/shop/shop shop.example.com/cart'],
+      ['broke', 'finding', 'INGRESS_BACKEND_NOT_FOUND'],
+    ]);
+    expect(ing.doc.changes[0]).toMatchObject({
+      text: 'backend svc/shop/cart:80 (2 endpoints) → svc/shop/carts:80 (no such Service)',
+      causes: ['ing/shop/shop changed: rules[0].paths[0].backend.service.name cart → carts'],
+    });
   });
 
   it('arguments it cannot answer: exit 2 with one line', () => {
@@ -213,5 +222,27 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
     expect(knet(['diff', 'demo', 'demo', FRONTEND]).stderr).toMatch(/give both SOURCE and DESTINATION/);
     expect(knet(['diff', 'demo', '/nonexistent/bundle']).code).toBe(2);
     expect(knet(['diff', 'demo', 'demo', 'pod/shop/nope', 'svc/shop/cart']).code).toBe(2);
+    // The demo's objects without its node files: the new trace is unknown, not "still works".
+    const bare = CHANGES.withoutNodeFiles();
+    const r = knet(['diff', 'demo', bare, FRONTEND, 'svc/shop/cart', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/a trace verdict is unknown on one side/);
+    expect((JSON.parse(r.stdout) as Diff).trace).toMatchObject({
+      old: { verdict: 'reachable' },
+      new: { verdict: 'unknown' },
+      change: 'changed',
+    });
+  });
+});
+
+describe('docs/diff.md', () => {
+  it('each worked example is what knet prints', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'diff.md'), 'utf8');
+    const examples = [...doc.matchAll(/```\n\$ knet (diff [^\n]+)\n([\s\S]*?)```/g)];
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    for (const [, command, shown] of examples) {
+      const r = knet(command.split(' '));
+      expect(r.stdout, command).toBe(shown);
+    }
   });
 });

@@ -15,6 +15,7 @@ import { analyzeProxyDrift } from '../proxy/drift.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
 import { listensOn } from '../trace/netns-hops.js';
 import type { TraceResult } from '../trace/types.js';
+import { ingressChanges } from './ingress.js';
 import { findingKey } from './keys.js';
 import { diffNodeFiles, diffObjects } from './objects.js';
 import { policyChanges } from './policy.js';
@@ -50,6 +51,7 @@ const KIND_ORDER = [
   'service-backends',
   'service-ports',
   'service',
+  'ingress',
   'policy',
   'proxy',
   'route',
@@ -124,6 +126,7 @@ export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, opt
         notes,
       }),
     );
+    changes.push(...ingressChanges(oldModel, newModel, options.namespace, (refs) => causesOf(ctx, refs)));
     changes.push(...dnsChanges(ctx, objectChanges));
     changes.push(...nodeFileConnectivity(ctx));
     changes.push(...findingChanges(ctx, changedScope(oldModel, newModel, objectChanges, nodeChanges)));

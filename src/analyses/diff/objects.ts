@@ -36,6 +36,24 @@ export function objectsByRef(model: ClusterModel): Map<string, unknown> {
   return out;
 }
 
+/** Deep equality of two JSON-like values (key order aside), without building their texts. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  if (keys.length !== Object.keys(y).filter((k) => y[k] !== undefined).length) return false;
+  for (const k of keys) if (!sameValue(x[k], y[k])) return false;
+  return true;
+}
+
 const MAX_FIELDS = 20;
 
 function diffValues(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
@@ -111,7 +129,7 @@ export function diffObjects(
       push({ ref, change: 'removed', fields: [] });
       continue;
     }
-    if (JSON.stringify(o) === JSON.stringify(n)) continue;
+    if (sameValue(o, n)) continue;
     const fields: FieldChange[] = [];
     diffValues(o, n, '', fields);
     if (fields.length) push({ ref, change: 'changed', fields });
