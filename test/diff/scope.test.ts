@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findingKey } from '../../src/analyses/diff/keys.js';
 import { diffNodeFiles, diffObjects } from '../../src/analyses/diff/objects.js';
-import { changedScope } from '../../src/analyses/diff/scope.js';
+import { changedNodeFiles, changedScope } from '../../src/analyses/diff/scope.js';
 import { type DoctorOptions, runDoctor } from '../../src/analyses/doctor.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
@@ -31,7 +31,8 @@ function findingDiff(a: ClusterModel, b: ClusterModel, scope: DoctorOptions['sco
 
 async function scoped(after: string) {
   const [a, b] = [await model('demo'), await model(after)];
-  const scope = changedScope(a, b, diffObjects(a, b), diffNodeFiles(a, b));
+  const files = changedNodeFiles(a, b);
+  const scope = changedScope(a, b, diffObjects(a, b), files, diffNodeFiles(a, b, files));
   return { a, b, scope };
 }
 

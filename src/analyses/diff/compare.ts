@@ -19,7 +19,7 @@ import { ingressChanges } from './ingress.js';
 import { findingKey } from './keys.js';
 import { diffNodeFiles, diffObjects } from './objects.js';
 import { policyChanges } from './policy.js';
-import { changedScope } from './scope.js';
+import { changedNodeFiles, changedScope } from './scope.js';
 import { firstDifferingHop, pathLabel, traceSideVerdict, verdictChange } from './trace.js';
 import type {
   ChangeClass,
@@ -88,7 +88,8 @@ export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, opt
     notes.push(
       `only the ${nodeData[0] ? 'old' : 'new'} side has node files: routes, kube-proxy rules and the findings drawn from them are not compared`,
     );
-  const nodeChanges = sameNodeData ? diffNodeFiles(oldModel, newModel) : [];
+  const changedFiles = changedNodeFiles(oldModel, newModel);
+  const nodeChanges = sameNodeData ? diffNodeFiles(oldModel, newModel, changedFiles) : [];
   const byRef = new Map(objectChanges.map((c) => [c.ref, c]));
   const changes: ConnectivityChange[] = [];
   let trace: TraceDiff | undefined;
@@ -129,7 +130,9 @@ export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, opt
     changes.push(...ingressChanges(oldModel, newModel, options.namespace, (refs) => causesOf(ctx, refs)));
     changes.push(...dnsChanges(ctx, objectChanges));
     changes.push(...nodeFileConnectivity(ctx));
-    changes.push(...findingChanges(ctx, changedScope(oldModel, newModel, objectChanges, nodeChanges)));
+    changes.push(
+      ...findingChanges(ctx, changedScope(oldModel, newModel, objectChanges, changedFiles, nodeChanges)),
+    );
   }
   changes.sort(
     (a, b) =>

@@ -141,42 +141,50 @@ export function policyChanges(
   const out: ConnectivityChange[] = [];
   const done = new Set<string>();
   let evaluated = 0;
+  const outside = (src: Pod, dst: Pod) =>
+    options.namespace !== undefined &&
+    src.namespace !== options.namespace &&
+    dst.namespace !== options.namespace;
+  /** Both sides' verdicts when they differ, null when they agree, undefined past maxPairs. */
+  const verdict = (src: Pod, dst: Pod, port: number, protocol: Protocol) => {
+    // A pod's traffic to itself, and a hostNetwork pod's to its own node, are always
+    // allowed: then the pods or their nodes count too.
+    const host =
+      podKey(src) === podKey(dst)
+        ? 'self'
+        : src.hostNetwork || dst.hostNetwork
+          ? `${src.nodeName}>${dst.nodeName}`
+          : '';
+    const alike = `${classOf(src)}>${classOf(dst)}|${host}|${port}/${protocol}`;
+    let v = verdicts.get(alike);
+    if (v === undefined) {
+      if (evaluated >= options.maxPairs) return undefined;
+      evaluated++;
+      const side = (m: ClusterModel) =>
+        evaluatePolicy(m, {
+          source: { kind: 'pod', pod: m.pod(src.namespace, src.name)! },
+          destination: { kind: 'pod', pod: m.pod(dst.namespace, dst.name)! },
+          port,
+          protocol,
+        });
+      const va = side(a);
+      const vb = side(b);
+      v = va.allowed === vb.allowed ? null : { va, vb };
+      verdicts.set(alike, v);
+    }
+    return v;
+  };
+  /** Whether any port of dst has a verdict change from src (a class's first member). */
+  const changesAny = (src: Pod, dst: Pod) =>
+    !outside(src, dst) && declaredPorts(dst).some((p) => verdict(src, dst, p.port, p.protocol));
   const compare = (src: Pod, dst: Pod) => {
-    if (
-      options.namespace !== undefined &&
-      src.namespace !== options.namespace &&
-      dst.namespace !== options.namespace
-    )
-      return;
+    if (outside(src, dst)) return;
     for (const { port, protocol } of declaredPorts(dst)) {
       const key = `${podKey(src)}>${podKey(dst)}:${port}/${protocol}`;
       if (done.has(key)) continue;
       done.add(key);
-      // A pod's traffic to itself, and a hostNetwork pod's to its own node, are always
-      // allowed: then the pods or their nodes count too.
-      const host =
-        podKey(src) === podKey(dst)
-          ? 'self'
-          : src.hostNetwork || dst.hostNetwork
-            ? `${src.nodeName}>${dst.nodeName}`
-            : '';
-      const alike = `${classOf(src)}>${classOf(dst)}|${host}|${port}/${protocol}`;
-      let v = verdicts.get(alike);
-      if (v === undefined) {
-        if (evaluated >= options.maxPairs) return;
-        evaluated++;
-        const side = (m: ClusterModel) =>
-          evaluatePolicy(m, {
-            source: { kind: 'pod', pod: m.pod(src.namespace, src.name)! },
-            destination: { kind: 'pod', pod: m.pod(dst.namespace, dst.name)! },
-            port,
-            protocol,
-          });
-        const va = side(a);
-        const vb = side(b);
-        v = va.allowed === vb.allowed ? null : { va, vb };
-        verdicts.set(alike, v);
-      }
+      const v = verdict(src, dst, port, protocol);
+      if (v === undefined) return;
       if (!v) continue;
       const { va, vb } = v;
       const cls: ChangeClass =
@@ -209,14 +217,27 @@ export function policyChanges(
       });
     }
   };
+  // Peers by class: a class whose first member's verdicts did not change is passed over whole.
+  const byClass = new Map<string, Pod[]>();
+  for (const p of peers) {
+    const k = classOf(p);
+    const list = byClass.get(k);
+    if (list) list.push(p);
+    else byClass.set(k, [p]);
+  }
   for (const s of [...roles.keys()].sort()) {
     const [ns, name] = s.split('/');
     const pod = b.pod(ns, name);
     if (!usable(pod) || !usable(a.pod(ns, name))) continue;
     const r = roles.get(s)!;
-    for (const peer of peers) {
-      if (r.dst) compare(peer, pod);
-      if (r.src) compare(pod, peer);
+    for (const members of byClass.values()) {
+      const others = members.filter((p) => podKey(p) !== s);
+      if (others.length < members.length) compare(pod, pod);
+      if (others.length === 0) continue;
+      // With a hostNetwork end the nodes count: pair by pair (memoised by node).
+      const exact = pod.hostNetwork || others[0].hostNetwork;
+      if (r.dst && (exact || changesAny(others[0], pod))) for (const peer of others) compare(peer, pod);
+      if (r.src && (exact || changesAny(pod, others[0]))) for (const peer of others) compare(pod, peer);
     }
   }
   if (evaluated >= options.maxPairs)

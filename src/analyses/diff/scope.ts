@@ -57,8 +57,8 @@ function nodeFilePaths(m: ClusterModel, node: string, dir = ''): string[] {
   return out;
 }
 
-/** Node files that differ between the two sides, by node. */
-function changedNodeFiles(a: ClusterModel, b: ClusterModel): Map<string, string[]> {
+/** Node files that differ between the two sides, by node (each file read once a side). */
+export function changedNodeFiles(a: ClusterModel, b: ClusterModel): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const node of new Set([...a.nodeFiles.nodes(), ...b.nodeFiles.nodes()])) {
     const paths = new Set([...nodeFilePaths(a, node), ...nodeFilePaths(b, node)]);
@@ -135,6 +135,7 @@ export function changedScope(
   a: ClusterModel,
   b: ClusterModel,
   objectChanges: readonly ObjectChange[],
+  changedFiles: ReadonlyMap<string, readonly string[]>,
   nodeChanges: readonly NodeFileChange[],
 ): NonNullable<DoctorOptions['scope']> | undefined {
   const services = new Set<string>();
@@ -149,7 +150,7 @@ export function changedScope(
   }
   if (addressesMoved) return { services };
   const nodes = new Map<string, ReadonlySet<string> | undefined>();
-  for (const [node, files] of changedNodeFiles(a, b)) {
+  for (const [node, files] of changedFiles) {
     let own: Set<string> | undefined = new Set();
     for (const rel of files) {
       if (NOT_PROXY(rel)) continue;
