@@ -32,6 +32,8 @@ export interface DoctorOptions {
   scope?: {
     services?: ReadonlySet<string>;
     nodes?: ReadonlyMap<string, ReadonlySet<string> | undefined>;
+    /** Checks whose inputs did not change (their findings are the same): not run. */
+    skip?: ReadonlySet<'pods' | 'nodes' | 'network policies'>;
   };
 }
 
@@ -65,11 +67,12 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     for (const f of found) all.push(f);
   };
 
-  const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
-  run('pods', n(pods.length, 'pod'), () => podInventoryFindings(model, { namespace: ns }));
-  run('nodes', n(model.nodes.length, 'node'), () => nodeInventory(model).findings);
-
   const scope = options.scope ?? {};
+  const skip = (check: 'pods' | 'nodes' | 'network policies') => scope.skip?.has(check) === true;
+  const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
+  if (!skip('pods')) run('pods', n(pods.length, 'pod'), () => podInventoryFindings(model, { namespace: ns }));
+  if (!skip('nodes')) run('nodes', n(model.nodes.length, 'node'), () => nodeInventory(model).findings);
+
   const inScope = (s: { namespace: string; name: string }) =>
     !scope.services || scope.services.has(`${s.namespace}/${s.name}`);
   const services = (ns === undefined ? model.services : model.servicesInNamespace(ns)).filter(inScope);
@@ -93,9 +96,10 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   );
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);
-  run('network policies', policies.length === 1 ? '1 policy' : `${policies.length} policies`, () =>
-    policyFindings(model, policies),
-  );
+  if (!skip('network policies'))
+    run('network policies', policies.length === 1 ? '1 policy' : `${policies.length} policies`, () =>
+      policyFindings(model, policies),
+    );
   const ingresses = ns === undefined ? model.ingresses : model.ingresses.filter((i) => i.namespace === ns);
   run('ingress and gateway', n(ingresses.length, 'ingress'), () => [
     ...ingressDoctorFindings(model, ns),

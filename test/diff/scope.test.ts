@@ -47,17 +47,21 @@ describe('diff scope: findings only where an input changed, the same answer', ()
   });
 
   it('scopes: the changed Service; a node with its rules changed for one Service; a route', async () => {
+    const skip = new Set(['pods', 'nodes', 'network policies']);
     expect((await scoped(CHANGES.selectorTypo())).scope).toEqual({
+      skip,
       services: new Set(['shop/cart']),
       nodes: new Map(
         ['demo-control-plane', 'demo-worker', 'demo-worker2'].map((n) => [n, new Set(['shop/cart'])]),
       ),
     });
     expect((await scoped(CHANGES.proxyRuleDeleted())).scope).toEqual({
+      skip,
       services: new Set(),
       nodes: new Map([['demo-worker', new Set(['shop/cart'])]]),
     });
     expect((await scoped(CHANGES.routeRemoved())).scope).toEqual({
+      skip,
       services: new Set(),
       nodes: new Map([['demo-worker', new Set()]]),
     });
@@ -80,7 +84,13 @@ describe('diff scope: findings only where an input changed, the same answer', ()
       ),
     });
     const { a, b, scope } = await scoped(shared);
-    expect(scope).toEqual({ services: new Set(), nodes: new Map([['demo-worker', undefined]]) });
+    expect(scope).toEqual({
+      skip: new Set(['pods', 'nodes', 'network policies']),
+      services: new Set(),
+      nodes: new Map([['demo-worker', undefined]]),
+    });
+    // A policy changed: its checks run.
+    expect((await scoped(CHANGES.policyAdded())).scope?.skip).toEqual(new Set(['pods', 'nodes']));
     expect(findingDiff(a, b, scope)).toEqual(findingDiff(a, b, undefined));
   });
 });

@@ -377,6 +377,8 @@ function serviceChanges(ctx: Ctx): ConnectivityChange[] {
     const ref = `svc/${key}`;
     const sliceRefs = (m: ClusterModel, s: Service | undefined) =>
       s ? m.endpointSlicesFor(s).map((sl) => `endpointslice/${sl.namespace}/${sl.name}`) : [];
+    // Ports and ready endpoints come from the Service and its slices: unchanged, the same.
+    if (![ref, ...sliceRefs(a, sa), ...sliceRefs(b, sb)].some((r) => ctx.byRef.has(r))) continue;
     if (!sa || !sb) {
       const s = (sa ?? sb)!;
       const had = sa ? sa.ports.some((p) => readyEndpoints(a, sa, p).length > 0) : false;

@@ -46,7 +46,7 @@ function decider(v: PolicyVerdict): string {
  * families, which ipBlocks hold its addresses, its container ports (named ports), and for a
  * hostNetwork pod its node. Pods with the same class get the same verdicts.
  */
-function classifier(a: ClusterModel, b: ClusterModel): (pod: Pod) => string {
+function classifier(a: ClusterModel, b: ClusterModel, changed: ReadonlySet<string>): (pod: Pod) => string {
   const blocks = new Set<string>();
   for (const m of [a, b])
     for (const p of m.networkPolicies)
@@ -85,7 +85,10 @@ function classifier(a: ClusterModel, b: ClusterModel): (pod: Pod) => string {
     const k = podKey(pod);
     let key = cache.get(k);
     if (key === undefined) {
-      key = `${pod.namespace}|${side(a.pod(pod.namespace, pod.name))}|${side(b.pod(pod.namespace, pod.name))}`;
+      // A pod whose object did not change is the same on both sides.
+      const pa = side(a.pod(pod.namespace, pod.name));
+      const pb = changed.has(`pod/${k}`) ? side(b.pod(pod.namespace, pod.name)) : pa;
+      key = `${pod.namespace}|${pa}|${pb}`;
       cache.set(k, key);
     }
     return key;
@@ -136,7 +139,11 @@ export function policyChanges(
   if (roles.size === 0) return [];
   const usable = (p: Pod | undefined): p is Pod => Boolean(p && !isTerminal(p) && p.ips.length > 0);
   const peers = b.pods.filter((p) => usable(p) && usable(a.pod(p.namespace, p.name)));
-  const classOf = classifier(a, b);
+  const classOf = classifier(
+    a,
+    b,
+    new Set(objectChanges.filter((c) => c.ref.startsWith('pod/')).map((c) => c.ref)),
+  );
   const verdicts = new Map<string, { va: PolicyVerdict; vb: PolicyVerdict } | null>();
   const out: ConnectivityChange[] = [];
   const done = new Set<string>();

@@ -148,7 +148,11 @@ export function changedScope(
     // Node health asks whether an address is the cluster's own (Service addresses among them).
     if (addresses(a, svc) !== addresses(b, svc)) addressesMoved = true;
   }
-  if (addressesMoved) return { services };
+  // Pods, nodes and namespaces are the same on both sides (else no scope): so are the pod and
+  // node inventories, and the policy checks unless a policy changed.
+  const skip = new Set<'pods' | 'nodes' | 'network policies'>(['pods', 'nodes']);
+  if (!objectChanges.some((c) => c.ref.startsWith('networkpolicy/'))) skip.add('network policies');
+  if (addressesMoved) return { services, skip };
   const nodes = new Map<string, ReadonlySet<string> | undefined>();
   for (const [node, files] of changedFiles) {
     let own: Set<string> | undefined = new Set();
@@ -167,5 +171,5 @@ export function changedScope(
     }
     nodes.set(node, own);
   }
-  return { services, nodes };
+  return { services, nodes, skip };
 }
