@@ -1,8 +1,8 @@
 // The base of every knet command: shared flags, loading the cluster (bundle or live), output
 // format and exit codes, and the one-line error contract (exit 2, no stack unless --debug).
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { closeNames } from '../analyses/endpoints/similar.js';
 import { ParseError, UserError } from '../core/errors.js';
+import { closeNames } from '../core/similar-names.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
@@ -75,27 +75,14 @@ export interface LoadScope {
 }
 
 /** The namespaces that target texts name explicitly (KIND/NS/NAME). */
-export function targetNamespaces(targets: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const t of targets) {
-    const parts = t.replace(/:[^/]*$/, '').split('/');
-    if (
-      parts.length === 3 &&
-      [
-        ...['pod', 'po', 'pods', 'svc', 'service', 'services', 'ing', 'ingress', 'ingresses'],
-        ...['deploy', 'deployment', 'deployments', 'sts', 'statefulset', 'statefulsets'],
-        ...['ds', 'daemonset', 'daemonsets', 'rs', 'replicaset', 'replicasets'],
-      ].includes(parts[0].toLowerCase())
-    ) {
-      out.add(parts[1]);
-    }
-  }
-  return [...out];
+async function targetNamespaces(targets: readonly string[]): Promise<string[]> {
+  const { explicitNamespace } = await import('../core/target-grammar.js');
+  return [...new Set(targets.map(explicitNamespace).filter((ns): ns is string => ns !== undefined))];
 }
 
 /** A trace's ends for the live path read; undefined (the whole-namespace read) when not targets. */
 async function tracePath(trace: { source: string; destination: string }): Promise<TracePath | undefined> {
-  const { parseTarget } = await import('./targets.js');
+  const { parseTarget } = await import('../core/target-grammar.js');
   try {
     // '' stands for the default namespace, known once the kubeconfig is read.
     const end = (text: string) => {
@@ -162,7 +149,7 @@ export abstract class KnetCommand extends Command {
         origin: `bundle ${bundle.location}`,
       };
       if (flags.namespace) {
-        const { requireNamespace } = await import('./resolve.js');
+        const { requireNamespace } = await import('../analyses/targets.js');
         requireNamespace(loaded.model, flags.namespace, loaded.origin);
       }
       return loaded;
@@ -175,7 +162,7 @@ export abstract class KnetCommand extends Command {
       context: flags.context,
       namespace: flags.namespace,
       allNamespaces: Boolean(flags['all-namespaces'] || scope.allNamespaces),
-      namespaces: scope.targets ? targetNamespaces(scope.targets) : undefined,
+      namespaces: scope.targets ? await targetNamespaces(scope.targets) : undefined,
       path: scope.trace ? await tracePath(scope.trace) : undefined,
       kinds,
       progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
@@ -190,7 +177,7 @@ export abstract class KnetCommand extends Command {
     };
     // Live, -n is checked only when the namespaces were listed (RBAC may hide them).
     if (flags.namespace && live.raws.some((r) => (r as { kind?: string }).kind === 'Namespace')) {
-      const { requireNamespace } = await import('./resolve.js');
+      const { requireNamespace } = await import('../analyses/targets.js');
       requireNamespace(loaded.model, flags.namespace, loaded.origin);
     }
     return loaded;
@@ -218,7 +205,7 @@ export abstract class KnetCommand extends Command {
    * the command could not answer, exit 2 with one line that names it and the closest names.
    */
   protected async failIfMissing(findings: readonly Finding[], ref: string): Promise<void> {
-    const { NOT_FOUND_CODES } = await import('./resolve.js');
+    const { NOT_FOUND_CODES } = await import('../analyses/targets.js');
     const f = findings.find((x) => NOT_FOUND_CODES.has(x.code) && x.objects[0] === ref);
     if (f) throw new UserError(f.message.replace(/\.$/, ''));
   }

@@ -123,8 +123,8 @@ export default class Diff extends KnetCommand {
     destination: string,
     flags: { port?: string; protocol?: string; 'via-node'?: string; host?: string; path?: string },
   ) {
-    const { parseTarget } = await import('../cli/targets.js');
-    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
+    const { resolvePodTargets } = await import('../analyses/targets.js');
     const { UserError } = await import('../core/errors.js');
     const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
     const SOURCES = ['pod', 'node', 'ip'] as const;

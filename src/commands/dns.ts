@@ -75,8 +75,8 @@ export default class Dns extends KnetCommand {
 
     let from: ClusterModel['pods'][number] | undefined;
     if (flags.from) {
-      const { parseTarget } = await import('../cli/targets.js');
-      const { resolvePodTargets } = await import('../cli/resolve.js');
+      const { parseTarget } = await import('../core/target-grammar.js');
+      const { resolvePodTargets } = await import('../analyses/targets.js');
       const r = resolvePodTargets(model, parseTarget(flags.from, cluster.namespace, ['pod']), {
         origin: cluster.origin,
       });

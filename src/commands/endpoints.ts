@@ -31,7 +31,7 @@ export default class Endpoints extends KnetCommand {
     const { args, flags } = await this.parse(this.constructor as typeof Endpoints);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     // Validate the target before loading anything: a typo should not cost a cluster read.
     parseTarget(args.service, 'default', ['svc']);
     const cluster = await this.loadCluster(
@@ -40,7 +40,7 @@ export default class Endpoints extends KnetCommand {
       { allNamespaces: true } /* near misses look in every namespace */,
     );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);
-    const { requireNode } = await import('../cli/resolve.js');
+    const { requireNode } = await import('../analyses/targets.js');
     requireNode(cluster.model, flags.node, cluster.origin);
     const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
     const { renderServiceDiagnosis } = await import('../render/endpoints.js');

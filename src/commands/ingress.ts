@@ -37,7 +37,7 @@ export default class Ingress extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { UserError } = await import('../core/errors.js');
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const KINDS = ['ing', 'httproute', 'gateway'] as const;
     if (flags.path !== undefined && !flags.path.startsWith('/'))
       throw new UserError(`--path must start with "/": ${flags.path}`);

@@ -19,7 +19,7 @@ export default class Pods extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const cluster = await this.loadCluster(flags, ['namespaces', 'nodes', 'pods']);
-    const { requireNode } = await import('../cli/resolve.js');
+    const { requireNode } = await import('../analyses/targets.js');
     requireNode(cluster.model, flags.node, cluster.origin);
     const { podInventory } = await import('../analyses/inventory.js');
     const { renderPodList } = await import('../render/inventory.js');

@@ -41,7 +41,7 @@ export default class Policy extends KnetCommand {
     const { args, flags } = await this.parse(Policy);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const protocolFlag = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
     if (flags.matrix) {
       if (args.source)
@@ -83,17 +83,16 @@ export default class Policy extends KnetCommand {
       return;
     }
 
-    const { resolvePolicyTarget } = await import('../analyses/policy/targets.js');
-    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const { resolveEnd, resolvePodTargets } = await import('../analyses/targets.js');
     const resolve = (text: string, kinds: ('pod' | 'ip')[]) => {
       const r = resolvePodTargets(model, parseTarget(text, cluster.namespace, kinds), {
         origin: cluster.origin,
       });
       if (r.note) this.note(r.note);
-      return r.targets[0] as import('../cli/targets.js').Target<'pod' | 'ip'>;
+      return r.targets[0];
     };
     const source = resolve(args.source!, args.destination ? ['pod', 'ip'] : ['pod']);
-    const src = resolvePolicyTarget(model, source);
+    const src = resolveEnd(model, source);
     if ('finding' in src) {
       this.notFound(format, src.finding);
     }
@@ -108,11 +107,11 @@ export default class Policy extends KnetCommand {
       return;
     }
     const destination = resolve(args.destination, ['pod', 'ip']);
-    const dst = resolvePolicyTarget(model, destination);
+    const dst = resolveEnd(model, destination);
     if ('finding' in dst) {
       this.notFound(format, dst.finding);
     }
-    const { resolvePolicyPort } = await import('../analyses/policy/targets.js');
+    const { resolvePolicyPort } = await import('../analyses/policy/named-port.js');
     const port = resolvePolicyPort(dst.endpoint, flags.port ?? destination.port, protocolFlag);
     if (typeof port === 'string') throw new UserError(port);
     const { evaluatePolicy } = await import('../analyses/policy/evaluate.js');

@@ -56,7 +56,7 @@ export default class ProxyCommand extends KnetCommand {
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { UserError } = await import('../core/errors.js');
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const { isIP } = await import('../core/ip.js');
     if (flags.from) {
       if (!flags.node)

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
-import type { Target } from '../cli/targets.js';
+import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Trace extends KnetCommand {
@@ -65,7 +65,7 @@ export default class Trace extends KnetCommand {
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const { UserError } = await import('../core/errors.js');
     const SOURCES = ['pod', 'node', 'ip'] as const;
     const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
@@ -86,7 +86,7 @@ export default class Trace extends KnetCommand {
             trace: { source: args.source, destination: args.destination },
           },
     );
-    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const { resolvePodTargets } = await import('../analyses/targets.js');
     const resolve = (text: string, kinds: typeof SOURCES | typeof DESTINATIONS) => {
       const r = resolvePodTargets(cluster.model, parseTarget(text, cluster.namespace, kinds), {
         all: flags['all-pods'],

@@ -1,30 +1,25 @@
 // The DnsCheck document (docs/dns.md): the expected answer from the cluster's objects, the
 // actual answers (a server, or each CoreDNS replica), the search-path steps of a pod, and
 // the findings. Pure: the command performs the queries and passes their results in.
+import {
+  outcomeOfResult,
+  type ReplicaResults,
+  type SearchPlan,
+  type StepOutcome,
+  walkSearch,
+} from '../../core/dns.js';
 import { finding, sortFindings } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import type { NodeFiles } from '../../model/node-files.js';
 import type { Pod } from '../../model/types.js';
-import {
-  type Comparison,
-  compareAnswer,
-  compareReplicas,
-  outcomeOfExpected,
-  outcomeOfResult,
-} from './compare.js';
+import { type Comparison, compareAnswer, compareReplicas, outcomeOfExpected } from './compare.js';
 import { type CoreDnsConfig, coreDnsConfigOf } from './corefile.js';
 import { dnsEndpoints, expectedAnswer } from './expected.js';
 import { normalizeName } from './names.js';
-import { resolverConfigFor, type SearchPlan, type StepOutcome, searchPlan, walkSearch } from './search.js';
+import { resolverConfigFor, searchPlan } from './search.js';
 import type { DnsAnswer, DnsQuestion, DnsRecord, DnsResult, DnsType, ResolvConf } from './types.js';
 
-export interface ReplicaResults {
-  /** `pod/kube-system/coredns-abc`. */
-  replica: string;
-  /** Actual result per query name (normalised). */
-  results: Map<string, DnsResult>;
-}
+export type { ReplicaResults };
 
 export interface DnsCheckInput {
   name: string;
@@ -35,7 +30,6 @@ export interface DnsCheckInput {
   coredns?: CoreDnsConfig;
   /** Expand the name with this pod's resolver configuration. */
   from?: Pod;
-  files?: NodeFiles;
   /** `IP:PORT` of the server asked (with `results`). */
   server?: string;
   /** Actual results per query name (normalised), from `server`. */
@@ -125,10 +119,10 @@ export function actualJson(r: DnsResult): ActualJson {
 /** The names a check asks, in order: the search candidates of `from`, or the name itself. */
 export function queryPlan(
   model: ClusterModel,
-  input: Pick<DnsCheckInput, 'name' | 'from' | 'files' | 'clusterDomain'>,
+  input: Pick<DnsCheckInput, 'name' | 'from' | 'clusterDomain'>,
 ): SearchPlan {
   if (!input.from) return { queries: [normalizeName(input.name)], asIsFirst: false, asIsLast: false };
-  const conf = resolverConfigFor(model, input.from, input.files, { clusterDomain: input.clusterDomain });
+  const conf = resolverConfigFor(model, input.from, { clusterDomain: input.clusterDomain });
   return searchPlan(input.name, conf);
 }
 
@@ -197,7 +191,7 @@ export function buildDnsCheck(model: ClusterModel, input: DnsCheckInput): DnsChe
   let resolvedName = names[0];
   if (input.from) {
     const pod = input.from;
-    const conf = resolverConfigFor(model, pod, input.files, { clusterDomain: input.clusterDomain });
+    const conf = resolverConfigFor(model, pod, { clusterDomain: input.clusterDomain });
     const shape = searchPlan(input.name, conf);
     const expectedWalk = walkSearch(names, (n) => outcomeOfExpected(expect(n)), shape);
     const results = input.results ?? input.replicas?.[0]?.results;

@@ -9,6 +9,7 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { formatSelector } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
 import type { Pod, Service, ServicePort } from '../../model/types.js';
+import { targetNotFound } from '../targets.js';
 import {
   type BackendContext,
   type BackendRow,
@@ -20,7 +21,6 @@ import {
   unresolvedReason,
 } from './backends.js';
 import { findNearMisses, formatDifference, isTypoLike, nearMissesNotSearched } from './near-miss.js';
-import { closeNames } from './similar.js';
 import { containerPortsNumbered, resolveTargetPort } from './target-port.js';
 import type { NearMisses, ServiceDiagnosis, ServicePortSummary, ServiceSummary } from './types.js';
 
@@ -119,27 +119,12 @@ function portSummaries(service: Service, livePods: readonly Pod[]): ServicePortS
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): ServiceDiagnosis {
-  const inNamespace = model.servicesInNamespace(namespace).map((s) => s.name);
-  const suggestions = closeNames(name, inNamespace).map((n) => `svc/${namespace}/${n}`);
-  for (const s of model.services) {
-    if (s.name === name && s.namespace !== namespace) suggestions.push(svcRef(s));
-  }
-  let message = `Service ${namespace}/${name} does not exist`;
-  if (suggestions.length > 0) message += `; did you mean ${suggestions.slice(0, MAX_LISTED).join(', ')}?`;
-  else if (!model.namespace(namespace)) message += ` (there is no namespace ${namespace})`;
-  else if (inNamespace.length === 0) message += ` (namespace ${namespace} has no services)`;
   return {
     service: null,
     backends: [],
     nearMisses: emptyNearMisses(),
     notes: [],
-    findings: [
-      finding('SVC_NOT_FOUND', {
-        message,
-        objects: [`svc/${namespace}/${name}`],
-        evidence: suggestions.length ? suggestions.map((s) => `close name: ${s}`) : undefined,
-      }),
-    ],
+    findings: [targetNotFound(model, { kind: 'svc', namespace, name }, 'subject')],
   };
 }
 

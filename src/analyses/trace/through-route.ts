@@ -8,12 +8,8 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Pod, Service } from '../../model/types.js';
 import { readyEndpoints } from '../endpoints/backends.js';
-import {
-  diagnoseHTTPRoute,
-  findGatewayObject,
-  httpRouteRequest,
-  parentListenerPort,
-} from '../ingress/gateway.js';
+import { parentListenerPort } from '../ingress/attachment.js';
+import { diagnoseHTTPRoute, httpRouteRequest } from '../ingress/gateway.js';
 import { diagnoseIngress, ingressRequest } from '../ingress/ingress.js';
 import type { ControllerSummary, RouteBackend, RouteRequest } from '../ingress/types.js';
 import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget } from './types.js';
@@ -48,7 +44,7 @@ function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
   const options = { host: query.host, path: query.path };
   const asked = typeof t.port === 'number' ? t.port : typeof query.port === 'number' ? query.port : undefined;
   if (t.kind === 'ing') {
-    const ingress = model.ingresses.find((i) => i.namespace === ns && i.name === t.name);
+    const ingress = model.ingress(ns, t.name);
     if (!ingress) throw new TraceTargetNotFound(diagnoseIngress(model, ns, t.name).findings[0]);
     const request = ingressRequest(model, ingress, options);
     // A host served with TLS is reached on 443.
@@ -60,7 +56,7 @@ function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
       tls,
     };
   }
-  const route = findGatewayObject(model, 'HTTPRoute', ns, t.name);
+  const route = model.httpRoute(ns, t.name);
   if (!route) throw new TraceTargetNotFound(diagnoseHTTPRoute(model, ns, t.name).findings[0]);
   const request = httpRouteRequest(model, route, options);
   const parent = request.diagnosis.ingress?.gateways?.find((g) => g.accepted !== false);

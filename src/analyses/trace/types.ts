@@ -1,4 +1,5 @@
 // The Trace document (cli.md): one path per candidate backend, hop by hop.
+import type { Target } from '../../core/target-grammar.js';
 import type { Finding } from '../../findings/types.js';
 import type { Protocol } from '../../model/types.js';
 
@@ -69,12 +70,7 @@ export interface TraceResult {
 }
 
 /** What the trace is asked, in model terms (the CLI resolves flags into this). */
-export interface TraceTarget {
-  kind: 'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing' | 'httproute';
-  namespace?: string;
-  name: string;
-  port?: number | string;
-}
+export type TraceTarget = Target<'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing' | 'httproute'>;
 
 export interface TraceQuery {
   source: TraceTarget;
