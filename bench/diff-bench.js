@@ -265,7 +265,7 @@ const lines = [
       .join('. ') +
     '.',
   '',
-  'Peak RSS: a diff holds two models in one process; issue 10's 1.5 GB limit (bench/scale.js) is for a command on one cluster, and diff is not held to it.',
+  "Peak RSS: a diff holds two models in one process; issue 10's 1.5 GB limit (bench/scale.js) is for a command on one cluster, and diff is not held to it.",
   '',
   'Reproduce: `npm run build && node bench/diff-bench.js --results bench/RESULTS.md` (docs/diff.md).',
   '',

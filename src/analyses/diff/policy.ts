@@ -106,8 +106,8 @@ export function policyChanges(
   // pods whose labels changed in a namespace with policies.
   const roles = new Map<string, { src: boolean; dst: boolean }>();
   const role = (key: string) => {
-    let r = roles.get(key);
-    if (!r) roles.set(key, (r = { src: false, dst: false }));
+    const r = roles.get(key) ?? { src: false, dst: false };
+    roles.set(key, r);
     return r;
   };
   const changedPolicies = objectChanges.filter((c) => c.ref.startsWith('networkpolicy/'));
