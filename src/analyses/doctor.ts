@@ -20,6 +20,18 @@ export interface DoctorOptions {
   only?: string[];
   /** The lowest severity to report. */
   severity?: Severity;
+  /**
+   * Only some Services and nodes (knet diff: those whose inputs changed; a check of unchanged
+   * inputs finds the same on both sides). services: the per-Service checks, and kube-proxy on
+   * every node, for these only; nodes: node health on these only, and kube-proxy there for
+   * these Services too (undefined: for every Service). Undefined = all.
+   */
+  scope?: {
+    services?: ReadonlySet<string>;
+    nodes?: ReadonlyMap<string, ReadonlySet<string> | undefined>;
+    /** Checks whose inputs did not change (their findings are the same): not run. */
+    skip?: ReadonlySet<'pods' | 'nodes' | 'network policies'>;
+  };
 }
 
 export interface DoctorCheck {
@@ -51,11 +63,15 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     all.addAll(found);
   };
 
+  const scope = options.scope ?? {};
+  const skip = (check: 'pods' | 'nodes' | 'network policies') => scope.skip?.has(check) === true;
   const pods = ns === undefined ? model.pods : model.podsInNamespace(ns);
-  run('pods', n(pods.length, 'pod'), () => podInventoryFindings(model, { namespace: ns }));
-  run('nodes', n(model.nodes.length, 'node'), () => nodeInventory(model).findings);
+  if (!skip('pods')) run('pods', n(pods.length, 'pod'), () => podInventoryFindings(model, { namespace: ns }));
+  if (!skip('nodes')) run('nodes', n(model.nodes.length, 'node'), () => nodeInventory(model).findings);
 
-  const services = ns === undefined ? model.services : model.servicesInNamespace(ns);
+  const inScope = (s: { namespace: string; name: string }) =>
+    !scope.services || scope.services.has(`${s.namespace}/${s.name}`);
+  const services = (ns === undefined ? model.services : model.servicesInNamespace(ns)).filter(inScope);
   run('services', n(services.length, 'service'), () =>
     services.flatMap((s) => diagnoseService(model, s.namespace, s.name).findings),
   );
@@ -67,23 +83,31 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   );
 
   const proxyNodes = model.nodeFiles.nodes().filter((n) => model.node(n));
+  const proxyServices = (node: string): ReadonlySet<string> | undefined => {
+    if (!scope.services || !scope.nodes) return undefined;
+    if (!scope.nodes.has(node)) return scope.services;
+    const more = scope.nodes.get(node);
+    return more && new Set([...scope.services, ...more]);
+  };
   run('kube-proxy', `${n(proxyNodes.length, 'node')} with node files`, () =>
     proxyNodes.flatMap((node) =>
-      proxyDriftFindings(model, node, ns === undefined ? undefined : { namespace: ns }),
+      proxyDriftFindings(model, node, { namespace: ns, services: proxyServices(node) }),
     ),
   );
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);
-  run('network policies', policies.length === 1 ? '1 policy' : `${policies.length} policies`, () =>
-    policySanityFindings(model, policies),
-  );
+  if (!skip('network policies'))
+    run('network policies', policies.length === 1 ? '1 policy' : `${policies.length} policies`, () =>
+      policySanityFindings(model, policies),
+    );
   const ingresses = ns === undefined ? model.ingresses : model.ingresses.filter((i) => i.namespace === ns);
   run('ingress and gateway', n(ingresses.length, 'ingress'), () => [
     ...ingressDoctorFindings(model, ns),
     ...gatewayDoctorFindings(model, ns),
   ]);
-  run('node health', `${n(proxyNodes.length, 'node')} with node files`, () =>
-    proxyNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
+  const healthNodes = proxyNodes.filter((node) => !scope.nodes || scope.nodes.has(node));
+  run('node health', `${n(healthNodes.length, 'node')} with node files`, () =>
+    healthNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
   );
 
   // Ids, cause → consequence links and fixes, over the findings this report keeps.

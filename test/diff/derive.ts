@@ -108,6 +108,9 @@ export const CHANGES = {
           );
       return items;
     }),
+  /** The demo's objects alone (no base, no node files): a trace cannot tell. */
+  withoutNodeFiles: () =>
+    writeBundle(demoObjects(), { 'cluster/edges.json': demoFile('cluster/edges.json') }),
   /** ing/shop/shop sends /cart to a Service named carts (there is none). */
   ingressRenamed: () =>
     derived(() => undefined, {
