@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { ProxyRulesReport } from '../analyses/proxy/drift.js';
 import type { PacketFlow } from '../analyses/proxy/packet.js';
 import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { collectFlags, saveFlag } from '../cli/live-flags.js';
 import type { Finding } from '../findings/types.js';
 
 export default class ProxyCommand extends KnetCommand {
@@ -49,6 +50,8 @@ export default class ProxyCommand extends KnetCommand {
       description: 'packet mode: the interface the packet arrives on',
       helpValue: 'IFACE',
     }),
+    ...collectFlags,
+    ...saveFlag,
   };
 
   async run(): Promise<void> {
@@ -71,6 +74,8 @@ export default class ProxyCommand extends KnetCommand {
       ['nodes', 'pods', 'services', 'endpointslices', 'endpoints', 'configmaps'],
       { allNamespaces: true } /* the node's rules cover every service */,
     );
+    // Live --collect-nodes: the files of --node, read now through a debug pod.
+    await (await import('../cli/live.js')).collectForProxy(cluster, flags);
     const model = cluster.model;
     const { loadNodeProxy, simulatePacket, PROXY_FILES } = await import('../analyses/proxy/simulate.js');
     const { document } = await import('../render/document.js');

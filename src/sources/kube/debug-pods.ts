@@ -232,12 +232,15 @@ export async function execInPod(
     exec
       .exec(namespace, pod, container, command, sink(out), sink(err), null, false, (status) => {
         if (status?.status === 'Success') finish();
-        else
+        else {
+          // The command's own last words (stderr) say why, when it left any.
+          const said = Buffer.concat(err).toString('utf8').trim().split('\n').pop();
           finish(
             new Error(
-              `the command failed in ${opts.where ?? 'the debug pod'}: ${status?.message ?? 'unknown error'}`,
+              `the command failed in ${opts.where ?? 'the debug pod'}: ${status?.message ?? 'unknown error'}${said ? ` (${said.slice(0, 300)})` : ''}`,
             ),
           );
+        }
       })
       .then(
         (socket) => {
