@@ -36,9 +36,7 @@ export const probeFlags = {
       "live: after the trace, make real attempts from the source's own network namespace (through a short-lived debug pod on its node) and compare them with the prediction (docs/probe.md)",
   }),
   'probe-count': Flags.integer({
-    description: 'attempts per destination [default: 10]',
-    min: 1,
-    max: 100,
+    description: 'attempts per destination, at most 100 [default: 10]',
     dependsOn: ['probe'],
   }),
   'probe-timeout': Flags.string({

@@ -50,6 +50,12 @@ export function refuseOnSnapshot(flags: LiveFlags): void {
     throw new UserError('--save writes what a live command read: with --snapshot you have it already');
 }
 
+/** Every probe is bounded in count: 1 to 100 attempts. */
+export function checkProbeCount(n: number | undefined): void {
+  if (n !== undefined && !(n >= 1 && n <= 100))
+    throw new UserError(`--probe-count must be from 1 to 100: ${n}`);
+}
+
 /** 2s, 500ms, 1.5 → seconds; at most 30 s. */
 export function parseProbeTimeout(text: string | undefined): number {
   if (text === undefined) return 2;
@@ -155,22 +161,27 @@ export function pathNodes(model: ClusterModel, results: readonly TraceResult[]):
       if (!ref) continue;
       if (ref.kind === 'Node' && ref.name) out.add(ref.name);
       else if (ref.node) out.add(ref.node);
+      // An address: the node that has it, or the node of the pod that has it.
+      if (ref.kind === 'IP' && ref.ip) {
+        const node = model.nodeByIP(ref.ip)?.name ?? model.podsByIP(ref.ip)[0]?.nodeName;
+        if (node) out.add(node);
+      }
     }
     for (const p of r.paths) for (const h of p.hops) if (h.node) out.add(h.node);
   }
   return [...out].filter((n) => model.node(n)).sort();
 }
 
-/** The pods at the ends of a trace: their own network namespace views are collected too. */
-export function pathPods(results: readonly TraceResult[]): PodOnPath[] {
-  const out = new Map<string, PodOnPath>();
-  for (const r of results) {
-    for (const ref of [r.source, r.destination, ...r.paths.map((p) => p.to)]) {
-      if (ref?.kind !== 'Pod' || !ref.namespace || !ref.name || !ref.node) continue;
-      out.set(`${ref.namespace}/${ref.name}`, { namespace: ref.namespace, name: ref.name, node: ref.node });
-    }
-  }
-  return [...out.values()];
+/**
+ * The pods whose own views (addresses, routes, sockets, resolv.conf) are collected with the
+ * path's nodes: every running pod the live read found on them (the path's own pods: a live
+ * trace reads only its path's objects), as a snapshot collects every pod of its nodes.
+ */
+export function podsOnNodes(model: ClusterModel, nodes: readonly string[]): PodOnPath[] {
+  const wanted = new Set(nodes);
+  return model.pods
+    .filter((p) => p.nodeName && wanted.has(p.nodeName) && !p.hostNetwork && p.phase === 'Running')
+    .map((p) => ({ namespace: p.namespace, name: p.name, node: p.nodeName as string, uid: p.uid }));
 }
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -189,6 +200,7 @@ export class LiveTrace {
 
   constructor(private readonly flags: LiveFlags & { host?: string; path?: string }) {
     refuseOnSnapshot(flags);
+    checkProbeCount(flags['probe-count']);
     this.probeTimeoutS = parseProbeTimeout(flags['probe-timeout']);
   }
 
@@ -209,7 +221,8 @@ export class LiveTrace {
           // A target that does not exist: the trace itself says so.
         }
       }
-      files = await collectInto(cluster, this.flags, pathNodes(cluster.model, statics), pathPods(statics));
+      const nodes = pathNodes(cluster.model, statics);
+      files = await collectInto(cluster, this.flags, nodes, podsOnNodes(cluster.model, nodes));
       this.collected = files !== undefined;
     }
     if (this.flags.save) await saveBundle(this.flags.save, cluster, files);
@@ -405,11 +418,7 @@ export async function collectForDoctor(
     throw new UserError(
       `${nodes.length} nodes: name at most ${DOCTOR_MAX_NODES} with --nodes A,B, or capture them all with knet snapshot --collect-nodes`,
     );
-  const wanted = new Set(nodes);
-  const pods = cluster.model.pods
-    .filter((p) => p.nodeName && wanted.has(p.nodeName) && !p.hostNetwork && p.phase === 'Running')
-    .map((p) => ({ namespace: p.namespace, name: p.name, node: p.nodeName as string, uid: p.uid }));
-  const files = await collectInto(cluster, flags, nodes, pods);
+  const files = await collectInto(cluster, flags, nodes, podsOnNodes(cluster.model, nodes));
   if (flags.save) await saveBundle(flags.save, cluster, files);
 }
 
@@ -421,6 +430,8 @@ export async function probeDns(
   from: Pod | undefined,
 ): Promise<string[]> {
   refuseOnSnapshot(flags);
+  checkProbeCount(flags['probe-count']);
+  const timeoutS = parseProbeTimeout(flags['probe-timeout']);
   if (!flags.probe || !cluster.live) return [];
   if (!from) throw new UserError('--probe resolves the name from a pod: give --from pod/NAME');
   const type = check.query.type;
@@ -445,7 +456,7 @@ export async function probeDns(
           name: check.query.name,
           type,
           count,
-          timeoutS: parseProbeTimeout(flags['probe-timeout']),
+          timeoutS,
         },
       },
     ]);

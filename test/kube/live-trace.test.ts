@@ -18,6 +18,8 @@ let bundle: LoadedBundle;
 let kubeconfig: string;
 let snapshot: string;
 const fake: FakeNodeOptions = {};
+/** What the fake node does with a probe command ('refuse' as a node without python3 would). */
+let probeMode: 'refuse' | 'hang' = 'refuse';
 
 const debugPods = () =>
   server.objects('Pod').filter((p) => String(p.metadata.name).startsWith('knet-collect-'));
@@ -37,7 +39,12 @@ function expectAllDeleted(): void {
 
 beforeAll(async () => {
   ({ server, bundle } = await serveBundle(undefined, {
-    exec: (ctx, io) => bundleExec(bundle.nodeFiles, fake)(ctx, io),
+    exec: async (ctx, io) => {
+      if (ctx.command[3] !== 'knet-probe') return bundleExec(bundle.nodeFiles, fake)(ctx, io);
+      if (probeMode === 'hang') await new Promise((r) => setTimeout(r, 60_000).unref());
+      io.stderr('the debug image has no python3\n');
+      return 3;
+    },
   }));
   kubeconfig = server.kubeconfig();
   snapshot = path.join(tempDir('knet9-live-'), 'snap');
@@ -54,6 +61,7 @@ afterEach(() => {
   server.faults.length = 0;
   fake.broken = undefined;
   fake.onExec = undefined;
+  probeMode = 'refuse';
 });
 
 /** Evidence names a node file by its place: in a bundle, below the bundle's path. */
@@ -160,6 +168,106 @@ describe('trace --collect-nodes', () => {
       const end = Date.now() + 20_000;
       while (server.openSessions() === 0 || !debugPods().some((p) => p.spec.nodeName === 'node-2')) {
         if (Date.now() > end) throw new Error(`no debug pod running: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(130);
+      expect(stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expectAllDeleted();
+  }, 30_000);
+});
+
+describe('trace --probe: what is created, and what is left when it cannot run', () => {
+  const TRACE = ['trace', 'pod/shop/web-1', 'svc/shop/cart', '-n', 'shop'];
+
+  it('no permission to create pods: the permission named, the static trace printed', async () => {
+    const before = await live([...TRACE, '--json']);
+    server.forbid.push({ verb: 'create', resource: 'pods' });
+    server.requests.length = 0;
+    const r = await live([...TRACE, '--json', '--probe']);
+    expect(r.stderr).toContain(
+      'knet: warning: not probed: forbidden: cannot create pods in namespace default (see docs/rbac.md)',
+    );
+    const doc = JSON.parse(r.stdout);
+    const { observed, agreement, ...rest } = doc;
+    expect(rest).toEqual(JSON.parse(before.stdout));
+    expect(observed).toMatchObject({
+      attempts: 0,
+      notProbed: expect.stringMatching(/^forbidden: cannot create pods/),
+    });
+    expect(agreement.agrees).toBeNull();
+    expect(r.code).toBe(before.code);
+    expect(debugPods()).toEqual([]);
+  });
+
+  it('a probe that fails on the node: said under the verdict, the debug pod deleted', async () => {
+    const r = await live([...TRACE, '--probe']);
+    const lines = r.stdout.split('\n');
+    const v = lines.findIndex((l) => l.startsWith('Verdict:'));
+    expect(lines[v + 1]).toMatch(
+      /^observed: not probed \(the command failed in the debug pod: .*exit status 3 \(the debug image has no python3\)\)$/,
+    );
+    expect(createdOn()).toEqual(['node-1']);
+    expectAllDeleted();
+  });
+
+  it('one debug pod, on the source’s node: privileged, hostPID, the pinned image', async () => {
+    await live([...TRACE, '--probe', '--image', 'registry.local/netshoot:v0.13']);
+    const post = server.requests.find((r) => r.method === 'POST');
+    expect(post?.body.spec).toMatchObject({ nodeName: 'node-1', hostPID: true, hostNetwork: true });
+    expect(post?.body.spec.containers[0]).toMatchObject({
+      image: 'registry.local/netshoot:v0.13',
+      securityContext: { privileged: true },
+    });
+    const exec = server.requests.find((r) => r.path.endsWith('/exec'));
+    const command = exec?.query.getAll('command') ?? [];
+    expect(command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(command[3]).toBe('knet-probe');
+    const web1 = bundle.objects.find((o) => o.kind === 'Pod' && o.metadata.name === 'web-1');
+    expect(command[4]).toBe(web1.metadata.uid);
+    expect(JSON.parse(command[5])).toEqual({
+      kind: 'tcp',
+      host: '10.96.0.20',
+      port: 80,
+      count: 10,
+      timeoutS: 2,
+    });
+    expectAllDeleted();
+  });
+
+  it('nothing is created without --probe', async () => {
+    await live(TRACE);
+    expect(createdOn()).toEqual([]);
+  });
+
+  it('--probe-count is bounded (at most 100), --probe-timeout is a duration', async () => {
+    const many = await live([...TRACE, '--probe', '--probe-count', '101']);
+    expect(many.code).toBe(2);
+    expect(many.stderr).toBe('knet: --probe-count must be from 1 to 100: 101\n');
+    const bad = await live([...TRACE, '--probe', '--probe-timeout', 'soon']);
+    expect(bad.stderr).toBe('knet: --probe-timeout must be a duration from 50ms to 30s: soon\n');
+    expect(bad.code).toBe(2);
+    expect(createdOn()).toEqual([]);
+  });
+
+  it('SIGINT while the attempts run: the debug pod is deleted, exit 130', async () => {
+    probeMode = 'hang';
+    const child = spawn(process.execPath, [KNET_BIN, ...TRACE, '--probe', '--kubeconfig', kubeconfig], {
+      env: { ...process.env, NO_COLOR: '1', KUBECONFIG: '/nonexistent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    try {
+      const end = Date.now() + 20_000;
+      while (server.openSessions() === 0) {
+        if (Date.now() > end) throw new Error(`the probe did not start: ${stderr}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       child.kill('SIGINT');

@@ -13,7 +13,18 @@ import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { Hop, TracePath, TraceResult, Verdict } from '../trace/types.js';
 
-export type AttemptOutcome = 'connected' | 'refused' | 'timeout' | 'reset' | 'unreachable' | 'error';
+/**
+ * connected: the handshake completed and our FIN was acknowledged (TCP), or an answer came (DNS);
+ * stalled: the handshake completed but nothing after it got through (our FIN never acknowledged).
+ */
+export type AttemptOutcome =
+  | 'connected'
+  | 'refused'
+  | 'timeout'
+  | 'reset'
+  | 'unreachable'
+  | 'stalled'
+  | 'error';
 
 export interface ProbeAttempt {
   outcome: AttemptOutcome;
@@ -87,10 +98,12 @@ export function notProbed(method: string, why: string): Observed {
 /** How an attempt fails on a broken path: by the kind of the first broken hop. */
 export function expectedFailures(path: TracePath): AttemptOutcome[] {
   const hop = path.hops.find((h) => h.status === 'broken');
-  if (!hop) return ['timeout', 'unreachable'];
-  if (isReject(hop)) return ['refused', 'unreachable', 'reset'];
-  if (hop.kind === 'drop' || hop.kind === 'filter' || hop.kind === 'policy') return ['timeout'];
-  return ['timeout', 'unreachable'];
+  if (!hop) return ['timeout', 'unreachable', 'stalled'];
+  // Delivered where nothing takes it (a pod, or the node itself as the last hop): a reset.
+  if (isReject(hop) || (hop.kind === 'node' && hop === path.hops[path.hops.length - 1]))
+    return ['refused', 'unreachable', 'reset'];
+  if (hop.kind === 'drop' || hop.kind === 'filter' || hop.kind === 'policy') return ['timeout', 'stalled'];
+  return ['timeout', 'unreachable', 'stalled'];
 }
 
 function isReject(hop: Hop): boolean {

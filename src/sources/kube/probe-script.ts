@@ -65,6 +65,7 @@ import json, socket, sys, time, errno, struct, random, threading
 resolv_path, spec = sys.argv[1], json.loads(sys.argv[2])
 T = float(spec['timeoutS'])
 UNREACH = (errno.EHOSTUNREACH, errno.ENETUNREACH)
+FIN_WAIT1 = 4
 
 def kind_of(e):
     if isinstance(e, socket.timeout): return 'timeout'
@@ -82,7 +83,18 @@ def tcp(host, port, request=None):
     try:
         s.connect((host, port))
         r = {'outcome': 'connected', 'ms': round((time.perf_counter() - t0) * 1000, 3)}
-        if request is not None:
+        if request is None:
+            # The handshake went through; does what follows? Our FIN must be acknowledged by
+            # the peer's kernel (no data reaches its application): a path that passes the
+            # handshake and drops the rest (asymmetric routing, conntrack INVALID) stalls here.
+            s.shutdown(socket.SHUT_WR)
+            end = t0 + T
+            while s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] == FIN_WAIT1:
+                if time.perf_counter() > end:
+                    r['outcome'] = 'stalled'
+                    break
+                time.sleep(0.002)
+        else:
             s.sendall(request)
             data = b''
             while b'\r\n' not in data and len(data) < 4096:
@@ -238,6 +250,7 @@ const OUTCOMES = new Set<AttemptOutcome>([
   'timeout',
   'reset',
   'unreachable',
+  'stalled',
   'error',
 ]);
 
