@@ -482,6 +482,7 @@ export async function probeDns(
         finding('PROBE_DISAGREES', {
           message: `The pod's own resolver disagrees with knet: ${doc.agreement && (doc.agreement as { reason: string }).reason}.`,
           objects: [where],
+          hint: `The pod's resolver got another answer than the cluster's objects call for: check the nameservers of its resolv.conf and what they answer (knet dns ${check.query.name} --server IP), a cache or a stub domain in between (docs/probe.md).`,
           evidence: resolutions.flatMap((r) =>
             r.queries.map(
               (q) =>

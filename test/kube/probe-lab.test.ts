@@ -9,7 +9,7 @@
 // with KNET_REQUIRE_REAL=1). Namespaces: knl-PID-kpr-…, all removed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raw } from '../../src/model/normalize.js';
@@ -35,6 +35,34 @@ const cgroupBase = existsSync('/sys/fs/cgroup/pids/cgroup.procs') ? '/sys/fs/cgr
 const FAULT_CASES = FAULTS.filter(
   (f) => f.overlay === 'hostgw' && (f.modes ?? ['iptables']).includes('iptables') && !f.probe.big,
 );
+const RESOLV_CONF =
+  'search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 127.0.0.53\noptions ndots:5\n';
+/**
+ * A DNS server on 127.0.0.53 in the client's namespace: api.shop.svc.cluster.local is the api
+ * Service's address (10.96.0.11, as the cluster DNS would say); web.shop.svc.cluster.local is
+ * a wrong one (192.0.2.80, a stale record); every other name is NXDOMAIN.
+ */
+const DNS_RESPONDER = `
+import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
+const packet = createRequire(${JSON.stringify(path.resolve(__dirname, '../../package.json'))})('dns-packet');
+const A = { 'api.shop.svc.cluster.local': '10.96.0.11', 'web.shop.svc.cluster.local': '192.0.2.80' };
+const sock = dgram.createSocket('udp4');
+sock.on('message', (msg, rinfo) => {
+  const q = packet.decode(msg);
+  const name = q.questions[0].name.toLowerCase();
+  const ip = q.questions[0].type === 'A' ? A[name] : undefined;
+  const answer = packet.encode({
+    id: q.id, type: 'response', flags: packet.RECURSION_DESIRED | (A[name] ? 0 : 3),
+    questions: q.questions,
+    answers: ip ? [{ name, type: 'A', ttl: 5, data: ip }] : [],
+  });
+  sock.send(answer, rinfo.port, rinfo.address);
+});
+sock.bind(53, '127.0.0.53', () => process.stdout.write('ready\\n'));
+setTimeout(() => process.exit(0), 900_000).unref();
+`;
+
 /** The lab's probe outcome as the probe's attempt outcome. */
 const AS_ATTEMPT: Record<string, string> = {
   ok: 'connected',
@@ -51,6 +79,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
   let lab: Lab;
   /** Source pod key → [its uid as served, the sleeper holding its namespace in a cgroup]. */
   const sources = new Map<string, { uid: string; proc: ChildProcess; cgroup: string }>();
+  let responder: ChildProcess | undefined;
   /** The probe's commands running now (killed when their exec session goes away). */
   const running = new Set<ChildProcess>();
 
@@ -103,6 +132,22 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
     lab = await buildLab(loadScenario(SCENARIO, { overlay: 'hostgw', proxyMode: 'iptables' }), prefix);
     // Each source pod gets a process in its namespace, in a cgroup named after its uid, as the
     // kubelet's containers are: that is how the probe finds the namespace on the node.
+    // The client's resolver (as kubelet would mount it): its nameserver is a DNS responder on
+    // the pod's own loopback, which knows two names (dnsResponder below).
+    const client = lab.pod('shop/client');
+    mkdirSync(`/etc/netns/${client.ns}`, { recursive: true });
+    writeFileSync(`/etc/netns/${client.ns}/resolv.conf`, RESOLV_CONF);
+    responder = spawn(
+      'ip',
+      ['netns', 'exec', client.ns, process.execPath, '--input-type=module', '-e', DNS_RESPONDER],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      responder?.stdout?.on('data', (d) => String(d).includes('ready') && resolve());
+      responder?.on('exit', (code) => reject(new Error(`the DNS responder exited (${code})`)));
+    });
     for (const key of new Set(FAULT_CASES.map((f) => f.probe.from))) {
       const pod = lab.pod(key);
       const uid = randomUUID();
@@ -115,6 +160,15 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
   }, 90_000);
 
   afterAll(() => {
+    responder?.kill('SIGKILL');
+    if (lab) {
+      rmSync(`/etc/netns/${lab.pod('shop/client').ns}`, { recursive: true, force: true });
+      try {
+        rmdirSync('/etc/netns');
+      } catch {
+        // another namespace's files are there
+      }
+    }
     for (const s of sources.values()) {
       s.proc.kill('SIGKILL');
       for (let i = 0; i < 40 && existsSync(s.cgroup); i++) {
@@ -195,6 +249,120 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
     },
     90_000,
   );
+
+  describe('UDP and DNS', () => {
+    let dir: string;
+    let server: TestApiServer;
+    beforeAll(async () => {
+      dir = path.join(tempDir('knet9-kpr-'), 'dns');
+      captureBundle(lab, dir);
+      server = await serve(dir);
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    it('UDP port 53: a DNS query per attempt; the echo server’s answer is a reply', async () => {
+      const r = await runKnet([
+        ...[
+          'trace',
+          'pod/shop/client',
+          'svc/shop/echo:53',
+          '--protocol',
+          'udp',
+          '--collect-nodes',
+          '--probe',
+        ],
+        ...['--probe-count', '4', '--json', '--kubeconfig', server.kubeconfig()],
+      ]);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.verdict).toBe('reachable');
+      expect(doc.observed).toMatchObject({
+        method:
+          "DNS query (A kubernetes.default.svc.cluster.local) to 10.96.0.12:53/UDP from pod/shop/client's network namespace",
+        attempts: 4,
+        succeeded: 4,
+      });
+      expect(doc.agreement.agrees).toBe(true);
+      expectAllDeleted(server);
+    }, 60_000);
+
+    it('dns --probe: the pod’s own resolver, search path included, agrees with knet', async () => {
+      const r = await runKnet([
+        'dns',
+        'api',
+        '--from',
+        'pod/shop/client',
+        '--probe',
+        '--json',
+        '--kubeconfig',
+        server.kubeconfig(),
+      ]);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.resolvedName).toBe('api.shop.svc.cluster.local');
+      expect(doc.observed.resolvConf).toBe(RESOLV_CONF);
+      // ndots:5: the search path first; the first candidate answers.
+      expect(doc.observed.resolutions).toEqual([
+        {
+          queries: [
+            {
+              name: 'api.shop.svc.cluster.local',
+              server: '127.0.0.53',
+              rcode: 'NOERROR',
+              outcome: 'connected',
+              addresses: ['10.96.0.11'],
+              ms: expect.any(Number),
+            },
+          ],
+          addresses: ['10.96.0.11'],
+        },
+      ]);
+      expect(doc.agreement).toEqual({
+        agrees: true,
+        reason: 'resolved as expected: 10.96.0.11 (from api.shop.svc.cluster.local)',
+      });
+      expectAllDeleted(server);
+    }, 60_000);
+
+    it('dns --probe: a stale record the pod gets is PROBE_DISAGREES', async () => {
+      const r = await runKnet([
+        'dns',
+        'web',
+        '--from',
+        'pod/shop/client',
+        '--probe',
+        '--kubeconfig',
+        server.kubeconfig(),
+      ]);
+      expect(r.stdout).toMatch(
+        /^observed: 0\/1 resolution from pod\/shop\/client as expected — DISAGREES \(expected 10\.96\.0\.\d+ \(from web\.shop\.svc\.cluster\.local\), the pod's resolver got 192\.0\.2\.80 \(from web\.shop\.svc\.cluster\.local\)\)$/m,
+      );
+      expect(r.stdout).toMatch(/WARNING PROBE_DISAGREES +The pod's own resolver disagrees with knet/);
+      expect(r.stdout).toContain('evidence: web.shop.svc.cluster.local → 127.0.0.53: NOERROR 192.0.2.80');
+      // A name the cluster does not have: every candidate of the search path, then the name.
+      const nx = await runKnet([
+        'dns',
+        'nothere',
+        '--from',
+        'pod/shop/client',
+        '--probe',
+        '--json',
+        '--kubeconfig',
+        server.kubeconfig(),
+      ]);
+      const queries = JSON.parse(nx.stdout).observed.resolutions[0].queries.map(
+        (q: { name: string; rcode: string }) => `${q.name} ${q.rcode}`,
+      );
+      expect(queries).toEqual([
+        'nothere.shop.svc.cluster.local NXDOMAIN',
+        'nothere.svc.cluster.local NXDOMAIN',
+        'nothere.cluster.local NXDOMAIN',
+        'nothere NXDOMAIN',
+      ]);
+      expect(JSON.parse(nx.stdout).agreement.agrees).toBe(true);
+      expectAllDeleted(server);
+    }, 60_000);
+  });
 
   describe('a rule added after the bundle was captured', () => {
     const forwardDrop = FAULTS.find((f) => f.id === 'forward-drop') as Fault;
