@@ -39,6 +39,12 @@ export const probeFlags = {
     description: 'attempts per destination, at most 100 [default: 10]',
     dependsOn: ['probe'],
   }),
+  'probe-mode': Flags.string({
+    description:
+      "how the attempts are made: debug-pod (default: a short-lived privileged pod on the source's node enters the source pod's network namespace; deleted afterwards) or ephemeral (an ephemeral debug container added to the source pod, for clusters that forbid privileged pods: Kubernetes cannot remove it, so it stays in the pod spec, stopped, until the pod is deleted)",
+    options: ['debug-pod', 'ephemeral'],
+    dependsOn: ['probe'],
+  }),
   'probe-timeout': Flags.string({
     description: 'the time one attempt may take [default: 2s]',
     helpValue: 'DURATION',

@@ -32,6 +32,7 @@ export interface LiveFlags {
   probe?: boolean;
   'probe-count'?: number;
   'probe-timeout'?: string;
+  'probe-mode'?: string;
   image?: string;
   'debug-namespace'?: string;
   'node-timeout'?: number;
@@ -80,6 +81,23 @@ function debugOptions(flags: LiveFlags) {
     nodeTimeoutMs: (flags['node-timeout'] ?? 120) * 1000,
     progress: tty() ? progress : undefined,
   };
+}
+
+/** What a probe creates, said before it does. */
+function probeVehicle(flags: LiveFlags): string {
+  return flags['probe-mode'] === 'ephemeral'
+    ? 'an ephemeral container in each source pod: it stops by itself and stays in the pod spec until the pod is deleted'
+    : `debug pods in namespace ${flags['debug-namespace'] ?? 'default'}, deleted afterwards`;
+}
+
+/** The attempts, by the mode asked for (debug pods, or ephemeral containers). */
+async function probe(flags: LiveFlags, requests: ProbeRequest[]) {
+  if (flags['probe-mode'] === 'ephemeral') {
+    const { runEphemeralProbes } = await import('../sources/kube/ephemeral-probe.js');
+    return runEphemeralProbes(debugOptions(flags), requests);
+  }
+  const { runProbes } = await import('../sources/kube/probe.js');
+  return runProbes(debugOptions(flags), requests);
 }
 
 /** A refusal by the API server (RBAC, Pod Security admission): the rest can still be answered. */
@@ -240,13 +258,12 @@ export class LiveTrace {
     for (const [i, p] of plans.entries())
       if ('notProbed' in p) observed.set(results[i], notProbed(p.method, p.notProbed));
     if (requests.length) {
-      const { runProbes } = await import('../sources/kube/probe.js');
       say(
-        `probing from ${[...new Set(requests.map((p) => p.where))].join(', ')}: ${count} attempt${count === 1 ? '' : 's'} each (debug pods in namespace ${this.flags['debug-namespace'] ?? 'default'}, deleted afterwards)`,
+        `probing from ${[...new Set(requests.map((p) => p.where))].join(', ')}: ${count} attempt${count === 1 ? '' : 's'} each (${probeVehicle(this.flags)})`,
       );
       try {
-        const run = await runProbes(
-          debugOptions(this.flags),
+        const run = await probe(
+          this.flags,
           requests.map((p) => p.request),
         );
         clearProgress();
@@ -438,16 +455,15 @@ export async function probeDns(
   if (type !== 'A' && type !== 'AAAA') throw new UserError(`--probe resolves A and AAAA names, not ${type}`);
   if (!from.nodeName)
     throw new UserError(`pod ${from.namespace}/${from.name} is not on a node: nothing to probe from`);
-  const { runProbes } = await import('../sources/kube/probe.js');
   const { dnsAgreement } = await import('../analyses/probe/agreement.js');
   const count = flags['probe-count'] ?? 1;
   const where = `pod/${from.namespace}/${from.name}`;
   say(
-    `resolving ${check.query.name} from ${where}'s network namespace on ${from.nodeName} (a debug pod in namespace ${flags['debug-namespace'] ?? 'default'}, deleted afterwards)`,
+    `resolving ${check.query.name} from ${where}'s network namespace on ${from.nodeName} (${probeVehicle(flags)})`,
   );
   const doc = check as DnsCheck & { observed?: unknown; agreement?: unknown };
   try {
-    const run = await runProbes(debugOptions(flags), [
+    const run = await probe(flags, [
       {
         node: from.nodeName,
         pod: { namespace: from.namespace, name: from.name },

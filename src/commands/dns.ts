@@ -53,6 +53,7 @@ export default class Dns extends KnetCommand {
       dependsOn: ['probe'],
     }),
     'probe-timeout': probeFlags['probe-timeout'],
+    'probe-mode': probeFlags['probe-mode'],
     ...debugPodFlags,
   };
 

@@ -50,6 +50,7 @@ beforeAll(async () => {
   snapshot = path.join(tempDir('knet9-live-'), 'snap');
   const r = await runKnet(['snapshot', '-A', '-o', snapshot, '--collect-nodes', '--kubeconfig', kubeconfig]);
   expect(r.code).toBe(0);
+  server.requests.length = 0;
 }, 120_000);
 afterAll(async () => {
   await server?.close();
@@ -237,6 +238,32 @@ describe('trace --probe: what is created, and what is left when it cannot run', 
       timeoutS: 2,
     });
     expectAllDeleted();
+  });
+
+  it('--probe-mode ephemeral: a patch of the source pod, no debug pod; a 403 names the permission', async () => {
+    const r = await live([...TRACE, '--json', '--probe', '--probe-mode', 'ephemeral']);
+    const patch = server.requests.find((x) => x.method === 'PATCH');
+    expect(patch?.path).toBe('/api/v1/namespaces/shop/pods/web-1/ephemeralcontainers');
+    const container = patch?.body.spec.ephemeralContainers[0];
+    expect(container).toMatchObject({
+      name: expect.stringMatching(/^knet-probe-\w+$/),
+      image: 'nicolaka/netshoot:v0.13',
+    });
+    expect(container.securityContext).toBeUndefined();
+    expect(createdOn()).toEqual([]);
+    // The probe ran in that container, without entering anything ("-").
+    const exec = server.requests.find((x) => x.path.endsWith('/exec'));
+    expect(exec?.path).toBe('/api/v1/namespaces/shop/pods/web-1/exec');
+    expect(exec?.query.get('container')).toBe(container.name);
+    expect(exec?.query.getAll('command')[4]).toBe('-');
+    expect(JSON.parse(r.stdout).observed.notProbed).toMatch(/the debug image has no python3/);
+    server.requests.length = 0;
+    server.forbid.push({ verb: 'patch', resource: 'pods/ephemeralcontainers' });
+    const denied = await live([...TRACE, '--probe', '--probe-mode', 'ephemeral']);
+    expect(denied.stderr).toContain(
+      'knet: warning: not probed: forbidden: cannot patch pods/ephemeralcontainers web-1 in namespace shop (see docs/rbac.md)',
+    );
+    expect(denied.stdout).toMatch(/^Verdict: /m);
   });
 
   it('nothing is created without --probe', async () => {

@@ -88,8 +88,12 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
     (nodeFiles: Record<string, Record<string, string>>): ExecHandler =>
     async (ctx, io) => {
       if (ctx.command[3] !== 'knet-probe') return bundleExec(nodeFiles)(ctx, io);
-      const node = lab.node(String(ctx.pod.spec?.nodeName));
-      const child = spawn('ip', ['netns', 'exec', node.ns, ...ctx.command], {
+      // A debug pod runs on its node; an ephemeral container (--probe-mode ephemeral) is in
+      // the pod's own namespace.
+      const ns = ctx.container.startsWith('knet-probe-')
+        ? lab.pod(`${ctx.namespace}/${ctx.pod.metadata.name}`).ns
+        : lab.node(String(ctx.pod.spec?.nodeName)).ns;
+      const child = spawn('ip', ['netns', 'exec', ns, ...ctx.command], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       running.add(child);
@@ -437,6 +441,32 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       const v = lines.findIndex((l) => l.startsWith('Verdict: REACHABLE'));
       expect(lines[v + 1]).toMatch(/^observed: 10\/10 connected, median \d+(\.\d)? ms — agrees$/);
       expect(r.code).toBe(0);
+      expectAllDeleted(server);
+    }, 60_000);
+
+    it('--probe-mode ephemeral: an ephemeral container in the source pod, no privileged pod', async () => {
+      const r = await runKnet([
+        ...[
+          'trace',
+          'pod/shop/client',
+          'svc/shop/api:80',
+          '--probe',
+          '--probe-mode',
+          'ephemeral',
+          '--probe-count',
+          '5',
+        ],
+        ...['--collect-nodes', '--json', '--kubeconfig', server.kubeconfig()],
+      ]);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.observed).toMatchObject({ attempts: 5, succeeded: 5 });
+      expect(doc.agreement.agrees).toBe(true);
+      const patch = server.requests.filter((x) => x.method === 'PATCH');
+      expect(patch.map((x) => x.path)).toEqual(['/api/v1/namespaces/shop/pods/client/ephemeralcontainers']);
+      expect(r.stderr).toMatch(
+        /an ephemeral container in each source pod: it stops by itself and stays in the pod spec/,
+      );
+      // The debug pods of --collect-nodes only, all deleted.
       expectAllDeleted(server);
     }, 60_000);
 
