@@ -3,13 +3,12 @@
 // cluster's node files. The live answer must be the snapshot's answer, only the path's nodes
 // get a debug pod, and every debug pod is deleted — on success, on failure and on SIGINT.
 // The flags that need a live cluster refuse a snapshot; a 403 still prints the static trace.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../src/sources/bundle/read.js';
-import { cleanupTemp, KNET_BIN, runKnet, serveBundle, tempDir } from './helpers.js';
-import type { TestApiServer } from './server/apiserver.js';
+import { cleanupTemp, interruptKnet, runKnet, serveBundle, tempDir } from './helpers.js';
+import type { ExecHandler, TestApiServer } from './server/apiserver.js';
 import type { LoadedBundle } from './server/bundle.js';
 import { bundleExec, type FakeNodeOptions } from './server/fake-node.js';
 
@@ -20,6 +19,12 @@ let snapshot: string;
 const fake: FakeNodeOptions = {};
 /** What the fake node does with a probe command ('refuse' as a node without python3 would). */
 let probeMode: 'refuse' | 'hang' = 'refuse';
+
+/** A node whose debug image cannot run the probe. */
+const probeRefused: ExecHandler = async (_ctx, io) => {
+  io.stderr('the debug image has no python3\n');
+  return 3;
+};
 
 const debugPods = () =>
   server.objects('Pod').filter((p) => String(p.metadata.name).startsWith('knet-collect-'));
@@ -42,8 +47,7 @@ beforeAll(async () => {
     exec: async (ctx, io) => {
       if (ctx.command[3] !== 'knet-probe') return bundleExec(bundle.nodeFiles, fake)(ctx, io);
       if (probeMode === 'hang') await new Promise((r) => setTimeout(r, 60_000).unref());
-      io.stderr('the debug image has no python3\n');
-      return 3;
+      return probeRefused(ctx, io);
     },
   }));
   kubeconfig = server.kubeconfig();
@@ -152,32 +156,13 @@ describe('trace --collect-nodes', () => {
 
   it('SIGINT while a node is read: the debug pods are deleted, exit 130', async () => {
     fake.broken = { 'node-2': 'hang' };
-    const child = spawn(
-      process.execPath,
-      [KNET_BIN, ...TRACE, '--collect-nodes', '--kubeconfig', kubeconfig],
-      {
-        env: { ...process.env, NO_COLOR: '1', KUBECONFIG: '/nonexistent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    // node-1 is read at once; node-2's read hangs, with its debug pod running.
+    const r = await interruptKnet(
+      [...TRACE, '--collect-nodes', '--kubeconfig', kubeconfig],
+      () => server.openSessions() > 0 && debugPods().some((p) => p.spec.nodeName === 'node-2'),
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    try {
-      // node-1 is read at once; node-2's read hangs, with its debug pod running.
-      const end = Date.now() + 20_000;
-      while (server.openSessions() === 0 || !debugPods().some((p) => p.spec.nodeName === 'node-2')) {
-        if (Date.now() > end) throw new Error(`no debug pod running: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      child.kill('SIGINT');
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      expect(code).toBe(130);
-      expect(stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
     expectAllDeleted();
   }, 30_000);
 });
@@ -241,29 +226,36 @@ describe('trace --probe: what is created, and what is left when it cannot run', 
   });
 
   it('--probe-mode ephemeral: a patch of the source pod, no debug pod; a 403 names the permission', async () => {
-    const r = await live([...TRACE, '--json', '--probe', '--probe-mode', 'ephemeral']);
-    const patch = server.requests.find((x) => x.method === 'PATCH');
-    expect(patch?.path).toBe('/api/v1/namespaces/shop/pods/web-1/ephemeralcontainers');
-    const container = patch?.body.spec.ephemeralContainers[0];
-    expect(container).toMatchObject({
-      name: expect.stringMatching(/^knet-probe-\w+$/),
-      image: 'nicolaka/netshoot:v0.13',
-    });
-    expect(container.securityContext).toBeUndefined();
-    expect(createdOn()).toEqual([]);
-    // The probe ran in that container, without entering anything ("-").
-    const exec = server.requests.find((x) => x.path.endsWith('/exec'));
-    expect(exec?.path).toBe('/api/v1/namespaces/shop/pods/web-1/exec');
-    expect(exec?.query.get('container')).toBe(container.name);
-    expect(exec?.query.getAll('command')[4]).toBe('-');
-    expect(JSON.parse(r.stdout).observed.notProbed).toMatch(/the debug image has no python3/);
-    server.requests.length = 0;
-    server.forbid.push({ verb: 'patch', resource: 'pods/ephemeralcontainers' });
-    const denied = await live([...TRACE, '--probe', '--probe-mode', 'ephemeral']);
-    expect(denied.stderr).toContain(
-      'knet: warning: not probed: forbidden: cannot patch pods/ephemeralcontainers web-1 in namespace shop (see docs/rbac.md)',
-    );
-    expect(denied.stdout).toMatch(/^Verdict: /m);
+    // Its own server: an ephemeral container stays in the pod's spec, as on a real cluster.
+    const own = (await serveBundle(undefined, { exec: probeRefused })).server;
+    const run = (args: string[]) => runKnet([...args, '--kubeconfig', own.kubeconfig()]);
+    try {
+      const r = await run([...TRACE, '--json', '--probe', '--probe-mode', 'ephemeral']);
+      const patch = own.requests.find((x) => x.method === 'PATCH');
+      expect(patch?.path).toBe('/api/v1/namespaces/shop/pods/web-1/ephemeralcontainers');
+      const container = patch?.body.spec.ephemeralContainers[0];
+      expect(container).toMatchObject({
+        name: expect.stringMatching(/^knet-probe-\w+$/),
+        image: 'nicolaka/netshoot:v0.13',
+      });
+      expect(container.securityContext).toBeUndefined();
+      expect(own.requests.filter((x) => x.method === 'POST')).toEqual([]);
+      // The probe ran in that container, without entering anything ("-").
+      const exec = own.requests.find((x) => x.path.endsWith('/exec'));
+      expect(exec?.path).toBe('/api/v1/namespaces/shop/pods/web-1/exec');
+      expect(exec?.query.get('container')).toBe(container.name);
+      expect(exec?.query.getAll('command')[4]).toBe('-');
+      expect(JSON.parse(r.stdout).observed.notProbed).toMatch(/the debug image has no python3/);
+      own.requests.length = 0;
+      own.forbid.push({ verb: 'patch', resource: 'pods/ephemeralcontainers' });
+      const denied = await run([...TRACE, '--probe', '--probe-mode', 'ephemeral']);
+      expect(denied.stderr).toContain(
+        'knet: warning: not probed: forbidden: cannot patch pods/ephemeralcontainers web-1 in namespace shop (see docs/rbac.md)',
+      );
+      expect(denied.stdout).toMatch(/^Verdict: /m);
+    } finally {
+      await own.close();
+    }
   });
 
   it('nothing is created without --probe', async () => {
@@ -283,27 +275,12 @@ describe('trace --probe: what is created, and what is left when it cannot run', 
 
   it('SIGINT while the attempts run: the debug pod is deleted, exit 130', async () => {
     probeMode = 'hang';
-    const child = spawn(process.execPath, [KNET_BIN, ...TRACE, '--probe', '--kubeconfig', kubeconfig], {
-      env: { ...process.env, NO_COLOR: '1', KUBECONFIG: '/nonexistent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    try {
-      const end = Date.now() + 20_000;
-      while (server.openSessions() === 0) {
-        if (Date.now() > end) throw new Error(`the probe did not start: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      child.kill('SIGINT');
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      expect(code).toBe(130);
-      expect(stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const r = await interruptKnet(
+      [...TRACE, '--probe', '--kubeconfig', kubeconfig],
+      () => server.openSessions() > 0,
+    );
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
     expectAllDeleted();
   }, 30_000);
 });

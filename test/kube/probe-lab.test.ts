@@ -19,7 +19,7 @@ import { FAULTS, type Fault, type FaultProbeResult, runFaultProbe } from '../lab
 import { labCanRun } from '../lab/gate.js';
 import { loadScenario } from '../lab/scenario.js';
 import { buildLab, type Lab } from '../lab/topology.js';
-import { type CliRun, cleanupTemp, runKnet, sharedPki, tempDir } from './helpers.js';
+import { type CliRun, cleanupTemp, interruptKnet, runKnet, sharedPki, tempDir } from './helpers.js';
 import { canEmulateNodes } from './netns.js';
 import { type ExecHandler, startTestApiServer, type TestApiServer } from './server/apiserver.js';
 import { loadBundleDir } from './server/bundle.js';
@@ -189,6 +189,20 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
     cleanupTemp();
   });
 
+  /** A server of a bundle captured when the block starts, for the tests of a describe block. */
+  function baselineServer(tag: string): () => TestApiServer {
+    let server: TestApiServer | undefined;
+    beforeAll(async () => {
+      const dir = path.join(tempDir('knet9-kpr-'), tag);
+      captureBundle(lab, dir);
+      server = await serve(dir);
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+    return () => server as TestApiServer;
+  }
+
   const traceArgs = (f: Fault, count: number) => [
     'trace',
     `pod/${f.probe.from}`,
@@ -255,16 +269,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
   );
 
   describe('UDP and DNS', () => {
-    let dir: string;
-    let server: TestApiServer;
-    beforeAll(async () => {
-      dir = path.join(tempDir('knet9-kpr-'), 'dns');
-      captureBundle(lab, dir);
-      server = await serve(dir);
-    });
-    afterAll(async () => {
-      await server?.close();
-    });
+    const server = baselineServer('dns');
 
     it('UDP port 53: a DNS query per attempt; the echo server’s answer is a reply', async () => {
       const r = await runKnet([
@@ -277,7 +282,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
           '--collect-nodes',
           '--probe',
         ],
-        ...['--probe-count', '4', '--json', '--kubeconfig', server.kubeconfig()],
+        ...['--probe-count', '4', '--json', '--kubeconfig', server().kubeconfig()],
       ]);
       const doc = JSON.parse(r.stdout);
       expect(doc.verdict).toBe('reachable');
@@ -288,7 +293,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         succeeded: 4,
       });
       expect(doc.agreement.agrees).toBe(true);
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
 
     it('dns --probe: the pod’s own resolver, search path included, agrees with knet', async () => {
@@ -300,7 +305,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         '--probe',
         '--json',
         '--kubeconfig',
-        server.kubeconfig(),
+        server().kubeconfig(),
       ]);
       const doc = JSON.parse(r.stdout);
       expect(doc.resolvedName).toBe('api.shop.svc.cluster.local');
@@ -325,7 +330,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         agrees: true,
         reason: 'resolved as expected: 10.96.0.11 (from api.shop.svc.cluster.local)',
       });
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
 
     it('dns --probe: a stale record the pod gets is PROBE_DISAGREES', async () => {
@@ -336,7 +341,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         'pod/shop/client',
         '--probe',
         '--kubeconfig',
-        server.kubeconfig(),
+        server().kubeconfig(),
       ]);
       expect(r.stdout).toMatch(
         /^observed: 0\/1 resolution from pod\/shop\/client as expected — DISAGREES \(expected 10\.96\.0\.\d+ \(from web\.shop\.svc\.cluster\.local\), the pod's resolver got 192\.0\.2\.80 \(from web\.shop\.svc\.cluster\.local\)\)$/m,
@@ -352,7 +357,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         '--probe',
         '--json',
         '--kubeconfig',
-        server.kubeconfig(),
+        server().kubeconfig(),
       ]);
       const queries = JSON.parse(nx.stdout).observed.resolutions[0].queries.map(
         (q: { name: string; rcode: string }) => `${q.name} ${q.rcode}`,
@@ -364,23 +369,13 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         'nothere NXDOMAIN',
       ]);
       expect(JSON.parse(nx.stdout).agreement.agrees).toBe(true);
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
   });
 
   describe('a rule added after the bundle was captured', () => {
     const forwardDrop = FAULTS.find((f) => f.id === 'forward-drop') as Fault;
-    let dir: string;
-    let server: TestApiServer;
-
-    beforeAll(async () => {
-      dir = path.join(tempDir('knet9-kpr-'), 'baseline');
-      captureBundle(lab, dir);
-      server = await serve(dir);
-    });
-    afterAll(async () => {
-      await server?.close();
-    });
+    const server = baselineServer('baseline');
 
     it('predicted reachable from the bundle, observed timeouts: PROBE_DISAGREES', async () => {
       await forwardDrop.apply(lab);
@@ -399,8 +394,8 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
           '--probe-timeout',
           '0.5s',
         ];
-        json = await runKnet([...args, '--json', '--kubeconfig', server.kubeconfig()]);
-        table = await runKnet([...args, '--kubeconfig', server.kubeconfig()]);
+        json = await runKnet([...args, '--json', '--kubeconfig', server().kubeconfig()]);
+        table = await runKnet([...args, '--kubeconfig', server().kubeconfig()]);
       } finally {
         await forwardDrop.revert(lab);
       }
@@ -424,7 +419,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       expect(lines[v + 1]).toBe(
         'observed: 0/5 connected, 5 timeout — DISAGREES (predicted reachable, but 5 of 5 attempts failed (5 timeout))',
       );
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
 
     it('and with the rule gone, the same trace agrees, with the RTT', async () => {
@@ -435,13 +430,13 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         '--probe',
         '--collect-nodes',
         '--kubeconfig',
-        server.kubeconfig(),
+        server().kubeconfig(),
       ]);
       const lines = r.stdout.split('\n');
       const v = lines.findIndex((l) => l.startsWith('Verdict: REACHABLE'));
       expect(lines[v + 1]).toMatch(/^observed: 10\/10 connected, median \d+(\.\d)? ms — agrees$/);
       expect(r.code).toBe(0);
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
 
     it('--probe-mode ephemeral: an ephemeral container in the source pod, no privileged pod', async () => {
@@ -456,18 +451,18 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
           '--probe-count',
           '5',
         ],
-        ...['--collect-nodes', '--json', '--kubeconfig', server.kubeconfig()],
+        ...['--collect-nodes', '--json', '--kubeconfig', server().kubeconfig()],
       ]);
       const doc = JSON.parse(r.stdout);
       expect(doc.observed).toMatchObject({ attempts: 5, succeeded: 5 });
       expect(doc.agreement.agrees).toBe(true);
-      const patch = server.requests.filter((x) => x.method === 'PATCH');
+      const patch = server().requests.filter((x) => x.method === 'PATCH');
       expect(patch.map((x) => x.path)).toEqual(['/api/v1/namespaces/shop/pods/client/ephemeralcontainers']);
       expect(r.stderr).toMatch(
         /an ephemeral container in each source pod: it stops by itself and stays in the pod spec/,
       );
       // The debug pods of --collect-nodes only, all deleted.
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
 
     it('a probe that fails on the node (the pod has no process there): said, pods deleted', async () => {
@@ -479,58 +474,28 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         '--probe',
         '--json',
         '--kubeconfig',
-        server.kubeconfig(),
+        server().kubeconfig(),
       ]);
       const doc = JSON.parse(r.stdout);
       expect(doc.observed.notProbed).toMatch(/no process of pod uid [\w-]+ on this node/);
       expect(doc.agreement.agrees).toBeNull();
-      expectAllDeleted(server);
+      expectAllDeleted(server());
     }, 60_000);
 
     it('SIGINT while the attempts run: the debug pod is deleted, exit 130', async () => {
       await forwardDrop.apply(lab);
       try {
-        const child = spawn(
-          process.execPath,
-          [
-            path.resolve(__dirname, '../../bin/knet'),
-            ...[
-              'trace',
-              'pod/shop/client',
-              'svc/shop/api:80',
-              '--probe',
-              '--probe-count',
-              '10',
-              '--probe-timeout',
-              '20s',
-            ],
-            '--kubeconfig',
-            server.kubeconfig(),
-          ],
-          { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        const args = ['trace', 'pod/shop/client', 'svc/shop/api:80', '--probe', '--probe-timeout', '20s'];
+        const r = await interruptKnet(
+          [...args, '--kubeconfig', server().kubeconfig()],
+          () => running.size > 0,
         );
-        let stderr = '';
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        try {
-          const end = Date.now() + 20_000;
-          while (running.size === 0) {
-            if (Date.now() > end) throw new Error(`the probe did not start: ${stderr}`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          await new Promise((r) => setTimeout(r, 200));
-          child.kill('SIGINT');
-          const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-          expect(code).toBe(130);
-          expect(stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
-        } finally {
-          child.kill('SIGKILL');
-        }
+        expect(r.code).toBe(130);
+        expect(r.stderr).toMatch(/interrupted: deleted the debug pods knet-collect-\w+/);
         // The probe's own processes end with their session.
         const end = Date.now() + 5000;
-        while (running.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-        expectAllDeleted(server);
+        while (running.size > 0 && Date.now() < end) await new Promise((done) => setTimeout(done, 20));
+        expectAllDeleted(server());
       } finally {
         await forwardDrop.revert(lab);
       }

@@ -7,7 +7,7 @@
 //   #knet-probe 1 {"attempts":[{"outcome":"connected","ms":0.41},…],"dns":…}
 //
 // Every attempt is bounded (its own timeout), attempts run at most 10 at a time.
-import type { AttemptOutcome } from '../../analyses/probe/agreement.js';
+import type { AttemptOutcome, ObservedResolution } from '../../analyses/probe/agreement.js';
 import { ParseError } from '../../core/errors.js';
 
 export const PROBE_VERSION = '1';
@@ -42,20 +42,12 @@ export interface Attempt {
 }
 
 /** One query the pod's resolver sends (kind "resolve"). */
-export interface ResolverQuery {
-  name: string;
-  server: string;
-  /** NOERROR, NXDOMAIN, SERVFAIL…; absent when no answer came. */
-  rcode?: string;
-  outcome: AttemptOutcome;
-  addresses: string[];
-  ms: number;
-}
+export type ResolverQuery = ObservedResolution['queries'][number];
 
 export interface ProbeOutput {
   attempts: Attempt[];
   /** kind "resolve": each resolution's queries, in the order the resolver sends them. */
-  resolutions?: { queries: ResolverQuery[]; addresses: string[] }[];
+  resolutions?: ObservedResolution[];
   /** kind "resolve": the resolv.conf that was read. */
   resolvConf?: string;
 }
