@@ -7,7 +7,7 @@
 // agreement what knet's verdict and the kernel say together; a rule added after the bundle was
 // captured must give PROBE_DISAGREES. Root only: skipped with a message otherwise (a failure
 // with KNET_REQUIRE_REAL=1). Namespaces: knl-PID-kpr-…, all removed.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -27,8 +27,12 @@ import { bundleExec } from './server/fake-node.js';
 
 const SCENARIO = path.resolve(__dirname, '../lab/scenarios/basic.yaml');
 const emulation = canEmulateNodes();
-const canRun = labCanRun('probe through the test API server (lab)') && emulation.ok;
+// The probe program is Python (as in the debug image): here it runs on this machine.
+const python = spawnSync('python3', ['-c', 'import socket; socket.TCP_INFO']).status === 0;
+const canRun = labCanRun('probe through the test API server (lab)') && emulation.ok && python;
 if (!emulation.ok) console.warn(`probe-lab.test.ts: skipped, ${emulation.why} (needs root and cgroups)`);
+if (!python)
+  console.warn('probe-lab.test.ts: skipped, python3 is not installed (the probe program needs it)');
 
 const cgroupBase = existsSync('/sys/fs/cgroup/pids/cgroup.procs') ? '/sys/fs/cgroup/pids' : '/sys/fs/cgroup';
 /** The faults whose probe the lab makes over TCP or UDP with small packets (hostgw, iptables). */
