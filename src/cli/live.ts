@@ -13,6 +13,7 @@ import {
 } from '../analyses/probe/agreement.js';
 import type { TraceQuery, TraceResult } from '../analyses/trace/types.js';
 import { UserError } from '../core/errors.js';
+import { assignIds } from '../findings/links.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { memoryNodeFiles } from '../model/node-files.js';
 import type { Pod } from '../model/types.js';
@@ -288,8 +289,12 @@ export class LiveTrace {
       const agree = agreement(r, o);
       r.observed = o;
       r.agreement = agree;
-      if (agree.agrees === false)
-        r.findings.push(disagreementFinding(this.objectsOf(r), o, agree, this.next(r)));
+      if (agree.agrees === false) {
+        // The trace's findings have their ids already: this one gets its own the same way.
+        const f = disagreementFinding(this.objectsOf(r), o, agree, this.next(r));
+        assignIds([f]);
+        r.findings.push(f);
+      }
     }
   }
 
@@ -494,19 +499,19 @@ export async function probeDns(
     doc.agreement = { agrees, reason: (agreements.find((x) => !x.agrees) ?? agreements[0])?.reason ?? '' };
     if (!agrees) {
       const { finding } = await import('../findings/catalog.js');
-      check.findings.push(
-        finding('PROBE_DISAGREES', {
-          message: `The pod's own resolver disagrees with knet: ${doc.agreement && (doc.agreement as { reason: string }).reason}.`,
-          objects: [where],
-          hint: `The pod's resolver got another answer than the cluster's objects call for: check the nameservers of its resolv.conf and what they answer (knet dns ${check.query.name} --server IP), a cache or a stub domain in between (docs/probe.md).`,
-          evidence: resolutions.flatMap((r) =>
-            r.queries.map(
-              (q) =>
-                `${q.name} → ${q.server}: ${q.rcode ?? q.outcome}${q.addresses.length ? ` ${q.addresses.join(', ')}` : ''}`,
-            ),
+      const disagrees = finding('PROBE_DISAGREES', {
+        message: `The pod's own resolver disagrees with knet: ${doc.agreement && (doc.agreement as { reason: string }).reason}.`,
+        objects: [where],
+        hint: `The pod's resolver got another answer than the cluster's objects call for: check the nameservers of its resolv.conf and what they answer (knet dns ${check.query.name} --server IP), a cache or a stub domain in between (docs/probe.md).`,
+        evidence: resolutions.flatMap((r) =>
+          r.queries.map(
+            (q) =>
+              `${q.name} → ${q.server}: ${q.rcode ?? q.outcome}${q.addresses.length ? ` ${q.addresses.join(', ')}` : ''}`,
           ),
-        }),
-      );
+        ),
+      });
+      assignIds([disagrees]);
+      check.findings.push(disagrees);
     }
     const ok = agreements.filter((x) => x.agrees).length;
     return [

@@ -164,6 +164,17 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
     ]);
   });
 
+  it('HTTPRoute backendRef port: the object diff compares the route as modelled', () => {
+    expect(diff(CHANGES.httpRoutePort(), '--objects').doc.objects).toEqual([
+      {
+        ref: 'httproute/shop/store',
+        change: 'changed',
+        fields: [{ path: 'rules[1].backendRefs[0].port', old: 443, new: 8443 }],
+        summary: 'httproute/shop/store changed: rules[1].backendRefs[0].port 443 → 8443',
+      },
+    ]);
+  });
+
   it('route removed, CoreDNS changed, targetPort changed, Ingress renamed', () => {
     const route = diff(CHANGES.routeRemoved()).doc.changes;
     expect(route).toEqual([

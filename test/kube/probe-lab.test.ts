@@ -417,6 +417,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
         'The probe disagrees with the trace: predicted reachable, but 5 of 5 attempts failed (5 timeout).',
       );
       expect(f.evidence[0]).toBe('predicted: reachable');
+      expect(f.id).toMatch(/^PROBE_DISAGREES-[0-9a-f]{10}$/);
       expect(f.hint).toMatch(/collected just before the probe/);
       const lines = table.stdout.split('\n');
       const v = lines.findIndex((l) => l.startsWith('Verdict: REACHABLE'));

@@ -24,6 +24,13 @@ export function objectsByRef(model: ClusterModel): Map<string, unknown> {
   add('ingressclass', model.ingressClasses);
   add('ds', model.daemonSets);
   add('configmap', model.configMaps);
+  add('gateway', model.gateways);
+  add('gatewayclass', model.gatewayClasses);
+  // A reference keeps its text as written, for evidence: compared by its parts only.
+  const parts = (o: object): Named =>
+    JSON.parse(JSON.stringify(o, (k, v) => (k === 'written' ? undefined : v)));
+  add('httproute', model.httpRoutes.map(parts));
+  add('referencegrant', model.referenceGrants);
   for (const o of model.others) {
     const raw = { ...o.raw } as Record<string, unknown>;
     // What changes on every write, or is the controller's to report.

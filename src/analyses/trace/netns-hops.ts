@@ -8,7 +8,6 @@ import type { ClusterModel } from '../../model/cluster.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpLink } from '../../parsers/iproute2.js';
-import { ipForwarding } from '../../parsers/sysctl.js';
 import { TUNNEL_KINDS } from '../dataplane/encap.js';
 import type { KPacket } from '../dataplane/netfilter.js';
 import { newPacket } from '../dataplane/netfilter.js';
@@ -24,6 +23,7 @@ import {
   routeDevice,
   routeGateway,
 } from '../dataplane/routing.js';
+import { ipForwarding } from '../dataplane/sysctls.js';
 import {
   describeBlock,
   type Entry,

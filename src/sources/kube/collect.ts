@@ -6,8 +6,9 @@
 // the agent pod (no debug pod needed): `cilium-dbg service list -o json`.
 import { UserError } from '../../core/errors.js';
 import { memoryNodeFiles, type NodeFiles } from '../../model/node-files.js';
+import { CILIUM_FILES } from '../../model/node-state.js';
 import type { Raw } from '../../model/normalize.js';
-import { CILIUM_FILES, parseCiliumServiceList } from '../../parsers/cilium.js';
+import { parseCiliumServiceList } from '../../parsers/cilium.js';
 import { ApiError, type KubeClient } from './client.js';
 import type { KubeConnection } from './config.js';
 import {
