@@ -102,6 +102,8 @@ export interface LoadedCluster {
   namespace: string;
   /** "bundle PATH" or "context NAME": said in messages. */
   origin: string;
+  /** Live: what was read, to rebuild the model with node files or save it (cli/live.ts). */
+  live?: import('../sources/kube/read.js').LiveCluster;
 }
 
 /**
@@ -213,6 +215,7 @@ export abstract class KnetCommand extends Command {
       model: buildModel(live.raws, undefined, live.coverage, inputWarnings()),
       namespace: flags.namespace ?? live.defaultNamespace,
       origin: `context ${live.context}`,
+      live,
     };
     // Live, -n is checked only when the namespaces were listed (RBAC may hide them).
     if (flags.namespace && live.raws.some((r) => (r as { kind?: string }).kind === 'Namespace')) {

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import type { ReplicaResults } from '../analyses/dns/check.js';
 import type { DnsResult, DnsType } from '../analyses/dns/types.js';
 import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
+import { debugPodFlags, probeFlags } from '../cli/live-flags.js';
 import { UserError } from '../core/errors.js';
 import type { ClusterModel } from '../model/cluster.js';
 import type { QueryOptions } from '../sources/dns/client.js';
@@ -43,6 +44,17 @@ export default class Dns extends KnetCommand {
       min: 50,
       max: 30000,
     }),
+    probe: Flags.boolean({
+      description:
+        "live, with --from: resolve NAME with the pod's own resolver configuration from inside its network namespace (through a short-lived debug pod on its node) and compare with the expected answer (docs/probe.md)",
+    }),
+    'probe-count': Flags.integer({
+      description: 'resolutions to make, at most 100 [default: 1]',
+      dependsOn: ['probe'],
+    }),
+    'probe-timeout': probeFlags['probe-timeout'],
+    'probe-mode': probeFlags['probe-mode'],
+    ...debugPodFlags,
   };
 
   protected override async answer(): Promise<Answer> {
@@ -105,8 +117,12 @@ export default class Dns extends KnetCommand {
       from,
       ...asked,
     });
+    // Live --probe: the pod's own resolver, compared with the expected answer.
+    const observed = await (await import('../cli/live.js')).probeDns(cluster, flags, check, from);
     const { renderDnsCheck } = await import('../render/dns.js');
-    await this.emit(format, check, () => renderDnsCheck(check, { wide: format === 'wide' }));
+    await this.emit(format, check, () =>
+      [renderDnsCheck(check, { wide: format === 'wide' }), ...observed.map((l) => `${l}\n`)].join(''),
+    );
     return { findings: check.findings };
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { collectFlags, saveFlag } from '../cli/live-flags.js';
 import { UserError } from '../core/errors.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
@@ -21,6 +22,13 @@ export default class Doctor extends KnetCommand {
       description: 'the lowest severity to list',
       options: ['error', 'warning', 'info'],
     }),
+    ...collectFlags,
+    nodes: Flags.string({
+      description: 'with --collect-nodes: only these nodes (comma-separated; at most 20 without it)',
+      helpValue: 'A,B',
+      dependsOn: ['collect-nodes'],
+    }),
+    ...saveFlag,
   };
 
   protected override async answer(): Promise<Answer> {
@@ -41,6 +49,8 @@ export default class Doctor extends KnetCommand {
     const cluster = await this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS], {
       optional: ['ingresses', 'ingressclasses', 'networkpolicies'],
     });
+    // Live --collect-nodes: the node files of a bounded set of nodes, read now.
+    await (await import('../cli/live.js')).collectForDoctor(cluster, flags);
     const { runDoctor } = await import('../analyses/doctor.js');
     const { renderDoctor } = await import('../render/doctor.js');
     const { document } = await import('../render/document.js');

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { Packet } from '../analyses/proxy/packet.js';
 import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
+import { collectFlags, saveFlag } from '../cli/live-flags.js';
 
 export default class ProxyCommand extends KnetCommand {
   static override summary =
@@ -47,6 +48,8 @@ export default class ProxyCommand extends KnetCommand {
       description: 'packet mode: the interface the packet arrives on',
       helpValue: 'IFACE',
     }),
+    ...collectFlags,
+    ...saveFlag,
   };
 
   protected override async answer(): Promise<Answer> {
@@ -69,6 +72,8 @@ export default class ProxyCommand extends KnetCommand {
       ['nodes', 'pods', 'services', 'endpointslices', 'endpoints', 'configmaps'],
       { allNamespaces: true } /* the node's rules cover every service */,
     );
+    // Live --collect-nodes: the files of --node, read now through a debug pod.
+    await (await import('../cli/live.js')).collectForProxy(cluster, flags);
     const model = cluster.model;
     const { loadNodeProxy, nodesWithProxyRules, packetEntry, simulatePacket, PROXY_FILES } = await import(
       '../analyses/proxy/simulate.js'

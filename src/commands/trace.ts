@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { TraceResult } from '../analyses/trace/types.js';
 import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
+import { collectFlags, probeFlags, saveFlag } from '../cli/live-flags.js';
 import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
@@ -60,6 +61,9 @@ export default class Trace extends KnetCommand {
       description:
         'a deploy/, sts/, ds/ or rs/ target: trace from (or to) each of its pods, not one ready pod',
     }),
+    ...collectFlags,
+    ...saveFlag,
+    ...probeFlags,
   };
 
   protected override async answer(): Promise<Answer> {
@@ -76,6 +80,8 @@ export default class Trace extends KnetCommand {
       throw new UserError('--host and --path apply to an ing/ or httproute/ destination only');
     if (flags.path !== undefined && !flags.path.startsWith('/'))
       throw new UserError(`--path must start with "/": ${flags.path}`);
+    const { LiveTrace } = await import('../cli/live.js');
+    const live = new LiveTrace(flags);
     const cluster = await this.loadCluster(
       flags,
       [...PATH_KINDS, ...(route ? EDGE_KINDS : [])],
@@ -108,26 +114,29 @@ export default class Trace extends KnetCommand {
     const port =
       flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
     const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
+    const queries = pairs.map(({ source, destination }) => ({
+      source,
+      destination,
+      port,
+      protocol,
+      viaNode: flags['via-node'],
+      host: flags.host,
+      path: flags.path,
+    }));
+    // Live: the path's node files (--collect-nodes) and the bundle (--save), before the trace.
+    await live.prepare(cluster, queries);
     const results: TraceResult[] = [];
-    for (const { source, destination } of pairs) {
+    for (const query of queries) {
       try {
-        results.push(
-          traceConnection(cluster.model, {
-            source,
-            destination,
-            port,
-            protocol,
-            viaNode: flags['via-node'],
-            host: flags.host,
-            path: flags.path,
-          }),
-        );
+        results.push(traceConnection(cluster.model, query));
       } catch (err) {
         if (!(err instanceof TraceTargetNotFound)) throw err;
         // A target that does not exist: the trace cannot be answered (exit 2), one line.
         throw new UserError(err.finding.message.replace(/\.$/, ''));
       }
     }
+    // Live --probe: real attempts from the source, compared with the prediction.
+    await live.observe(cluster, results);
     // Ids, cause → consequence links and fixes; each broken hop names the root findings behind it.
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
     const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
@@ -137,7 +146,12 @@ export default class Trace extends KnetCommand {
       return document('Trace', dataplane ? { ...r, dataplane } : r);
     };
     const text = (r: (typeof results)[number]) =>
-      renderTraceText(r, { explain: flags.explain, wide, dataplane: dataplaneOf(r) });
+      renderTraceText(r, {
+        explain: flags.explain,
+        wide,
+        dataplane: dataplaneOf(r),
+        under: live.lines(cluster, r),
+      });
     const wide = format === 'wide';
     if (format === 'dot') process.stdout.write(renderTraceDot(results[0]));
     else if (format === 'mermaid') process.stdout.write(renderTraceMermaid(results[0]));

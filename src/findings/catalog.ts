@@ -304,6 +304,10 @@ export const CATALOG = {
     severity: 'info',
     hint: 'Capture the node files (knet snapshot --collect-nodes, or docs/snapshot.md) to check this hop.',
   },
+  PROBE_DISAGREES: {
+    severity: 'warning',
+    hint: 'What knet predicted is not what happened: collect the path again (--collect-nodes) to rule out stale node files, then look for what knet does not model on the path (docs/probe.md).',
+  },
 } as const satisfies Record<string, { severity: Severity; hint: string }>;
 
 export type FindingCode = keyof typeof CATALOG;

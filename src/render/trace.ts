@@ -1,3 +1,4 @@
+import type { Agreement, Observed } from '../analyses/probe/agreement.js';
 import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
 import { escapeTerminal } from './escape.js';
 import { plural, renderFindings } from './findings.js';
@@ -66,7 +67,13 @@ function verdictText(v: string): string {
  */
 export function renderTraceText(
   result: TraceResult,
-  opts: { explain?: boolean; wide?: boolean; dataplane?: { node: string; summary: string } } = {},
+  opts: {
+    explain?: boolean;
+    wide?: boolean;
+    dataplane?: { node: string; summary: string };
+    /** Lines under the verdict (a live trace's observation, cli/live.ts). */
+    under?: string[];
+  } = {},
 ): string {
   const k = c();
   const out: string[] = [];
@@ -78,6 +85,7 @@ export function renderTraceText(
   // Say it once: an evidence line (the deciding rule, the policy) is printed where it first bites.
   const shown = new Map<string, number>();
   out.push(`${k.bold('Verdict:')} ${verdictText(result.verdict)}${summary}`);
+  out.push(...(opts.under ?? []));
   const explained = new Set<HopKind>();
   const policySaid = new Map<string, number>();
   result.paths.forEach((path, i) => {
@@ -118,6 +126,30 @@ export function renderTraceText(
   if (result.notes.length) out.push('');
   out.push(renderFindings(result.findings, 'Findings', { shown: new Set(shown.keys()) }));
   return out.join('\n');
+}
+
+/** "observed: 10/10 connected, median 0.4 ms — agrees": a probe's attempts under the verdict. */
+export function renderObserved(o: Observed, a: Agreement): string {
+  const k = c();
+  if (o.notProbed !== undefined) return `${k.bold('observed:')} not probed (${o.notProbed})`;
+  const ms = (n: number) => (n < 10 ? Number(n.toFixed(1)) : Math.round(n));
+  const failed = Object.entries(o.outcomes)
+    .filter(([kind]) => kind !== 'connected')
+    .map(([kind, n]) => `${n} ${kind}`);
+  const http = Object.entries(o.httpStatus ?? {}).map(([code, n]) => `HTTP ${code} ×${n}`);
+  const parts = [
+    `${o.succeeded}/${o.attempts} connected`,
+    ...failed,
+    ...http,
+    ...(o.rttMs ? [`median ${ms(o.rttMs.median)} ms`] : []),
+  ];
+  const verdict =
+    a.agrees === true
+      ? k.green('agrees')
+      : a.agrees === false
+        ? k.red('DISAGREES')
+        : k.yellow('nothing to compare');
+  return `${k.bold('observed:')} ${parts.join(', ')} — ${verdict}${a.agrees === true ? '' : ` (${a.reason})`}`;
 }
 
 /**

@@ -113,3 +113,33 @@ export function runKnet(
     });
   });
 }
+
+/**
+ * Runs the built CLI and sends it SIGINT as soon as `ready()` holds (polled every 20 ms, for at
+ * most 20 s): its exit code and stderr. The process is killed in any case.
+ */
+export async function interruptKnet(
+  args: string[],
+  ready: () => boolean,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [KNET_BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', DEBUG: '', KUBECONFIG: '/nonexistent/knet-test-kubeconfig' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const end = Date.now() + 20_000;
+    while (!ready()) {
+      if (Date.now() > end) throw new Error(`knet ${args.join(' ')}: not ready to interrupt: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGINT');
+    return { code: await closed, stderr };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}

@@ -10,7 +10,7 @@ import { UserError } from '../../core/errors.js';
 import type { Raw } from '../../model/normalize.js';
 import type { KubeConnection } from './config.js';
 
-export type Verb = 'get' | 'list' | 'create' | 'delete';
+export type Verb = 'get' | 'list' | 'create' | 'delete' | 'patch';
 
 /** What a request does, in RBAC terms: used to name a missing permission. */
 export interface RequestAction {
@@ -244,7 +244,11 @@ export class KubeClient {
     return this.request('GET', path, init);
   }
 
-  async request(method: 'GET' | 'POST' | 'DELETE', path: string, init: RequestInit): Promise<Response> {
+  async request(
+    method: 'GET' | 'POST' | 'DELETE' | 'PATCH',
+    path: string,
+    init: RequestInit,
+  ): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const res = await this.once(method, path, init);
       // 429/503 with Retry-After: the server asks us to come back (priority and fairness).
@@ -288,7 +292,9 @@ export class KubeClient {
       'User-Agent': 'knet/0.1 (read-only network diagnosis)',
     };
     if (payload) {
-      headers['Content-Type'] = 'application/json';
+      // A PATCH is a strategic merge patch (what kubectl debug sends for ephemeral containers).
+      headers['Content-Type'] =
+        method === 'PATCH' ? 'application/strategic-merge-patch+json' : 'application/json';
       headers['Content-Length'] = payload.length;
     }
     const lib = url.protocol === 'http:' ? http : https;

@@ -613,6 +613,39 @@ export async function startTestApiServer(opts: TestApiServerOptions): Promise<Te
       res.writeHead(201, { 'Content-Type': 'application/json' });
       return res.end(JSON.stringify(pod));
     }
+    if (method === 'PATCH' && r.name && r.served.kind === 'Pod' && r.subresource === 'ephemeralcontainers') {
+      // kubectl debug's patch: ephemeral containers are added (never removed); the simulated
+      // kubelet starts them after 20 ms.
+      const o = bucket?.get(k);
+      if (!o)
+        return status(res, 404, 'NotFound', `pods "${r.name}" not found`, { name: r.name, kind: 'pods' });
+      const body = JSON.parse(await readBody(req));
+      entry.body = structuredClone(body);
+      entry.resource = 'pods/ephemeralcontainers';
+      const added: Raw[] = Array.isArray(body?.spec?.ephemeralContainers)
+        ? body.spec.ephemeralContainers
+        : [];
+      const known = new Set((o.spec.ephemeralContainers ?? []).map((c: Raw) => c.name));
+      o.spec.ephemeralContainers = [
+        ...(o.spec.ephemeralContainers ?? []),
+        ...added.filter((c) => !known.has(c.name)),
+      ];
+      o.metadata.resourceVersion = String(++rv);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        o.status ??= {};
+        o.status.ephemeralContainerStatuses = o.spec.ephemeralContainers.map((c: Raw) => ({
+          name: c.name,
+          image: c.image,
+          ready: false,
+          restartCount: 0,
+          state: { running: { startedAt: new Date().toISOString() } },
+        }));
+      }, 20);
+      timers.add(t);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(o));
+    }
     if (method === 'DELETE' && r.name && r.served.kind === 'Pod') {
       const o = bucket?.get(k);
       if (!o)
