@@ -155,9 +155,10 @@ export abstract class KnetCommand extends Command {
     const { buildModel } = await import('../model/build.js');
     if (flags.snapshot) {
       const { readBundle } = await import('../sources/bundle/read.js');
+      const { bundleModel } = await import('../sources/bundle/model.js');
       const bundle = await readBundle(flags.snapshot);
       const loaded = {
-        model: buildModel(bundle.raws, bundle.nodeFiles, undefined, inputWarnings()),
+        model: bundleModel(bundle, inputWarnings()),
         namespace: flags.namespace ?? 'default',
         origin: `bundle ${bundle.location}`,
       };

@@ -43,9 +43,13 @@ export function bundleFingerprint(dir) {
   const walk = (rel) => {
     for (const name of readdirSync(path.join(dir, rel)).sort()) {
       const r = path.join(rel, name);
-      if (name === 'bench.json' || name === 'index.json' || name.startsWith('.knet')) continue;
+      if (name === 'bench.json' || name === 'knet-index.json' || name.startsWith('.knet')) continue;
       if (statSync(path.join(dir, r)).isDirectory()) walk(r);
-      else h.update(r).update('\0').update(readFileSync(path.join(dir, r))).update('\0');
+      else
+        h.update(r)
+          .update('\0')
+          .update(readFileSync(path.join(dir, r)))
+          .update('\0');
     }
   };
   walk('');

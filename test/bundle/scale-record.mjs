@@ -13,4 +13,7 @@ for (const line of CASES) {
   outputs[line] = runCase(line, dir);
   process.stderr.write(`${outputs[line].slice(0, 12)}  ${line}\n`);
 }
-writeFileSync(HASHES, `${JSON.stringify({ size: SIZE, bundle: bundleFingerprint(dir), outputs }, null, 2)}\n`);
+writeFileSync(
+  HASHES,
+  `${JSON.stringify({ size: SIZE, bundle: bundleFingerprint(dir), outputs }, null, 2)}\n`,
+);
