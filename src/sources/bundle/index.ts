@@ -75,6 +75,8 @@ export class IndexBuilder {
   private readonly podNode: number[] = [];
   private readonly podIPs: string[] = [];
   private next = -1;
+  /** An object a bundle reader would not take as one (no kind, a List): no index then. */
+  private unindexable = false;
 
   private id(table: keyof IndexBuilder['tables'], value: string): number {
     const map = this.tables[table];
@@ -100,6 +102,8 @@ export class IndexBuilder {
   /** The next object of the current file: it starts where the one before ended + ",\n". */
   add(file: number, start: number, length: number, raw: Raw): void {
     if (start !== this.next) throw new Error(`index: object at ${start}, expected at ${this.next}`);
+    if (typeof raw?.kind !== 'string' || (Array.isArray(raw.items) && raw.kind.endsWith('List')))
+      this.unindexable = true;
     this.next = start + length + 2;
     const ns = typeof raw.metadata?.namespace === 'string' ? raw.metadata.namespace : '';
     const kind = this.id('kinds', indexKind(raw));
@@ -126,7 +130,9 @@ export class IndexBuilder {
     this.podIPs.push([...new Set(ips.map(canonical))].join(' '));
   }
 
-  finish(): BundleIndex {
+  /** The index, undefined when an object was not one a reader takes as it is. */
+  finish(): BundleIndex | undefined {
+    if (this.unindexable) return undefined;
     return {
       version: VERSION,
       files: this.files,
