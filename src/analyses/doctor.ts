@@ -23,6 +23,8 @@ export interface DoctorOptions {
   only?: string[];
   /** The lowest severity to report. */
   severity?: Severity;
+  /** Told what is being checked, with counts (a progress line; render/progress.ts). */
+  onProgress?: (label: string, done?: number, total?: number) => void;
 }
 
 export interface DoctorCheck {
@@ -48,7 +50,9 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   const ns = options.namespace;
   const checks: DoctorCheck[] = [];
   const all: Finding[] = [];
+  const say = options.onProgress ?? (() => {});
   const run = (name: string, scope: string, fn: () => Finding[]) => {
+    say(`doctor: ${name}`);
     const found = fn();
     checks.push({ name, scope, findings: found.length });
     // (a loop: spreading 150,000 findings into push() overflows the call stack)
@@ -61,16 +65,20 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
 
   const services = ns === undefined ? model.services : model.servicesInNamespace(ns);
   run('services', n(services.length, 'service'), () =>
-    services.flatMap((s) => diagnoseService(model, s.namespace, s.name).findings),
+    services.flatMap((s, i) => {
+      say('doctor: services', i, services.length);
+      return diagnoseService(model, s.namespace, s.name).findings;
+    }),
   );
 
   run('cluster DNS', 'kube-system/kube-dns', () => dnsServiceFindings(model, ns));
 
   const proxyNodes = model.nodeFiles.nodes().filter((n) => model.node(n));
   run('kube-proxy', `${n(proxyNodes.length, 'node')} with node files`, () =>
-    proxyNodes.flatMap((node) =>
-      proxyDriftFindings(model, node, ns === undefined ? undefined : { namespace: ns }),
-    ),
+    proxyNodes.flatMap((node, i) => {
+      say(`doctor: kube-proxy on ${node}`, i, proxyNodes.length);
+      return proxyDriftFindings(model, node, ns === undefined ? undefined : { namespace: ns });
+    }),
   );
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);

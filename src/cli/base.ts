@@ -7,6 +7,7 @@ import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
 import { escapeTerminal, escapeTerminalText } from '../render/escape.js';
+import { clearProgress } from '../render/progress.js';
 import { type ColorMode, c, configureColor, toTerminalText } from '../render/style.js';
 import type { ObjectKind } from '../sources/kinds.js';
 import type { TracePath } from '../sources/kube/trace-path.js';
@@ -208,6 +209,7 @@ export abstract class KnetCommand extends Command {
     doc: object,
     human: () => string | Promise<string>,
   ): Promise<void> {
+    clearProgress();
     if (format === 'json') process.stdout.write(renderJson(doc));
     else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
     // Human output shows the control characters of cluster strings instead of obeying them.
@@ -232,6 +234,7 @@ export abstract class KnetCommand extends Command {
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     // 2, or a UserError's own code (130: interrupted).
     process.exitCode = err instanceof UserError ? err.exitCode : 2;
+    clearProgress();
     if (this.debugMode || process.argv.includes('--debug')) {
       process.stderr.write(`${err.stack ?? err.message}\n`);
       return;

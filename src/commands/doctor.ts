@@ -48,6 +48,7 @@ export default class Doctor extends KnetCommand {
       namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
       only,
       severity: flags.severity as 'error' | 'warning' | 'info' | undefined,
+      onProgress: (await import('../render/progress.js')).progress().set,
     });
     await this.emit(format, document('DoctorReport', report), () =>
       renderDoctor(report, { wide: format === 'wide' }),

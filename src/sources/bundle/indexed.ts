@@ -5,7 +5,14 @@ import { UserError } from '../../core/errors.js';
 import { cidrContains } from '../../core/ip.js';
 import type { ObjectSource } from '../../model/lazy-cluster.js';
 import type { Raw } from '../../model/normalize.js';
+import { progress } from '../../render/progress.js';
 import { type BundleIndex, INDEX_FILE, indexKind, readRanges } from './index.js';
+
+/** "pods", "endpointslices", "networkpolicies", "endpoints": the kind as a progress line says it. */
+const plural = (kind: string) => {
+  const k = kind.toLowerCase().replace(/@.*/, '');
+  return k.endsWith('s') ? k : k.endsWith('y') ? `${k.slice(0, -1)}ies` : `${k}s`;
+};
 
 function group<K>(map: Map<K, number[]>, key: K, n: number): void {
   const list = map.get(key);
@@ -123,6 +130,9 @@ export function indexedSource(
       const { file, start, kind } = L();
       const out: Raw[] = new Array(ordinals.length);
       // Per file, by position: one pass over each file's ranges.
+      const say = progress();
+      let done = 0;
+      const label = ordinals.length > 0 ? plural(index.kinds[kind[ordinals[0]]]) : '';
       const perFile = new Map<number, number[]>();
       ordinals.forEach((n, i) => {
         group(perFile, file[n], i);
@@ -136,6 +146,7 @@ export function indexedSource(
         }));
         readRanges(path.join(dir, info.rel), ranges, (text, k) => {
           const n = ordinals[positions[k]];
+          if (++done % 1000 === 0) say.set(`reading ${label}`, done, ordinals.length);
           let raw: Raw;
           try {
             raw = JSON.parse(text);

@@ -20,6 +20,7 @@ import { flattenObjects } from '../../model/build.js';
 import type { ObjectSource } from '../../model/lazy-cluster.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { progress } from '../../render/progress.js';
 import { INDEX_FILE, readBundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
 
@@ -386,9 +387,12 @@ export async function readBundle(location: string): Promise<Bundle> {
   const yaml = objectFiles.some((rel) => !/\.json$/i.test(rel)) ? await import('yaml') : undefined;
   function* objects(): Generator<Raw> {
     let count = 0;
-    for (const rel of objectFiles) {
+    const say = progress();
+    for (const [i, rel] of objectFiles.entries()) {
+      say.set(`reading ${shown}: file ${i + 1}/${objectFiles.length}, objects`, count);
       for (const raw of objectsOfFile(tree.read(rel), rel, tree.display(rel), yaml)) {
-        count++;
+        if (++count % 2000 === 0)
+          say.set(`reading ${shown}: file ${i + 1}/${objectFiles.length}, objects`, count);
         yield raw;
       }
     }
