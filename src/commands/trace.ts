@@ -59,9 +59,24 @@ export default class Trace extends KnetCommand {
       description:
         'a deploy/, sts/, ds/ or rs/ target: trace from (or to) each of its pods, not one ready pod',
     }),
+    batch: Flags.string({
+      description:
+        'trace each line of FILE ("SOURCE DESTINATION [--port P] …"; - = stdin) on one cluster read; one JSON document a line (no SOURCE DESTINATION then)',
+      helpValue: 'FILE',
+    }),
   };
 
   async run(): Promise<void> {
+    if (this.argv.some((a) => a === '--batch' || a.startsWith('--batch='))) {
+      // The pairs come from FILE: the arguments are not asked for.
+      const { flags } = await this.parse({ flags: Trace.flags, args: {}, strict: true });
+      this.setup(flags);
+      const { runTraceBatch } = await import('../cli/batch.js');
+      const load = () => this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS], { allNamespaces: true });
+      const write = (line: string) => process.stdout.write(line);
+      process.exitCode = await runTraceBatch(flags.batch as string, load, write, (t) => this.note(t));
+      return;
+    }
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
