@@ -26,8 +26,12 @@ export interface ObjectSource {
   nodesWithPodCIDR?(ip: string): number[];
   /** The last Node named `name` (a name index), undefined when none or not indexed. */
   nodeNamed?(name: string): number | undefined;
-  /** The objects at these ordinals, in the order given. */
-  read(ordinals: readonly number[]): Raw[];
+  /**
+   * Hands over the objects at these ordinals, each with its place in `ordinals`, in an order
+   * of the source's choosing (each raw can be dropped once handled: 150,000 pods never are
+   * all in memory as raw JSON).
+   */
+  read(ordinals: readonly number[], each: (raw: Raw, i: number) => void): void;
 }
 
 /** The kinds each collection is made of (build.ts addObject); other kinds go to the rest. */
@@ -44,6 +48,9 @@ const FEEDS: Partial<Record<keyof ClusterObjects, string[]>> = {
 };
 const FED = new Set([...Object.values(FEEDS).flat(), 'EndpointSlice', 'Endpoints']);
 
+/** Lookups by address through the source before the whole list's index takes over. */
+const LOOKUPS = 64;
+
 /** The default namespace also holds the objects that name none (normalize.ts). */
 const namespacesOf = (ns: string) => (ns === 'default' ? ['default', ''] : [ns]);
 
@@ -52,6 +59,12 @@ export class LazyClusterModel extends ClusterModel {
   private readonly collections = new Map<string, unknown[]>();
   private readonly converted = new Map<number, EndpointSlice[]>();
   private readonly byNamespace = new Map<string, unknown[]>();
+  private readonly byName = new Map<string, Map<string, unknown>>();
+  /**
+   * Lookups by address answered through the source so far: past LOOKUPS the question is a
+   * cluster-wide one (doctor asks it for every pod), and the whole list's index answers it.
+   */
+  private lookups = 0;
 
   constructor(
     private readonly source: ObjectSource,
@@ -70,9 +83,15 @@ export class LazyClusterModel extends ClusterModel {
   private objectsAt(ordinals: readonly number[]): NormalizedObject[] {
     const missing = ordinals.filter((n) => !this.normalized.has(n));
     if (missing.length > 0) {
-      const raws = this.source.read(missing);
-      missing.forEach((n, i) => {
-        this.normalized.set(n, normalizeObject(raws[i], this.warn));
+      // Normalised in the order of `missing`, as build.ts does (warnings come in that order).
+      const raws: Raw[] = new Array(missing.length);
+      let next = 0;
+      this.source.read(missing, (raw, i) => {
+        raws[i] = raw;
+        for (; next < missing.length && raws[next] !== undefined; next++) {
+          this.normalized.set(missing[next], normalizeObject(raws[next], this.warn));
+          raws[next] = undefined;
+        }
       });
     }
     const out: NormalizedObject[] = [];
@@ -213,6 +232,21 @@ export class LazyClusterModel extends ClusterModel {
     return list;
   }
 
+  /** Whether a lookup by address goes through the source (else: the whole list's index). */
+  private bySource(key: keyof ClusterObjects): boolean {
+    return !this.collections.has(key) && ++this.lookups <= LOOKUPS;
+  }
+
+  /** The last object of a name in a namespace's list, through a map built once per namespace. */
+  private named<T extends { name: string }>(key: string, list: readonly T[], name: string): T | undefined {
+    let map = this.byName.get(key) as Map<string, T> | undefined;
+    if (!map) {
+      map = new Map(list.map((o) => [o.name, o]));
+      this.byName.set(key, map);
+    }
+    return map.get(name);
+  }
+
   override node(name: string): Node | undefined {
     const n = this.collections.has('nodes') ? undefined : this.source.nodeNamed?.(name);
     const node = n === undefined ? undefined : this.valuesAt<Node>('nodes', [n])[0];
@@ -226,26 +260,24 @@ export class LazyClusterModel extends ClusterModel {
   }
 
   override nodeByIP(ip: string): Node | undefined {
+    if (!this.source.nodesWithIP || !this.bySource('nodes')) return super.nodeByIP(ip);
     const k = normalizeIP(ip);
     const test = (n: Node) => [...n.internalIPs, ...n.externalIPs].some((a) => normalizeIP(a) === k);
-    const candidates = this.source.nodesWithIP?.(k);
-    if (candidates && !this.collections.has('nodes')) return this.firstNode(candidates, test);
-    return super.nodeByIP(ip);
+    return this.firstNode(this.source.nodesWithIP(k), test);
   }
 
   override nodeWithPodCIDR(ip: string): Node | undefined {
+    if (!this.source.nodesWithPodCIDR || !this.bySource('nodes')) return super.nodeWithPodCIDR(ip);
     const test = (n: Node) => n.podCIDRs.some((c) => cidrContains(c, ip));
-    const candidates = this.source.nodesWithPodCIDR?.(ip);
-    if (candidates && !this.collections.has('nodes')) return this.firstNode(candidates, test);
-    return super.nodeWithPodCIDR(ip);
+    return this.firstNode(this.source.nodesWithPodCIDR(ip), test);
   }
 
   override pod(namespace: string, name: string): Pod | undefined {
-    return this.podsInNamespace(namespace).findLast((p) => p.name === name);
+    return this.named(`pods\u0000${namespace}`, this.podsInNamespace(namespace), name);
   }
 
   override service(namespace: string, name: string): Service | undefined {
-    return this.servicesInNamespace(namespace).findLast((s) => s.name === name);
+    return this.named(`services\u0000${namespace}`, this.servicesInNamespace(namespace), name);
   }
 
   override podsInNamespace(namespace: string): readonly Pod[] {
@@ -261,10 +293,12 @@ export class LazyClusterModel extends ClusterModel {
   }
 
   override podsOnNode(node: string): readonly Pod[] {
+    if (!this.bySource('pods')) return super.podsOnNode(node);
     return this.valuesAt<Pod>('pods', this.source.podsOnNode(node)).filter((p) => p.nodeName === node);
   }
 
   override podsByIP(ip: string): readonly Pod[] {
+    if (!this.bySource('pods')) return super.podsByIP(ip);
     const k = normalizeIP(ip);
     const out: Pod[] = [];
     for (const pod of this.valuesAt<Pod>('pods', this.source.podsWithIP(k))) {

@@ -126,9 +126,8 @@ export function indexedSource(
       }
       return nodeByName.get(name);
     },
-    read: (ordinals) => {
+    read: (ordinals, each) => {
       const { file, start, kind } = L();
-      const out: Raw[] = new Array(ordinals.length);
       // Per file, by position: one pass over each file's ranges.
       const say = progress();
       let done = 0;
@@ -159,7 +158,7 @@ export function indexedSource(
               `${shown}/${INDEX_FILE} does not match ${shown}/${info.rel} (was the file changed after it was indexed?): delete ${INDEX_FILE} to read the bundle whole`,
             );
           }
-          out[positions[k]] = raw;
+          each(raw, positions[k]);
         });
       }
       if (onRead) {
@@ -170,7 +169,6 @@ export function indexedSource(
         }
         for (const [k, c] of kinds) onRead(k, c);
       }
-      return out;
     },
   };
 }
