@@ -14,6 +14,8 @@ import type { EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service } from
 export interface ObjectSource {
   /** Every kind the source holds (indexKind: a foreign NetworkPolicy is its own kind). */
   kinds(): string[];
+  /** Every namespace objects name ('' for none). */
+  namespaces(): string[];
   /** The ordinals of the objects of `kind`, ascending; only those in `namespace` when given. */
   ordinals(kind: string, namespace?: string): number[];
   /** Pods whose spec.nodeName is `node` (ascending ordinals). */
@@ -203,15 +205,11 @@ export class LazyClusterModel extends ClusterModel {
   private namespaceOrder(kind: string): string[] {
     // Each namespace's first ordinal decides its place.
     const firsts: [number, string][] = [];
-    for (const ns of this.sourceNamespaces()) {
+    for (const ns of this.source.namespaces()) {
       const o = this.source.ordinals(kind, ns);
       if (o.length > 0) firsts.push([o[0], ns]);
     }
     return firsts.sort((a, b) => a[0] - b[0]).map(([, ns]) => ns);
-  }
-
-  private sourceNamespaces(): string[] {
-    return (this.source as ObjectSource & { namespaces?(): string[] }).namespaces?.() ?? [];
   }
 
   /** A collection's objects in one namespace, in source order. */

@@ -66,7 +66,7 @@ export function indexedSource(
   index: BundleIndex,
   shown: string,
   onRead?: (kind: string, count: number) => void,
-): ObjectSource & { namespaces(): string[] } {
+): ObjectSource {
   let layout: Layout | undefined;
   const L = () => {
     layout ??= layoutOf(index);
