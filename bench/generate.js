@@ -21,6 +21,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import {
+  COREFILE,
+  configMapObject,
+  daemonSetObject,
+  defaultTolerations,
+  kubeProxyConfig,
+  namespaceObject,
+  networkPolicyObject,
+  NAME_SUFFIX_ALPHABET as SUFFIX_CHARS,
+  at as ts,
+} from '../test/support/cluster-parts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const load = (rel) => import(pathToFileURL(path.join(root, 'dist', rel)).href);
@@ -80,7 +91,6 @@ function mulberry32(seed) {
 function hex(key, n) {
   return createHash('sha1').update(key).digest('hex').slice(0, n);
 }
-const SUFFIX_CHARS = 'bcdfghjklmnpqrstvwxz2456789'; // Kubernetes' utilrand alphabet
 function suffix(key, n) {
   const bytes = createHash('sha1').update(key).digest();
   let s = '';
@@ -162,8 +172,6 @@ const APP_WORDS = [
   'quota',
 ];
 const ZONES = ['zone-a', 'zone-b', 'zone-c'];
-const EPOCH = Date.parse('2025-03-03T08:00:00Z');
-const ts = (minutes) => new Date(EPOCH + minutes * 60_000).toISOString().replace('.000Z', 'Z');
 
 /** Service profiles: the ports a Service exposes and the container ports behind them. */
 const PROFILES = {
@@ -885,20 +893,7 @@ function podRaw(plan, p) {
       serviceAccount: 'default',
       serviceAccountName: 'default',
       terminationGracePeriodSeconds: 30,
-      tolerations: [
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/not-ready',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/unreachable',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-      ],
+      tolerations: defaultTolerations(),
       volumes: [
         {
           name: 'kube-api-access',
@@ -1181,20 +1176,15 @@ function policyRaws(plan) {
   const { opts, rnd } = plan;
   const seed = opts.seed;
   const out = [];
-  const meta = (ns, name) => ({
-    name,
-    namespace: ns,
-    uid: uid(`${seed}/netpol/${ns}/${name}`),
-    resourceVersion: String(600000 + out.length),
-    generation: 1,
-    creationTimestamp: ts(45),
-  });
-  const np = (ns, name, spec) => ({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: meta(ns, name),
-    spec,
-  });
+  const np = (ns, name, spec) =>
+    networkPolicyObject({
+      namespace: ns,
+      name,
+      uid: uid(`${seed}/netpol/${ns}/${name}`),
+      resourceVersion: String(600000 + out.length),
+      creationTimestamp: ts(45),
+      spec,
+    });
   const total = opts.policies;
   // The trace's namespace (the first application namespace) gets no default deny and no policy
   // that selects the trace's pods: its trace stays reachable.
@@ -1366,64 +1356,28 @@ function policyRaws(plan) {
 
 function systemRaws(plan) {
   const seed = plan.opts.seed;
-  const corefile =
-    '.:53 {\n    errors\n    health {\n       lameduck 5s\n    }\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl 30\n    }\n    prometheus :9153\n    forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n';
-  const kubeProxyConf = `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nbindAddress: 0.0.0.0\nclientConnection:\n  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\nclusterCIDR: ${CLUSTER_CIDR}\nconntrack:\n  maxPerCore: 0\n  tcpBeLiberal: false\ndetectLocalMode: ClusterCIDR\niptables:\n  masqueradeAll: false\n  masqueradeBit: 14\n  minSyncPeriod: 1s\n  syncPeriod: 30s\nkind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:10249\nmode: iptables\nnodePortAddresses: null\n`;
-  const cm = (name, data, labels) => ({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
+  const cm = (name, data, labels) =>
+    configMapObject({
       namespace: 'kube-system',
+      name,
       uid: uid(`${seed}/cm/${name}`),
       resourceVersion: '900',
       creationTimestamp: ts(1),
-      ...(labels ? { labels } : {}),
-    },
-    data,
-  });
-  const n = plan.nodes.length;
-  const ds = (name, containers) => ({
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: {
-      name,
+      labels,
+      data,
+    });
+  const ds = (name, containers) =>
+    daemonSetObject({
       namespace: 'kube-system',
+      name,
       uid: uid(`${seed}/ds/${name}`),
       resourceVersion: '901',
-      generation: 1,
       creationTimestamp: ts(1),
       labels: { 'k8s-app': name },
-    },
-    spec: {
-      revisionHistoryLimit: 10,
-      selector: { matchLabels: { 'k8s-app': name } },
-      template: {
-        metadata: { labels: { 'k8s-app': name } },
-        spec: {
-          containers: containers.map(([cname, image]) => ({
-            name: cname,
-            image,
-            imagePullPolicy: 'IfNotPresent',
-          })),
-          hostNetwork: true,
-          priorityClassName: 'system-node-critical',
-          serviceAccountName: name,
-          tolerations: [{ operator: 'Exists' }],
-        },
-      },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-    },
-    status: {
-      currentNumberScheduled: n,
-      desiredNumberScheduled: n,
-      numberAvailable: n,
-      numberMisscheduled: 0,
-      numberReady: n,
-      observedGeneration: 1,
-      updatedNumberScheduled: n,
-    },
-  });
+      containers: containers.map(([cname, image]) => ({ name: cname, image })),
+      serviceAccountName: name,
+      nodes: plan.nodes.length,
+    });
   return {
     daemonSets: [
       ds('kube-proxy', [['kube-proxy', 'registry.k8s.io/kube-proxy:v1.31.2']]),
@@ -1433,26 +1387,20 @@ function systemRaws(plan) {
       ]),
     ],
     configMaps: [
-      cm('coredns', { Corefile: corefile }),
-      cm('kube-proxy', { 'config.conf': kubeProxyConf }, { app: 'kube-proxy' }),
+      cm('coredns', { Corefile: COREFILE }),
+      cm('kube-proxy', { 'config.conf': kubeProxyConfig(CLUSTER_CIDR) }, { app: 'kube-proxy' }),
     ],
   };
 }
 
 function namespaceRaw(plan, ns) {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name: ns.name,
-      uid: uid(`${plan.opts.seed}/ns/${ns.name}`),
-      resourceVersion: '100',
-      creationTimestamp: ts(0),
-      labels: { 'kubernetes.io/metadata.name': ns.name, ...ns.labels },
-    },
-    spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Active' },
-  };
+  return namespaceObject({
+    name: ns.name,
+    uid: uid(`${plan.opts.seed}/ns/${ns.name}`),
+    resourceVersion: '100',
+    creationTimestamp: ts(0),
+    labels: ns.labels,
+  });
 }
 
 /** Every object, in `kubectl get namespaces,nodes,pods,services,endpoints,…` order. */

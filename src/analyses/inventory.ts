@@ -2,6 +2,7 @@
 
 import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../core/ip.js';
 import { finding } from '../findings/catalog.js';
+import { collectFindings } from '../findings/collector.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { isTerminal } from '../model/pods.js';
@@ -156,7 +157,7 @@ export function podInventory(
     });
   }
   items.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  return { items, findings };
+  return { items, findings: collectFindings(findings, model) };
 }
 
 /** Pods that hold an address from the node's pod CIDR (not hostNetwork, not finished). */
@@ -262,5 +263,5 @@ export function nodeInventory(model: ClusterModel): { items: NodeItem[]; finding
   });
   findings.push(...overlaps);
   items.sort((a, b) => a.name.localeCompare(b.name));
-  return { items, findings };
+  return { items, findings: collectFindings(findings, model) };
 }

@@ -1,8 +1,9 @@
 // The base of every knet command: shared flags, loading the cluster (bundle or live), output
-// format and exit codes, and the one-line error contract (exit 2, no stack unless --debug).
+// format, the exit code (decided here only, from the command's Answer), and the one-line error
+// contract (exit 2, no stack unless --debug).
 import { Command, Flags, type Interfaces } from '@oclif/core';
-import { closeNames } from '../analyses/endpoints/similar.js';
 import { ParseError, UserError } from '../core/errors.js';
+import { closeNames } from '../core/similar-names.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
@@ -76,27 +77,14 @@ export interface LoadScope {
 }
 
 /** The namespaces that target texts name explicitly (KIND/NS/NAME). */
-export function targetNamespaces(targets: readonly string[]): string[] {
-  const out = new Set<string>();
-  for (const t of targets) {
-    const parts = t.replace(/:[^/]*$/, '').split('/');
-    if (
-      parts.length === 3 &&
-      [
-        ...['pod', 'po', 'pods', 'svc', 'service', 'services', 'ing', 'ingress', 'ingresses'],
-        ...['deploy', 'deployment', 'deployments', 'sts', 'statefulset', 'statefulsets'],
-        ...['ds', 'daemonset', 'daemonsets', 'rs', 'replicaset', 'replicasets'],
-      ].includes(parts[0].toLowerCase())
-    ) {
-      out.add(parts[1]);
-    }
-  }
-  return [...out];
+async function targetNamespaces(targets: readonly string[]): Promise<string[]> {
+  const { explicitNamespace } = await import('../core/target-grammar.js');
+  return [...new Set(targets.map(explicitNamespace).filter((ns): ns is string => ns !== undefined))];
 }
 
 /** A trace's ends for the live path read; undefined (the whole-namespace read) when not targets. */
 async function tracePath(trace: { source: string; destination: string }): Promise<TracePath | undefined> {
-  const { parseTarget } = await import('./targets.js');
+  const { parseTarget } = await import('../core/target-grammar.js');
   try {
     // '' stands for the default namespace, known once the kubeconfig is read.
     const end = (text: string) => {
@@ -117,8 +105,46 @@ export interface LoadedCluster {
   origin: string;
 }
 
+/**
+ * What a command's answer says about the cluster, for its exit code (cli.md "Exit codes"). A
+ * question that cannot be answered (bad input, a missing object) is thrown as a UserError instead.
+ */
+export type Answer =
+  /** A report: 1 when one of its findings is an error (a breakage), else 0. */
+  | { findings: readonly Finding[] }
+  /** Verdicts (several traces: the worst counts): 2 when one is unknown, else 1 when one is broken, else 0. */
+  | { verdicts: readonly Verdict[] };
+
+export interface Verdict {
+  broken: boolean;
+  /** The data could not decide it: what is missing, said on stderr after "knet: ". */
+  unknown?: string;
+}
+
+/** Answered, with nothing to judge (a matrix, a written snapshot, a script): exit 0. */
+export const ANSWERED: Answer = { verdicts: [] };
+
+/** The exit code of an answer: 0 nothing broken, 1 a breakage, 2 could not be decided. */
+export function exitCodeOf(answer: Answer): 0 | 1 | 2 {
+  if ('findings' in answer) return answer.findings.some((f) => f.severity === 'error') ? 1 : 0;
+  if (answer.verdicts.some((v) => v.unknown !== undefined)) return 2;
+  return answer.verdicts.some((v) => v.broken) ? 1 : 0;
+}
+
 export abstract class KnetCommand extends Command {
   private debugMode = false;
+
+  /** Parses, reads, analyses and prints; returns what the answer says, for the exit code. */
+  protected abstract answer(): Promise<Answer>;
+
+  /** The one place that sets the exit code of an answered command (errors: catch below). */
+  async run(): Promise<void> {
+    const answer = await this.answer();
+    if ('verdicts' in answer)
+      for (const v of answer.verdicts)
+        if (v.unknown !== undefined) process.stderr.write(`knet: ${v.unknown}\n`);
+    process.exitCode = exitCodeOf(answer);
+  }
 
   protected outputFormat(flags: { output?: string; json?: boolean }): OutputFormat {
     return flags.json ? 'json' : ((flags.output ?? 'table') as OutputFormat);
@@ -164,7 +190,7 @@ export abstract class KnetCommand extends Command {
         origin: `bundle ${bundle.location}`,
       };
       if (flags.namespace) {
-        const { requireNamespace } = await import('./resolve.js');
+        const { requireNamespace } = await import('../analyses/targets.js');
         requireNamespace(loaded.model, flags.namespace, loaded.origin);
       }
       return loaded;
@@ -177,7 +203,7 @@ export abstract class KnetCommand extends Command {
       context: flags.context,
       namespace: flags.namespace,
       allNamespaces: Boolean(flags['all-namespaces'] || scope.allNamespaces),
-      namespaces: scope.targets ? targetNamespaces(scope.targets) : undefined,
+      namespaces: scope.targets ? await targetNamespaces(scope.targets) : undefined,
       path: scope.trace ? await tracePath(scope.trace) : undefined,
       kinds,
       progress: process.stderr.isTTY ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined,
@@ -192,7 +218,7 @@ export abstract class KnetCommand extends Command {
     };
     // Live, -n is checked only when the namespaces were listed (RBAC may hide them).
     if (flags.namespace && live.raws.some((r) => (r as { kind?: string }).kind === 'Namespace')) {
-      const { requireNamespace } = await import('./resolve.js');
+      const { requireNamespace } = await import('../analyses/targets.js');
       requireNamespace(loaded.model, flags.namespace, loaded.origin);
     }
     return loaded;
@@ -203,7 +229,7 @@ export abstract class KnetCommand extends Command {
     process.stderr.write(`knet: ${toTerminalText(text)}\n`);
   }
 
-  /** Prints a document as JSON/YAML, or the human form; sets the exit code. */
+  /** Prints a document as JSON/YAML, or the human form. */
   protected async emit(
     format: OutputFormat,
     doc: object,
@@ -221,14 +247,9 @@ export abstract class KnetCommand extends Command {
    * the command could not answer, exit 2 with one line that names it and the closest names.
    */
   protected async failIfMissing(findings: readonly Finding[], ref: string): Promise<void> {
-    const { NOT_FOUND_CODES } = await import('./resolve.js');
+    const { NOT_FOUND_CODES } = await import('../analyses/targets.js');
     const f = findings.find((x) => NOT_FOUND_CODES.has(x.code) && x.objects[0] === ref);
     if (f) throw new UserError(f.message.replace(/\.$/, ''));
-  }
-
-  /** 0: answered, nothing broken; 1: an error finding (a breakage). */
-  protected exitFor(findings: readonly Finding[]): void {
-    process.exitCode = findings.some((f) => f.severity === 'error') ? 1 : 0;
   }
 
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {

@@ -5,10 +5,11 @@
 // of `knet trace -o json`, or a TraceError naming the line. The model is read once: on an
 // indexed bundle each trace reads only what its path adds to what the traces before read.
 import { readFileSync } from 'node:fs';
+import type { TraceResult } from '../analyses/trace/types.js';
 import { UserError } from '../core/errors.js';
+import { parseTarget, type Target } from '../core/target-grammar.js';
 import { document } from '../render/document.js';
 import type { LoadedCluster } from './base.js';
-import { parseTarget, type Target } from './targets.js';
 
 const SOURCES = ['pod', 'node', 'ip'] as const;
 const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
@@ -86,32 +87,24 @@ export function readBatchFile(file: string): { line: number; text: string }[] {
     .filter((l) => l.text !== '' && !l.text.startsWith('#'));
 }
 
-/** The exit code of one trace, as `knet trace` gives it (0 reachable, 1 broken, 2 undecided). */
-function exitOf(result: import('../analyses/trace/types.js').TraceResult): number {
-  if (result.verdict === 'reachable') return 0;
-  if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error')) return 1;
-  return 2;
-}
-
 /**
- * Runs every trace of FILE on one cluster read; writes a document a line; returns the exit
- * code (the worst of the traces; 2 when a line could not be traced).
+ * Runs every trace of FILE on one cluster read and writes a document a line; returns the
+ * traces (their verdicts make the exit code, as several traces of `knet trace`) and, for each
+ * line that could not be traced, what stderr says of it.
  */
 export async function runTraceBatch(
   file: string,
   load: () => Promise<LoadedCluster>,
   write: (line: string) => void,
   note: (text: string) => void,
-): Promise<number> {
+): Promise<{ results: TraceResult[]; errors: string[] }> {
   const lines = readBatchFile(file);
   const cluster = await load();
-  const { resolvePodTargets } = await import('./resolve.js');
+  const { resolvePodTargets } = await import('../analyses/targets.js');
   const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
-  const { explainTrace } = await import('../render/trace.js');
-  const { detectNodeDataplane, describeDataplane, isTextbook } = await import(
-    '../analyses/dataplane/detect.js'
-  );
-  let code = 0;
+  const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
+  const results: TraceResult[] = [];
+  const errors: string[] = [];
   for (const l of lines) {
     try {
       const b = parseBatchLine(l.text, l.line);
@@ -133,9 +126,10 @@ export async function runTraceBatch(
             : b.flags.port;
       const protocol = b.flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
       const out: string[] = [];
+      const traced: TraceResult[] = [];
       for (const source of sources) {
         for (const destination of destinations) {
-          let result: import('../analyses/trace/types.js').TraceResult;
+          let result: TraceResult;
           try {
             result = traceConnection(cluster.model, {
               source,
@@ -151,24 +145,21 @@ export async function runTraceBatch(
               throw new UserError(err.finding.message.replace(/\.$/, ''));
             throw err;
           }
-          explainTrace(result, cluster.model);
-          // As `knet trace -o json`: the source node's dataplane when it is not the textbook one.
-          const node =
-            result.source.kind === 'Node' ? result.source.name : (result.source.node ?? b.flags['via-node']);
-          const d = node && cluster.model.node(node) ? detectNodeDataplane(cluster.model, node) : undefined;
-          const dataplane = d && !isTextbook(d) ? { node, summary: describeDataplane(d), ...d } : undefined;
+          // As `knet trace -o json`: with the source node's dataplane when it is not the textbook one.
+          const dataplane = sourceDataplane(cluster.model, result, b.flags['via-node']);
           out.push(JSON.stringify(document('Trace', dataplane ? { ...result, dataplane } : result)));
-          code = Math.max(code, exitOf(result));
+          traced.push(result);
         }
       }
       for (const o of out) write(`${o}\n`);
+      results.push(...traced);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       write(
         `${JSON.stringify(document('TraceError', { line: l.line, input: l.text, error: err.message }))}\n`,
       );
-      code = 2;
+      errors.push(`--batch line ${l.line}: ${err.message}`);
     }
   }
-  return code;
+  return { results, errors };
 }

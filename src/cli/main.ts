@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config, flush, run } from '@oclif/core';
-import { closeNames } from '../analyses/endpoints/similar.js';
+import { closeNames } from '../core/similar-names.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { KnetCommand } from '../cli/base.js';
+import { ANSWERED, type Answer, KnetCommand } from '../cli/base.js';
 
 export default class Completion extends KnetCommand {
   static override summary = 'Print a shell completion script (bash, zsh or fish).';
@@ -15,10 +15,11 @@ export default class Completion extends KnetCommand {
     shell: Args.string({ description: 'the shell', options: ['bash', 'zsh', 'fish'], default: 'bash' }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args } = await this.parse(Completion);
     const { COMMANDS } = await import('./index.js');
     const { completionScript } = await import('../cli/completion.js');
     process.stdout.write(completionScript(args.shell as 'bash' | 'zsh' | 'fish', COMMANDS, this.config.bin));
+    return ANSWERED;
   }
 }

@@ -1,5 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { type ClusterFlags, clusterFlags, KnetCommand, type LoadedCluster } from '../cli/base.js';
+import {
+  type Answer,
+  type ClusterFlags,
+  clusterFlags,
+  KnetCommand,
+  type LoadedCluster,
+} from '../cli/base.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 const { snapshot: _snapshot, ...sideFlags } = clusterFlags;
@@ -55,7 +61,7 @@ export default class Diff extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Diff);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -103,16 +109,14 @@ export default class Diff extends KnetCommand {
     const { renderDiff } = await import('../render/diff.js');
     const { document } = await import('../render/document.js');
     await this.emit(format, document('Diff', diff), () => renderDiff(diff, { wide: format === 'wide' }));
-    if (diff.trace) {
-      const verdicts = [diff.trace.old.verdict, diff.trace.new.verdict];
-      if (diff.trace.change === 'broke') process.exitCode = 1;
-      else if (verdicts.includes('unknown')) {
-        process.stderr.write(
-          'knet: a trace verdict is unknown on one side (no node data?): whether it still works cannot be told\n',
-        );
-        process.exitCode = 2;
-      } else process.exitCode = 0;
-    } else process.exitCode = diff.summary.broke > 0 ? 1 : 0;
+    if (!diff.trace) return { verdicts: [{ broken: diff.summary.broke > 0 }] };
+    // A trace that broke is a breakage even when the other side's verdict is unknown.
+    const broken = diff.trace.change === 'broke';
+    const unknown =
+      !broken && [diff.trace.old.verdict, diff.trace.new.verdict].includes('unknown')
+        ? 'a trace verdict is unknown on one side (no node data?): whether it still works cannot be told'
+        : undefined;
+    return { verdicts: [{ broken, unknown }] };
   }
 
   /** The same trace on both sides; an end missing on one side is that side's answer. */
@@ -123,8 +127,8 @@ export default class Diff extends KnetCommand {
     destination: string,
     flags: { port?: string; protocol?: string; 'via-node'?: string; host?: string; path?: string },
   ) {
-    const { parseTarget } = await import('../cli/targets.js');
-    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
+    const { resolvePodTargets } = await import('../analyses/targets.js');
     const { UserError } = await import('../core/errors.js');
     const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
     const SOURCES = ['pod', 'node', 'ip'] as const;

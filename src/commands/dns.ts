@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { ReplicaResults } from '../analyses/dns/check.js';
 import type { DnsResult, DnsType } from '../analyses/dns/types.js';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 import type { ClusterModel } from '../model/cluster.js';
 import type { QueryOptions } from '../sources/dns/client.js';
@@ -45,7 +45,7 @@ export default class Dns extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Dns);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -57,8 +57,8 @@ export default class Dns extends KnetCommand {
     );
     const { model } = cluster;
     const { buildDnsCheck, queryPlan } = await import('../analyses/dns/check.js');
-    const { findClusterDomain } = await import('../analyses/dns/expected.js');
-    const { reverseName, normalizeName } = await import('../analyses/dns/names.js');
+    const { chooseClusterDomain } = await import('../analyses/dns/expected.js');
+    const { reverseName } = await import('../analyses/dns/names.js');
     const { isIP } = await import('../core/ip.js');
 
     let name = args.name;
@@ -67,16 +67,15 @@ export default class Dns extends KnetCommand {
         throw new UserError(`"${name}" is an IP address: use --type PTR to look up its name`);
       name = reverseName(name);
     }
-    const found = findClusterDomain(model);
-    const clusterDomain = normalizeName(flags['cluster-domain'] ?? found?.domain ?? 'cluster.local');
-    const clusterDomainSource = flags['cluster-domain']
-      ? '--cluster-domain'
-      : (found?.source ?? 'default: no CoreDNS or kubelet configuration in the input');
+    const { domain: clusterDomain, source: clusterDomainSource } = chooseClusterDomain(
+      model,
+      flags['cluster-domain'],
+    );
 
     let from: ClusterModel['pods'][number] | undefined;
     if (flags.from) {
-      const { parseTarget } = await import('../cli/targets.js');
-      const { resolvePodTargets } = await import('../cli/resolve.js');
+      const { parseTarget } = await import('../core/target-grammar.js');
+      const { resolvePodTargets } = await import('../analyses/targets.js');
       const r = resolvePodTargets(model, parseTarget(flags.from, cluster.namespace, ['pod']), {
         origin: cluster.origin,
       });
@@ -88,52 +87,15 @@ export default class Dns extends KnetCommand {
 
     const plan = queryPlan(model, { name, from, clusterDomain });
     const queryOpts: QueryOptions = { timeoutMs: flags.timeout, retries: 2 };
-    let results: Map<string, DnsResult> | undefined;
-    let server: string | undefined;
-    // Live, without --server, each ready CoreDNS replica is asked over an API port-forward
-    // (DNS over TCP; nothing is created in the cluster), and their answers are compared.
-    let replicas: ReplicaResults[] | undefined;
-    if (!flags.server && !flags.snapshot) {
-      const { connectKube } = await import('../sources/kube/config.js');
-      const { openPodTcp } = await import('../sources/kube/portforward.js');
-      const conn = await connectKube({ kubeconfig: flags.kubeconfig, context: flags.context });
-      const coredns = model
-        .podsMatchingLabels('kube-system', { 'k8s-app': 'kube-dns' })
-        .filter((p) => p.ready && p.phase === 'Running');
-      const port = (p: (typeof coredns)[number]) =>
-        p.containers.flatMap((c) => c.ports).find((cp) => cp.containerPort === 53 || cp.name === 'dns-tcp')
-          ?.containerPort ?? 53;
-      if (coredns.length > 0) {
-        const { askReplicas } = await import('../sources/dns/walk.js');
-        replicas = await askReplicas(
-          coredns.map((p) => ({
-            replica: `kube-system/${p.name}`,
-            connect: () =>
-              openPodTcp(
-                conn,
-                { namespace: p.namespace, pod: p.name, port: port(p) },
-                { timeoutMs: flags.timeout },
-              ),
-          })),
-          plan,
-          type,
-          queryOpts,
-        );
-      }
-    }
+    let asked: { server?: string; results?: Map<string, DnsResult>; replicas?: ReplicaResults[] } = {};
     if (flags.server) {
-      const { parseServer } = await import('../sources/dns/client.js');
-      let target: { host: string; port: number };
-      try {
-        target = parseServer(flags.server);
-      } catch (err) {
-        throw new UserError((err as Error).message);
-      }
-      server = target.host.includes(':')
-        ? `[${target.host}]:${target.port}`
-        : `${target.host}:${target.port}`;
-      const { askWalk } = await import('../sources/dns/walk.js');
-      results = await askWalk(target, plan, type, queryOpts);
+      const { askServer } = await import('../sources/dns/ask.js');
+      asked = await askServer(flags.server, plan, type, queryOpts);
+    } else if (!flags.snapshot) {
+      // Live, without --server, each ready CoreDNS replica is asked, and their answers compared.
+      const { askCoreDnsReplicas } = await import('../sources/dns/ask.js');
+      const kube = { kubeconfig: flags.kubeconfig, context: flags.context };
+      asked = { replicas: await askCoreDnsReplicas(model, kube, plan, type, queryOpts) };
     }
     const check = buildDnsCheck(model, {
       name,
@@ -141,12 +103,10 @@ export default class Dns extends KnetCommand {
       clusterDomain,
       clusterDomainSource,
       from,
-      server,
-      results,
-      replicas,
+      ...asked,
     });
     const { renderDnsCheck } = await import('../render/dns.js');
     await this.emit(format, check, () => renderDnsCheck(check, { wide: format === 'wide' }));
-    this.exitFor(check.findings);
+    return { findings: check.findings };
   }
 }

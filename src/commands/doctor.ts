@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
@@ -23,7 +23,7 @@ export default class Doctor extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Doctor);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -53,6 +53,6 @@ export default class Doctor extends KnetCommand {
     await this.emit(format, document('DoctorReport', report), () =>
       renderDoctor(report, { wide: format === 'wide' }),
     );
-    this.exitFor(report.findings);
+    return { findings: report.findings };
   }
 }

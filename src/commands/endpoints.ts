@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { SERVICE_KINDS } from '../sources/kinds.js';
 
 export default class Endpoints extends KnetCommand {
@@ -27,11 +27,11 @@ export default class Endpoints extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(this.constructor as typeof Endpoints);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     // Validate the target before loading anything: a typo should not cost a cluster read.
     parseTarget(args.service, 'default', ['svc']);
     const cluster = await this.loadCluster(
@@ -40,7 +40,7 @@ export default class Endpoints extends KnetCommand {
       { allNamespaces: true } /* near misses look in every namespace */,
     );
     const target = parseTarget(args.service, cluster.namespace, ['svc']);
-    const { requireNode } = await import('../cli/resolve.js');
+    const { requireNode } = await import('../analyses/targets.js');
     requireNode(cluster.model, flags.node, cluster.origin);
     const { diagnoseService } = await import('../analyses/endpoints/diagnose.js');
     const { renderServiceDiagnosis } = await import('../render/endpoints.js');
@@ -56,6 +56,6 @@ export default class Endpoints extends KnetCommand {
     await this.emit(format, document('ServiceDiagnosis', diagnosis), () =>
       renderServiceDiagnosis(diagnosis, { wide: format === 'wide' }),
     );
-    this.exitFor(diagnosis.findings);
+    return { findings: diagnosis.findings };
   }
 }

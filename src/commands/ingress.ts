@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { EDGE_KINDS, SERVICE_KINDS } from '../sources/kinds.js';
 
 export default class Ingress extends KnetCommand {
@@ -32,12 +32,12 @@ export default class Ingress extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Ingress);
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { UserError } = await import('../core/errors.js');
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const KINDS = ['ing', 'httproute', 'gateway'] as const;
     if (flags.path !== undefined && !flags.path.startsWith('/'))
       throw new UserError(`--path must start with "/": ${flags.path}`);
@@ -68,6 +68,6 @@ export default class Ingress extends KnetCommand {
     await this.emit(format, document('IngressDiagnosis', diagnosis), () =>
       renderIngressDiagnosis(diagnosis, { wide: format === 'wide' }),
     );
-    this.exitFor(diagnosis.findings);
+    return { findings: diagnosis.findings };
   }
 }

@@ -1,4 +1,4 @@
-import { clusterFlags, clusterScopedAllNamespacesFlag, KnetCommand } from '../cli/base.js';
+import { type Answer, clusterFlags, clusterScopedAllNamespacesFlag, KnetCommand } from '../cli/base.js';
 
 export default class Nodes extends KnetCommand {
   static override summary = 'Node IPs, pod CIDRs, CIDR usage and overlap, readiness.';
@@ -9,7 +9,7 @@ export default class Nodes extends KnetCommand {
   ];
   static override flags = { ...clusterFlags, ...clusterScopedAllNamespacesFlag };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Nodes);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -22,27 +22,17 @@ export default class Nodes extends KnetCommand {
       { allNamespaces: true },
     );
     const { nodeInventory } = await import('../analyses/inventory.js');
+    const { nodeWideInfo } = await import('../analyses/node-wide-info.js');
     const { renderNodeList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');
-    const { sortFindings } = await import('../findings/catalog.js');
     const result = nodeInventory(cluster.model);
-    const findings = sortFindings(result.findings);
-    const detect = wide ? (await import('../analyses/dataplane/detect.js')).detectNodeDataplane : undefined;
+    const { findings } = result;
     await this.emit(format, document('NodeList', { items: result.items, findings }), () =>
       renderNodeList(result.items, findings, {
         wide,
-        info: new Map(
-          cluster.model.nodes.map((n) => [
-            n.name,
-            {
-              externalIPs: n.externalIPs,
-              nodeData: cluster.model.nodeFiles.nodes().includes(n.name),
-              dataplane: detect?.(cluster.model, n.name),
-            },
-          ]),
-        ),
+        info: nodeWideInfo(cluster.model, { dataplane: wide }),
       }),
     );
-    this.exitFor(findings);
+    return { findings };
   }
 }

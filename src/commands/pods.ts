@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 
 export default class Pods extends KnetCommand {
   static override summary = 'Pod IP inventory: node, IP(s), the node pod CIDR, hostNetwork, problems.';
@@ -14,28 +14,27 @@ export default class Pods extends KnetCommand {
     node: Flags.string({ description: 'only pods on this node', helpValue: 'NODE' }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Pods);
     this.setup(flags);
     const format = this.outputFormat(flags);
     const cluster = await this.loadCluster(flags, ['namespaces', 'nodes', 'pods']);
-    const { requireNode } = await import('../cli/resolve.js');
+    const { requireNode } = await import('../analyses/targets.js');
     requireNode(cluster.model, flags.node, cluster.origin);
     const { podInventory } = await import('../analyses/inventory.js');
     const { renderPodList } = await import('../render/inventory.js');
     const { document } = await import('../render/document.js');
-    const { sortFindings } = await import('../findings/catalog.js');
     const result = podInventory(cluster.model, {
       namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
       node: flags.node,
     });
-    const findings = sortFindings(result.findings);
+    const { findings } = result;
     await this.emit(format, document('PodList', { items: result.items, findings }), () =>
       renderPodList(result.items, findings, {
         wide: format === 'wide',
         allNamespaces: Boolean(flags['all-namespaces']),
       }),
     );
-    this.exitFor(findings);
+    return { findings };
   }
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
+import { ANSWERED, type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 
 export default class Policy extends KnetCommand {
@@ -37,11 +37,11 @@ export default class Policy extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(Policy);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const protocolFlag = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
     if (flags.matrix) {
       if (args.source)
@@ -64,7 +64,6 @@ export default class Policy extends KnetCommand {
     );
     const model = cluster.model;
     const { document } = await import('../render/document.js');
-    const { sortFindings } = await import('../findings/catalog.js');
     const render = await import('../render/policy.js');
 
     if (flags.matrix) {
@@ -75,25 +74,23 @@ export default class Policy extends KnetCommand {
         flags.port === undefined ? undefined : Number(flags.port),
         protocolFlag ?? 'TCP',
       );
-      const doc = { ...m, findings: sortFindings(m.findings) };
+      const doc = m;
       await this.emit(format, document('PolicyMatrix', doc), () =>
         render.renderMatrix(doc, { wide: format === 'wide' }),
       );
-      process.exitCode = 0;
-      return;
+      return ANSWERED;
     }
 
-    const { resolvePolicyTarget } = await import('../analyses/policy/targets.js');
-    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const { resolveEnd, resolvePodTargets } = await import('../analyses/targets.js');
     const resolve = (text: string, kinds: ('pod' | 'ip')[]) => {
       const r = resolvePodTargets(model, parseTarget(text, cluster.namespace, kinds), {
         origin: cluster.origin,
       });
       if (r.note) this.note(r.note);
-      return r.targets[0] as import('../cli/targets.js').Target<'pod' | 'ip'>;
+      return r.targets[0];
     };
     const source = resolve(args.source!, args.destination ? ['pod', 'ip'] : ['pod']);
-    const src = resolvePolicyTarget(model, source);
+    const src = resolveEnd(model, source);
     if ('finding' in src) {
       this.notFound(format, src.finding);
     }
@@ -102,17 +99,16 @@ export default class Policy extends KnetCommand {
         throw new UserError('one target must be a pod: knet policy pod/NS/NAME');
       const { policiesSelecting } = await import('../analyses/policy/select.js');
       const s = policiesSelecting(model, src.endpoint.pod);
-      const doc = { ...s, findings: sortFindings(s.findings) };
+      const doc = s;
       await this.emit(format, document('PolicySelection', doc), () => render.renderSelection(doc));
-      this.exitFor(doc.findings);
-      return;
+      return { findings: doc.findings };
     }
     const destination = resolve(args.destination, ['pod', 'ip']);
-    const dst = resolvePolicyTarget(model, destination);
+    const dst = resolveEnd(model, destination);
     if ('finding' in dst) {
       this.notFound(format, dst.finding);
     }
-    const { resolvePolicyPort } = await import('../analyses/policy/targets.js');
+    const { resolvePolicyPort } = await import('../analyses/policy/named-port.js');
     const port = resolvePolicyPort(dst.endpoint, flags.port ?? destination.port, protocolFlag);
     if (typeof port === 'string') throw new UserError(port);
     const { evaluatePolicy } = await import('../analyses/policy/evaluate.js');
@@ -122,16 +118,15 @@ export default class Policy extends KnetCommand {
       port: port.port,
       protocol: port.protocol,
     });
-    const doc = { ...v, findings: sortFindings(v.findings) };
+    const doc = v;
     await this.emit(format, document('PolicyVerdict', doc), () =>
       render.renderVerdict(doc, { wide: format === 'wide' }),
     );
-    if (v.verdict === 'unknown') {
-      process.stderr.write(
-        `knet: verdict unknown: ${v.egress.verdict === 'unknown' ? v.egress.reason : v.ingress.reason}\n`,
-      );
-      process.exitCode = 2;
-    } else process.exitCode = v.verdict === 'denied' ? 1 : 0;
+    const unknown =
+      v.verdict === 'unknown'
+        ? `verdict unknown: ${v.egress.verdict === 'unknown' ? v.egress.reason : v.ingress.reason}`
+        : undefined;
+    return { verdicts: [{ broken: v.verdict === 'denied', unknown }] };
   }
 
   private notFound(_format: unknown, f: import('../findings/types.js').Finding): never {

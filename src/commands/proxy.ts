@@ -1,8 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import type { ProxyRulesReport } from '../analyses/proxy/drift.js';
-import type { PacketFlow } from '../analyses/proxy/packet.js';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
-import type { Finding } from '../findings/types.js';
+import type { Packet } from '../analyses/proxy/packet.js';
+import { type Answer, clusterFlags, KnetCommand } from '../cli/base.js';
 
 export default class ProxyCommand extends KnetCommand {
   static override summary =
@@ -51,12 +49,12 @@ export default class ProxyCommand extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { args, flags } = await this.parse(this.constructor as typeof ProxyCommand);
     this.setup(flags);
     const format = this.outputFormat(flags);
     const { UserError } = await import('../core/errors.js');
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const { isIP } = await import('../core/ip.js');
     if (flags.from) {
       if (!flags.node)
@@ -72,8 +70,11 @@ export default class ProxyCommand extends KnetCommand {
       { allNamespaces: true } /* the node's rules cover every service */,
     );
     const model = cluster.model;
-    const { loadNodeProxy, simulatePacket, PROXY_FILES } = await import('../analyses/proxy/simulate.js');
+    const { loadNodeProxy, nodesWithProxyRules, packetEntry, simulatePacket, PROXY_FILES } = await import(
+      '../analyses/proxy/simulate.js'
+    );
     const { document } = await import('../render/document.js');
+    const render = await import('../render/proxy.js');
     const fileList = Object.values(PROXY_FILES).join(', ');
     if (flags.node && !model.node(flags.node) && !model.nodeFiles.nodes().includes(flags.node)) {
       const names = model.nodes.map((n) => n.name);
@@ -89,14 +90,7 @@ export default class ProxyCommand extends KnetCommand {
           `node ${flags.node} has no kube-proxy dumps in ${cluster.origin} (nodes/${flags.node}/{${fileList}})`,
         );
       const [destination, port] = parseHostPort(flags.to) as [string, number];
-      const { isLocalAddress } = await import('../analyses/proxy/simulate.js');
-      const entry =
-        (flags.entry as 'pod' | 'local' | 'external' | undefined) ??
-        (isLocalAddress(rules, flags.from)
-          ? 'local'
-          : model.podsByIP(flags.from).length > 0
-            ? 'pod'
-            : 'external');
+      const entry = (flags.entry as Packet['from'] | undefined) ?? packetEntry(model, rules, flags.from);
       const flow = simulatePacket(rules, {
         source: flags.from,
         destination,
@@ -105,41 +99,27 @@ export default class ProxyCommand extends KnetCommand {
         from: entry,
         inInterface: flags['in-interface'],
       });
-      await this.emit(format, document('PacketFlow', flow), () => renderFlow(flow, entry));
-      process.exitCode = flow.outcome === 'drop' || flow.outcome === 'reject' ? 1 : 0;
-      return;
+      await this.emit(format, document('PacketFlow', flow), () => render.renderPacketFlow(flow, entry));
+      return { verdicts: [{ broken: flow.outcome === 'drop' || flow.outcome === 'reject' }] };
     }
 
-    const { analyzeProxyDrift } = await import('../analyses/proxy/drift.js');
-    const { finding, sortFindings } = await import('../findings/catalog.js');
     let service: { namespace: string; name: string } | undefined;
-    const extra: Finding[] = [];
     if (args.service) {
       const t = parseTarget(args.service, cluster.namespace, ['svc']);
       service = { namespace: t.namespace ?? cluster.namespace, name: t.name };
-      if (!model.service(service.namespace, service.name)) {
-        extra.push(
-          finding('SVC_NOT_FOUND', {
-            message: `Service ${service.namespace}/${service.name} does not exist.`,
-            objects: [`svc/${service.namespace}/${service.name}`],
-          }),
-        );
-      }
     }
-    const nodes = flags.node ? [flags.node] : model.nodeFiles.nodes().filter((n) => loadNodeProxy(model, n));
+    const nodes = flags.node ? [flags.node] : nodesWithProxyRules(model);
     if (nodes.length === 0) {
       throw new UserError(
         `no node in ${cluster.origin} has kube-proxy dumps (nodes/NODE/{${fileList}}); use a bundle with node data`,
       );
     }
-    const reports = extra.length ? [] : nodes.map((n) => analyzeProxyDrift(model, n, { service }));
-    const findings = sortFindings([...extra, ...reports.flatMap((r) => r.findings)]);
-    const doc = document('ProxyRules', {
-      nodes: reports.map(({ findings: _f, ...rest }) => rest),
-      findings,
-    });
-    await this.emit(format, doc, () => renderReports(reports, findings, format === 'wide'));
-    this.exitFor(findings);
+    const { proxyRules } = await import('../analyses/proxy/proxy-rules.js');
+    const report = proxyRules(model, nodes, service);
+    await this.emit(format, document('ProxyRules', report), () =>
+      render.renderProxyRules(report, format === 'wide'),
+    );
+    return { findings: report.findings };
   }
 }
 
@@ -148,98 +128,4 @@ function parseHostPort(text: string): [string, number] | undefined {
   if (!m) return undefined;
   const port = Number(m[2]);
   return port > 0 && port < 65536 ? [m[1], port] : undefined;
-}
-
-const pct = (p: number) => `${Math.round(p * 1000) / 10}%`;
-
-async function renderFlow(flow: PacketFlow, entry: string): Promise<string> {
-  const { c } = await import('../render/style.js');
-  const lines: string[] = [];
-  const p = flow.packet;
-  lines.push(
-    `${c().bold('Packet')} ${p.source} → ${p.destination}:${p.port}/${p.protocol} entering ${flow.node} (${entry}), ${flow.dataplane}`,
-  );
-  const color =
-    flow.outcome === 'drop' || flow.outcome === 'reject'
-      ? c().red
-      : flow.outcome === 'dnat'
-        ? c().green
-        : c().yellow;
-  lines.push(
-    `${c().bold('Outcome')} ${color(flow.outcome.toUpperCase())}${flow.service ? ` — service ${flow.service}` : ''}`,
-  );
-  for (const e of flow.endpoints) {
-    lines.push(`  → ${e.ip}:${e.port}  ${pct(e.probability)}${e.masquerade ? '  (masqueraded)' : ''}`);
-  }
-  lines.push(`${c().bold('Masquerade')} ${flow.masquerade ? 'yes' : 'no'}`);
-  if (flow.sessionAffinity)
-    lines.push(
-      `${c().bold('Session affinity')} ClientIP, ${flow.sessionAffinity.timeoutSeconds}s (one endpoint per client)`,
-    );
-  if (flow.decidingRule)
-    lines.push(
-      `${c().bold('Decided by')} ${flow.decidedBy === 'kube-proxy' ? "kube-proxy's rule" : "a rule that is not kube-proxy's"}: ${flow.decidingRule}`,
-    );
-  if (flow.unknown) lines.push(`${c().yellow('Unknown:')} ${flow.unknown}`);
-  for (const n of flow.notes ?? []) lines.push(`${c().dim('note:')} ${n}`);
-  if (flow.evidence.length) {
-    lines.push(c().bold('Rules on the path:'));
-    for (const e of flow.evidence) lines.push(`  ${e}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-async function renderReports(
-  reports: ProxyRulesReport[],
-  findings: Finding[],
-  wide: boolean,
-): Promise<string> {
-  const { renderTable } = await import('../render/table.js');
-  const { renderFindings } = await import('../render/findings.js');
-  const { c } = await import('../render/style.js');
-  const out: string[] = [];
-  for (const r of reports) {
-    out.push(
-      `${c().bold(`Node ${r.node}`)}  dataplane ${r.dataplane ?? 'unknown'}${r.modeReason ? c().dim(` (${r.modeReason})`) : ''}`,
-    );
-    const head = [
-      'service port',
-      'proto',
-      'cluster ip',
-      'nodeport',
-      'external',
-      'rules → endpoints',
-      'api endpoints',
-      'status',
-    ];
-    if (wide) head.push('chain', 'policy');
-    const rows = r.services.map((s) => {
-      const row: string[] = [
-        s.servicePort,
-        `${s.port}/${s.protocol}`,
-        s.clusterIP,
-        s.nodePort ? String(s.nodePort) : '-',
-        [...s.externalIPs, ...s.loadBalancerIPs].join(',') || '-',
-        s.rulesOutcome === 'dnat'
-          ? s.rulesEndpoints.map((e) => `${e.ip}:${e.port} ${pct(e.probability)}`).join('\n')
-          : s.rulesOutcome.toUpperCase(),
-        s.apiEndpoints
-          .map((e) => `${e.ip}:${e.port}${e.ready ? '' : e.serving ? ' (terminating)' : ' (not ready)'}`)
-          .join('\n') || '-',
-        s.status === 'ok'
-          ? c().green('ok')
-          : s.status === 'unknown'
-            ? c().yellow(s.status)
-            : c().red(s.status),
-      ];
-      if (wide) row.push(s.chain ?? '-', `eTP=${s.externalTrafficPolicy} iTP=${s.internalTrafficPolicy}`);
-      return row;
-    });
-    out.push(rows.length ? renderTable(head, rows, { multiLine: true }) : c().dim('  (no service ports)'));
-    if (r.staleChains.length)
-      out.push(`${c().yellow('Chains of no API service:')} ${r.staleChains.join(', ')}`);
-    out.push('');
-  }
-  out.push(renderFindings(findings));
-  return out.join('\n');
 }

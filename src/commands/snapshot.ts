@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { ANSWERED, type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
 import { UserError } from '../core/errors.js';
 
 const { kubeconfig, context, namespace, debug } = clusterFlags;
@@ -62,32 +62,29 @@ export default class Snapshot extends KnetCommand {
     debug,
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     const { flags } = await this.parse(Snapshot);
     this.setup(flags);
     if (flags.namespace && flags['all-namespaces'])
       throw new UserError('give either -n NAMESPACE or -A, not both');
     const { BundleWriter } = await import('../sources/bundle/write.js');
-    const { ALL_KINDS, DEFAULT_OPTIONAL, readLiveCluster } = await import('../sources/kube/read.js');
+    const capture = await import('../sources/bundle/capture.js');
     const tty = Boolean(process.stderr.isTTY);
     const progress = tty ? (msg: string) => process.stderr.write(`\r\x1b[2K${msg}`) : undefined;
     const clear = () => tty && process.stderr.write('\r\x1b[2K');
+    const warn = (message: string) => process.stderr.write(`knet: warning: ${message}\n`);
     // Fail on an existing target before reading anything.
     const writer = BundleWriter.open(flags.output, { chunkBytes: flags['chunk-bytes'] });
     try {
-      const live = await readLiveCluster({
+      const live = await capture.readSnapshotObjects({
         kubeconfig: flags.kubeconfig,
         context: flags.context,
         namespace: flags.namespace,
         allNamespaces: Boolean(flags['all-namespaces']),
-        kinds: [...ALL_KINDS],
-        // A bundle without the edges is still a bundle (meta.json says what was forbidden);
-        // without NetworkPolicies a trace on it would lie, so they stay required.
-        optional: [...DEFAULT_OPTIONAL, 'ingresses', 'ingressclasses'],
         progress,
       });
       clear();
-      for (const w of live.warnings) process.stderr.write(`knet: warning: ${w}\n`);
+      live.warnings.forEach(warn);
       const scope = flags['all-namespaces'] ? undefined : (flags.namespace ?? live.defaultNamespace);
       if (scope && !flags.namespace) {
         process.stderr.write(
@@ -96,82 +93,43 @@ export default class Snapshot extends KnetCommand {
       }
       await writer.writeObjects(live.raws);
 
-      let nodeErrors: { node: string; message: string }[] = [];
-      let collected: string[] = [];
+      let nodes: Awaited<ReturnType<typeof capture.collectIntoBundle>> | undefined;
       if (flags['collect-nodes']) {
-        const known = live.raws.filter((o) => o.kind === 'Node').map((o) => String(o.metadata?.name));
-        const nodes = flags.nodes
+        // An empty --nodes names no node: every node is collected.
+        const names = flags.nodes
           ? flags.nodes
               .split(',')
               .map((n) => n.trim())
               .filter(Boolean)
-          : known;
-        const unknown = nodes.filter((n) => !known.includes(n));
-        if (unknown.length)
-          throw new UserError(`no such node: ${unknown.join(', ')} (nodes: ${known.join(', ')})`);
-        const wanted = new Set(nodes);
-        // Each running pod's own view (addresses, routes, sockets, resolv.conf), for the pods captured.
-        const pods = live.raws
-          .filter(
-            (o) =>
-              o.kind === 'Pod' &&
-              wanted.has(o.spec?.nodeName) &&
-              o.spec?.hostNetwork !== true &&
-              o.status?.phase === 'Running' &&
-              o.metadata?.uid,
-          )
-          .map((o) => ({
-            namespace: String(o.metadata.namespace),
-            name: String(o.metadata.name),
-            node: String(o.spec.nodeName),
-            uid: String(o.metadata.uid),
-          }));
-        const { collectNodeFiles } = await import('../sources/kube/collect.js');
-        const result = await collectNodeFiles(
-          {
-            kubeconfig: flags.kubeconfig,
-            context: flags.context,
-            image: flags.image,
-            debugNamespace: flags['debug-namespace'] ?? 'default',
-            concurrency: flags.parallel,
-            nodeTimeoutMs: flags['node-timeout'] * 1000,
-            progress,
-            sink: (node, files) => {
-              writer.writeNodeFiles(node, files);
-              collected.push(node);
-            },
-          },
-          nodes,
-          pods,
+          : undefined;
+        const wanted = capture.nodesToCollect(live.raws, names);
+        const options = {
+          kubeconfig: flags.kubeconfig,
+          context: flags.context,
+          image: flags.image,
+          debugNamespace: flags['debug-namespace'] ?? 'default',
+          concurrency: flags.parallel,
+          nodeTimeoutMs: flags['node-timeout'] * 1000,
+          progress,
+        };
+        nodes = await capture.collectIntoBundle(
+          writer,
+          options,
+          wanted,
+          capture.podsToCollect(live.raws, wanted),
         );
         clear();
-        nodeErrors = result.errors;
-        collected = collected.sort();
-        for (const e of result.errors) process.stderr.write(`knet: warning: node ${e.node}: ${e.message}\n`);
-        // A node file that could not be read (the Cilium agent's table, a tool that failed); a
-        // pod that is gone or has no process left is the usual churn and is not reported.
-        for (const w of result.warnings)
-          if (!w.message.startsWith('pods/'))
-            process.stderr.write(`knet: warning: node ${w.node}: ${w.message}\n`);
-        for (const n of result.notes) process.stderr.write(`knet: warning: ${n}\n`);
+        nodes.warnings.forEach(warn);
       }
-      const done = await writer.finish({
-        capturedAt: new Date().toISOString(),
-        context: live.context,
-        server: live.server,
-        namespace: scope,
-        allNamespaces: scope === undefined,
-        nodes: collected,
-        nodeErrors,
-        absentKinds: live.absent,
-        forbiddenKinds: live.forbidden,
-      });
-      const nodesPart = flags['collect-nodes']
-        ? `, node files of ${collected.length} node${collected.length === 1 ? '' : 's'}` +
-          (nodeErrors.length ? ` (${nodeErrors.length} failed)` : '')
+      const done = await writer.finish(
+        capture.snapshotMeta(live, scope, nodes ?? { collected: [], nodeErrors: [] }),
+      );
+      const nodesPart = nodes
+        ? `, node files of ${nodes.collected.length} node${nodes.collected.length === 1 ? '' : 's'}` +
+          (nodes.nodeErrors.length ? ` (${nodes.nodeErrors.length} failed)` : '')
         : '';
       process.stdout.write(`wrote ${done.path}: ${writer.objects} objects${nodesPart}\n`);
-      process.exitCode = 0;
+      return ANSWERED;
     } catch (err) {
       clear();
       writer.abort();

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { clusterFlags, KnetCommand } from '../cli/base.js';
-import type { Target } from '../cli/targets.js';
+import type { TraceResult } from '../analyses/trace/types.js';
+import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
+import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Trace extends KnetCommand {
@@ -66,7 +67,7 @@ export default class Trace extends KnetCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  protected override async answer(): Promise<Answer> {
     if (this.argv.some((a) => a === '--batch' || a.startsWith('--batch='))) {
       // The pairs come from FILE: the arguments are not asked for.
       const { flags } = await this.parse({ flags: Trace.flags, args: {}, strict: true });
@@ -74,13 +75,17 @@ export default class Trace extends KnetCommand {
       const { runTraceBatch } = await import('../cli/batch.js');
       const load = () => this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS], { allNamespaces: true });
       const write = (line: string) => process.stdout.write(line);
-      process.exitCode = await runTraceBatch(flags.batch as string, load, write, (t) => this.note(t));
-      return;
+      const { results, errors } = await runTraceBatch(flags.batch as string, load, write, (t) =>
+        this.note(t),
+      );
+      return {
+        verdicts: [...results.map(traceVerdict), ...errors.map((e) => ({ broken: false, unknown: e }))],
+      };
     }
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../cli/targets.js');
+    const { parseTarget } = await import('../core/target-grammar.js');
     const { UserError } = await import('../core/errors.js');
     const SOURCES = ['pod', 'node', 'ip'] as const;
     const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
@@ -101,7 +106,7 @@ export default class Trace extends KnetCommand {
             trace: { source: args.source, destination: args.destination },
           },
     );
-    const { resolvePodTargets } = await import('../cli/resolve.js');
+    const { resolvePodTargets } = await import('../analyses/targets.js');
     const resolve = (text: string, kinds: typeof SOURCES | typeof DESTINATIONS) => {
       const r = resolvePodTargets(cluster.model, parseTarget(text, cluster.namespace, kinds), {
         all: flags['all-pods'],
@@ -122,7 +127,7 @@ export default class Trace extends KnetCommand {
     const port =
       flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
     const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
-    const results: import('../analyses/trace/types.js').TraceResult[] = [];
+    const results: TraceResult[] = [];
     for (const { source, destination } of pairs) {
       try {
         results.push(
@@ -143,24 +148,9 @@ export default class Trace extends KnetCommand {
       }
     }
     // Ids, cause → consequence links and fixes; each broken hop names the root findings behind it.
-    const { explainTrace } = await import('../render/trace.js');
-    for (const result of results) explainTrace(result, cluster.model);
     const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
-    const { detectNodeDataplane, describeDataplane, isTextbook } = await import(
-      '../analyses/dataplane/detect.js'
-    );
-    // The source node's dataplane, said only when it is not kube-proxy and a bridge (the
-    // textbook case every trace assumes): Cilium's kube-proxy replacement, a routed CNI, a VPC CNI.
-    type Dataplane = import('../analyses/dataplane/detect.js').NodeDataplane & {
-      node: string;
-      summary: string;
-    };
-    const dataplaneOf = (r: (typeof results)[number]): Dataplane | undefined => {
-      const node = r.source.kind === 'Node' ? r.source.name : (r.source.node ?? flags['via-node']);
-      if (!node || !cluster.model.node(node)) return undefined;
-      const d = detectNodeDataplane(cluster.model, node);
-      return isTextbook(d) ? undefined : { node, summary: describeDataplane(d), ...d };
-    };
+    const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
+    const dataplaneOf = (r: TraceResult) => sourceDataplane(cluster.model, r, flags['via-node']);
     const traceDoc = (r: (typeof results)[number]) => {
       const dataplane = dataplaneOf(r);
       return document('Trace', dataplane ? { ...r, dataplane } : r);
@@ -175,24 +165,23 @@ export default class Trace extends KnetCommand {
       await this.emit(format, document('TraceList', { items: results.map(traceDoc) }), () =>
         results.map(text).join('\n'),
       );
-    // unknown is never a 0: with an error finding on the way it is a breakage (1), otherwise
-    // the trace could not be decided (2) and stderr says which data would decide it. Several
-    // traces (--all-pods) exit with the worst.
-    let code = 0;
-    for (const result of results) {
-      if (result.verdict === 'reachable') continue;
-      if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error')) {
-        code = Math.max(code, 1);
-        continue;
-      }
-      const missing = [
-        ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
-      ];
-      process.stderr.write(
-        `knet: verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}\n`,
-      );
-      code = 2;
-    }
-    process.exitCode = code;
+    return { verdicts: results.map(traceVerdict) };
   }
+}
+
+/**
+ * unknown is never a 0: with an error finding on the way it is a breakage, otherwise the trace
+ * could not be decided and stderr says which data would decide it.
+ */
+function traceVerdict(result: TraceResult): Verdict {
+  if (result.verdict === 'reachable') return { broken: false };
+  if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error'))
+    return { broken: true };
+  const missing = [
+    ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
+  ];
+  return {
+    broken: false,
+    unknown: `verdict unknown: ${missing.length ? `no node data for ${missing.join(', ')} (capture it: knet snapshot --collect-nodes, or docs/snapshot.md)` : 'a hop could not be decided'}`,
+  };
 }

@@ -329,14 +329,6 @@ export function finding(code: FindingCode, input: FindingInput): Finding {
   return out;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
-
-export function sortFindings(findings: Finding[]): Finding[] {
-  return [...findings].sort(
-    (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.code.localeCompare(b.code),
-  );
-}
-
 export function hasError(findings: readonly Finding[]): boolean {
   return findings.some((f) => f.severity === 'error');
 }

@@ -68,7 +68,7 @@ const labelMismatch: FixRule = (f, model) => {
     return {
       summary:
         `Set ${text(want)} on ${pods.length === 1 ? `pod ${pods[0].name}` : `the ${pods.length} pods`}: ` +
-        `${siblings.length} other pod${siblings.length === 1 ? '' : 's'} of ${svcRef} already carry it, so the pods drifted, not the selector (fix their owner's template too, or a rollout brings it back).`,
+        `${siblings.length} other ${siblings.length === 1 ? `pod of ${svcRef} already carries` : `pods of ${svcRef} already carry`} it, so the pods drifted, not the selector (fix their owner's template too, or a rollout brings it back).`,
       patch: pods
         .map((p) => kubectlPatch('pod', ns, p.name, 'merge', { metadata: { labels: want } }))
         .join('\n'),
@@ -391,6 +391,135 @@ const NODE_FIXES: Record<string, FixRule> = {
   }),
 };
 
+const ref = (f: Finding, kind: string) => f.objects.find((o) => o.startsWith(`${kind}/`));
+const coreDnsLogs = 'kubectl -n kube-system logs -l k8s-app=kube-dns --tail=100 --prefix';
+
+/**
+ * The errors whose fix knet cannot compute: one sentence that names the object and the change,
+ * and the commands that show why (the catalog's hint says the same in general words).
+ */
+const ADVICE: Record<string, FixRule> = {
+  POD_NOT_RUNNING: (f) => {
+    const pod = ref(f, 'pod');
+    if (!pod) return undefined;
+    const [, ns, name] = split(pod);
+    return {
+      summary: `Fix what keeps ${pod} from running (its events and its containers' logs say what: image, crash, scheduling, volumes).`,
+      commands: [
+        `kubectl describe pod ${name} -n ${ns}`,
+        `kubectl logs ${name} -n ${ns} --all-containers --tail=50`,
+      ],
+    };
+  },
+  POD_NO_IP: (f) => {
+    const pod = ref(f, 'pod');
+    if (!pod) return undefined;
+    const [, ns, name] = split(pod);
+    return {
+      summary: `Find out why the CNI gave ${pod} no address (the pod's events; the CNI agent ${onNode(nodeOf(f))}).`,
+      commands: [`kubectl describe pod ${name} -n ${ns}`, ...cniAgent(nodeOf(f) ?? 'NODE')],
+    };
+  },
+  POD_IP_DUPLICATE: (f) => {
+    const pod = ref(f, 'pod');
+    if (!pod) return undefined;
+    const [, ns, name] = split(pod);
+    return {
+      summary: `Delete ${pod} so that it gets a fresh address, then check the CNI's IPAM state: two live pods must never share an IP.`,
+      commands: [`kubectl delete pod ${name} -n ${ns}`],
+    };
+  },
+  NODE_NOT_READY: (f) => {
+    const node = nodeOf(f);
+    if (!node) return undefined;
+    return {
+      summary: `Bring node ${node} back to Ready: its conditions and the kubelet's log say what fails (often the kubelet, the runtime or the CNI).`,
+      commands: [`kubectl describe node ${node}`, 'journalctl -u kubelet --since -15min   # on the node'],
+    };
+  },
+  NODE_POD_CIDR_OVERLAP: (f) => ({
+    summary: `Give ${f.objects.join(' and ')} disjoint pod CIDRs: spec.podCIDR cannot be changed, so re-register one node (delete the Node object, restart its kubelet) after fixing the IPAM pool.`,
+    commands: ['kubectl get nodes -o custom-columns=NAME:.metadata.name,CIDRS:.spec.podCIDRs'],
+  }),
+  SVC_NO_READY_ENDPOINTS: (f) => {
+    const svc = ref(f, 'svc');
+    if (!svc) return undefined;
+    const [, ns] = split(svc);
+    return {
+      summary: `Make the pods of ${svc} pass their readiness probe: kubectl describe pod shows why they fail it.`,
+      commands: [`kubectl get pods -n ${ns} -o wide`],
+    };
+  },
+  SVC_ENDPOINTS_MISSING: (f) => {
+    const svc = ref(f, 'svc');
+    if (!svc) return undefined;
+    const [, ns, name] = split(svc);
+    return {
+      summary: `Find out why the EndpointSlice controller (kube-controller-manager) did not write the ready pods of ${svc} into its EndpointSlices.`,
+      commands: [
+        `kubectl get endpointslices -n ${ns} -l kubernetes.io/service-name=${name} -o wide`,
+        'kubectl -n kube-system logs -l component=kube-controller-manager --tail=100',
+      ],
+    };
+  },
+  PROXY_REJECT: (f) => {
+    const svc = ref(f, 'svc');
+    if (!svc) return undefined;
+    const [, ns, name] = split(svc);
+    return {
+      summary: `Give ${svc} a ready endpoint: kube-proxy rejects its traffic for lack of one (knet endpoints ${svc} says why it has none).`,
+      commands: [`kubectl get endpointslices -n ${ns} -l kubernetes.io/service-name=${name}`],
+    };
+  },
+  DNS_ANSWER_MISMATCH: () => ({
+    summary:
+      "Restart the CoreDNS replica that answers differently from the cluster's objects, after reading its log (a stale cache or a lost API watch).",
+    commands: [coreDnsLogs],
+  }),
+  DNS_NO_RESPONSE: () => ({
+    summary:
+      'Make the cluster DNS answer: check that the CoreDNS pods run and are the ready endpoints of the kube-dns Service.',
+    commands: [
+      'kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide',
+      'kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns',
+    ],
+  }),
+  DNS_SERVER_ERROR: () => ({
+    summary:
+      'Read the CoreDNS log for the failing query and check the upstream servers its forward plugin uses.',
+    commands: [coreDnsLogs, 'kubectl -n kube-system get configmap coredns -o yaml'],
+  }),
+  DNS_REPLICAS_DISAGREE: () => ({
+    summary:
+      'Restart the CoreDNS replica that answers unlike the others, after reading its log (its connection to the API server).',
+    commands: [coreDnsLogs],
+  }),
+  GATEWAY_REFS_UNRESOLVED: (f) => {
+    const route = ref(f, 'httproute');
+    if (!route) return undefined;
+    const [, ns, name] = split(route);
+    return {
+      summary: `Fix the reference of ${route} that the controller names in its ResolvedRefs condition.`,
+      commands: [`kubectl describe httproute ${name} -n ${ns}`],
+    };
+  },
+  CNI_CONFIG_MISSING: (f) => ({
+    summary: `Restart the CNI agent ${onNode(nodeOf(f))} so that it writes its network config into /etc/cni/net.d.`,
+    commands: ['ls -l /etc/cni/net.d', ...cniAgent(nodeOf(f) ?? 'NODE')],
+  }),
+  CNI_CONFIG_INVALID: (f) => ({
+    summary: `Fix or remove the CNI config file named in the evidence ${onNode(nodeOf(f))}, or let the CNI agent rewrite it.`,
+    commands: ['ls -l /etc/cni/net.d', ...cniAgent(nodeOf(f) ?? 'NODE')],
+  }),
+  CNI_CONFIG_CIDR_MISMATCH: (f) => ({
+    summary: `Make the CNI IPAM range ${onNode(nodeOf(f))} match its spec.podCIDR (or use "subnet": "usePodCidr"): other nodes route the podCIDR to it.`,
+    commands: [
+      'cat /etc/cni/net.d/*',
+      `kubectl get node ${nodeOf(f) ?? 'NODE'} -o jsonpath='{.spec.podCIDRs}'`,
+    ],
+  }),
+};
+
 const OBJECT_FIXES: Record<string, FixRule> = {
   SVC_LABEL_MISMATCH: labelMismatch,
   SVC_NO_SELECTOR_MATCH: noSelectorMatch,
@@ -403,12 +532,18 @@ const OBJECT_FIXES: Record<string, FixRule> = {
 
 /** The fix of a (root) finding: a specific one where knet knows the values, else the catalog's advice. */
 export function fixFor(f: Finding, model?: ClusterModel): Fix {
-  const rule = OBJECT_FIXES[f.code] ?? NODE_FIXES[f.code];
+  const rule = OBJECT_FIXES[f.code] ?? NODE_FIXES[f.code] ?? ADVICE[f.code];
   const specific = rule?.(f, model);
   if (specific) return specific;
-  const hint = f.hint || CATALOG[f.code as keyof typeof CATALOG]?.hint || '';
-  return { summary: firstSentence(hint) };
+  const general = CATALOG[f.code as keyof typeof CATALOG]?.hint ?? '';
+  // A hint the analysis wrote for this finding names the values: all of it is the fix.
+  if (f.hint && f.hint !== general) return { summary: f.hint };
+  return { summary: firstSentence(general) };
 }
 
 /** Codes with a fix of their own (docs/findings.md says which). */
-export const SPECIFIC_FIXES = [...Object.keys(OBJECT_FIXES), ...Object.keys(NODE_FIXES)];
+export const SPECIFIC_FIXES = [
+  ...Object.keys(OBJECT_FIXES),
+  ...Object.keys(NODE_FIXES),
+  ...Object.keys(ADVICE),
+];

@@ -3,15 +3,20 @@ import { ClusterModel, type ClusterObjects, type Coverage, emptyObjects } from '
 import type { NodeFiles } from './node-files.js';
 import {
   endpointsToSlices,
+  isGatewayApi,
   normalizeConfigMap,
   normalizeDaemonSet,
   normalizeEndpointSlice,
+  normalizeGateway,
+  normalizeGatewayClass,
+  normalizeHTTPRoute,
   normalizeIngress,
   normalizeIngressClass,
   normalizeNamespace,
   normalizeNetworkPolicy,
   normalizeNode,
   normalizePod,
+  normalizeReferenceGrant,
   normalizeService,
   type Raw,
   withNormalizeWarnings,
@@ -132,7 +137,28 @@ function addObject(o: ClusterObjects, legacyEndpoints: Raw[], raw: Raw): void {
       o.configMaps.push(normalizeConfigMap(raw));
       break;
     default:
-      if (raw.metadata?.name) o.others.push(genericObject(raw));
+      if (raw.metadata?.name && !addGatewayApi(o, raw)) o.others.push(genericObject(raw));
+  }
+}
+
+/** The Gateway API kinds knet models; false for any other object. */
+function addGatewayApi(o: ClusterObjects, raw: Raw): boolean {
+  if (!isGatewayApi(raw)) return false;
+  switch (raw.kind) {
+    case 'Gateway':
+      o.gateways.push(normalizeGateway(raw));
+      return true;
+    case 'GatewayClass':
+      o.gatewayClasses.push(normalizeGatewayClass(raw));
+      return true;
+    case 'HTTPRoute':
+      o.httpRoutes.push(normalizeHTTPRoute(raw));
+      return true;
+    case 'ReferenceGrant':
+      o.referenceGrants.push(normalizeReferenceGrant(raw));
+      return true;
+    default:
+      return false;
   }
 }
 

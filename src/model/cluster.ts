@@ -9,7 +9,10 @@ import type {
   ConfigMap,
   DaemonSet,
   EndpointSlice,
+  Gateway,
+  GatewayClass,
   GenericObject,
+  HTTPRoute,
   Ingress,
   IngressClass,
   LabelSelector,
@@ -18,6 +21,7 @@ import type {
   NetworkPolicy,
   Node,
   Pod,
+  ReferenceGrant,
   Service,
 } from './types.js';
 
@@ -32,7 +36,11 @@ export interface ClusterObjects {
   ingressClasses: IngressClass[];
   daemonSets: DaemonSet[];
   configMaps: ConfigMap[];
-  /** Kinds knet keeps but does not model in detail (Gateway API, ReferenceGrant, …). */
+  gateways: Gateway[];
+  gatewayClasses: GatewayClass[];
+  httpRoutes: HTTPRoute[];
+  referenceGrants: ReferenceGrant[];
+  /** Kinds knet keeps but does not model in detail (ReplicaSets, other policy kinds, …). */
   others: GenericObject[];
 }
 
@@ -48,6 +56,10 @@ export function emptyObjects(): ClusterObjects {
     ingressClasses: [],
     daemonSets: [],
     configMaps: [],
+    gateways: [],
+    gatewayClasses: [],
+    httpRoutes: [],
+    referenceGrants: [],
     others: [],
   };
 }
@@ -70,6 +82,16 @@ function groupBy<T>(items: readonly T[], keyOf: (item: T) => string | undefined)
     const list = map.get(k);
     if (list) list.push(item);
     else map.set(k, [item]);
+  }
+  return map;
+}
+
+/** By key, the first object when a source holds two (as a search through the list finds it). */
+function firstByKey<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) {
+    const k = keyOf(item);
+    if (!map.has(k)) map.set(k, item);
   }
   return map;
 }
@@ -97,6 +119,10 @@ export class ClusterModel {
   readonly ingressClasses: readonly IngressClass[];
   readonly daemonSets: readonly DaemonSet[];
   readonly configMaps: readonly ConfigMap[];
+  readonly gateways: readonly Gateway[];
+  readonly gatewayClasses: readonly GatewayClass[];
+  readonly httpRoutes: readonly HTTPRoute[];
+  readonly referenceGrants: readonly ReferenceGrant[];
   readonly others: readonly GenericObject[];
   /** Raw node-level files (iptables-save, ip -j …); empty when the source has none. */
   readonly nodeFiles: NodeFiles;
@@ -116,6 +142,10 @@ export class ClusterModel {
     this.ingressClasses = objects.ingressClasses;
     this.daemonSets = objects.daemonSets;
     this.configMaps = objects.configMaps;
+    this.gateways = objects.gateways;
+    this.gatewayClasses = objects.gatewayClasses;
+    this.httpRoutes = objects.httpRoutes;
+    this.referenceGrants = objects.referenceGrants;
     this.others = objects.others;
     this.nodeFiles = nodeFiles;
   }
@@ -132,6 +162,27 @@ export class ClusterModel {
     groupBy(this.endpointSlices, (s) => (s.serviceName ? key(s.namespace, s.serviceName) : undefined)),
   );
   private readonly policiesByNamespaceIndex = memo(() => groupBy(this.networkPolicies, (p) => p.namespace));
+
+  private readonly ingressIndex = memo(() => firstByKey(this.ingresses, (i) => key(i.namespace, i.name)));
+  private readonly gatewayIndex = memo(() => firstByKey(this.gateways, (g) => key(g.namespace, g.name)));
+  private readonly gatewayClassIndex = memo(() => firstByKey(this.gatewayClasses, (c) => c.name));
+  private readonly httpRouteIndex = memo(() => firstByKey(this.httpRoutes, (r) => key(r.namespace, r.name)));
+  private readonly grantsByNamespaceIndex = memo(() => groupBy(this.referenceGrants, (g) => g.namespace));
+  /** Gateway → the HTTPRoutes whose parentRefs name it, each once, in source order. */
+  private readonly routesByGatewayIndex = memo(() => {
+    const map = new Map<string, HTTPRoute[]>();
+    for (const route of this.httpRoutes) {
+      const gateways = route.parentRefs
+        .filter((p) => p.kind === 'Gateway')
+        .map((p) => key(p.namespace, p.name));
+      for (const k of new Set(gateways)) {
+        const list = map.get(k);
+        if (list) list.push(route);
+        else map.set(k, [route]);
+      }
+    }
+    return map;
+  });
 
   /** Pods that are not hostNetwork, by each of their IPs (canonical text). */
   private readonly podsByIPIndex = memo(() => {
@@ -211,6 +262,31 @@ export class ClusterModel {
 
   policiesInNamespace(namespace: string): readonly NetworkPolicy[] {
     return this.policiesByNamespaceIndex().get(namespace) ?? [];
+  }
+
+  ingress(namespace: string, name: string): Ingress | undefined {
+    return this.ingressIndex().get(key(namespace, name));
+  }
+
+  gateway(namespace: string, name: string): Gateway | undefined {
+    return this.gatewayIndex().get(key(namespace, name));
+  }
+
+  gatewayClass(name: string): GatewayClass | undefined {
+    return this.gatewayClassIndex().get(name);
+  }
+
+  httpRoute(namespace: string, name: string): HTTPRoute | undefined {
+    return this.httpRouteIndex().get(key(namespace, name));
+  }
+
+  /** The HTTPRoutes attached (by a parentRef) to a Gateway. */
+  routesOfGateway(namespace: string, name: string): readonly HTTPRoute[] {
+    return this.routesByGatewayIndex().get(key(namespace, name)) ?? [];
+  }
+
+  referenceGrantsIn(namespace: string): readonly ReferenceGrant[] {
+    return this.grantsByNamespaceIndex().get(namespace) ?? [];
   }
 
   configMap(namespace: string, name: string): ConfigMap | undefined {

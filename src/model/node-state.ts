@@ -5,6 +5,7 @@
 
 import { ParseError } from '../core/errors.js';
 import { type CiliumService, parseCiliumServiceList } from '../parsers/cilium.js';
+import { type CniConfig, isCniConfigFile, parseCniConfig } from '../parsers/cni.js';
 import {
   type BridgeFdb,
   type IpAddrInterface,
@@ -22,9 +23,25 @@ import {
 import { type IptablesDump, parseIptablesSave } from '../parsers/iptables-save.js';
 import { type IpvsDump, parseIpvsadm } from '../parsers/ipvsadm.js';
 import { type NftRuleset, parseNftJson } from '../parsers/nft.js';
+import { parseResolvConf, type ResolvConf } from '../parsers/resolv-conf.js';
 import { parseSysctl } from '../parsers/sysctl.js';
 import type { ClusterModel } from './cluster.js';
 import type { Pod } from './types.js';
+
+/** The node's CNI configuration directory (nodes/NODE/cni/, the files of /etc/cni/net.d/). */
+export interface CniConfigs {
+  /** Every file of the folder, as bundle paths. */
+  files: string[];
+  /** The network configs that parse, in the runtime's (lexical) order. */
+  configs: CniConfig[];
+  /** The network configs that do not parse: a finding, not an error. */
+  invalid: { file: string; error: ParseError }[];
+}
+
+/** The node files holding the Cilium agent's view (node collection execs into the agent). */
+export const CILIUM_FILES = {
+  services: 'cilium-service-list.json',
+} as const;
 
 export interface ListeningSocket {
   protocol: 'TCP' | 'UDP';
@@ -35,7 +52,6 @@ export interface ListeningSocket {
 export interface PodNetState {
   addrs?: IpAddrInterface[];
   routes?: IpRoute[];
-  resolvConf?: string;
   listening?: ListeningSocket[];
   /** The pod namespace's own netfilter rules (a sidecar's REDIRECT, the application's firewall). */
   iptables?: IptablesDump;
@@ -110,7 +126,7 @@ export class NodeState {
 
   /** The Cilium agent's load-balancing table (`cilium-dbg service list -o json`). */
   get ciliumServices(): CiliumService[] | undefined {
-    return this.parsed('cilium-service-list.json', parseCiliumServiceList);
+    return this.parsed(CILIUM_FILES.services, parseCiliumServiceList);
   }
 
   /** Policy routing rules (`ip -j rule show`). */
@@ -128,6 +144,42 @@ export class NodeState {
     return this.parsed('bridge-fdb.json', parseBridgeFdb);
   }
 
+  /** The CNI network configurations; a config that does not parse is listed, not thrown. */
+  get cniConfigs(): CniConfigs {
+    const key = 'cni/';
+    if (this.cache.has(key)) return this.cache.get(key) as CniConfigs;
+    const files = this.model.nodeFiles;
+    const names = files.list(this.node, 'cni').sort();
+    const loaded: CniConfigs = {
+      files: names.map((n) => files.describe(this.node, `cni/${n}`)),
+      configs: [],
+      invalid: [],
+    };
+    for (const name of names.filter(isCniConfigFile)) {
+      const text = files.read(this.node, `cni/${name}`);
+      if (text === undefined) continue;
+      const shown = files.describe(this.node, `cni/${name}`);
+      try {
+        loaded.configs.push(parseCniConfig(text, shown));
+      } catch (err) {
+        if (err instanceof ParseError) loaded.invalid.push({ file: shown, error: err });
+        else throw err;
+      }
+    }
+    this.cache.set(key, loaded);
+    return loaded;
+  }
+
+  /** The node's resolver file (kubelet --resolv-conf), when the bundle carries it. */
+  get resolvConf(): ResolvConf | undefined {
+    return this.parsed('resolv.conf', parseResolvConf);
+  }
+
+  /** The pod's own /etc/resolv.conf, when the bundle carries it. */
+  podResolvConf(pod: Pod): ResolvConf | undefined {
+    return this.parsed(`${podDir(pod)}/resolv.conf`, parseResolvConf);
+  }
+
   /** The node's own listening sockets (host-network processes). */
   get listening(): ListeningSocket[] | undefined {
     return this.parsed('ss.txt', parseSsListening);
@@ -139,7 +191,7 @@ export class NodeState {
   }
 
   pod(pod: Pod): PodNetState {
-    const dir = `pods/${pod.namespace}_${pod.name}`;
+    const dir = podDir(pod);
     const key = `pod:${dir}`;
     if (this.cache.has(key)) return this.cache.get(key) as PodNetState;
     const files: Record<string, string> = {};
@@ -153,7 +205,6 @@ export class NodeState {
     const state: PodNetState = {
       addrs: read('ip-addr.json', parseIpAddr),
       routes: read('ip-route.json', parseIpRoute),
-      resolvConf: read('resolv.conf', (t) => t),
       listening: read('ss.txt', parseSsListening),
       iptables: read('iptables-save.txt', (t, f) => parseIptablesSave(t, f)),
       ip6tables: read('ip6tables-save.txt', (t, f) => parseIptablesSave(t, f)),
@@ -163,6 +214,11 @@ export class NodeState {
     this.cache.set(key, state);
     return state;
   }
+}
+
+/** A pod's folder below nodes/NODE/ (snapshot.md). */
+function podDir(pod: Pod): string {
+  return `pods/${pod.namespace}_${pod.name}`;
 }
 
 /** An empty rule dump (a table-less iptables-save, no nft) says nothing: it counts as absent. */

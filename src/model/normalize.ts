@@ -2,14 +2,22 @@
 // Defaults are applied here exactly as the API server would have applied them, so analyses
 // see one shape whatever the source.
 
+import { GATEWAY_GROUP } from '../core/api-groups.js';
 import { isCIDR, isIP } from '../core/ip.js';
 import type {
+  BackendReference,
+  Condition,
   ConfigMap,
   Container,
   ContainerStatus,
   DaemonSet,
   Endpoint,
   EndpointSlice,
+  Gateway,
+  GatewayClass,
+  HTTPRoute,
+  HTTPRouteMatch,
+  HTTPValueMatch,
   Ingress,
   IngressBackend,
   IngressClass,
@@ -23,6 +31,7 @@ import type {
   OwnerRef,
   Pod,
   Protocol,
+  ReferenceGrant,
   Service,
   ServicePort,
 } from './types.js';
@@ -104,6 +113,15 @@ export function normalizeSelector(raw: Raw): LabelSelector {
   };
 }
 
+function conditionsOf(v: unknown): Condition[] {
+  return arr(v).map((c) => ({
+    type: String(c.type),
+    status: String(c.status),
+    reason: str(c.reason),
+    message: str(c.message),
+  }));
+}
+
 export function normalizeNamespace(raw: Raw): Namespace {
   const name = String(raw.metadata?.name);
   // The API server sets kubernetes.io/metadata.name on every namespace (1.21+); hand-written
@@ -120,12 +138,7 @@ export function normalizeNode(raw: Raw): Node {
   const podCIDRs = strs(raw.spec?.podCIDRs);
   if (podCIDRs.length === 0 && str(raw.spec?.podCIDR)) podCIDRs.push(raw.spec.podCIDR);
   const cidrs = validCIDRs(raw, 'podCIDR', podCIDRs);
-  const conditions = arr(raw.status?.conditions).map((c) => ({
-    type: String(c.type),
-    status: String(c.status),
-    reason: str(c.reason),
-    message: str(c.message),
-  }));
+  const conditions = conditionsOf(raw.status?.conditions);
   const readyCond = conditions.find((c) => c.type === 'Ready');
   return {
     name: String(raw.metadata?.name),
@@ -462,6 +475,122 @@ export function normalizeIngressClass(raw: Raw): IngressClass {
     name: String(raw.metadata?.name),
     controller: String(raw.spec?.controller ?? ''),
     isDefault: raw.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true',
+  };
+}
+
+/** The Gateway API group. */
+
+/** A Gateway API object: the kind alone is not enough (Istio has a Gateway of its own). */
+export function isGatewayApi(raw: Raw): boolean {
+  return !raw.apiVersion || String(raw.apiVersion).startsWith(`${GATEWAY_GROUP}/`);
+}
+
+export function normalizeGateway(raw: Raw): Gateway {
+  const spec = raw.spec ?? {};
+  return {
+    namespace: str(raw.metadata?.namespace) ?? 'default',
+    name: String(raw.metadata?.name),
+    className: str(spec.gatewayClassName),
+    listeners: arr(spec.listeners).map((l) => ({
+      name: String(l.name),
+      hostname: str(l.hostname),
+      port: Number(l.port),
+      protocol: String(l.protocol ?? 'HTTP'),
+      allowedKinds: arr(l.allowedRoutes?.kinds).map((k) => ({
+        group: String(k.group ?? GATEWAY_GROUP),
+        kind: String(k.kind),
+      })),
+      allowedFrom: String(l.allowedRoutes?.namespaces?.from ?? 'Same'),
+      allowedSelector: normalizeSelector(l.allowedRoutes?.namespaces?.selector ?? {}),
+    })),
+    addresses: arr(raw.status?.addresses)
+      .map((a) => str(a.value))
+      .filter((a): a is string => a !== undefined),
+  };
+}
+
+export function normalizeGatewayClass(raw: Raw): GatewayClass {
+  return {
+    name: String(raw.metadata?.name),
+    controller: String(raw.spec?.controllerName ?? ''),
+    conditions: conditionsOf(raw.status?.conditions),
+  };
+}
+
+const valueMatches = (v: unknown): HTTPValueMatch[] =>
+  arr(v).map((m) => ({
+    name: String(m.name),
+    type: m.type === 'RegularExpression' ? 'RegularExpression' : 'Exact',
+    value: String(m.value),
+  }));
+
+function normalizeRouteMatch(raw: Raw): HTTPRouteMatch {
+  const type = raw.path?.type;
+  const value = raw.path?.value;
+  return {
+    path: {
+      type: type === 'Exact' || type === 'RegularExpression' ? type : 'PathPrefix',
+      value: value === undefined || value === null ? '/' : String(value),
+    },
+    headers: valueMatches(raw.headers),
+    queryParams: valueMatches(raw.queryParams),
+    method: str(raw.method),
+  };
+}
+
+function normalizeBackendRef(raw: Raw, namespace: string): BackendReference {
+  return {
+    group: String(raw.group ?? ''),
+    kind: String(raw.kind ?? 'Service'),
+    namespace: str(raw.namespace) ?? namespace,
+    name: String(raw.name),
+    port: typeof raw.port === 'number' ? raw.port : undefined,
+    weight: typeof raw.weight === 'number' ? raw.weight : 1,
+    written: JSON.stringify(raw),
+  };
+}
+
+export function normalizeHTTPRoute(raw: Raw): HTTPRoute {
+  const spec = raw.spec ?? {};
+  const namespace = str(raw.metadata?.namespace) ?? 'default';
+  return {
+    namespace,
+    name: String(raw.metadata?.name),
+    parentRefs: arr(spec.parentRefs).map((p) => ({
+      kind: String(p.kind ?? 'Gateway'),
+      namespace: str(p.namespace) ?? namespace,
+      name: String(p.name),
+      sectionName: str(p.sectionName),
+      port: typeof p.port === 'number' ? p.port : undefined,
+      written: JSON.stringify(p),
+    })),
+    hostnames: strs(spec.hostnames),
+    rules: arr(spec.rules).map((r) => ({
+      matches: arr(r.matches).map(normalizeRouteMatch),
+      backendRefs: arr(r.backendRefs).map((b) => normalizeBackendRef(b, namespace)),
+    })),
+    parents: arr(raw.status?.parents).map((p) => ({
+      parentRef: {
+        namespace: str(p.parentRef?.namespace) ?? namespace,
+        name: String(p.parentRef?.name),
+        sectionName: str(p.parentRef?.sectionName),
+      },
+      conditions: conditionsOf(p.conditions),
+    })),
+  };
+}
+
+export function normalizeReferenceGrant(raw: Raw): ReferenceGrant {
+  const spec = raw.spec ?? {};
+  return {
+    namespace: str(raw.metadata?.namespace) ?? 'default',
+    name: String(raw.metadata?.name),
+    from: arr(spec.from).map((f) => ({
+      group: String(f.group ?? ''),
+      kind: String(f.kind),
+      namespace: String(f.namespace),
+    })),
+    to: arr(spec.to).map((t) => ({ group: String(t.group ?? ''), kind: String(t.kind), name: str(t.name) })),
   };
 }
 

@@ -28,7 +28,8 @@ export interface Namespace {
   phase: string;
 }
 
-export interface NodeCondition {
+/** A status condition (metav1.Condition, a Node's conditions). */
+export interface Condition {
   type: string;
   status: string;
   reason?: string;
@@ -45,7 +46,7 @@ export interface Node {
   podCIDRs: string[];
   /** Ready condition: true, false, or undefined when the status is Unknown / absent. */
   ready: boolean | undefined;
-  conditions: NodeCondition[];
+  conditions: Condition[];
   unschedulable: boolean;
   taints: { key: string; value?: string; effect: string }[];
 }
@@ -251,7 +252,110 @@ export interface ConfigMap {
   data: Readonly<Record<string, string>>;
 }
 
-/** Any object kind knet reads but does not model in detail (Gateway API kinds, …). */
+// The Gateway API (gateway.networking.k8s.io): what knet reads of a Gateway, its class, an
+// HTTPRoute and a ReferenceGrant. References keep their text as written, for evidence.
+
+export interface GatewayListener {
+  name: string;
+  hostname?: string;
+  port: number;
+  /** HTTP when absent. */
+  protocol: string;
+  /** allowedRoutes.kinds; empty: the kinds the protocol implies. The group defaults to the Gateway API's. */
+  allowedKinds: { group: string; kind: string }[];
+  /** allowedRoutes.namespaces.from: Same (the default), All, Selector, or a value knet does not know. */
+  allowedFrom: string;
+  /** allowedRoutes.namespaces.selector (for from: Selector). */
+  allowedSelector: LabelSelector;
+}
+
+export interface Gateway {
+  namespace: string;
+  name: string;
+  className?: string;
+  listeners: GatewayListener[];
+  /** status.addresses values. */
+  addresses: string[];
+}
+
+export interface GatewayClass {
+  name: string;
+  /** spec.controllerName. */
+  controller: string;
+  conditions: Condition[];
+}
+
+export interface ParentReference {
+  /** Gateway when absent. */
+  kind: string;
+  /** The route's namespace when absent. */
+  namespace: string;
+  name: string;
+  sectionName?: string;
+  port?: number;
+  /** The reference as written (JSON). */
+  written: string;
+}
+
+export interface BackendReference {
+  /** "" (the core group) when absent. */
+  group: string;
+  /** Service when absent. */
+  kind: string;
+  /** The route's namespace when absent. */
+  namespace: string;
+  name: string;
+  port?: number;
+  /** 1 when absent. */
+  weight: number;
+  /** The reference as written (JSON). */
+  written: string;
+}
+
+export interface HTTPValueMatch {
+  name: string;
+  type: 'Exact' | 'RegularExpression';
+  value: string;
+}
+
+export interface HTTPRouteMatch {
+  /** PathPrefix / when absent. */
+  path: { type: 'Exact' | 'PathPrefix' | 'RegularExpression'; value: string };
+  headers: HTTPValueMatch[];
+  queryParams: HTTPValueMatch[];
+  method?: string;
+}
+
+export interface HTTPRouteRule {
+  /** As written: none means every request. */
+  matches: HTTPRouteMatch[];
+  backendRefs: BackendReference[];
+}
+
+/** status.parents[]: what the controller says about one parent. */
+export interface RouteParentStatus {
+  parentRef: { namespace: string; name: string; sectionName?: string };
+  conditions: Condition[];
+}
+
+export interface HTTPRoute {
+  namespace: string;
+  name: string;
+  parentRefs: ParentReference[];
+  hostnames: string[];
+  rules: HTTPRouteRule[];
+  parents: RouteParentStatus[];
+}
+
+export interface ReferenceGrant {
+  namespace: string;
+  name: string;
+  from: { group: string; kind: string; namespace: string }[];
+  /** A target without a name covers every object of its kind. */
+  to: { group: string; kind: string; name?: string }[];
+}
+
+/** Any object kind knet reads but does not model in detail (ReplicaSets, other policy kinds, …). */
 export interface GenericObject {
   apiVersion: string;
   kind: string;

@@ -5,11 +5,6 @@
 // maps) wins over the desired one.
 import { guardParse, ParseError } from '../core/errors.js';
 
-/** The node files holding the Cilium agent's view (node collection execs into the agent). */
-export const CILIUM_FILES = {
-  services: 'cilium-service-list.json',
-} as const;
-
 export interface CiliumBackend {
   ip: string;
   port: number;
@@ -29,6 +24,8 @@ export interface CiliumService {
   namespace?: string;
   /** The entry's position in the file (1-based), for evidence. */
   index: number;
+  /** The entry in one line, as `cilium-dbg service list` prints it (evidence). */
+  text: string;
 }
 
 type Json = Record<string, unknown>;
@@ -76,7 +73,7 @@ function parseCiliumServiceListUnguarded(text: string, file: string): CiliumServ
       if (nodeName) backend.nodeName = nodeName;
       backends.push(backend);
     }
-    out.push({
+    const service: Omit<CiliumService, 'text'> = {
       id: num(spec.id) ?? 0,
       frontend: {
         ip,
@@ -89,7 +86,8 @@ function parseCiliumServiceListUnguarded(text: string, file: string): CiliumServ
       ...(str(flags?.name) ? { name: str(flags?.name) } : {}),
       ...(str(flags?.namespace) ? { namespace: str(flags?.namespace) } : {}),
       index: i + 1,
-    });
+    };
+    out.push({ ...service, text: serviceLine(service) });
   });
   return out;
 }
@@ -98,7 +96,7 @@ export const parseCiliumServiceList: typeof parseCiliumServiceListUnguarded = (.
   guardParse(args[1] ?? '<input>', () => parseCiliumServiceListUnguarded(...args));
 
 /** One line of evidence for an entry, as `cilium-dbg service list` prints it. */
-export function formatCiliumService(s: CiliumService): string {
+function serviceLine(s: Omit<CiliumService, 'text'>): string {
   const backends = s.backends.map((b) => `${b.ip}:${b.port} (${b.state})`).join(', ');
   return `${s.id} ${s.frontend.ip}:${s.frontend.port}/${s.frontend.protocol}${s.type ? ` ${s.type}` : ''} -> ${backends || 'no backends'}`;
 }

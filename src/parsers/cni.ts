@@ -189,24 +189,6 @@ function skipObject(text: string, start: number): number {
   return text.length;
 }
 
-/** The bridge the chain attaches pods to: the bridge plugin's (default cni0), also behind flannel. */
-export function cniBridge(config: CniConfig): string | undefined {
-  for (const p of config.plugins) {
-    const target = p.type === 'bridge' ? p : p.delegate?.type === 'bridge' ? p.delegate : undefined;
-    if (target) return target.bridge ?? 'cni0';
-  }
-  return undefined;
-}
-
-/** The IPAM section that assigns pod addresses (the first plugin, or its delegate, that has one). */
-export function cniIpam(config: CniConfig): CniIpam | undefined {
-  for (const p of config.plugins) {
-    if (p.ipam) return p.ipam;
-    if (p.delegate?.ipam) return p.delegate.ipam;
-  }
-  return undefined;
-}
-
 /** parseCniConfig, whose only failure is a ParseError naming the file (parsers/errors.ts guardParse). */
 export const parseCniConfig: typeof parseCniConfigUnguarded = (...args) =>
   guardParse(args[1] ?? '<input>', () => parseCniConfigUnguarded(...args));

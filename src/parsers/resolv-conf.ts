@@ -1,9 +1,25 @@
 // resolv.conf(5) → structure, read as glibc's resolver reads it (resolv/res_init.c):
 // `nameserver` (at most 3 are used), `search` / `domain` (the last one wins), `options`
 // (ndots capped at 15); `#` and `;` start comments. Pure: text in, structure out.
-import type { ResolvConf } from '../analyses/dns/types.js';
 import { guardParse, ParseError } from '../core/errors.js';
 import { isIP } from '../core/ip.js';
+
+/** A parsed resolv.conf (the pod's file, or the one kubelet would write). */
+export interface ResolvConf {
+  nameservers: string[];
+  search: string[];
+  ndots: number;
+  /** Every option as written (`ndots:5`, `edns0`, `timeout:2`), last one of a name wins. */
+  options: Record<string, string | true>;
+  /** Where it came from: the pod's file in the bundle, or what kubelet would write. */
+  source: 'file' | 'kubelet';
+  /** The file (bundle path) or the rule that produced it. */
+  origin: string;
+  /** Parts kubelet takes from the node that knet cannot see (node search domains, …). */
+  unknown: string[];
+  /** Lines the resolver ignores (unknown keywords, extra nameservers). */
+  warnings: string[];
+}
 
 /** glibc's MAXNS: nameservers past the third are ignored. */
 export const MAX_NAMESERVERS = 3;

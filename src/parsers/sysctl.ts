@@ -33,13 +33,6 @@ function parseSysctlUnguarded(text: string, file: string): Map<string, string> {
   return out;
 }
 
-/** net.ipv4.ip_forward from a parsed sysctl map: true/false, or undefined when absent. */
-export function ipForwarding(sysctl: ReadonlyMap<string, string>, family: 4 | 6 = 4): boolean | undefined {
-  const v = sysctl.get(family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
-  if (v === undefined) return undefined;
-  return v.trim() !== '0';
-}
-
 function clip(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

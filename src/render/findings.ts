@@ -8,23 +8,34 @@ export function plural(n: number, noun: string): string {
   return `${n} ${/(s|x|sh|ch)$/.test(noun) ? `${noun}es` : `${noun}s`}`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a colour
+const ANSI = /\u001b\[[0-9;]*m/g;
+/** The columns a line takes on a terminal: its colour codes take none. */
+const columns = (s: string) => s.replace(ANSI, '').length;
+
 /**
  * A line wrapped at the terminal's width (none when stdout is not a terminal: one line per
- * finding), continuation lines indented by `indent` spaces.
+ * finding), continuation lines indented by `indent` spaces; its own indentation is kept.
  */
 export function wrapLine(text: string, indent: number, width = terminalColumns()): string {
-  if (!width || text.length <= width) return text;
+  if (!width || columns(text) <= width) return text;
+  const lead = /^ */.exec(text)![0];
   const room = Math.max(20, width - indent);
   const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
+  let line = lead;
+  let fresh = true;
+  for (const word of text.slice(lead.length).split(' ')) {
     const limit = out.length === 0 ? width : room;
-    if (line && line.length + 1 + word.length > limit) {
+    if (!fresh && columns(line) + 1 + columns(word) > limit) {
       out.push(line);
       line = word;
-    } else line = line ? `${line} ${word}` : word;
+      fresh = word === '';
+      continue;
+    }
+    line = fresh ? line + word : `${line} ${word}`;
+    fresh = false;
   }
-  if (line) out.push(line);
+  out.push(line);
   return out.join(`\n${' '.repeat(indent)}`);
 }
 
@@ -110,8 +121,11 @@ export function renderFindings(
   const shown = opts.shown ?? new Set<string>();
   const lines = [k.bold(`${title}:`)];
   const pad = ' '.repeat(11);
+  const roots = rootFindings(findings);
+  const also = repeatsOf(roots, shown);
   const printedFixes = new Set<string>();
-  for (const f of rootFindings(findings)) {
+  for (const f of roots) {
+    if (also.repeated.has(f)) continue;
     lines.push(
       wrapLine(
         `  ${severityColor(f.severity, f.severity.toUpperCase().padEnd(7))} ${k.bold(f.code)}  ${escapeTerminal(f.message)}`,
@@ -123,15 +137,57 @@ export function renderFindings(
       shown.add(e);
       lines.push(`${pad}${k.dim('evidence:')} ${escapeTerminal(e)}`);
     }
-    const fix = fixLines(f, pad);
-    const key = f.fix ? `${f.fix.patch ?? ''}${(f.fix.commands ?? []).join('\n')}` || f.fix.summary : '';
+    const key = fixKey(f);
     if (key && printedFixes.has(key)) lines.push(`${pad}${k.dim('fix:')} the same as above`);
-    else lines.push(...fix);
-    printedFixes.add(key);
-    for (const cons of foldConsequences(consequencesOf(f, findings)))
+    else lines.push(...fixLines(f, pad));
+    if (key) printedFixes.add(key);
+    const same = also.of.get(f) ?? [];
+    const others = [...new Set(same.flatMap((r) => r.objects.filter((o) => !f.objects.includes(o))))];
+    if (others.length)
+      lines.push(
+        wrapLine(
+          `${pad}also for ${escapeTerminal(others.join(', '))}: the same finding and fix`,
+          pad.length + 9,
+        ),
+      );
+    const consequences = [f, ...same].flatMap((x) => consequencesOf(x, findings));
+    for (const cons of foldConsequences(consequences))
       lines.push(wrapLine(`${pad}→ ${k.bold(cons.code)}  ${escapeTerminal(cons.message)}`, pad.length + 2));
   }
   return `${lines.join('\n')}\n`;
+}
+
+const fixKey = (f: Finding) =>
+  f.fix ? `${f.fix.patch ?? ''}${(f.fix.commands ?? []).join('\n')}` || f.fix.summary : '';
+
+/**
+ * Say it once: a root with the code and fix of an earlier one, about other objects, and whose
+ * evidence the earlier one (or the text above) already shows, is named under the earlier one.
+ */
+function repeatsOf(
+  roots: readonly Finding[],
+  shown: ReadonlySet<string>,
+): { of: Map<Finding, Finding[]>; repeated: Set<Finding> } {
+  const first = new Map<string, Finding>();
+  const of = new Map<Finding, Finding[]>();
+  const repeated = new Set<Finding>();
+  for (const f of roots) {
+    const key = fixKey(f);
+    if (!key) continue;
+    const group = `${f.code}\u0000${key}`;
+    const earlier = first.get(group);
+    if (!earlier) {
+      first.set(group, f);
+      continue;
+    }
+    const told = (f.evidence ?? []).every((e) => shown.has(e) || earlier.evidence?.includes(e));
+    if (!told || f.objects.every((o) => earlier.objects.includes(o))) continue;
+    repeated.add(f);
+    const list = of.get(earlier);
+    if (list) list.push(f);
+    else of.set(earlier, [f]);
+  }
+  return { of, repeated };
 }
 
 /** The fix of a finding (summary, then the patch or commands), or its hint. */

@@ -1,5 +1,6 @@
 import type { NodeDataplane, ServiceDataplane } from '../analyses/dataplane/detect.js';
 import type { NodeItem, PodItem } from '../analyses/inventory.js';
+import type { NodeWideInfo } from '../analyses/node-wide-info.js';
 import type { Finding } from '../findings/types.js';
 import { renderFindings } from './findings.js';
 import { c } from './style.js';
@@ -37,15 +38,6 @@ export function renderPodList(
     problems(p.problems),
   ]);
   return `${renderTable(head, rows)}\n\n${opts.wide || findings.length <= 20 ? renderFindings(findings) : summarize(findings)}`;
-}
-
-/** -o wide: what the model knows beyond the NodeList items, per node. */
-export interface NodeWideInfo {
-  externalIPs: string[];
-  /** The source has this node's files (iptables-save, ip -j …): traces through it are decided. */
-  nodeData: boolean;
-  /** Who translates Services and who connects the pods on this node (detectNodeDataplane). */
-  dataplane?: NodeDataplane;
 }
 
 const SERVICE_DATAPLANES: Record<ServiceDataplane, string> = {

@@ -1,7 +1,4 @@
 import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
-import { explainFindings, nodeOf, rootsOf } from '../findings/links.js';
-import type { Finding } from '../findings/types.js';
-import type { ClusterModel } from '../model/cluster.js';
 import { escapeTerminal } from './escape.js';
 import { plural, renderFindings } from './findings.js';
 import { c, FAIL, OK, UNKNOWN } from './style.js';
@@ -62,34 +59,6 @@ function verdictText(v: string): string {
   return v === 'reachable' ? k.green(text) : v === 'unknown' ? k.yellow(text) : k.red(text);
 }
 
-/** A hop of the Trace document as knet writes it: a broken hop names its root findings. */
-export type ExplainedHop = Hop & { rootCause?: string[] };
-
-/**
- * Ids, links and fixes for a trace's findings, and `rootCause` (ids of root findings) on every
- * hop that reports findings. The trace analysis stays as it is; this runs on its result.
- */
-export function explainTrace(result: TraceResult, model?: ClusterModel): TraceResult {
-  explainFindings(result.findings, model);
-  const byId = new Map(result.findings.filter((f) => f.id).map((f) => [f.id!, f]));
-  for (const path of result.paths) {
-    for (const hop of path.hops as ExplainedHop[]) {
-      if (!hop.findings?.length || hop.status !== 'broken') continue;
-      const all = result.findings.filter(
-        (f) => hop.findings!.includes(f.code) && (!hop.node || !nodeOf(f) || nodeOf(f) === hop.node),
-      );
-      // Of several findings with one code (one per backend), the one about this path's backend.
-      const to = path.to?.kind === 'Pod' ? `pod/${path.to.namespace}/${path.to.name}` : undefined;
-      const own = to ? all.filter((f) => f.objects.includes(to)) : [];
-      const mine = own.length ? own : all;
-      const roots = new Set<Finding>(mine.flatMap((f) => rootsOf(f, byId)));
-      const ids = [...roots].map((f) => f.id).filter((id): id is string => Boolean(id));
-      if (ids.length) hop.rootCause = [...new Set(ids)].sort();
-    }
-  }
-  return result;
-}
-
 /**
  * The human trace; `wide` (-o wide) adds every hop's evidence, not only the broken hops'.
  * `dataplane`: the source node's dataplane when it is not the textbook one (kube-proxy and a
@@ -110,6 +79,7 @@ export function renderTraceText(
   const shown = new Map<string, number>();
   out.push(`${k.bold('Verdict:')} ${verdictText(result.verdict)}${summary}`);
   const explained = new Set<HopKind>();
+  const policySaid = new Map<string, number>();
   result.paths.forEach((path, i) => {
     out.push('');
     const p =
@@ -119,12 +89,14 @@ export function renderTraceText(
       const node = hop.node ? k.dim(escapeTerminal(hop.node).padEnd(10)) : ''.padEnd(10);
       const inferred = hop.inferred ? k.dim(' (inferred)') : '';
       const codes = hop.findings?.length ? `  ${k.red(hop.findings.join(', '))}` : '';
+      const said = opts.wide ? undefined : policyOnce(hop, i + 1, policySaid);
       out.push(
-        `  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${escapeTerminal(hop.detail)}${inferred}${codes}`,
+        `  ${mark(hop.status)} ${hop.kind.padEnd(10)} ${node} ${escapeTerminal(said?.detail ?? hop.detail)}${inferred}${codes}`,
       );
-      if (hop.evidence && (hop.status !== 'ok' || opts.wide)) {
+      const evidence = said ? said.lines : hop.evidence?.split('\n');
+      if (evidence?.length && (hop.status !== 'ok' || opts.wide)) {
         let again: number | undefined;
-        for (const line of hop.evidence.split('\n')) {
+        for (const line of evidence) {
           const first = shown.get(line);
           if (first !== undefined && first !== i + 1) {
             again ??= first;
@@ -146,6 +118,30 @@ export function renderTraceText(
   if (result.notes.length) out.push('');
   out.push(renderFindings(result.findings, 'Findings', { shown: new Set(shown.keys()) }));
   return out.join('\n');
+}
+
+/**
+ * Say it once: a policy hop that does not pass names the directions that stop the packet and,
+ * under it, the rules that decide them (each policy with its rule); a later path stopped by the
+ * same rules says "as on path N". undefined: the hop is printed as it is.
+ */
+function policyOnce(
+  hop: Hop,
+  path: number,
+  said: Map<string, number>,
+): { detail: string; lines: string[] } | undefined {
+  const stopping =
+    hop.kind === 'policy' && hop.status !== 'ok'
+      ? hop.policy?.filter((h) => h.verdict !== 'allowed')
+      : undefined;
+  if (!stopping?.length) return undefined;
+  const detail = stopping.map((h) => `${h.direction} ${h.verdict}`).join('; ');
+  const lines = stopping.flatMap((h) => h.rules);
+  const key = `${detail}\n${lines.join('\n')}`;
+  const first = said.get(key);
+  if (first !== undefined && first !== path) return { detail: `${detail} (as on path ${first})`, lines: [] };
+  said.set(key, path);
+  return { detail, lines };
 }
 
 /** A DOT string body: backslashes and quotes escaped, each line break a centred \\n. */

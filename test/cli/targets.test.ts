@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../src/cli/targets.js';
 import { UserError } from '../../src/core/errors.js';
+import { explicitNamespace, parseTarget, targetRef } from '../../src/core/target-grammar.js';
 
 describe('parseTarget', () => {
   it.each([
@@ -15,6 +15,9 @@ describe('parseTarget', () => {
     ['ip/[fd00::5]:53', { kind: 'ip', name: 'fd00::5', port: 53 }],
     ['dns/cart.shop:80', { kind: 'dns', name: 'cart.shop', port: 80 }],
     ['ing/shop/front', { kind: 'ing', namespace: 'shop', name: 'front' }],
+    ['httproutes/store', { kind: 'httproute', namespace: 'shop', name: 'store' }],
+    ['gtw/edge/main', { kind: 'gateway', namespace: 'edge', name: 'main' }],
+    ['Gateway/main', { kind: 'gateway', namespace: 'shop', name: 'main' }],
     // Workloads are pod targets, resolved to one of their pods by the command (issue #20).
     ['deploy/web', { kind: 'pod', workload: 'deploy', namespace: 'shop', name: 'web' }],
     ['deployment/payments/api', { kind: 'pod', workload: 'deploy', namespace: 'payments', name: 'api' }],
@@ -34,11 +37,42 @@ describe('parseTarget', () => {
     'ip/host.example',
     'node/a:80',
     'pod//x',
+    'gateway/shop/gw:80',
+    // Only the tables' own keys are kinds.
+    'constructor/x',
+    '__proto__/x',
   ])('rejects %s with the accepted forms', (text) => {
     expect(() => parseTarget(text, 'default')).toThrow(UserError);
   });
 
   it('restricts kinds when asked', () => {
     expect(() => parseTarget('node/n1', 'default', ['pod', 'ip'])).toThrow(/not accepted here/);
+  });
+});
+
+describe('explicitNamespace', () => {
+  it.each([
+    ['pod/shop/web-1', 'shop'],
+    ['svc/payments/api:https', 'payments'],
+    ['deployment/shop/front', 'shop'],
+    ['httproute/edge/store', 'edge'],
+    ['gtw/edge/main', 'edge'],
+    ['ING/shop/shop', 'shop'],
+    ['pod/web-1', undefined],
+    ['node/a/b', undefined],
+    ['ip/10.0.0.1', undefined],
+    ['dns/a/b', undefined],
+    ['cm/shop/x', undefined],
+    ['constructor/shop/x', undefined],
+  ])('%s → %s', (text, expected) => {
+    expect(explicitNamespace(text)).toBe(expected);
+  });
+});
+
+describe('targetRef', () => {
+  it('names an object as findings do, without a namespace for cluster-scoped kinds', () => {
+    expect(targetRef({ kind: 'svc', namespace: 'shop', name: 'cart' })).toBe('svc/shop/cart');
+    expect(targetRef({ kind: 'node', namespace: 'shop', name: 'n1' })).toBe('node/n1');
+    expect(targetRef({ kind: 'pod', name: 'x' })).toBe('pod/x');
   });
 });

@@ -108,12 +108,31 @@ export const CHANGES = {
           );
       return items;
     }),
+  /** The demo's objects alone (no base, no node files): a trace cannot tell. */
+  withoutNodeFiles: () =>
+    writeBundle(demoObjects(), { 'cluster/edges.json': demoFile('cluster/edges.json') }),
   /** ing/shop/shop sends /cart to a Service named carts (there is none). */
   ingressRenamed: () =>
     derived(() => undefined, {
       'cluster/edges.json': renameCartBackend(demoFile('cluster/edges.json')),
     }),
+  /** httproute/shop/store sends /pay to port 8443 of payments-api (it was 443). */
+  httpRoutePort: () =>
+    derived(() => undefined, {
+      'cluster/edges.json': editEdges((items) => {
+        const route = items.find((o) => o.kind === 'HTTPRoute' && o.metadata.name === 'store');
+        for (const rule of route.spec.rules)
+          for (const b of rule.backendRefs ?? []) if (b.namespace === 'payments') b.port = 8443;
+      }),
+    }),
 };
+
+/** The demo's cluster/edges.json after `edit`. */
+function editEdges(edit: (items: Raw[]) => void): string {
+  const list = JSON.parse(demoFile('cluster/edges.json'));
+  edit(list.items);
+  return `${JSON.stringify(list, null, 1)}\n`;
+}
 
 /** The Ingress shop/shop's /cart path pointed at a Service named carts (there is none). */
 function renameCartBackend(text: string): string {

@@ -1,8 +1,10 @@
 // Issue #23, on the built CLI: knet diff on pairs of bundles derived from the demo with one
 // change each — the first differing hop and the causing change — and an identical pair.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Diff } from '../../src/analyses/diff/types.js';
-import { knet } from '../support/cli.js';
+import { knet, ROOT } from '../support/cli.js';
 import { CHANGES } from './derive.js';
 
 const FRONTEND = 'pod/shop/frontend-9zd29xl7v-27thn';
@@ -164,8 +166,21 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
     ]);
   });
 
-  it('route removed, CoreDNS changed, targetPort changed, Ingress renamed', () => {
-    const route = diff(CHANGES.routeRemoved()).doc.changes;
+  it('HTTPRoute backendRef port: the object diff compares the route as modelled', () => {
+    expect(diff(CHANGES.httpRoutePort(), '--objects').doc.objects).toEqual([
+      {
+        ref: 'httproute/shop/store',
+        change: 'changed',
+        fields: [{ path: 'rules[1].backendRefs[0].port', old: 443, new: 8443 }],
+        summary: 'httproute/shop/store changed: rules[1].backendRefs[0].port 443 → 8443',
+      },
+    ]);
+  });
+
+  it('route removed, CoreDNS changed, targetPort changed, kube-proxy rule deleted, Ingress renamed: each broke', () => {
+    const routeDiff = diff(CHANGES.routeRemoved());
+    expect(routeDiff.code).toBe(1);
+    const route = routeDiff.doc.changes;
     expect(route).toEqual([
       expect.objectContaining({
         class: 'broke',
@@ -174,19 +189,43 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
         text: 'lost route `10.244.2.0/24 via 172.18.0.4 dev eth0` (ip-route.json)',
       }),
     ]);
-    const dns = diff(CHANGES.corednsChanged()).doc.changes.filter((c) => c.kind === 'dns');
+    const dnsDiff = diff(CHANGES.corednsChanged());
+    expect(dnsDiff.code).toBe(1);
+    const dns = dnsDiff.doc.changes.filter((c) => c.kind === 'dns');
     expect(dns.map((c) => c.subject)).toContain('cart.shop.svc.cluster.local A');
     expect(dns.find((c) => c.subject === 'cart.shop.svc.cluster.local A')).toMatchObject({
       class: 'broke',
       text: '10.96.112.40 → NXDOMAIN',
     });
-    const port = diff(CHANGES.targetPort()).doc.changes;
-    expect(port).toContainEqual(
+    const port = diff(CHANGES.targetPort());
+    expect(port.code).toBe(1);
+    expect(port.doc.changes).toContainEqual(
       expect.objectContaining({ kind: 'service-ports', text: 'port 80→http → 80→9090 (TCP)' }),
     );
+    // The backends are the same pods, but nothing in them listens on 9090 (their ss.txt): broke.
+    expect(port.doc.changes[0]).toMatchObject({
+      class: 'broke',
+      kind: 'service-backends',
+      subject: 'svc/shop/cart:http',
+      text: 'endpoints 2 → 2; lost 10.244.1.6:8080, 10.244.2.5:8080; gained 10.244.1.6:9090, 10.244.2.5:9090; nothing listens on 10.244.1.6:9090, 10.244.2.5:9090 (ss.txt)',
+    });
+    const proxy = diff(CHANGES.proxyRuleDeleted());
+    expect(proxy.code).toBe(1);
+    expect(proxy.doc.changes).toEqual([
+      expect.objectContaining({ class: 'broke', kind: 'proxy', subject: 'PROXY_RULES_MISSING' }),
+    ]);
+    expect(proxy.doc.changes[0].finding!.objects).toEqual(['svc/shop/cart', 'node/demo-worker']);
+    expect(proxy.doc.changes[0].key).toBe(proxy.doc.changes[0].finding!.id);
     const ing = diff(CHANGES.ingressRenamed());
     expect(ing.code).toBe(1);
-    expect(ing.doc.changes[0]).toMatchObject({ class: 'broke', subject: 'INGRESS_BACKEND_NOT_FOUND' });
+    expect(ing.doc.changes.map((c) => [c.class, c.kind, c.subject])).toEqual([
+      ['broke', 'ingress', 'ing/shop/shop shop.example.com/cart'],
+      ['broke', 'finding', 'INGRESS_BACKEND_NOT_FOUND'],
+    ]);
+    expect(ing.doc.changes[0]).toMatchObject({
+      text: 'backend svc/shop/cart:80 (2 endpoints) → svc/shop/carts:80 (no such Service)',
+      causes: ['ing/shop/shop changed: rules[0].paths[0].backend.service.name cart → carts'],
+    });
   });
 
   it('arguments it cannot answer: exit 2 with one line', () => {
@@ -194,5 +233,27 @@ describe('knet diff without targets: the connectivity diff of the cluster', () =
     expect(knet(['diff', 'demo', 'demo', FRONTEND]).stderr).toMatch(/give both SOURCE and DESTINATION/);
     expect(knet(['diff', 'demo', '/nonexistent/bundle']).code).toBe(2);
     expect(knet(['diff', 'demo', 'demo', 'pod/shop/nope', 'svc/shop/cart']).code).toBe(2);
+    // The demo's objects without its node files: the new trace is unknown, not "still works".
+    const bare = CHANGES.withoutNodeFiles();
+    const r = knet(['diff', 'demo', bare, FRONTEND, 'svc/shop/cart', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/a trace verdict is unknown on one side/);
+    expect((JSON.parse(r.stdout) as Diff).trace).toMatchObject({
+      old: { verdict: 'reachable' },
+      new: { verdict: 'unknown' },
+      change: 'changed',
+    });
+  });
+});
+
+describe('docs/diff.md', () => {
+  it('each worked example is what knet prints', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'diff.md'), 'utf8');
+    const examples = [...doc.matchAll(/```\n\$ knet (diff [^\n]+)\n([\s\S]*?)```/g)];
+    expect(examples.length).toBeGreaterThanOrEqual(2);
+    for (const [, command, shown] of examples) {
+      const r = knet(command.split(' '));
+      expect(r.stdout, command).toBe(shown);
+    }
   });
 });

@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureBundle } from '../lab/capture.js';
-import { isRoot, listNamespaces, runPrefix } from '../lab/exec.js';
+import { listNamespaces, runPrefix } from '../lab/exec.js';
 import { buildLab, type Lab, reapStaleLabs } from '../lab/topology.js';
 import type { KnetVerdict } from '../lab/verdict.js';
+import { isRoot } from '../support/root.js';
 import {
   type Case,
   generateCases,

@@ -167,7 +167,7 @@ describe.skipIf(!hasNamed)('against a real BIND serving the spec records', () =>
 
   async function walk(server: BindServer, podNs: string, name: string) {
     const pod = model.pod(podNs, 'client')!;
-    const names = expandQueries(name, resolverConfigFor(model, pod, undefined, opts));
+    const names = expandQueries(name, resolverConfigFor(model, pod, opts));
     const results = new Map<string, DnsResult>();
     for (const n of names) {
       const r = await queryDns(server, { name: n, type: 'A' }, { timeoutMs: 1000 });

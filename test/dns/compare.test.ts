@@ -1,7 +1,8 @@
 // Expected vs actual: record identity, findings, replicas, and the DNS service's own health.
 import { describe, expect, it } from 'vitest';
-import { buildDnsCheck, dnsServiceFindings } from '../../src/analyses/dns/check.js';
+import { buildDnsCheck } from '../../src/analyses/dns/check.js';
 import { compareAnswer, compareReplicas, recordKey } from '../../src/analyses/dns/compare.js';
+import { dnsServiceFindings } from '../../src/analyses/dns/service-health.js';
 import type { DnsAnswer, DnsRecord, DnsReply, DnsResult } from '../../src/analyses/dns/types.js';
 import { buildModel } from '../../src/model/build.js';
 import { testBundle } from './bundle.js';
@@ -166,5 +167,26 @@ describe('DNS service health', () => {
     });
     expect(check.findings.map((x) => x.code)).toEqual(['SVC_NO_READY_ENDPOINTS', 'POD_NOT_READY']);
     expect(check.actual).toBeNull();
+  });
+
+  it("at 'diagnosis' detail (doctor) runs the endpoints analysis of kube-dns, without its info findings", () => {
+    const raws = testBundle().map((o) =>
+      o.kind === 'EndpointSlice' && o.metadata.name === 'kube-dns-x1'
+        ? { ...o, endpoints: o.endpoints.map((e: object) => ({ ...e, conditions: { ready: false } })) }
+        : o.kind === 'Pod' && o.metadata.name === 'coredns-a'
+          ? { ...o, status: { ...o.status, conditions: [{ type: 'Ready', status: 'False' }] } }
+          : o,
+    );
+    const f = dnsServiceFindings(buildModel(raws), 'diagnosis');
+    expect(f.length).toBeGreaterThan(0);
+    expect(f.every((x) => x.severity !== 'info')).toBe(true);
+    expect(f.every((x) => x.objects.some((o) => o.includes('kube-system/')))).toBe(true);
+    // The summary's own wording is not the diagnosis's.
+    expect(f.map((x) => x.message)).not.toContain(
+      'The kube-dns Service has no ready endpoints: pods cannot resolve any name through the cluster DNS.',
+    );
+    expect(dnsServiceFindings(buildModel(testBundle()), 'diagnosis')).toEqual([]);
+    const withoutService = raws.filter((o) => !(o.kind === 'Service' && o.metadata.name === 'kube-dns'));
+    expect(dnsServiceFindings(buildModel(withoutService), 'diagnosis')).toEqual([]);
   });
 });

@@ -5,13 +5,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchPlan, walkSearch } from '../../src/analyses/dns/search.js';
+import { searchPlan } from '../../src/analyses/dns/search.js';
+import { walkSearch } from '../../src/core/dns.js';
 import { parseResolvConf } from '../../src/parsers/resolv-conf.js';
+import { isRoot } from '../support/root.js';
 import { type BindServer, hasNamed, startBind } from './bind.js';
 import { testBundle } from './bundle.js';
 import { specRecords, zonesFor } from './zonegen.js';
 
-const isRoot = process.getuid?.() === 0;
 const hasTools = existsSync('/usr/bin/getent') && spawnSync('ip', ['-V']).status === 0;
 const enabled = isRoot && hasNamed && hasTools;
 if (!enabled) {

@@ -5,8 +5,8 @@ import {
   kubeletResolvConf,
   resolverConfigFor,
   searchPlan,
-  walkSearch,
 } from '../../src/analyses/dns/search.js';
+import { walkSearch } from '../../src/core/dns.js';
 import { buildModel } from '../../src/model/build.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import type { Raw } from '../../src/model/normalize.js';

@@ -12,7 +12,10 @@ describe('knet ingress on the demo cluster', () => {
     expect(r.stdout).toMatch(
       /shop\.example\.com\s+\/checkout\s+Prefix\s+checkout:8080\s+-\s+broken \(INGRESS_BACKEND_PORT_NOT_FOUND\)/,
     );
-    expect(r.stdout).toContain("8080 is the targetPort (the pods' port) of service port 80 (http)");
+    // The fix (which replaces the hint of a root error) says why 8080 is wrong and what is right.
+    expect(r.stdout).toContain(
+      "fix: Send ing/shop/shop's requests to port 80 (http) of svc/shop/checkout: 8080 is its targetPort",
+    );
     expect(r.stdout).toContain(
       'Entry       svc/ingress-nginx/ingress-nginx-controller LoadBalancer 172.18.255.201',
     );

@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cniFindings, cniSummary, detectOverlay } from '../../src/analyses/node-health/cni.js';
+import {
+  cniBridge,
+  cniFindings,
+  cniIpam,
+  cniSummary,
+  detectOverlay,
+} from '../../src/analyses/node-health/cni.js';
 import { ParseError } from '../../src/core/errors.js';
 import { buildModel } from '../../src/model/build.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import type { Raw } from '../../src/model/normalize.js';
-import { cniBridge, cniIpam, isCniConfigFile, parseCniConfig } from '../../src/parsers/cni.js';
+import { isCniConfigFile, parseCniConfig } from '../../src/parsers/cni.js';
 import { rawNode, rawPod } from '../support/objects.js';
 import { FIXTURES, mtuModel, readNodeFiles } from './models.js';
 

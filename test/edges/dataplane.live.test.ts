@@ -9,12 +9,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { egressPlan } from '../../src/analyses/node-health/egress.js';
 import { mtuFindings, rpFilterFindings } from '../../src/analyses/node-health/health.js';
+import { isRoot } from '../support/root.js';
 import {
   buildEgressLab,
   buildMtuLab,
   buildRpFilterLab,
   type EgressVariant,
-  isRoot,
   type Lab,
   MTU_VARIANTS,
   probeEgress,

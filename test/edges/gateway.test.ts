@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   diagnoseGateway,
   diagnoseHTTPRoute,
-  findGatewayObject,
   gatewayDoctorFindings,
   httpRouteRequest,
   referenceGrantFor,
@@ -381,6 +380,33 @@ describe('diagnoseHTTPRoute: attachment, backends, ReferenceGrants', () => {
     expect(codes(d.findings)).toContain('INGRESS_PATH_SHADOWED');
     expect(d.routes[1].problems).toContain('INGRESS_PATH_SHADOWED');
   });
+
+  it('INGRESS_PATH_SHADOWED bites the repeated match only, not its siblings in the rule', () => {
+    const r = route('dup', {
+      parentRefs: [parent],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/a' } }],
+          backendRefs: [{ name: 'web', port: 80 }],
+        },
+        {
+          matches: [
+            { path: { type: 'PathPrefix', value: '/b' } },
+            { path: { type: 'PathPrefix', value: '/a' } },
+          ],
+          backendRefs: [{ name: 'web', port: 80 }],
+        },
+      ],
+    });
+    const m = model([r]);
+    const d = diagnoseHTTPRoute(m, 'shop', 'dup');
+    expect(d.routes.map((x) => [x.path, x.problems])).toEqual([
+      ['/a', []],
+      ['/b', []],
+      ['/a', ['INGRESS_PATH_SHADOWED']],
+    ]);
+    expect(codes(diagnoseHTTPRoute(m, 'shop', 'dup', { path: '/b' }).findings)).toEqual([]);
+  });
 });
 
 describe('requests through HTTPRoutes and Gateways', () => {
@@ -402,7 +428,7 @@ describe('requests through HTTPRoutes and Gateways', () => {
 
   it('httpRouteRequest: the weighted Services a request reaches', () => {
     const m = model([store, grant()]);
-    const r = findGatewayObject(m, 'HTTPRoute', 'shop', 'store')!;
+    const r = m.httpRoute('shop', 'store')!;
     expect(
       httpRouteRequest(m, r, { path: '/' }).backends.map((b) => [
         b.service?.name,

@@ -8,7 +8,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const isRoot = process.getuid?.() === 0;
 export const PREFIX = 'kne-';
 const PROBE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'probe.mjs');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { closeNames, editDistance, isSimilar } from '../../src/analyses/endpoints/similar.js';
 import { resolveTargetPort } from '../../src/analyses/endpoints/target-port.js';
+import { closeNames, editDistance, isSimilar } from '../../src/core/similar-names.js';
 import type { Container, Protocol, ServicePort } from '../../src/model/types.js';
 
 const port = (targetPort: number | string, protocol: Protocol = 'TCP'): ServicePort => ({

@@ -4,8 +4,7 @@
 // listening socket. Every name starts with the test's prefix; destroy() removes everything.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-
-export const isRoot = process.getuid?.() === 0;
+import { isRoot } from '../support/root.js';
 
 /** Where a test cgroup can be made: cgroup v1's pids hierarchy, else the v2 unified root. */
 function cgroupBase(): string {

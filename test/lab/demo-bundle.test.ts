@@ -5,11 +5,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ipForwarding } from '../../src/analyses/dataplane/sysctls.js';
 import { cidrContains } from '../../src/core/ip.js';
 import { buildModel } from '../../src/model/build.js';
 import type { Raw } from '../../src/model/normalize.js';
 import { parseIpAddr, parseIpLink, parseIpRoute, parseIpRule } from '../../src/parsers/iproute2.js';
-import { ipForwarding, parseSysctl } from '../../src/parsers/sysctl.js';
+import { parseSysctl } from '../../src/parsers/sysctl.js';
 import { readBundle } from '../../src/sources/bundle/read.js';
 import { DEMO_NODES, demoObjects } from './demo-cluster.js';
 

@@ -8,11 +8,19 @@
 // kernel reports (MAC addresses, ifindexes, iptables-save's date line).
 import { createHash } from 'node:crypto';
 import type { Raw } from '../../src/model/normalize.js';
+import {
+  at,
+  COREFILE,
+  configMapObject,
+  daemonSetObject,
+  defaultTolerations,
+  EPOCH,
+  kubeProxyConfig,
+  NAME_SUFFIX_ALPHABET,
+  namespaceObject,
+  networkPolicyObject,
+} from '../support/cluster-parts.js';
 import type { Scenario } from './scenario.js';
-
-const BASE_TIME = Date.parse('2025-03-03T08:00:00Z');
-/** RFC 3339 seconds, `minutes` after the cluster was created. */
-const at = (minutes: number) => new Date(BASE_TIME + minutes * 60_000).toISOString().replace('.000Z', 'Z');
 
 const digest = (seed: string) => createHash('sha256').update(seed).digest();
 
@@ -22,12 +30,10 @@ export function demoUid(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[Number.parseInt(h[16], 16) % 4]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-// k8s.io/apimachinery/pkg/util/rand: the alphabet of generated name suffixes.
-const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
 export function demoSuffix(seed: string, n: number): string {
   const d = digest(`suffix:${seed}`);
   let out = '';
-  for (let i = 0; i < n; i++) out += ALPHANUMS[d[i] % ALPHANUMS.length];
+  for (let i = 0; i < n; i++) out += NAME_SUFFIX_ALPHABET[d[i] % NAME_SUFFIX_ALPHABET.length];
   return out;
 }
 
@@ -47,19 +53,13 @@ type NodeName = (typeof DEMO_NODES)[number]['name'];
 const K8S_VERSION = 'v1.31.2';
 
 function namespace(name: string, minutes: number, labels: Record<string, string> = {}): Raw {
-  return {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      uid: demoUid(`ns/${name}`),
-      resourceVersion: rv(),
-      creationTimestamp: at(minutes),
-      labels: { 'kubernetes.io/metadata.name': name, ...labels },
-    },
-    spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Active' },
-  };
+  return namespaceObject({
+    name,
+    uid: demoUid(`ns/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(minutes),
+    labels,
+  });
 }
 
 function node(n: (typeof DEMO_NODES)[number]): Raw {
@@ -259,20 +259,7 @@ function pod(p: PodSpec): Raw {
       serviceAccount: p.serviceAccountName ?? 'default',
       serviceAccountName: p.serviceAccountName ?? 'default',
       terminationGracePeriodSeconds: 30,
-      tolerations: p.tolerations ?? [
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/not-ready',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-        {
-          effect: 'NoExecute',
-          key: 'node.kubernetes.io/unreachable',
-          operator: 'Exists',
-          tolerationSeconds: 300,
-        },
-      ],
+      tolerations: p.tolerations ?? defaultTolerations(),
     },
     status: {
       phase: 'Running',
@@ -561,48 +548,18 @@ function daemonSet(
   labels: Record<string, string>,
   containers: ContainerSpec[],
 ): Raw {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: {
-      name,
-      namespace,
-      uid: demoUid(`DaemonSet/${namespace}/${name}`),
-      resourceVersion: rv(),
-      generation: 1,
-      creationTimestamp: at(1),
-      labels,
-      annotations: { 'deprecated.daemonset.template.generation': '1' },
-    },
-    spec: {
-      revisionHistoryLimit: 10,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: containers.map((c) => ({
-            name: c.name,
-            image: c.image,
-            imagePullPolicy: 'IfNotPresent',
-          })),
-          hostNetwork: true,
-          priorityClassName: 'system-node-critical',
-          serviceAccountName: name === 'kube-proxy' ? 'kube-proxy' : 'canal',
-          tolerations: [{ operator: 'Exists' }],
-        },
-      },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-    },
-    status: {
-      currentNumberScheduled: 3,
-      desiredNumberScheduled: 3,
-      numberAvailable: 3,
-      numberMisscheduled: 0,
-      numberReady: 3,
-      observedGeneration: 1,
-      updatedNumberScheduled: 3,
-    },
-  };
+  return daemonSetObject({
+    namespace,
+    name,
+    uid: demoUid(`DaemonSet/${namespace}/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(1),
+    labels,
+    annotations: { 'deprecated.daemonset.template.generation': '1' },
+    containers,
+    serviceAccountName: name === 'kube-proxy' ? 'kube-proxy' : 'canal',
+    nodes: DEMO_NODES.length,
+  });
 }
 
 function configMap(
@@ -611,78 +568,27 @@ function configMap(
   data: Record<string, string>,
   labels?: Record<string, string>,
 ): Raw {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace,
-      uid: demoUid(`cm/${namespace}/${name}`),
-      resourceVersion: rv(),
-      creationTimestamp: at(1),
-      ...(labels ? { labels } : {}),
-    },
+  return configMapObject({
+    namespace,
+    name,
+    uid: demoUid(`cm/${namespace}/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(1),
+    labels,
     data,
-  };
+  });
 }
 
 function networkPolicy(namespace: string, name: string, spec: Raw, minutes: number): Raw {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: {
-      name,
-      namespace,
-      uid: demoUid(`netpol/${namespace}/${name}`),
-      resourceVersion: rv(),
-      generation: 1,
-      creationTimestamp: at(minutes),
-    },
+  return networkPolicyObject({
+    namespace,
+    name,
+    uid: demoUid(`netpol/${namespace}/${name}`),
+    resourceVersion: rv(),
+    creationTimestamp: at(minutes),
     spec,
-  };
+  });
 }
-
-const KUBE_PROXY_CONFIG = `apiVersion: kubeproxy.config.k8s.io/v1alpha1
-bindAddress: 0.0.0.0
-clientConnection:
-  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
-clusterCIDR: 10.244.0.0/16
-conntrack:
-  maxPerCore: 0
-  tcpBeLiberal: false
-detectLocalMode: ClusterCIDR
-iptables:
-  masqueradeAll: false
-  masqueradeBit: 14
-  minSyncPeriod: 1s
-  syncPeriod: 30s
-kind: KubeProxyConfiguration
-metricsBindAddress: 0.0.0.0:10249
-mode: iptables
-nodePortAddresses: null
-`;
-
-const COREFILE = `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-`;
 
 /** Every object of the demo cluster. */
 export function demoObjects(): Raw[] {
@@ -986,7 +892,7 @@ export function demoObjects(): Raw[] {
   const endpoints = services
     .filter((s) => s.spec.selector)
     .flatMap((s) =>
-      endpointsFor(s, pods, Date.parse(s.metadata.creationTimestamp) / 60_000 - BASE_TIME / 60_000),
+      endpointsFor(s, pods, Date.parse(s.metadata.creationTimestamp) / 60_000 - EPOCH / 60_000),
     );
 
   const policies = [
@@ -1051,7 +957,12 @@ export function demoObjects(): Raw[] {
       { name: 'calico-node', image: 'docker.io/calico/node:v3.28.2' },
       { name: 'kube-flannel', image: 'docker.io/flannel/flannel:v0.25.6' },
     ]),
-    configMap('kube-system', 'kube-proxy', { 'config.conf': KUBE_PROXY_CONFIG }, { app: 'kube-proxy' }),
+    configMap(
+      'kube-system',
+      'kube-proxy',
+      { 'config.conf': kubeProxyConfig('10.244.0.0/16') },
+      { app: 'kube-proxy' },
+    ),
     configMap('kube-system', 'coredns', { Corefile: COREFILE }),
   ];
 }

@@ -4,8 +4,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
 /** The lab tests' namespaces all start with this; a test run adds its own unique part. */
 export const LAB_PREFIX = 'knl-';
 /** The demo build's namespaces (examples/build-demo.mjs). */

@@ -6,10 +6,11 @@
 // again, so faults never leak into each other.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ipForwarding } from '../../src/analyses/dataplane/sysctls.js';
 import type { FindingCode } from '../../src/findings/catalog.js';
 import type { Raw } from '../../src/model/normalize.js';
 import { parseIpAddr, parseIpLink, parseIpRoute } from '../../src/parsers/iproute2.js';
-import { ipForwarding, parseSysctl } from '../../src/parsers/sysctl.js';
+import { parseSysctl } from '../../src/parsers/sysctl.js';
 import { ipBatch, ipn, nsExec, run } from './exec.js';
 import { cloneObjects, findObject, type Overlay, type ProxyMode } from './scenario.js';
 import {

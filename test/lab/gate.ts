@@ -3,7 +3,8 @@
 // prerequisite is a failing test instead.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isRoot, run } from './exec.js';
+import { isRoot } from '../support/root.js';
+import { run } from './exec.js';
 import { CNI_BIN } from './topology.js';
 
 const TOOLS = ['ip', 'bridge', 'iptables', 'iptables-save', 'iptables-restore', 'nft', 'ss', 'sysctl'];

@@ -25,11 +25,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
-import { renderKubeProxyNft } from '../../src/analyses/proxy/expected-nft.js';
 import { canonicalCIDR, cidrContains, firstHost, parseCIDR } from '../../src/core/ip.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
 import type { Raw } from '../../src/model/normalize.js';
+import { kubeProxyNftScript } from '../support/kube-proxy-nft.js';
 import {
   addNamespace,
   DEMO_PREFIX,
@@ -640,7 +640,7 @@ export class Lab {
     const node = this.node(nodeName);
     const model = this.model(objects);
     if (this.proxyMode === 'nftables') {
-      const rules = renderKubeProxyNft(model, nodeName);
+      const rules = kubeProxyNftScript(model, nodeName);
       // One transaction: the table replaced as a whole, as kube-proxy's full sync does.
       nsExec(node.ns, ['nft', '-f', '-'], {
         input: `add table ip kube-proxy\ndelete table ip kube-proxy\n${rules}`,

@@ -7,7 +7,7 @@
 //   expect(await knetVerdict(bundle, `pod/${f.probe.from}`, f.probe.target))
 //     .toMatchObject({ verdict: f.verdict, findings: expect.arrayContaining([f.finding]) })
 import { traceConnection } from '../../src/analyses/trace/trace.js';
-import { parseTarget } from '../../src/cli/targets.js';
+import { parseTarget } from '../../src/core/target-grammar.js';
 import { buildModel } from '../../src/model/build.js';
 import { readBundle } from '../../src/sources/bundle/read.js';
 import type { TraceVerdict } from './faults.js';

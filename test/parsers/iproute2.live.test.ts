@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpAddr, parseIpLink, parseIpRoute, parseIpRule } from '../../src/parsers/iproute2.js';
 import { parseSysctl } from '../../src/parsers/sysctl.js';
+import { isRoot } from '../support/root.js';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot)
   console.warn('[knet parsers] not root: the live iproute2 tests are skipped (they need network namespaces)');
 

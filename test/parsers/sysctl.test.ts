@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ipForwarding } from '../../src/analyses/dataplane/sysctls.js';
 import { ParseError } from '../../src/core/errors.js';
-import { ipForwarding, parseSysctl } from '../../src/parsers/sysctl.js';
+import { parseSysctl } from '../../src/parsers/sysctl.js';
 
 const text = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'iproute2', 'node-sysctl.txt'),

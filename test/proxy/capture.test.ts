@@ -9,13 +9,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
-import { renderKubeProxyIpvs } from '../../src/analyses/proxy/expected-ipvs.js';
-import { renderKubeProxyNft } from '../../src/analyses/proxy/expected-nft.js';
 import { loadNodeProxy, simulatePacket } from '../../src/analyses/proxy/simulate.js';
+import { kubeProxyIpvsSetup } from '../support/kube-proxy-ipvs.js';
+import { kubeProxyNftScript } from '../support/kube-proxy-nft.js';
+import { isRoot } from '../support/root.js';
 import { FIXTURES, fixture, modelWithFiles, pkt } from './helpers.js';
 import { NODE, NODE_IP, scenarioModel } from './scenario.js';
 
-const isRoot = process.getuid?.() === 0;
 const have = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const canRun = isRoot && have('ip') && have('iptables-restore') && have('nft');
 if (!canRun) console.warn('test/proxy/capture.test.ts: skipped (needs root, ip, iptables-restore and nft)');
@@ -149,7 +149,7 @@ describe.skipIf(!canRun)('real tools: nft -f / nft -j list ruleset (knp- namespa
   afterAll(() => {
     for (const ns of created.splice(0)) spawnSync('ip', ['netns', 'del', ns]);
   });
-  const nftInput = () => renderKubeProxyNft(scenarioModel(), NODE, { serviceCIDRs: ['172.30.0.0/16'] });
+  const nftInput = () => kubeProxyNftScript(scenarioModel(), NODE, { serviceCIDRs: ['172.30.0.0/16'] });
   const normalizeJson = (t: string) => {
     const doc = JSON.parse(t) as { nftables: Record<string, unknown>[] };
     return doc.nftables.filter((x) => !('metainfo' in x));
@@ -191,7 +191,7 @@ describe.skipIf(!canRun || !have('ipset'))('real tools: IPVS-mode iptables + ips
   });
   it('IPVS-mode rules and ipsets load, and iptables-save prints the fixture', () => {
     const ns = netns('ipvs');
-    const r = renderKubeProxyIpvs(scenarioModel(), NODE);
+    const r = kubeProxyIpvsSetup(scenarioModel(), NODE);
     inNs(ns, 'ipset', ['restore'], r.ipset);
     inNs(ns, 'iptables-restore', [], r.iptables);
     compareOrUpdate('iptables-save.ipvs.txt', inNs(ns, 'iptables-save', []), stripComments);

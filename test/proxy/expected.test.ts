@@ -2,11 +2,11 @@
 // the generated rules gives what kube-proxy's semantics say.
 import { describe, expect, it } from 'vitest';
 import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
-import { renderKubeProxyIpvs } from '../../src/analyses/proxy/expected-ipvs.js';
-import { renderKubeProxyNft } from '../../src/analyses/proxy/expected-nft.js';
 import { loadNodeProxy, simulatePacket } from '../../src/analyses/proxy/simulate.js';
 import { buildModel } from '../../src/model/build.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
+import { kubeProxyIpvsSetup } from '../support/kube-proxy-ipvs.js';
+import { kubeProxyNftScript } from '../support/kube-proxy-nft.js';
 import { pkt } from './helpers.js';
 import { NODE, node, scenarioModel, service } from './scenario.js';
 
@@ -80,9 +80,9 @@ describe('renderKubeProxyIptables', () => {
   });
 });
 
-describe('renderKubeProxyNft', () => {
+describe('kubeProxyNftScript', () => {
   it('writes kube-proxy nft commands with hashed chain names and numgen', () => {
-    const text = renderKubeProxyNft(scenarioModel(), NODE);
+    const text = kubeProxyNftScript(scenarioModel(), NODE);
     expect(text).toContain('add table ip kube-proxy { comment "rules for kube-proxy" ; }');
     expect(text).toContain(
       'add rule ip kube-proxy service-LAUZTJTB-ns4/svc4/tcp/p80 numgen random mod 2 vmap { 0 : goto endpoint-UNZV3OEC-ns4/svc4/tcp/p80__10.180.0.4/80 , 1 : goto endpoint-5RFCDDV7-ns4/svc4/tcp/p80__10.180.0.5/80 }',
@@ -97,9 +97,9 @@ describe('renderKubeProxyNft', () => {
   });
 });
 
-describe('renderKubeProxyIpvs', () => {
+describe('kubeProxyIpvsSetup', () => {
   it('sorts virtual servers as ipvsadm does and falls back to all endpoints for Local policies', () => {
-    const { ipvsadm, ipset } = renderKubeProxyIpvs(scenarioModel(), NODE);
+    const { ipvsadm, ipset } = kubeProxyIpvsSetup(scenarioModel(), NODE);
     const vs = ipvsadm.split('\n').filter((l) => l.startsWith('-A'));
     // TCP before UDP; 1.2.3.4 and 5.6.7.x sort after 192.168.x (ipvsadm's wrapped compare)
     expect(vs.indexOf('-A -t 192.168.99.33:80 -s rr')).toBeLessThan(vs.indexOf('-A -t 1.2.3.4:80 -s rr'));

@@ -12,8 +12,7 @@
 import { cidrContains } from '../../core/ip.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { perModel } from '../../model/memo.js';
-import { nodeState } from '../../model/node-state.js';
-import { CILIUM_FILES } from '../../parsers/cilium.js';
+import { CILIUM_FILES, nodeState } from '../../model/node-state.js';
 import { detectCni } from '../policy/cni.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
 

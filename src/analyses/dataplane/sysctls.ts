@@ -1,5 +1,12 @@
 // The sysctls the kernel consults on a packet's way through a node.
 
+/** net.ipv4.ip_forward from a parsed sysctl map: true/false, or undefined when absent. */
+export function ipForwarding(sysctl: ReadonlyMap<string, string>, family: 4 | 6 = 4): boolean | undefined {
+  const v = sysctl.get(family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
+  if (v === undefined) return undefined;
+  return v.trim() !== '0';
+}
+
 /** Effective rp_filter of an interface: the kernel uses max(conf.all, conf.IFACE). */
 export function rpFilter(
   sysctl: ReadonlyMap<string, string>,

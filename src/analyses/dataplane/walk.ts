@@ -9,12 +9,11 @@
 // namespace the packet crosses: the source pod's, each node's, the destination pod's.
 import { ipFamily } from '../../core/ip.js';
 import type { IpRoute, IpRule } from '../../parsers/iproute2.js';
-import { ipForwarding } from '../../parsers/sysctl.js';
 import { ipvsStep } from '../proxy/simulate.js';
 import { type Hook, type HookBranch, type KPacket, type RuleRef, runHook } from './netfilter.js';
 import type { Netns } from './netns.js';
 import { isBlockingRoute, resolveRoute, routeDevice } from './routing.js';
-import { rpFilter } from './sysctls.js';
+import { ipForwarding, rpFilter } from './sysctls.js';
 
 export type Entry =
   /** Sent by a process of the namespace (a pod's application, a host-network process). */

@@ -5,17 +5,21 @@
 import { cidrContains, isCIDR } from '../../core/ip.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
+import { nodeState } from '../../model/node-state.js';
 import { isTerminal } from '../../model/pods.js';
-import type { NetworkPolicy, Pod, Protocol, Service } from '../../model/types.js';
+import type { Protocol, Service } from '../../model/types.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
-import { runDoctor } from '../doctor.js';
+import { type DoctorOptions, runDoctor } from '../doctor.js';
 import { readyEndpoints } from '../endpoints/backends.js';
-import { evaluatePolicy, type PolicyVerdict } from '../policy/evaluate.js';
 import { analyzeProxyDrift } from '../proxy/drift.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
+import { listensOn } from '../trace/netns-hops.js';
 import type { TraceResult } from '../trace/types.js';
+import { ingressChanges } from './ingress.js';
 import { findingKey } from './keys.js';
 import { diffNodeFiles, diffObjects } from './objects.js';
+import { policyChanges } from './policy.js';
+import { changedNodeFiles, changedScope } from './scope.js';
 import { firstDifferingHop, pathLabel, traceSideVerdict, verdictChange } from './trace.js';
 import type {
   ChangeClass,
@@ -47,6 +51,7 @@ const KIND_ORDER = [
   'service-backends',
   'service-ports',
   'service',
+  'ingress',
   'policy',
   'proxy',
   'route',
@@ -83,7 +88,8 @@ export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, opt
     notes.push(
       `only the ${nodeData[0] ? 'old' : 'new'} side has node files: routes, kube-proxy rules and the findings drawn from them are not compared`,
     );
-  const nodeChanges = sameNodeData ? diffNodeFiles(oldModel, newModel) : [];
+  const changedFiles = changedNodeFiles(oldModel, newModel);
+  const nodeChanges = sameNodeData ? diffNodeFiles(oldModel, newModel, changedFiles) : [];
   const byRef = new Map(objectChanges.map((c) => [c.ref, c]));
   const changes: ConnectivityChange[] = [];
   let trace: TraceDiff | undefined;
@@ -113,10 +119,20 @@ export function diffClusters(oldModel: ClusterModel, newModel: ClusterModel, opt
       sameNodeData,
     };
     changes.push(...serviceChanges(ctx));
-    changes.push(...policyChanges(ctx, objectChanges, options.maxPolicyPairs ?? 20_000));
+    changes.push(
+      ...policyChanges(oldModel, newModel, objectChanges, {
+        namespace: options.namespace,
+        maxPairs: options.maxPolicyPairs ?? 20_000,
+        causes: (refs) => causesOf(ctx, refs),
+        notes,
+      }),
+    );
+    changes.push(...ingressChanges(oldModel, newModel, options.namespace, (refs) => causesOf(ctx, refs)));
     changes.push(...dnsChanges(ctx, objectChanges));
     changes.push(...nodeFileConnectivity(ctx));
-    changes.push(...findingChanges(ctx));
+    changes.push(
+      ...findingChanges(ctx, changedScope(oldModel, newModel, objectChanges, changedFiles, nodeChanges)),
+    );
   }
   changes.sort(
     (a, b) =>
@@ -337,6 +353,17 @@ function proxyOutcomeChanges(a: ClusterModel, b: ClusterModel, namespace: string
 // ---------------------------------------------------------------------------------------------
 // Services: backends and ports
 
+/** An endpoint (`ip:port`) whose pod's socket list (ss.txt) shows no listener on the port. */
+function notListening(m: ClusterModel, ep: string, protocol: Protocol): boolean {
+  const at = ep.lastIndexOf(':');
+  const ip = ep.slice(0, at);
+  const pod = m.podsByIP(ip).find((p) => !isTerminal(p));
+  if (!pod?.nodeName) return false;
+  const state = nodeState(m, pod.nodeName);
+  const listening = pod.hostNetwork ? state.listening : state.pod(pod).listening;
+  return listening !== undefined && !listensOn(listening, ip, Number(ep.slice(at + 1)), protocol);
+}
+
 function serviceChanges(ctx: Ctx): ConnectivityChange[] {
   const { oldModel: a, newModel: b } = ctx;
   const pick = (m: ClusterModel) =>
@@ -350,6 +377,8 @@ function serviceChanges(ctx: Ctx): ConnectivityChange[] {
     const ref = `svc/${key}`;
     const sliceRefs = (m: ClusterModel, s: Service | undefined) =>
       s ? m.endpointSlicesFor(s).map((sl) => `endpointslice/${sl.namespace}/${sl.name}`) : [];
+    // Ports and ready endpoints come from the Service and its slices: unchanged, the same.
+    if (![ref, ...sliceRefs(a, sa), ...sliceRefs(b, sb)].some((r) => ctx.byRef.has(r))) continue;
     if (!sa || !sb) {
       const s = (sa ?? sb)!;
       const had = sa ? sa.ports.some((p) => readyEndpoints(a, sa, p).length > 0) : false;
@@ -409,172 +438,24 @@ function serviceChanges(ctx: Ctx): ConnectivityChange[] {
       const podRefs = [...lost.map((e) => podOf(a, e)), ...gained.map((e) => podOf(b, e))].filter(
         (x): x is string => Boolean(x),
       );
+      // Endpoints that answer: all but those whose pod's socket list shows nothing on the port.
+      const deaf = (m: ClusterModel, eps: string[]) => eps.filter((ep) => notListening(m, ep, q.protocol));
+      const deafAfter = deaf(b, after);
+      const answered = before.length - deaf(a, before).length;
+      const answers = after.length - deafAfter.length;
       const cls: ChangeClass =
-        before.length > 0 && after.length === 0 ? 'broke' : before.length === 0 ? 'fixed' : 'changed';
+        answered > 0 && answers === 0 ? 'broke' : answered === 0 && answers > 0 ? 'fixed' : 'changed';
       const list = (xs: string[]) => xs.slice(0, 3).join(', ') + (xs.length > 3 ? `, … (${xs.length})` : '');
       out.push({
         class: cls,
         kind: 'service-backends',
         subject: `${ref}:${q.name || q.port}`,
-        text: `endpoints ${before.length} → ${after.length}${lost.length ? `; lost ${list(lost)}` : ''}${gained.length ? `; gained ${list(gained)}` : ''}`,
+        text: `endpoints ${before.length} → ${after.length}${lost.length ? `; lost ${list(lost)}` : ''}${gained.length ? `; gained ${list(gained)}` : ''}${deafAfter.length ? `; nothing listens on ${list(deafAfter)} (ss.txt)` : ''}`,
         causes: causesOf(ctx, [ref, ...sliceRefs(a, sa), ...sliceRefs(b, sb), ...podRefs]),
       });
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// NetworkPolicy verdicts
-
-const podKey = (p: Pod) => `${p.namespace}/${p.name}`;
-
-function declaredPorts(pod: Pod): { port: number; protocol: Protocol }[] {
-  const seen = new Map<string, { port: number; protocol: Protocol }>();
-  for (const c of pod.containers)
-    for (const p of c.ports)
-      seen.set(`${p.protocol}/${p.containerPort}`, { port: p.containerPort, protocol: p.protocol });
-  return [...seen.values()];
-}
-
-/** The half that decided, and the rule or the isolating policies, in one line. */
-function decider(v: PolicyVerdict): string {
-  if (v.allowed) {
-    const rules = [...v.egress.allowedBy, ...v.ingress.allowedBy].map(
-      (r) => `${r.policy} ${r.direction} rule ${r.rule + 1}`,
-    );
-    return rules.length ? `allowed by ${rules.join(' and ')}` : 'allowed (not isolated)';
-  }
-  const half = v.egress.allowed === false ? v.egress : v.ingress;
-  const dir = half === v.egress ? 'egress' : 'ingress';
-  return `${v.verdict}: ${dir} isolated by ${half.policies.join(', ') || '?'}, no rule admits it`;
-}
-
-function policyChanges(ctx: Ctx, objectChanges: ObjectChange[], maxPairs: number): ConnectivityChange[] {
-  const { oldModel: a, newModel: b } = ctx;
-  // The pods whose verdicts may have changed: those a changed policy selects (on either side),
-  // and those whose labels changed in a namespace with policies.
-  const subjects = new Set<string>();
-  const changedPolicies = objectChanges.filter((c) => c.ref.startsWith('networkpolicy/'));
-  for (const c of changedPolicies) {
-    const [, ns, name] = c.ref.split('/');
-    for (const m of [a, b]) {
-      const pol = m.policiesInNamespace(ns).find((p: NetworkPolicy) => p.name === name);
-      if (pol) for (const pod of m.podsMatchingSelector(ns, pol.podSelector)) subjects.add(podKey(pod));
-    }
-  }
-  for (const c of objectChanges) {
-    if (
-      !c.ref.startsWith('pod/') ||
-      c.change !== 'changed' ||
-      !c.fields.some((f) => f.path.startsWith('labels'))
-    )
-      continue;
-    const ns = c.ref.split('/')[1];
-    if (a.policiesInNamespace(ns).length || b.policiesInNamespace(ns).length) subjects.add(c.ref.slice(4));
-  }
-  if (subjects.size === 0) return [];
-  const usable = (p: Pod | undefined): p is Pod => Boolean(p && !isTerminal(p) && p.ips.length > 0);
-  const peers = b.pods.filter((p) => usable(p) && usable(a.pod(p.namespace, p.name)));
-  const out: ConnectivityChange[] = [];
-  const done = new Set<string>();
-  let evaluated = 0;
-  const compare = (src: Pod, dst: Pod) => {
-    if (ctx.namespace !== undefined && src.namespace !== ctx.namespace && dst.namespace !== ctx.namespace)
-      return;
-    for (const { port, protocol } of declaredPorts(dst)) {
-      const key = `${podKey(src)}>${podKey(dst)}:${port}/${protocol}`;
-      if (done.has(key)) continue;
-      done.add(key);
-      if (evaluated >= maxPairs) return;
-      evaluated++;
-      const side = (m: ClusterModel) =>
-        evaluatePolicy(m, {
-          source: { kind: 'pod', pod: m.pod(src.namespace, src.name)! },
-          destination: { kind: 'pod', pod: m.pod(dst.namespace, dst.name)! },
-          port,
-          protocol,
-        });
-      const va = side(a);
-      const vb = side(b);
-      if (va.allowed === vb.allowed) continue;
-      const cls: ChangeClass =
-        va.allowed === true && vb.allowed === false
-          ? 'broke'
-          : va.allowed === false && vb.allowed === true
-            ? 'fixed'
-            : 'changed';
-      const policies = [va, vb]
-        .flatMap((v) => [...v.egress.policies, ...v.ingress.policies])
-        .map((p) => `networkpolicy/${p}`);
-      out.push({
-        class: cls,
-        kind: 'policy',
-        subject: `pod/${podKey(src)} -> pod/${podKey(dst)}:${port}/${protocol}`,
-        text:
-          cls === 'broke'
-            ? 'newly denied'
-            : cls === 'fixed'
-              ? 'newly allowed'
-              : `${va.verdict} → ${vb.verdict}`,
-        old: decider(va),
-        new: decider(vb),
-        causes: causesOf(ctx, [
-          ...policies,
-          `pod/${podKey(src)}`,
-          `pod/${podKey(dst)}`,
-          ...changedPolicies.map((c) => c.ref).filter((r) => policies.length === 0 || policies.includes(r)),
-        ]),
-      });
-    }
-  };
-  for (const s of [...subjects].sort()) {
-    const [ns, name] = s.split('/');
-    const pod = b.pod(ns, name);
-    if (!usable(pod) || !usable(a.pod(ns, name))) continue;
-    for (const peer of peers) {
-      compare(peer, pod);
-      compare(pod, peer);
-    }
-  }
-  // One line per verdict change, port and destination namespace: the pod pairs within it.
-  const groups = new Map<
-    string,
-    { change: ConnectivityChange; srcs: Set<string>; dsts: Set<string>; port: string }
-  >();
-  for (const ch of out) {
-    const [from, rest] = ch.subject.split(' -> ');
-    const [to, port] = [rest.slice(0, rest.lastIndexOf(':')), rest.slice(rest.lastIndexOf(':') + 1)];
-    const k = `${ch.class}|${ch.old}|${ch.new}|${port}|${to.split('/')[1]}`;
-    const g = groups.get(k) ?? {
-      change: { ...ch, causes: [], pairs: [] },
-      srcs: new Set(),
-      dsts: new Set(),
-      port,
-    };
-    g.srcs.add(from);
-    g.dsts.add(to);
-    g.change.pairs!.push(ch.subject);
-    for (const c of ch.causes) if (!g.change.causes.includes(c)) g.change.causes.push(c);
-    groups.set(k, g);
-  }
-  const few = (xs: Set<string>) =>
-    xs.size === 1
-      ? [...xs][0]
-      : `${xs.size} pods (${[...xs]
-          .slice(0, 2)
-          .map((x) => x.replace(/^pod\//, ''))
-          .join(', ')}${xs.size > 2 ? ', …' : ''})`;
-  const grouped = [...groups.values()].map((g) => ({
-    ...g.change,
-    subject: `${few(g.srcs)} -> ${few(g.dsts)}:${g.port}`,
-    text: `${g.change.text} (${g.change.pairs!.length} pod pair${g.change.pairs!.length === 1 ? '' : 's'})`,
-  }));
-  if (evaluated >= maxPairs)
-    ctx.notes.push(
-      `policy verdicts: compared the first ${maxPairs} pod pairs only; name a namespace (-n) or a pair (SRC DST) for the rest`,
-    );
-  return grouped;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -674,12 +555,14 @@ function nodeFileConnectivity(ctx: Ctx): ConnectivityChange[] {
 // ---------------------------------------------------------------------------------------------
 // Findings that appeared or were resolved (kube-proxy drift among them)
 
-function findingChanges(ctx: Ctx): ConnectivityChange[] {
+function findingChanges(ctx: Ctx, scope: DoctorOptions['scope']): ConnectivityChange[] {
   const fromNodeFiles = (f: Finding) =>
     /^(PROXY_|ROUTE_|CNI_|NO_NODE_DATA|VETH_|BRIDGE_|SYSCTL_|NODE_)/.test(f.code) ||
     f.objects.some((o) => o.startsWith('node/'));
   const run = (m: ClusterModel) =>
-    runDoctor(m, { namespace: ctx.namespace }).findings.filter((f) => ctx.sameNodeData || !fromNodeFiles(f));
+    runDoctor(m, { namespace: ctx.namespace, scope }).findings.filter(
+      (f) => ctx.sameNodeData || !fromNodeFiles(f),
+    );
   const index = (fs: Finding[]) => new Map(fs.map((f) => [findingKey(f), f]));
   const a = index(run(ctx.oldModel));
   const b = index(run(ctx.newModel));

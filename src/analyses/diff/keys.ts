@@ -1,10 +1,8 @@
-// How two findings are recognised as "the same" across two clusters. A local key until the
-// shared finding id (issue #22, src/findings/links.ts) lands; then findingKey returns that id.
+// How two findings are recognised as "the same" across two clusters: by their id (content-
+// derived, src/findings/links.ts: code and objects, told apart by message when they share them).
 import type { Finding } from '../../findings/types.js';
 
-/** The comparison key of a finding: its code, its objects (sorted) and its nodes. */
+/** The comparison key of a finding: its id; without one (not through doctor), code and objects. */
 export function findingKey(f: Finding): string {
-  const objects = [...f.objects].sort();
-  const nodes = objects.filter((o) => o.startsWith('node/'));
-  return `${f.code}|${objects.join(',')}|${nodes.join(',')}`;
+  return f.id ?? `${f.code}|${[...f.objects].sort().join(',')}`;
 }

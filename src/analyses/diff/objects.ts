@@ -24,6 +24,13 @@ export function objectsByRef(model: ClusterModel): Map<string, unknown> {
   add('ingressclass', model.ingressClasses);
   add('ds', model.daemonSets);
   add('configmap', model.configMaps);
+  add('gateway', model.gateways);
+  add('gatewayclass', model.gatewayClasses);
+  // A reference keeps its text as written, for evidence: compared by its parts only.
+  const parts = (o: object): Named =>
+    JSON.parse(JSON.stringify(o, (k, v) => (k === 'written' ? undefined : v)));
+  add('httproute', model.httpRoutes.map(parts));
+  add('referencegrant', model.referenceGrants);
   for (const o of model.others) {
     const raw = { ...o.raw } as Record<string, unknown>;
     // What changes on every write, or is the controller's to report.
@@ -34,6 +41,24 @@ export function objectsByRef(model: ClusterModel): Map<string, unknown> {
     out.set(`${o.kind.toLowerCase()}/${o.namespace ? `${o.namespace}/` : ''}${o.name}`, raw);
   }
   return out;
+}
+
+/** Deep equality of two JSON-like values (key order aside), without building their texts. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  if (keys.length !== Object.keys(y).filter((k) => y[k] !== undefined).length) return false;
+  for (const k of keys) if (!sameValue(x[k], y[k])) return false;
+  return true;
 }
 
 const MAX_FIELDS = 20;
@@ -111,7 +136,7 @@ export function diffObjects(
       push({ ref, change: 'removed', fields: [] });
       continue;
     }
-    if (JSON.stringify(o) === JSON.stringify(n)) continue;
+    if (sameValue(o, n)) continue;
     const fields: FieldChange[] = [];
     diffValues(o, n, '', fields);
     if (fields.length) push({ ref, change: 'changed', fields });
@@ -158,13 +183,41 @@ function jsonLines(text: string | undefined, line: (e: Entry) => string): string
   }
 }
 
-/** Rule lines without counters and comments: what kube-proxy programmed, not how often it hit. */
-function ruleLines(text: string | undefined): string[] {
-  if (text === undefined) return [];
-  return text
-    .split('\n')
-    .map((l) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1').replace(/^\[\d+:\d+\] /, ''))
-    .filter((l) => l && !l.startsWith('#'));
+/** A rule line without its counters: what kube-proxy programmed, not how often it hit. */
+const ruleText = (l: string) => l.replace(/^(:\S+ \S+) \[\d+:\d+\]$/, '$1').replace(/^\[\d+:\d+\] /, '');
+/** Whether raw line l is rule c once its counters are gone (cheap tests first). */
+const isRule = (l: string, c: string) => l === c || ((l.startsWith(c) || l.endsWith(c)) && ruleText(l) === c);
+
+/**
+ * Rule lines gained and lost (comments aside). Two dumps a day apart hold mostly the same lines
+ * in the same order: the common head and tail are skipped before the sets are built, and a
+ * line of one middle that stands in the common part (a repeated rule) is no change.
+ */
+function ruleDiff(a: string | undefined, b: string | undefined): { gained: string[]; lost: string[] } {
+  const x = a === undefined ? [] : a.split('\n');
+  const y = b === undefined ? [] : b.split('\n');
+  const same = (p: string, q: string) => p === q || ruleText(p) === ruleText(q);
+  let head = 0;
+  while (head < x.length && head < y.length && same(x[head], y[head])) head++;
+  let tail = 0;
+  while (
+    tail < x.length - head &&
+    tail < y.length - head &&
+    same(x[x.length - 1 - tail], y[y.length - 1 - tail])
+  )
+    tail++;
+  const middle = (lines: string[]) =>
+    lines
+      .slice(head, lines.length - tail)
+      .map(ruleText)
+      .filter((l) => l && !l.startsWith('#'));
+  const d = setDiff(middle(x), middle(y));
+  const inCommon = (c: string) => {
+    for (let i = 0; i < head; i++) if (isRule(x[i], c)) return true;
+    for (let i = x.length - tail; i < x.length; i++) if (isRule(x[i], c)) return true;
+    return false;
+  };
+  return { gained: d.gained.filter((c) => !inCommon(c)), lost: d.lost.filter((c) => !inCommon(c)) };
 }
 
 function setDiff(a: string[], b: string[]): { gained: string[]; lost: string[] } {
@@ -176,17 +229,20 @@ function setDiff(a: string[], b: string[]): { gained: string[]; lost: string[] }
 /**
  * Node files that differ, node by node: routes, neighbour and FDB (overlay) entries and
  * kube-proxy rules entry by entry; other files as a whole. Identical texts are not parsed.
+ * `changed`: the files known to differ, by node (changedNodeFiles); the others are not read.
  */
 export function diffNodeFiles(
   oldModel: ClusterModel,
   newModel: ClusterModel,
-  nodes?: ReadonlySet<string>,
+  changed?: ReadonlyMap<string, readonly string[]>,
 ): NodeFileChange[] {
   const all = [...new Set([...oldModel.nodeFiles.nodes(), ...newModel.nodeFiles.nodes()])].sort();
   const out: NodeFileChange[] = [];
   for (const node of all) {
-    if (nodes && !nodes.has(node)) continue;
-    const files = [...Object.keys(JSON_FILES), ...RULE_FILES, ...OTHER_FILES];
+    if (changed && !changed.has(node)) continue;
+    const files = [...Object.keys(JSON_FILES), ...RULE_FILES, ...OTHER_FILES].filter(
+      (f) => !changed || changed.get(node)!.includes(f),
+    );
     for (const file of files) {
       const a = oldModel.nodeFiles.read(node, file);
       const b = newModel.nodeFiles.read(node, file);
@@ -198,7 +254,7 @@ export function diffNodeFiles(
         d = setDiff(jsonLines(a, JSON_FILES[file].line), jsonLines(b, JSON_FILES[file].line));
       } else if (RULE_FILES.includes(file)) {
         what = 'rules';
-        d = setDiff(ruleLines(a), ruleLines(b));
+        d = ruleDiff(a, b);
       } else {
         what = 'content';
         d = { gained: [], lost: [] };

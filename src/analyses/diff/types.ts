@@ -36,6 +36,7 @@ export type ChangeKind =
   | 'service-backends'
   | 'service-ports'
   | 'service'
+  | 'ingress'
   | 'policy'
   | 'proxy'
   | 'route'

@@ -1,30 +1,26 @@
 // The DnsCheck document (docs/dns.md): the expected answer from the cluster's objects, the
 // actual answers (a server, or each CoreDNS replica), the search-path steps of a pod, and
 // the findings. Pure: the command performs the queries and passes their results in.
-import { finding, sortFindings } from '../../findings/catalog.js';
+import {
+  outcomeOfResult,
+  type ReplicaResults,
+  type SearchPlan,
+  type StepOutcome,
+  walkSearch,
+} from '../../core/dns.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import type { NodeFiles } from '../../model/node-files.js';
 import type { Pod } from '../../model/types.js';
-import {
-  type Comparison,
-  compareAnswer,
-  compareReplicas,
-  outcomeOfExpected,
-  outcomeOfResult,
-} from './compare.js';
+import { type Comparison, compareAnswer, compareReplicas, outcomeOfExpected } from './compare.js';
 import { type CoreDnsConfig, coreDnsConfigOf } from './corefile.js';
-import { dnsEndpoints, expectedAnswer } from './expected.js';
+import { expectedAnswer } from './expected.js';
 import { normalizeName } from './names.js';
-import { resolverConfigFor, type SearchPlan, type StepOutcome, searchPlan, walkSearch } from './search.js';
+import { resolverConfigFor, searchPlan } from './search.js';
+import { dnsServiceFindings } from './service-health.js';
 import type { DnsAnswer, DnsQuestion, DnsRecord, DnsResult, DnsType, ResolvConf } from './types.js';
 
-export interface ReplicaResults {
-  /** `pod/kube-system/coredns-abc`. */
-  replica: string;
-  /** Actual result per query name (normalised). */
-  results: Map<string, DnsResult>;
-}
+export type { ReplicaResults };
 
 export interface DnsCheckInput {
   name: string;
@@ -35,7 +31,6 @@ export interface DnsCheckInput {
   coredns?: CoreDnsConfig;
   /** Expand the name with this pod's resolver configuration. */
   from?: Pod;
-  files?: NodeFiles;
   /** `IP:PORT` of the server asked (with `results`). */
   server?: string;
   /** Actual results per query name (normalised), from `server`. */
@@ -125,44 +120,11 @@ export function actualJson(r: DnsResult): ActualJson {
 /** The names a check asks, in order: the search candidates of `from`, or the name itself. */
 export function queryPlan(
   model: ClusterModel,
-  input: Pick<DnsCheckInput, 'name' | 'from' | 'files' | 'clusterDomain'>,
+  input: Pick<DnsCheckInput, 'name' | 'from' | 'clusterDomain'>,
 ): SearchPlan {
   if (!input.from) return { queries: [normalizeName(input.name)], asIsFirst: false, asIsLast: false };
-  const conf = resolverConfigFor(model, input.from, input.files, { clusterDomain: input.clusterDomain });
+  const conf = resolverConfigFor(model, input.from, { clusterDomain: input.clusterDomain });
   return searchPlan(input.name, conf);
-}
-
-/**
- * Findings about the cluster DNS itself: the kube-dns Service without ready endpoints (see
- * `knet endpoints`) and CoreDNS pods that are not ready.
- */
-export function dnsServiceFindings(model: ClusterModel): Finding[] {
-  const out: Finding[] = [];
-  const kubeDns = model.service('kube-system', 'kube-dns');
-  if (kubeDns) {
-    if (dnsEndpoints(model, kubeDns).length === 0) {
-      out.push(
-        finding('SVC_NO_READY_ENDPOINTS', {
-          message:
-            'The kube-dns Service has no ready endpoints: pods cannot resolve any name through the cluster DNS.',
-          objects: ['svc/kube-system/kube-dns'],
-          hint: 'Run knet endpoints svc/kube-system/kube-dns to see why; check the CoreDNS pods.',
-        }),
-      );
-    }
-  }
-  const selector = kubeDns?.selector ?? { 'k8s-app': 'kube-dns' };
-  for (const pod of model.podsMatchingLabels('kube-system', selector)) {
-    if (pod.ready || pod.terminating) continue;
-    out.push(
-      finding('POD_NOT_READY', {
-        message: `CoreDNS pod kube-system/${pod.name} is not ready (phase ${pod.phase}): it gets no DNS queries from the kube-dns Service.`,
-        objects: [`pod/kube-system/${pod.name}`],
-        hint: 'Check its logs and readiness probe: kubectl -n kube-system logs POD; kubectl -n kube-system describe pod POD.',
-      }),
-    );
-  }
-  return out;
 }
 
 function expectedJson(e: DnsAnswer): DnsCheck['expected'] {
@@ -197,7 +159,7 @@ export function buildDnsCheck(model: ClusterModel, input: DnsCheckInput): DnsChe
   let resolvedName = names[0];
   if (input.from) {
     const pod = input.from;
-    const conf = resolverConfigFor(model, pod, input.files, { clusterDomain: input.clusterDomain });
+    const conf = resolverConfigFor(model, pod, { clusterDomain: input.clusterDomain });
     const shape = searchPlan(input.name, conf);
     const expectedWalk = walkSearch(names, (n) => outcomeOfExpected(expect(n)), shape);
     const results = input.results ?? input.replicas?.[0]?.results;
@@ -300,16 +262,6 @@ export function buildDnsCheck(model: ClusterModel, input: DnsCheckInput): DnsChe
     comparison,
     replicas,
     search,
-    findings: sortFindings(dedupFindings(findings)),
+    findings: collectFindings(findings, model),
   };
-}
-
-function dedupFindings(list: Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return list.filter((f) => {
-    const k = `${f.code}|${f.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

@@ -2,11 +2,11 @@
 // the findings they make. Names compare case-insensitively; SRV priority/weight and TTLs are
 // not compared (the specification leaves them to the implementation).
 
+import type { StepOutcome } from '../../core/dns.js';
 import { isIP, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import { normalizeName } from './names.js';
-import type { StepOutcome } from './search.js';
 import type { DnsAnswer, DnsQuestion, DnsRecord, DnsResult } from './types.js';
 
 export interface Comparison {
@@ -28,16 +28,6 @@ export function recordKey(r: DnsRecord): string {
     data = parts.length === 4 ? `${parts[2]} ${normalizeName(parts[3])}` : data;
   }
   return `${normalizeName(r.name)} ${type} ${data}`;
-}
-
-/** How a server's reply ends a resolver's search step. */
-export function outcomeOfResult(r: DnsResult | undefined): StepOutcome {
-  if (r === undefined) return 'unknown';
-  if (r.rcode === null) return 'no-response';
-  if (r.rcode === 'NXDOMAIN') return 'nxdomain';
-  if (r.rcode === 'SERVFAIL') return 'servfail';
-  if (r.rcode !== 'NOERROR') return 'error';
-  return r.answers.length ? 'answer' : 'nodata';
 }
 
 /** The outcome the cluster's objects predict. */

@@ -464,6 +464,17 @@ export function clusterDomainOf(model: ClusterModel): string | undefined {
   return findClusterDomain(model)?.domain;
 }
 
+/** The cluster domain to use: the one given (--cluster-domain), else found, else cluster.local; and why. */
+export function chooseClusterDomain(model: ClusterModel, given?: string): { domain: string; source: string } {
+  const found = findClusterDomain(model);
+  return {
+    domain: normalizeName(given ?? found?.domain ?? 'cluster.local'),
+    source: given
+      ? '--cluster-domain'
+      : (found?.source ?? 'default: no CoreDNS or kubelet configuration in the input'),
+  };
+}
+
 /** clusterDomainOf, with where it was found. */
 export function findClusterDomain(model: ClusterModel): { domain: string; source: string } | undefined {
   const coredns = coreDnsConfigOf(model);

@@ -1,9 +1,10 @@
 // How a pod's resolver turns a name into queries: its resolv.conf (the pod's own file from
-// the bundle, or the one kubelet writes for its dnsPolicy) and the glibc search-list walk.
+// the bundle, or the one kubelet writes for its dnsPolicy) and the search list in glibc's
+// order. The walk through that list is core/dns.ts's walkSearch.
+import type { SearchPlan } from '../../core/dns.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import type { NodeFiles } from '../../model/node-files.js';
+import { nodeState } from '../../model/node-state.js';
 import type { Pod } from '../../model/types.js';
-import { parseResolvConf } from '../../parsers/resolv-conf.js';
 import { clusterDomainOf } from './expected.js';
 import { normalizeName } from './names.js';
 import type { ResolvConf } from './types.js';
@@ -18,27 +19,13 @@ export interface ResolverOptions {
   clusterDomain?: string;
 }
 
-/** The bundle path of a pod's resolv.conf, below nodes/NODE/. */
-export function podResolvConfPath(pod: Pod): string {
-  return `pods/${pod.namespace}_${pod.name}/resolv.conf`;
-}
-
 /**
  * The resolver configuration of `pod`: its own /etc/resolv.conf when the bundle has it,
  * else the file kubelet would write for its dnsPolicy and dnsConfig.
  */
-export function resolverConfigFor(
-  model: ClusterModel,
-  pod: Pod,
-  files: NodeFiles = model.nodeFiles,
-  options: ResolverOptions = {},
-): ResolvConf {
-  if (pod.nodeName) {
-    const path = podResolvConfPath(pod);
-    const text = files.read(pod.nodeName, path);
-    if (text !== undefined) return parseResolvConf(text, files.describe(pod.nodeName, path));
-  }
-  return kubeletResolvConf(model, pod, files, options);
+export function resolverConfigFor(model: ClusterModel, pod: Pod, options: ResolverOptions = {}): ResolvConf {
+  const own = pod.nodeName ? nodeState(model, pod.nodeName).podResolvConf(pod) : undefined;
+  return own ?? kubeletResolvConf(model, pod, options);
 }
 
 function dedup(list: string[]): string[] {
@@ -46,24 +33,14 @@ function dedup(list: string[]): string[] {
 }
 
 /** What kubelet writes for the pod (pkg/kubelet/network/dns/dns.go GetPodDNS). */
-export function kubeletResolvConf(
-  model: ClusterModel,
-  pod: Pod,
-  files: NodeFiles = model.nodeFiles,
-  options: ResolverOptions = {},
-): ResolvConf {
+export function kubeletResolvConf(model: ClusterModel, pod: Pod, options: ResolverOptions = {}): ResolvConf {
   const zone = normalizeName(options.clusterDomain ?? clusterDomainOf(model) ?? 'cluster.local');
   const unknown: string[] = [];
   const warnings: string[] = [];
   const origin: string[] = [];
 
   // The node's resolver file (kubelet --resolv-conf): a bundle may carry it as nodes/NODE/resolv.conf.
-  const nodePath = 'resolv.conf';
-  const nodeText = pod.nodeName ? files.read(pod.nodeName, nodePath) : undefined;
-  const node =
-    nodeText !== undefined && pod.nodeName
-      ? parseResolvConf(nodeText, files.describe(pod.nodeName, nodePath))
-      : undefined;
+  const node = pod.nodeName ? nodeState(model, pod.nodeName).resolvConf : undefined;
 
   const kubeDns = model.service('kube-system', 'kube-dns');
   const clusterDNS = kubeDns?.clusterIPs ?? [];
@@ -146,15 +123,6 @@ export function kubeletResolvConf(
   };
 }
 
-/** The queries for a name, and where the name as-is sits among them. */
-export interface SearchPlan {
-  queries: string[];
-  /** The name as-is is the first query (it has at least ndots dots). */
-  asIsFirst: boolean;
-  /** The name as-is is the last query (fewer than ndots dots). */
-  asIsLast: boolean;
-}
-
 /** searchPlan's queries: the names the pod's resolver sends, in order. */
 export function expandQueries(name: string, conf: Pick<ResolvConf, 'search' | 'ndots'>): string[] {
   return searchPlan(name, conf).queries;
@@ -175,65 +143,4 @@ export function searchPlan(name: string, conf: Pick<ResolvConf, 'search' | 'ndot
   return dots >= conf.ndots
     ? { queries: [base, ...searched], asIsFirst: true, asIsLast: false }
     : { queries: [...searched, base], asIsFirst: false, asIsLast: true };
-}
-
-/**
- * How one query of the walk ended. `answer`: records of the asked type; the walk stops.
- * glibc goes on after `nxdomain`, `nodata` and `servfail`, and gives up on anything else.
- */
-export type StepOutcome = 'answer' | 'nodata' | 'nxdomain' | 'servfail' | 'error' | 'no-response' | 'unknown';
-
-export interface SearchStep {
-  query: string;
-  outcome: StepOutcome;
-  /** false: the resolver never sends it (an earlier query ended the walk). */
-  sent: boolean;
-}
-
-export interface SearchWalk {
-  steps: SearchStep[];
-  /** The query whose answer the application gets. */
-  answeredBy?: string;
-  /** An earlier step's outcome is unknown (outside the cluster, offline): the result is conditional. */
-  conditional: boolean;
-  /** The step that ended the walk without an answer (no response, REFUSED, …). */
-  stoppedBy?: string;
-}
-
-/**
- * Walks the queries as glibc's __res_context_search does: the first answer ends the walk.
- * The name as-is tried first never ends it. In the search list, NXDOMAIN, NODATA and
- * SERVFAIL go on to the next domain; anything else (REFUSED, no response) leaves the list,
- * and then the name as-is is still tried when it comes last.
- */
-export function walkSearch(
-  candidates: string[],
-  outcomeOf: (name: string) => StepOutcome,
-  shape: { asIsFirst?: boolean; asIsLast?: boolean } = {},
-): SearchWalk {
-  const steps: SearchStep[] = [];
-  let answered = false;
-  let leftList = false;
-  let answeredBy: string | undefined;
-  let stoppedBy: string | undefined;
-  let conditional = false;
-  candidates.forEach((query, i) => {
-    const isAsIsLast = shape.asIsLast === true && i === candidates.length - 1;
-    if (answered || (leftList && !isAsIsLast)) {
-      steps.push({ query, outcome: 'unknown', sent: false });
-      return;
-    }
-    const outcome = outcomeOf(query);
-    steps.push({ query, outcome, sent: true });
-    if (outcome === 'answer') {
-      answeredBy = query;
-      answered = true;
-    } else if (outcome === 'unknown') {
-      conditional = true;
-    } else if ((outcome === 'error' || outcome === 'no-response') && !(shape.asIsFirst && i === 0)) {
-      stoppedBy ??= query;
-      leftList = true;
-    }
-  });
-  return { steps, answeredBy, conditional, stoppedBy };
 }

@@ -3,12 +3,14 @@
 // pod's readiness and per-pod targetPort, and the EndpointSlices against all of that.
 
 import { ipFamily, isIP } from '../../core/ip.js';
-import { finding, sortFindings } from '../../findings/catalog.js';
+import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { formatSelector } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
 import type { Pod, Service, ServicePort } from '../../model/types.js';
+import { targetNotFound } from '../targets.js';
 import {
   type BackendContext,
   type BackendRow,
@@ -20,7 +22,6 @@ import {
   unresolvedReason,
 } from './backends.js';
 import { findNearMisses, formatDifference, isTypoLike, nearMissesNotSearched } from './near-miss.js';
-import { closeNames } from './similar.js';
 import { containerPortsNumbered, resolveTargetPort } from './target-port.js';
 import type { NearMisses, ServiceDiagnosis, ServicePortSummary, ServiceSummary } from './types.js';
 
@@ -119,27 +120,12 @@ function portSummaries(service: Service, livePods: readonly Pod[]): ServicePortS
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): ServiceDiagnosis {
-  const inNamespace = model.servicesInNamespace(namespace).map((s) => s.name);
-  const suggestions = closeNames(name, inNamespace).map((n) => `svc/${namespace}/${n}`);
-  for (const s of model.services) {
-    if (s.name === name && s.namespace !== namespace) suggestions.push(svcRef(s));
-  }
-  let message = `Service ${namespace}/${name} does not exist`;
-  if (suggestions.length > 0) message += `; did you mean ${suggestions.slice(0, MAX_LISTED).join(', ')}?`;
-  else if (!model.namespace(namespace)) message += ` (there is no namespace ${namespace})`;
-  else if (inNamespace.length === 0) message += ` (namespace ${namespace} has no services)`;
   return {
     service: null,
     backends: [],
     nearMisses: emptyNearMisses(),
     notes: [],
-    findings: [
-      finding('SVC_NOT_FOUND', {
-        message,
-        objects: [`svc/${namespace}/${name}`],
-        evidence: suggestions.length ? suggestions.map((s) => `close name: ${s}`) : undefined,
-      }),
-    ],
+    findings: [targetNotFound(model, { kind: 'svc', namespace, name }, 'subject')],
   };
 }
 
@@ -184,7 +170,10 @@ export function diagnoseService(
   options: DiagnoseOptions = {},
 ): ServiceDiagnosis {
   const service = model.service(namespace, name);
-  if (!service) return notFound(model, namespace, name);
+  if (!service) {
+    const missing = notFound(model, namespace, name);
+    return { ...missing, findings: collectFindings(missing.findings, model) };
+  }
   const ref = svcRef(service);
   const findings: Finding[] = [];
   const notes: string[] = [];
@@ -203,7 +192,7 @@ export function diagnoseService(
       backends: [],
       nearMisses: emptyNearMisses(),
       notes,
-      findings: sortFindings(findings),
+      findings: collectFindings(findings, model),
     };
   }
 
@@ -274,7 +263,7 @@ export function diagnoseService(
     backends: rows.map((r) => r.backend),
     nearMisses,
     notes,
-    findings: sortFindings(findings),
+    findings: collectFindings(findings, model),
   };
 }
 

@@ -1,10 +1,11 @@
 // Why a Service's selector matches nothing (or fewer pods than their owner has): pods that miss
 // by one key or one value, pods of the same owner that miss, pods in other namespaces that match
 // fully, and selector keys no pod carries.
+
+import { isSimilar } from '../../core/similar-names.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { isTerminal } from '../../model/pods.js';
 import type { Labels, Pod } from '../../model/types.js';
-import { isSimilar } from './similar.js';
 import type { LabelDifference, NearMisses, NearMissGroup } from './types.js';
 
 const MAX_GROUPS = 10;

@@ -1,11 +1,12 @@
 // One route backend (an Ingress path's service.name/port, an HTTPRoute backendRef): does the
 // Service exist, does the port, and how many ready endpoints serve it (the endpoints analysis).
+
+import { closeNames } from '../../core/similar-names.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { diagnoseService, type ServiceDiagnosis } from '../endpoints/diagnose.js';
-import { closeNames } from '../endpoints/similar.js';
 import type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
 export interface BackendCheck {
@@ -16,6 +17,15 @@ export interface BackendCheck {
   /** Findings about this backend (the INGRESS_* ones and the service's own errors/warnings). */
   findings: Finding[];
   notes: string[];
+}
+
+/** What a route row shows of its backend. */
+export interface BackendRow {
+  resolved: { service: Service | null; port: ServicePort | null };
+  servicePort: number | null;
+  endpoints: number | null;
+  status: BackendCheck['status'];
+  findings: Finding[];
 }
 
 const describePort = (p: ServicePort) => `${p.port}/${p.protocol}${p.name ? ` (${p.name})` : ''}`;
@@ -128,6 +138,23 @@ export class BackendChecker {
       notes: d.notes,
     };
   }
+}
+
+/** The check of a backend as its route row shows it; the check's notes join `notes`, once each. */
+export function backendRow(
+  checker: BackendChecker,
+  notes: string[],
+  ...args: Parameters<BackendChecker['check']>
+): BackendRow {
+  const c = checker.check(...args);
+  for (const n of c.notes) if (!notes.includes(n)) notes.push(n);
+  return {
+    resolved: { service: c.service, port: c.port },
+    servicePort: c.port?.port ?? null,
+    endpoints: c.endpoints,
+    status: c.status,
+    findings: [...c.findings],
+  };
 }
 
 /**

@@ -1,33 +1,26 @@
-// knet ingress: which backend an Ingress sends a host/path to, and why it fails. Resolves the
-// rules (exact, prefix and implementation-specific paths, wildcard hosts, the default
-// backend) to Services and ports, runs the endpoints analysis on each, and checks the class,
-// its controller, TLS Secrets (by name only) and rules no request can reach.
-import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
+// knet ingress ing/NS/NAME: an Ingress as a route table (route-table.ts). Its rules (exact,
+// prefix and implementation-specific paths, wildcard hosts, the default backend) become rows
+// resolved to Services and ports; the checks that are the Ingress's own: the class and its
+// controller, TLS Secrets (by name only), and rules that repeat another's host and path.
+import { dedupeFindings, finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import type { Ingress, IngressBackend, IngressClass } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
-import { BackendChecker, missingDiagnosis, requestBackends } from './backend.js';
-import { controllerPods, controllerSummary, servicesFronting } from './controllers.js';
+import type { Ingress, IngressBackend } from '../../model/types.js';
+import { targetNotFound } from '../targets.js';
+import { BackendChecker, backendRow, missingDiagnosis } from './backend.js';
+import { ingressClassCheck } from './classes.js';
+import { canonicalPrefix, hostMatches, hostRank, normalizeHost, type PathMatch } from './match.js';
 import {
-  canonicalPrefix,
-  hostMatches,
-  hostRank,
-  normalizeHost,
-  type PathMatch,
-  pathMatches,
-  pathSpecificity,
-} from './match.js';
-import type {
-  ControllerSummary,
-  IngressDiagnosis,
-  IngressRequest,
-  IngressRoute,
-  RequestOptions,
-  RouteBackend,
-  RoutePathType,
-  RouteRequest,
-} from './types.js';
+  diagnoseTable,
+  type HostGroup,
+  type HostRules,
+  type RouteEntry,
+  type RouteTable,
+  shadowedRows,
+  tableFindings,
+  tableRequest,
+} from './route-table.js';
+import type { IngressDiagnosis, IngressRoute, RequestOptions, RouteRequest } from './types.js';
 
 export type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
@@ -48,13 +41,23 @@ export function upstreamMode(ingress: Ingress): 'endpoints' | 'service' {
     : 'endpoints';
 }
 
-function pathMatchOf(ingress: Ingress, route: IngressRoute): PathMatch | undefined {
-  if (route.path === null) return undefined;
+/** Ingress hosts: a wildcard covers one label, and an exact host goes before a wildcard. */
+const INGRESS_HOSTS: HostRules = { matches: hostMatches, rank: hostRank, perHost: true };
+
+function pathMatchOf(regex: boolean, route: IngressRoute): PathMatch | null {
+  if (route.path === null) return null;
   if (route.pathType === 'Exact') return { kind: 'Exact', value: route.path };
   // ingress-nginx turns every path of the Ingress into a regex location under use-regex (and
   // tries the longest first), not only the ImplementationSpecific ones.
-  if (usesRegex(ingress)) return { kind: 'Regex', value: route.path };
-  return { kind: 'Prefix', value: route.path };
+  return { kind: regex ? 'Regex' : 'Prefix', value: route.path };
+}
+
+/** The requests a row takes, as one string: two rows with the same key take the same requests. */
+function shadowKey(route: IngressRoute, regex: boolean): string | undefined {
+  if (route.path === null) return undefined;
+  const effective = route.pathType === 'ImplementationSpecific' && !regex ? 'Prefix' : route.pathType;
+  const path = effective === 'Prefix' ? canonicalPrefix(route.path) : route.path;
+  return `${route.host ? normalizeHost(route.host) : '*'}\u0000${effective}\u0000${path}`;
 }
 
 function backendSummary(namespace: string, b: IngressBackend): IngressRoute['backend'] {
@@ -121,137 +124,17 @@ function listRoutes(ingress: Ingress): IngressRoute[] {
   return routes;
 }
 
-interface ClassCheck {
-  summary: ControllerSummary | null;
-  findings: Finding[];
-  notes: string[];
-}
-
-function classObjects(ingress: Ingress, cls: IngressClass | undefined): string[] {
-  return [ingRef(ingress), ...(cls ? [`ingressclass/${cls.name}`] : [])];
-}
-
-/** The Ingress's class, its controller and the controller's pods. */
-function checkClass(model: ClusterModel, ingress: Ingress): ClassCheck {
-  const ref = ingRef(ingress);
-  const findings: Finding[] = [];
-  const notes: string[] = [];
-  const fromAnnotation = !ingress.annotations['kubernetes.io/ingress.class']
-    ? false
-    : ingress.className === ingress.annotations['kubernetes.io/ingress.class'];
-  let cls: IngressClass | undefined;
-  if (ingress.className) {
-    cls = model.ingressClasses.find((c) => c.name === ingress.className);
-    if (!cls) {
-      const close = closeNames(
-        ingress.className,
-        model.ingressClasses.map((c) => c.name),
-      );
-      const known = model.ingressClasses.map((c) => c.name).join(', ') || 'none';
-      if (fromAnnotation) {
-        notes.push(
-          `The class comes from the deprecated kubernetes.io/ingress.class annotation and no IngressClass ${ingress.className} exists: only a controller started with --ingress-class=${ingress.className} serves it.`,
-        );
-      } else {
-        findings.push(
-          finding('INGRESS_CLASS_MISSING', {
-            message: `Ingress ${ingress.namespace}/${ingress.name} asks for IngressClass ${ingress.className}, which does not exist${close.length ? `; did you mean ${close.join(', ')}?` : ''}: no controller serves it.`,
-            objects: [ref, `ingressclass/${ingress.className}`],
-            evidence: [`${ref} spec.ingressClassName: ${ingress.className}`, `IngressClasses: ${known}`],
-          }),
-        );
-      }
-      return {
-        summary: {
-          class: ingress.className,
-          controller: null,
-          implementation: null,
-          pods: [],
-          services: [],
-          evidence: [],
-        },
-        findings,
-        notes,
-      };
-    }
-  } else {
-    const defaults = model.ingressClasses.filter((c) => c.isDefault);
-    if (defaults.length === 1) {
-      cls = defaults[0];
-      notes.push(
-        `The Ingress names no class; IngressClass ${cls.name} is the default (ingressclass.kubernetes.io/is-default-class).`,
-      );
-    } else {
-      findings.push(
-        finding('INGRESS_NO_CONTROLLER', {
-          message:
-            defaults.length === 0
-              ? `Ingress ${ingress.namespace}/${ingress.name} names no IngressClass and none is the default: no controller is bound to serve it.`
-              : `Ingress ${ingress.namespace}/${ingress.name} names no IngressClass and ${defaults.length} classes claim to be the default: the API server rejects new Ingresses without a class, and which controller serves this one is undefined.`,
-          objects: [ref],
-          evidence: [
-            `${ref}: no spec.ingressClassName and no kubernetes.io/ingress.class annotation`,
-            `IngressClasses: ${model.ingressClasses.map((c) => `${c.name}${c.isDefault ? ' (default)' : ''}`).join(', ') || 'none'}`,
-          ],
-          hint: 'Set spec.ingressClassName (kubectl get ingressclass lists them), or mark one class as the default.',
-        }),
-      );
-      return { summary: null, findings, notes };
-    }
-  }
-  const pods = controllerPods(model, cls.controller);
-  const services = servicesFronting(model, pods.running.length ? pods.running : pods.notRunning);
-  const summary = controllerSummary(cls.name, cls.controller, pods, services, [
-    `ingressclass/${cls.name}: controller ${cls.controller}`,
-  ]);
-  if (!pods.signature) {
-    notes.push(`knet does not know the controller ${cls.controller}: whether it runs is unknown.`);
-  } else if (pods.signature.external) {
-    notes.push(
-      `${pods.signature.name} runs outside the cluster (a managed load balancer): knet cannot see its data plane.`,
-    );
-  } else if (pods.running.length === 0) {
-    findings.push(
-      finding('INGRESS_NO_CONTROLLER', {
-        message: `No ${pods.signature.name} controller pod is running and ready for IngressClass ${cls.name} (controller ${cls.controller}): nothing serves Ingress ${ingress.namespace}/${ingress.name}.`,
-        objects: classObjects(ingress, cls),
-        evidence:
-          summary.evidence.length > 1
-            ? summary.evidence
-            : [
-                ...summary.evidence,
-                `no pod with an image like ${pods.signature.images.source} or its standard labels`,
-              ],
-      }),
-    );
-  }
-  return { summary, findings, notes };
-}
-
-/** Rules that no request can reach: the same host, path type and path defined twice. */
+/**
+ * Rules no request reaches: the same host, path type and path defined twice in the Ingress, or
+ * in another Ingress of the same class (then one of the two never gets it). Row → finding.
+ */
 function shadowFindings(model: ClusterModel, ingress: Ingress, routes: IngressRoute[]): Map<number, Finding> {
   const out = new Map<number, Finding>();
   const ref = ingRef(ingress);
-  const keyOf = (
-    r: { host: string | null; path: string | null; pathType: RoutePathType },
-    regex: boolean,
-  ) => {
-    if (r.path === null) return undefined;
-    const effective = r.pathType === 'ImplementationSpecific' && !regex ? 'Prefix' : r.pathType;
-    const path = effective === 'Prefix' ? canonicalPrefix(r.path) : r.path;
-    return `${r.host ? normalizeHost(r.host) : '*'}\u0000${effective}\u0000${path}`;
-  };
   const regex = usesRegex(ingress);
-  const first = new Map<string, number>();
-  routes.forEach((r, i) => {
-    const k = keyOf(r, regex);
-    if (k === undefined) return;
-    const earlier = first.get(k);
-    if (earlier === undefined) {
-      first.set(k, i);
-      return;
-    }
-    const e = routes[earlier];
+  const keys = routes.map((r) => shadowKey(r, regex));
+  for (const [i, earlier] of shadowedRows(keys.map((key, i) => ({ key, rule: String(i) })))) {
+    const [r, e] = [routes[i], routes[earlier]];
     out.set(
       i,
       finding('INGRESS_PATH_SHADOWED', {
@@ -263,15 +146,12 @@ function shadowFindings(model: ClusterModel, ingress: Ingress, routes: IngressRo
         ],
       }),
     );
-  });
-  // The same host and path in another Ingress of the same class: one of the two never gets it.
+  }
   for (const other of model.ingresses) {
     if (other === ingress || (other.className ?? '') !== (ingress.className ?? '')) continue;
-    const otherRoutes = listRoutes(other);
-    const otherKeys = new Map(otherRoutes.map((r) => [keyOf(r, usesRegex(other)), r] as const));
+    const otherKeys = new Map(listRoutes(other).map((r) => [shadowKey(r, usesRegex(other)), r] as const));
     routes.forEach((r, i) => {
-      const k = keyOf(r, regex);
-      const o = k === undefined ? undefined : otherKeys.get(k);
+      const o = keys[i] === undefined ? undefined : otherKeys.get(keys[i]);
       if (!o || out.has(i)) return;
       out.set(
         i,
@@ -289,74 +169,24 @@ function shadowFindings(model: ClusterModel, ingress: Ingress, routes: IngressRo
   return out;
 }
 
-/** The routes a request goes to: the best host group, then the most specific matching path. */
-function resolveRequest(ingress: Ingress, routes: IngressRoute[], options: RequestOptions): IngressRequest {
-  const host = options.host ? normalizeHost(options.host) : null;
-  const path = options.path ?? '/';
-  const defaultIndex = routes.findIndex((r) => r.pathType === 'Default');
-  const ruled = routes.map((r, i) => ({ r, i })).filter(({ r }) => r.pathType !== 'Default');
-  // Host groups: with --host, the most specific matching host; without, every host.
-  let groups: { label: string; members: { r: IngressRoute; i: number }[] }[];
-  if (host) {
-    const matching = ruled.filter(({ r }) => hostMatches(r.host, host));
-    const best = Math.max(-1, ...matching.map(({ r }) => hostRank(r.host)));
-    const members = matching.filter(({ r }) => hostRank(r.host) === best);
-    groups = [{ label: host, members }];
-  } else {
-    const byHost = new Map<string, { r: IngressRoute; i: number }[]>();
-    for (const m of ruled) {
-      const k = m.r.host ?? '*';
-      byHost.set(k, [...(byHost.get(k) ?? []), m]);
-    }
-    groups = [...byHost.entries()].map(([label, members]) => ({ label, members }));
-    if (groups.length === 0) groups = [{ label: '*', members: [] }];
-  }
-  const chosen: number[] = [];
-  const reasons: string[] = [];
-  for (const g of groups) {
-    let best: { i: number; score: number } | undefined;
-    let unknown = false;
-    for (const { r, i } of g.members) {
-      const m = pathMatchOf(ingress, r);
-      if (!m) continue;
-      const hit = pathMatches(m, path);
-      if (hit === undefined) unknown = true;
-      if (!hit) continue;
-      const score = pathSpecificity(m);
-      if (!best || score > best.score) best = { i, score };
-    }
-    if (best) {
-      chosen.push(best.i);
-      const r = routes[best.i];
-      reasons.push(
-        `host ${g.label}: ${r.pathType} ${r.path} is the most specific path that matches ${path} (${r.source})`,
-      );
-    } else if (defaultIndex >= 0) {
-      chosen.push(defaultIndex);
-      reasons.push(
-        `host ${g.label}: no path matches ${path}${unknown ? ' (an invalid regex could not be evaluated)' : ''}: spec.defaultBackend`,
-      );
-    } else {
-      reasons.push(
-        g.members.length
-          ? `host ${g.label}: no path matches ${path} and there is no default backend`
-          : `no rule of the Ingress matches host ${g.label} and there is no default backend`,
-      );
-    }
-  }
-  return { host, path, routes: [...new Set(chosen)], reason: reasons.join('; ') };
+/** Per host: the most specific path that matches, else the default backend. */
+function explain(routes: IngressRoute[], groups: HostGroup[], path: string): string {
+  return groups
+    .map((g) => {
+      if (g.fallback)
+        return `host ${g.label}: no path matches ${path}${g.unknown ? ' (an invalid regex could not be evaluated)' : ''}: spec.defaultBackend`;
+      const r = routes[g.picked[0]];
+      if (r)
+        return `host ${g.label}: ${r.pathType} ${r.path} is the most specific path that matches ${path} (${r.source})`;
+      return g.candidates.length
+        ? `host ${g.label}: no path matches ${path} and there is no default backend`
+        : `no rule of the Ingress matches host ${g.label} and there is no default backend`;
+    })
+    .join('; ');
 }
 
 function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  const names = model.ingresses.filter((i) => i.namespace === namespace).map((i) => i.name);
-  const close = closeNames(name, names).map((n) => `ing/${namespace}/${n}`);
-  for (const i of model.ingresses) if (i.name === name && i.namespace !== namespace) close.push(ingRef(i));
-  return missingDiagnosis(
-    finding('INGRESS_NOT_FOUND', {
-      message: `Ingress ${namespace}/${name} does not exist${close.length ? `; did you mean ${close.slice(0, 5).join(', ')}?` : names.length === 0 ? ` (namespace ${namespace} has no Ingresses)` : '.'}`,
-      objects: [`ing/${namespace}/${name}`],
-    }),
-  );
+  return missingDiagnosis(targetNotFound(model, { kind: 'ing', namespace, name }, 'subject'));
 }
 
 /** The secret names the source holds for a namespace, or undefined when it holds none. */
@@ -367,121 +197,89 @@ function secretNames(model: ClusterModel, namespace: string): Set<string> | unde
   return names.length ? new Set(names) : undefined;
 }
 
-export interface IngressAnalysis {
-  diagnosis: IngressDiagnosis;
-  /** Per routes[] index, the Service and port it resolves to. */
-  resolved: { service: RouteBackend['service']; port: RouteBackend['port'] }[];
+/** TLS Secrets, by name only (knet never reads Secret data): on the rows they serve, else global. */
+function checkTLS(model: ClusterModel, ingress: Ingress, entries: RouteEntry[], table: RouteTable): void {
+  const secrets = secretNames(model, ingress.namespace);
+  const names = [...new Set(ingress.tls.map((t) => t.secretName).filter((s): s is string => Boolean(s)))];
+  if (names.length && !secrets) {
+    table.notes.push(
+      `TLS Secret${names.length > 1 ? 's' : ''} ${names.join(', ')} not checked: the source lists no Secret names in namespace ${ingress.namespace} (knet never reads Secret data).`,
+    );
+  }
+  for (const name of names) {
+    if (!secrets || secrets.has(name)) continue;
+    const hosts = ingress.tls.filter((t) => t.secretName === name).flatMap((t) => t.hosts);
+    const f = finding('INGRESS_TLS_SECRET_MISSING', {
+      message: `Ingress ${ingress.namespace}/${ingress.name} serves ${hosts.join(', ') || 'its hosts'} with TLS Secret ${name}, which does not exist in namespace ${ingress.namespace}: clients get the controller's default certificate.`,
+      objects: [ingRef(ingress), `secret/${ingress.namespace}/${name}`],
+      evidence: [
+        `${ingRef(ingress)} spec.tls: secretName ${name} for ${hosts.join(', ') || '(no hosts)'}`,
+        `Secrets in ${ingress.namespace}: ${[...secrets].sort().join(', ')}`,
+      ],
+    });
+    const served = entries.filter((e) => e.route.tls === name);
+    for (const e of served) e.findings.push(f);
+    if (!served.length) table.global.push(f);
+  }
 }
 
-function analyzeIngress(model: ClusterModel, ingress: Ingress, options: RequestOptions): IngressAnalysis {
+/** An Ingress as a route table: its class check, its rows with their backends, TLS and shadowing. */
+export function ingressTable(model: ClusterModel, ingress: Ingress): RouteTable {
   const ref = ingRef(ingress);
-  const notes: string[] = [];
-  const global: Finding[] = [];
-  const cls = checkClass(model, ingress);
-  global.push(...cls.findings);
-  notes.push(...cls.notes);
-
+  const cls = ingressClassCheck(model, ingress);
+  const notes = [...cls.notes];
   const routes = listRoutes(ingress);
   ingress.rules.forEach((rule, i) => {
     if (rule.paths.length === 0)
       notes.push(`spec.rules[${i}] (host ${rule.host ?? '*'}) has no http paths: controllers ignore it.`);
   });
   if (routes.length === 0) notes.push('The Ingress has no rules and no default backend: it routes nothing.');
-  if (usesRegex(ingress))
+  const regex = usesRegex(ingress);
+  if (regex)
     notes.push(
       'Paths other than Exact are read as regular expressions, the longest first (nginx use-regex / rewrite-target annotation).',
     );
 
-  // Per-route findings, kept apart so a --host/--path question shows only the routes it uses.
-  const perRoute: Finding[][] = routes.map(() => []);
-  const resolved: IngressAnalysis['resolved'] = [];
   const checker = new BackendChecker(model);
-  routes.forEach((r, i) => {
+  const entries = routes.map((r): RouteEntry => {
+    const row = { route: r, match: pathMatchOf(regex, r), group: r.source };
     if (!r.backend.service) {
-      resolved.push({ service: null, port: null });
       notes.push(
         `${r.source} sends to ${r.backend.resource ?? 'an empty backend'}: not a Service, knet does not follow it.`,
       );
-      return;
+      return { ...row, resolved: { service: null, port: null }, findings: [] };
     }
-    const c = checker.check(ingress.namespace, r.backend.service, r.backend.port, ref, r.source);
-    resolved.push({ service: c.service, port: c.port });
-    r.servicePort = c.port?.port ?? null;
-    r.endpoints = c.endpoints;
-    r.status = c.status;
-    perRoute[i].push(...c.findings);
-    for (const n of c.notes) if (!notes.includes(n)) notes.push(n);
+    const b = backendRow(checker, notes, ingress.namespace, r.backend.service, r.backend.port, ref, r.source);
+    Object.assign(r, { servicePort: b.servicePort, endpoints: b.endpoints, status: b.status });
+    return { ...row, resolved: b.resolved, findings: b.findings };
   });
-
   for (const [i, f] of shadowFindings(model, ingress, routes)) {
-    perRoute[i].push(f);
+    entries[i].findings.push(f);
     if (routes[i].status === 'ok') routes[i].status = 'unknown';
   }
-
-  // TLS Secrets, by name only (knet never reads Secret data).
-  const secrets = secretNames(model, ingress.namespace);
-  const tlsSecrets = [
-    ...new Set(ingress.tls.map((t) => t.secretName).filter((s): s is string => Boolean(s))),
-  ];
-  if (tlsSecrets.length && !secrets) {
-    notes.push(
-      `TLS Secret${tlsSecrets.length > 1 ? 's' : ''} ${tlsSecrets.join(', ')} not checked: the source lists no Secret names in namespace ${ingress.namespace} (knet never reads Secret data).`,
-    );
-  }
-  for (const name of tlsSecrets) {
-    if (!secrets || secrets.has(name)) continue;
-    const hosts = ingress.tls.filter((t) => t.secretName === name).flatMap((t) => t.hosts);
-    const f = finding('INGRESS_TLS_SECRET_MISSING', {
-      message: `Ingress ${ingress.namespace}/${ingress.name} serves ${hosts.join(', ') || 'its hosts'} with TLS Secret ${name}, which does not exist in namespace ${ingress.namespace}: clients get the controller's default certificate.`,
-      objects: [ref, `secret/${ingress.namespace}/${name}`],
-      evidence: [
-        `${ref} spec.tls: secretName ${name} for ${hosts.join(', ') || '(no hosts)'}`,
-        `Secrets in ${ingress.namespace}: ${[...secrets].sort().join(', ')}`,
-      ],
-    });
-    let attached = false;
-    routes.forEach((r, i) => {
-      if (r.tls === name) {
-        perRoute[i].push(f);
-        attached = true;
-      }
-    });
-    if (!attached) global.push(f);
-  }
-
-  let request: IngressRequest | null = null;
-  if (options.host !== undefined || options.path !== undefined) {
-    request = resolveRequest(ingress, routes, options);
-    for (const i of request.routes) routes[i].selected = true;
-    if (request.routes.length === 0) {
-      global.push(
-        finding('INGRESS_NO_RULE_MATCH', {
-          message: `No rule of Ingress ${ingress.namespace}/${ingress.name} matches ${request.host ?? '(any host)'}${request.path}, and it has no default backend: the controller answers itself (usually 404).`,
-          objects: [ref],
-          evidence: [request.reason],
-        }),
-      );
-    }
-  }
-  const routeFindings = routes.flatMap((r, i) => (request && !r.selected ? [] : perRoute[i]));
-  for (const [i, list] of perRoute.entries()) routes[i].problems = [...new Set(list.map((f) => f.code))];
-  return {
-    diagnosis: {
-      ingress: {
-        kind: 'Ingress',
-        namespace: ingress.namespace,
-        name: ingress.name,
-        class: ingress.className ?? cls.summary?.class ?? null,
-        addresses: ingress.loadBalancerIPs,
-      },
-      controller: cls.summary,
-      routes,
-      request,
-      notes,
-      findings: sortFindings(dedupeFindings([...global, ...routeFindings])),
+  const table: RouteTable = {
+    summary: {
+      kind: 'Ingress',
+      namespace: ingress.namespace,
+      name: ingress.name,
+      class: ingress.className ?? cls.className ?? null,
+      addresses: ingress.loadBalancerIPs,
     },
-    resolved,
+    controller: cls.controller,
+    entries,
+    global: [...cls.findings],
+    notes,
+    hosts: INGRESS_HOSTS,
+    explain: (groups, _host, path) => explain(routes, groups, path),
+    unmatched: {
+      owner: ref,
+      subject: `No rule of Ingress ${ingress.namespace}/${ingress.name}`,
+      answer: ', and it has no default backend: the controller answers itself (usually 404).',
+    },
+    upstream: upstreamMode(ingress),
   };
+  checkTLS(model, ingress, entries, table);
+  return table;
 }
 
 /** knet ingress ing/NS/NAME [--host H] [--path P]. */
@@ -491,9 +289,9 @@ export function diagnoseIngress(
   name: string,
   options: RequestOptions = {},
 ): IngressDiagnosis {
-  const ingress = model.ingresses.find((i) => i.namespace === namespace && i.name === name);
+  const ingress = model.ingress(namespace, name);
   if (!ingress) return notFound(model, namespace, name);
-  return analyzeIngress(model, ingress, options).diagnosis;
+  return diagnoseTable(model, ingressTable(model, ingress), options).diagnosis;
 }
 
 /**
@@ -506,17 +304,12 @@ export function ingressRequest(
   ingress: Ingress,
   options: RequestOptions = {},
 ): RouteRequest {
-  const { diagnosis, resolved } = analyzeIngress(model, ingress, options);
-  return requestBackends(diagnosis, resolved, upstreamMode(ingress));
+  return tableRequest(model, ingressTable(model, ingress), options);
 }
 
 /** Every Ingress finding (doctor): the INGRESS_* codes only; the Services' own are doctor's. */
 export function ingressDoctorFindings(model: ClusterModel, namespace?: string): Finding[] {
-  const out: Finding[] = [];
-  for (const ingress of model.ingresses) {
-    if (namespace !== undefined && ingress.namespace !== namespace) continue;
-    const d = analyzeIngress(model, ingress, {}).diagnosis;
-    out.push(...d.findings.filter((f) => f.code.startsWith('INGRESS_')));
-  }
-  return dedupeFindings(out);
+  return dedupeFindings(
+    tableFindings(model, model.ingresses, namespace, (i) => ingressTable(model, i), /^INGRESS_/),
+  );
 }

@@ -3,21 +3,13 @@
 // and routes show. Findings: CNI_CONFIG_MISSING, CNI_CONFIG_INVALID, CNI_CONFIG_CIDR_MISMATCH.
 // Pure: reads the model and its node files only.
 
-import { ParseError } from '../../core/errors.js';
 import { canonicalCIDR, cidrContains, ipFamily, isCIDR, parseCIDR } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { perModel } from '../../model/memo.js';
-import { nodeState } from '../../model/node-state.js';
-import {
-  type CniConfig,
-  type CniIpam,
-  cniBridge,
-  cniIpam,
-  isCniConfigFile,
-  parseCniConfig,
-} from '../../parsers/cni.js';
+import { type CniConfigs, nodeState } from '../../model/node-state.js';
+import type { CniConfig, CniIpam } from '../../parsers/cni.js';
 import type { IpLink, IpRoute } from '../../parsers/iproute2.js';
 import { formatRoute, routeDevice, routeGateway } from '../dataplane/routing.js';
 
@@ -77,29 +69,22 @@ const RUNTIME_PLUGINS = new Set([
   'ovn-k8s-cni-overlay',
 ]);
 
-interface LoadedConfigs {
-  files: string[];
-  configs: CniConfig[];
-  invalid: { file: string; error: ParseError }[];
+/** The bridge the chain attaches pods to: the bridge plugin's (default cni0), also behind flannel. */
+export function cniBridge(config: CniConfig): string | undefined {
+  for (const p of config.plugins) {
+    const target = p.type === 'bridge' ? p : p.delegate?.type === 'bridge' ? p.delegate : undefined;
+    if (target) return target.bridge ?? 'cni0';
+  }
+  return undefined;
 }
 
-function loadConfigs(model: ClusterModel, node: string): LoadedConfigs {
-  const names = model.nodeFiles.list(node, 'cni').sort();
-  const files = names.map((n) => model.nodeFiles.describe(node, `cni/${n}`));
-  const configs: CniConfig[] = [];
-  const invalid: LoadedConfigs['invalid'] = [];
-  for (const name of names.filter(isCniConfigFile)) {
-    const text = model.nodeFiles.read(node, `cni/${name}`);
-    if (text === undefined) continue;
-    const shown = model.nodeFiles.describe(node, `cni/${name}`);
-    try {
-      configs.push(parseCniConfig(text, shown));
-    } catch (err) {
-      if (err instanceof ParseError) invalid.push({ file: shown, error: err });
-      else throw err;
-    }
+/** The IPAM section that assigns pod addresses (the first plugin, or its delegate, that has one). */
+export function cniIpam(config: CniConfig): CniIpam | undefined {
+  for (const p of config.plugins) {
+    if (p.ipam) return p.ipam;
+    if (p.delegate?.ipam) return p.delegate.ipam;
   }
-  return { files, configs, invalid };
+  return undefined;
 }
 
 /** Known overlay devices: name pattern → implementation. */
@@ -250,14 +235,14 @@ function ipamSummary(config: CniConfig, ipam: CniIpam | undefined): CniIpamSumma
   return { type: ipam.type, ranges: ranges.filter((r) => isCIDR(r)), source: 'config' };
 }
 
-const analyses = perModel<{ summary: CniSummary; loaded: LoadedConfigs }>();
+const analyses = perModel<{ summary: CniSummary; loaded: CniConfigs }>();
 
-function analyze(model: ClusterModel, node: string): { summary: CniSummary; loaded: LoadedConfigs } {
+function analyze(model: ClusterModel, node: string): { summary: CniSummary; loaded: CniConfigs } {
   return analyses(model, node, () => analyzeConfigs(model, node));
 }
 
-function analyzeConfigs(model: ClusterModel, node: string): { summary: CniSummary; loaded: LoadedConfigs } {
-  const loaded = loadConfigs(model, node);
+function analyzeConfigs(model: ClusterModel, node: string): { summary: CniSummary; loaded: CniConfigs } {
+  const loaded = nodeState(model, node).cniConfigs;
   const chosen = loaded.configs[0];
   const notes: string[] = [];
   if (loaded.configs.length > 1) {

@@ -5,10 +5,12 @@
 
 import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesSelector } from '../../model/labels.js';
 import type { Labels, NetworkPolicy, Pod, Protocol } from '../../model/types.js';
+import type { ResolvedTarget } from '../targets.js';
 import { detectCni } from './cni.js';
 import {
   affectsDirection,
@@ -30,7 +32,8 @@ import {
 } from './match.js';
 import { validatePolicy } from './validate.js';
 
-export type PolicyEndpoint = { kind: 'pod'; pod: Pod } | { kind: 'ip'; ip: string };
+/** A connection's end: a pod or an address (analyses/targets.ts resolves a target to it). */
+export type PolicyEndpoint = Extract<ResolvedTarget, { kind: 'pod' | 'ip' }>;
 
 export interface PolicyQuery {
   source: PolicyEndpoint;
@@ -525,7 +528,7 @@ export function evaluatePolicy(model: ClusterModel, query: PolicyQuery): PolicyV
     verdict,
     egress,
     ingress,
-    findings,
+    findings: collectFindings(findings, model),
     notes: [...notes],
   };
 }

@@ -5,6 +5,7 @@
 // through evaluatePolicy, so both paths give the same answer by construction.
 
 import { ipFamily, isIP } from '../../core/ip.js';
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { NetworkPolicy, NetworkPolicyRule, Pod, Protocol } from '../../model/types.js';
@@ -474,7 +475,7 @@ export function policyMatrix(
     pods: b.pods.map(podName),
     cells,
     explanations: b.explanations,
-    findings,
+    findings: collectFindings(findings, model),
     notes: [...b.notes],
   };
 }

@@ -1,5 +1,6 @@
 // knet policy pod/NS/NAME: which NetworkPolicies select one pod, per direction, and what they
 // allow, in plain words.
+import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { formatSelector } from '../../model/labels.js';
@@ -100,7 +101,7 @@ export function policiesSelecting(model: ClusterModel, pod: Pod): PolicySelectio
     },
     ingress,
     egress,
-    findings,
+    findings: collectFindings(findings, model),
     notes,
   };
 }

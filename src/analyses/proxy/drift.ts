@@ -454,11 +454,11 @@ export function staleChains(rules: NodeProxyRules): string[] {
 export function proxyDriftFindings(
   model: ClusterModel,
   nodeName: string,
-  filter?: { namespace?: string },
+  filter?: { namespace?: string; services?: ReadonlySet<string> },
 ): Finding[] {
   const rules = loadNodeProxy(model, nodeName);
   if (!rules || !detectNodeDataplane(model, nodeName).services.startsWith('kube-proxy-')) return [];
-  return driftFindings(model, rules, filter?.namespace);
+  return driftFindings(model, rules, filter?.namespace, filter?.services);
 }
 
 /**
@@ -466,12 +466,22 @@ export function proxyDriftFindings(
  * port whose checks all fall in classes (drift-classes.ts) whose first member was simulated
  * without a finding has none either, and is not simulated.
  */
-export function driftFindings(model: ClusterModel, rules: NodeProxyRules, namespace?: string): Finding[] {
-  const classes = iptablesDriftClasses(model, rules);
+export function driftFindings(
+  model: ClusterModel,
+  rules: NodeProxyRules,
+  namespace?: string,
+  /** `ns/name` of the Services to check; undefined = all. */
+  services?: ReadonlySet<string>,
+): Finding[] {
+  const classes = services ? undefined : iptablesDriftClasses(model, rules);
   const quiet = new Map<string, boolean>();
   const out: Finding[] = [];
   for (const sp of rules.index.ports) {
-    if ((namespace !== undefined && sp.service.namespace !== namespace) || !hasFamilyDump(rules, sp))
+    if (
+      (namespace !== undefined && sp.service.namespace !== namespace) ||
+      (services && !services.has(`${sp.service.namespace}/${sp.service.name}`)) ||
+      !hasFamilyDump(rules, sp)
+    )
       continue;
     const plan = driftChecks(model, rules, sp);
     const keys = classes?.keys(sp, plan);

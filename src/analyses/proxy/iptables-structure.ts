@@ -4,14 +4,8 @@
 // same spelling, costs a string comparison a rule and no tokenizing), then, when the text
 // differs (iptables-save reorders options, adds /32, drops nothing that matters), in a
 // canonical form of the parsed rule that keeps everything the evaluator looks at.
-import {
-  type AddrCriterion,
-  chainRuleTexts,
-  type IptablesDump,
-  type IptablesRule,
-  type MatchOption,
-  parseRuleLine,
-} from '../../parsers/iptables-save.js';
+import { chainRuleTexts, parseRuleLine } from '../../model/rule-lines.js';
+import type { AddrCriterion, IptablesDump, IptablesRule, MatchOption } from '../../parsers/iptables-save.js';
 import { servicePortChainName, servicePortLocalChainName } from './chain-names.js';
 import { type ServicePortRenderContext, servicePortIptablesRules } from './expected-iptables.js';
 import { ruleKey } from './iptables-eval.js';

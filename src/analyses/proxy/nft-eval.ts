@@ -2,17 +2,15 @@
 // of every table at each hook in priority order, with vmaps, sets, numgen, fib, marks, NAT.
 // `numgen random mod N vmap` forks the packet into N weighted branches.
 import { compareIPs, inCIDR, ipOrNull } from '../../core/ip.js';
-import {
-  elementKey,
-  type NftChain,
-  type NftElement,
-  type NftExpr,
-  type NftRule,
-  type NftRuleset,
-  type NftSet,
-  type NftTable,
-  parseElement,
-  scalarText,
+import { elementLookupKey, inlineSet, scalarText } from '../../model/nft-values.js';
+import type {
+  NftChain,
+  NftElement,
+  NftExpr,
+  NftRule,
+  NftRuleset,
+  NftSet,
+  NftTable,
 } from '../../parsers/nft.js';
 import { fork, type WalkState, withEvidence } from './walk-state.js';
 
@@ -52,40 +50,17 @@ function partMatches(part: NftElement['key'][number], value: string): boolean {
   return compareScalar(part.from, value) <= 0 && compareScalar(value, part.to) <= 0;
 }
 
-function canonical(v: string): string {
-  const a = ipOrNull(v);
-  return a ? a.toString() : v;
-}
-
 /** Looks an element up in a set (named or anonymous). */
 export function lookupElement(
   set: Pick<NftSet, 'exact' | 'ranged'>,
   values: string[],
 ): NftElement | undefined {
-  const hit = set.exact.get(elementKey(values.map(canonical)));
+  const hit = set.exact.get(elementLookupKey(values));
   if (hit) return hit;
   for (const el of set.ranged) {
     if (el.key.length === values.length && el.key.every((p, i) => partMatches(p, values[i]))) return el;
   }
   return undefined;
-}
-
-const anonCache = new WeakMap<object, Pick<NftSet, 'exact' | 'ranged'>>();
-function anonSet(raw: unknown[], isMap: boolean, holder: object): Pick<NftSet, 'exact' | 'ranged'> {
-  let s = anonCache.get(holder);
-  if (!s) {
-    const exact = new Map<string, NftElement>();
-    const ranged: NftElement[] = [];
-    for (const r of raw) {
-      const el = parseElement(r, isMap);
-      if (el.key.every((p) => p.kind === 'value'))
-        exact.set(elementKey(el.key.map((p) => canonical((p as { value: string }).value))), el);
-      else ranged.push(el);
-    }
-    s = { exact, ranged };
-    anonCache.set(holder, s);
-  }
-  return s;
 }
 
 const baseChainCache = new WeakMap<NftRuleset, Map<string, NftChain[]>>();
@@ -309,10 +284,10 @@ export class NftWalker {
       return s;
     }
     if (data && typeof data === 'object' && Array.isArray((data as { set?: unknown }).set)) {
-      return anonSet((data as { set: unknown[] }).set, isMap, holder);
+      return inlineSet((data as { set: unknown[] }).set, isMap, holder);
     }
     if (data && typeof data === 'object' && 'set' in (data as object)) {
-      return anonSet([(data as { set: unknown }).set], isMap, holder);
+      return inlineSet([(data as { set: unknown }).set], isMap, holder);
     }
     throw new Unknown(`unsupported set ${JSON.stringify(data)}`);
   }
@@ -409,7 +384,7 @@ export class NftWalker {
           compareScalar(scalarText(r.range[0]), String(lv)) <= 0 &&
           compareScalar(String(lv), scalarText(r.range[1])) <= 0;
       } else if ('set' in r) {
-        const set = anonSet(Array.isArray(r.set) ? r.set : [r.set], false, r);
+        const set = inlineSet(Array.isArray(r.set) ? r.set : [r.set], false, r);
         const key = Array.isArray(lv) ? lv.map(String) : [String(lv)];
         hit = lookupElement(set, key) !== undefined;
       } else throw new Unknown(`unsupported right-hand side ${JSON.stringify(right).slice(0, 80)}`);

@@ -57,6 +57,17 @@ export const PROXY_FILES = {
 
 const cache = new WeakMap<ClusterModel, Map<string, NodeProxyRules | undefined>>();
 
+/** The nodes whose bundle files hold kube-proxy dumps. */
+export function nodesWithProxyRules(model: ClusterModel): string[] {
+  return model.nodeFiles.nodes().filter((n) => loadNodeProxy(model, n));
+}
+
+/** Where a packet from `source` enters the node: a node address is local, a pod IP a pod's, else the uplink. */
+export function packetEntry(model: ClusterModel, rules: NodeProxyRules, source: string): Packet['from'] {
+  if (isLocalAddress(rules, source)) return 'local';
+  return model.podsByIP(source).length > 0 ? 'pod' : 'external';
+}
+
 /** The node's proxy rules, or undefined when the bundle has none of the dataplane files. */
 export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyRules | undefined {
   let perModel = cache.get(model);

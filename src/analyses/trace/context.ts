@@ -1,22 +1,17 @@
+import { FindingCollector } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 
 /** What one trace accumulates: findings (each once) and notes for the reader. */
 export class TraceContext {
-  readonly findings: Finding[] = [];
+  readonly findings = new FindingCollector();
   readonly notes: string[] = [];
-  private readonly seen = new Set<string>();
 
   constructor(readonly model: ClusterModel) {}
 
   /** Records a finding once (same code, message) and returns its code for the hop. */
   add(f: Finding): string {
-    const key = `${f.code}\u0000${f.message}`;
-    if (!this.seen.has(key)) {
-      this.seen.add(key);
-      this.findings.push(f);
-    }
-    return f.code;
+    return this.findings.add(f);
   }
 
   note(text: string): void {

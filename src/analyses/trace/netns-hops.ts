@@ -5,10 +5,9 @@
 import { ipFamily } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { type NodeState, nodeState } from '../../model/node-state.js';
+import { type ListeningSocket, type NodeState, nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol } from '../../model/types.js';
 import type { IpLink } from '../../parsers/iproute2.js';
-import { ipForwarding } from '../../parsers/sysctl.js';
 import { TUNNEL_KINDS } from '../dataplane/encap.js';
 import type { KPacket } from '../dataplane/netfilter.js';
 import { newPacket } from '../dataplane/netfilter.js';
@@ -24,6 +23,7 @@ import {
   routeDevice,
   routeGateway,
 } from '../dataplane/routing.js';
+import { ipForwarding } from '../dataplane/sysctls.js';
 import {
   describeBlock,
   type Entry,
@@ -288,6 +288,18 @@ export function hairpinHop(
   };
 }
 
+/** Whether a socket of the list takes ip:port (a wildcard address or ip itself; SCTP as TCP). */
+export function listensOn(
+  listening: readonly ListeningSocket[],
+  ip: string,
+  port: number,
+  protocol: Protocol,
+): boolean {
+  const proto = protocol === 'UDP' ? 'UDP' : 'TCP';
+  const any = ipFamily(ip) === 6 ? ['::', '*'] : ['0.0.0.0', '::', '*'];
+  return listening.some((s) => s.port === port && s.protocol === proto && [...any, ip].includes(s.address));
+}
+
 /**
  * The listener at the end of the path. With the namespace's socket list: a listener or
  * `*_PORT_NOT_LISTENING`; without it: a container that declares the port is taken as
@@ -304,11 +316,8 @@ export function socketCheck(
   const proto = protocol === 'UDP' ? 'UDP' : 'TCP';
   const ssFile = ns.describe('ss.txt');
   if (ns.listening) {
-    const any = ipFamily(ip) === 6 ? ['::', '*'] : ['0.0.0.0', '::', '*'];
-    const ok = ns.listening.some(
-      (s) => s.port === port && s.protocol === proto && [...any, ip].includes(s.address),
-    );
-    if (ok) return { status: 'ok', evidence: `${ssFile}: listening on ${proto.toLowerCase()} ${port}` };
+    if (listensOn(ns.listening, ip, port, protocol))
+      return { status: 'ok', evidence: `${ssFile}: listening on ${proto.toLowerCase()} ${port}` };
     const code = ctx.add(
       finding(ns.kind === 'pod' ? 'POD_PORT_NOT_LISTENING' : 'NODE_PORT_NOT_LISTENING', {
         message: `Nothing in ${ns.label} listens on ${protocol} port ${port}.`,

@@ -3,17 +3,13 @@
 // backend, so the path is two traces joined at the controller pod:
 //   leg 1  client → entry Service (LoadBalancer / NodePort) → kube-proxy → controller pod
 //   leg 2  controller pod → backend endpoint pods (or the backend Service's VIP)
-import { dedupeFindings, finding, sortFindings } from '../../findings/catalog.js';
-import type { Finding } from '../../findings/types.js';
+import { finding } from '../../findings/catalog.js';
+import { FindingCollector } from '../../findings/collector.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Pod, Service } from '../../model/types.js';
 import { readyEndpoints } from '../endpoints/backends.js';
-import {
-  diagnoseHTTPRoute,
-  findGatewayObject,
-  httpRouteRequest,
-  parentListenerPort,
-} from '../ingress/gateway.js';
+import { parentListenerPort } from '../ingress/attachment.js';
+import { diagnoseHTTPRoute, httpRouteRequest } from '../ingress/gateway.js';
 import { diagnoseIngress, ingressRequest } from '../ingress/ingress.js';
 import type { ControllerSummary, RouteBackend, RouteRequest } from '../ingress/types.js';
 import type { Hop, TracePath, TraceQuery, TraceRef, TraceResult, TraceTarget } from './types.js';
@@ -48,7 +44,7 @@ function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
   const options = { host: query.host, path: query.path };
   const asked = typeof t.port === 'number' ? t.port : typeof query.port === 'number' ? query.port : undefined;
   if (t.kind === 'ing') {
-    const ingress = model.ingresses.find((i) => i.namespace === ns && i.name === t.name);
+    const ingress = model.ingress(ns, t.name);
     if (!ingress) throw new TraceTargetNotFound(diagnoseIngress(model, ns, t.name).findings[0]);
     const request = ingressRequest(model, ingress, options);
     // A host served with TLS is reached on 443.
@@ -60,7 +56,7 @@ function resolveRoute(model: ClusterModel, query: TraceQuery): RouteTarget {
       tls,
     };
   }
-  const route = findGatewayObject(model, 'HTTPRoute', ns, t.name);
+  const route = model.httpRoute(ns, t.name);
   if (!route) throw new TraceTargetNotFound(diagnoseHTTPRoute(model, ns, t.name).findings[0]);
   const request = httpRouteRequest(model, route, options);
   const parent = request.diagnosis.ingress?.gateways?.find((g) => g.accepted !== false);
@@ -167,7 +163,7 @@ function backendLegs(
   b: RouteBackend,
   what: string,
   trace: Trace,
-  out: { findings: Finding[]; notes: string[] },
+  out: { findings: FindingCollector; notes: string[] },
 ): BackendLeg[] {
   const boundary: Hop = {
     kind: 'pod',
@@ -188,7 +184,7 @@ function backendLegs(
         message: `Service ${b.rule.backend.namespace}/${b.rule.backend.service} has no ready endpoint for ${what}'s ${b.rule.source}.`,
         objects: [`svc/${b.rule.backend.namespace}/${b.rule.backend.service}`],
       });
-      out.findings.push(f);
+      out.findings.add(f);
       codes.push(f.code);
     }
     const drop: Hop = {
@@ -228,7 +224,7 @@ function backendLegs(
         }));
   const result: BackendLeg[] = [];
   for (const { leg, share } of legs) {
-    out.findings.push(...leg.findings);
+    out.findings.addAll(leg.findings);
     out.notes.push(...leg.notes);
     for (const p2 of leg.paths)
       result.push({ to: p2.to, hops: [boundary, ...p2.hops], share, probability: p2.probability ?? 1 });
@@ -240,7 +236,8 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
   const target = resolveRoute(model, query);
   const { diagnosis, backends } = target.request;
   const notes = [...diagnosis.notes];
-  const findings: Finding[] = [...diagnosis.findings];
+  const findings = new FindingCollector();
+  findings.addAll(diagnosis.findings);
   const controller = diagnosis.controller;
   const pods = (controller?.pods ?? [])
     .filter((p) => p.ready)
@@ -273,7 +270,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
       destination,
       verdict: overallVerdict(paths),
       paths,
-      findings: sortFindings(dedupeFindings(findings)),
+      findings: findings.sorted(),
       notes,
     };
   }
@@ -303,7 +300,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
     source ??= leg1.source;
     destination.ip ??= leg1.destination.ip;
     destination.port ??= leg1.destination.port;
-    findings.push(...leg1.findings);
+    findings.addAll(leg1.findings);
     notes.push(...leg1.notes);
     const entryShare = query.viaNode || nodes.length === 1 ? 1 : 1 / nodes.length;
     for (const p1 of leg1.paths) {
@@ -338,7 +335,7 @@ export function traceThroughRoute(model: ClusterModel, query: TraceQuery, trace:
     destination,
     verdict: overallVerdict(paths),
     paths,
-    findings: sortFindings(dedupeFindings(findings)),
+    findings: findings.sorted(),
     notes: [...new Set(notes)],
   };
 }

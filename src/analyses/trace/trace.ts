@@ -1,14 +1,15 @@
 // knet trace: every path a packet from SOURCE to DESTINATION can take, hop by hop, with the
 // first broken hop and its evidence. Composes the model, the endpoints analysis, the
 // kube-proxy evaluator, the node's routes/links and the NetworkPolicy engine.
+import { walkSearch } from '../../core/dns.js';
 import { UserError } from '../../core/errors.js';
 import { ipFamily, normalizeIP } from '../../core/ip.js';
-import { finding, sortFindings } from '../../findings/catalog.js';
+import type { Target } from '../../core/target-grammar.js';
+import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
 import type { Pod, Protocol, Service, ServicePort } from '../../model/types.js';
-import { formatCiliumService } from '../../parsers/cilium.js';
 import { CILIUM_FILES, detectNodeDataplane, type NodeDataplane } from '../dataplane/detect.js';
 import { newPacket } from '../dataplane/netfilter.js';
 import { nodeNetns, podNetns } from '../dataplane/netns.js';
@@ -17,18 +18,19 @@ import type { Entry, NodeBranch } from '../dataplane/walk.js';
 import { queryPlan } from '../dns/check.js';
 import { outcomeOfExpected } from '../dns/compare.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
-import { walkSearch } from '../dns/search.js';
 import { indexSlices, readyEndpoints } from '../endpoints/backends.js';
 import { diagnoseService } from '../endpoints/diagnose.js';
 import { nearMissesNotSearched } from '../endpoints/near-miss.js';
-import { closeNames } from '../endpoints/similar.js';
 import { resolveTargetPort } from '../endpoints/target-port.js';
 import { egressPlan } from '../node-health/egress.js';
+import { ruleLabel } from '../policy/describe.js';
 import { evaluatePolicy, type PolicyEndpoint } from '../policy/evaluate.js';
 import type { Packet, PacketFlow } from '../proxy/packet.js';
 import { lowerProtocol } from '../proxy/packet.js';
 import { classifyFlowDecision, loadNodeProxy, simulatePacket } from '../proxy/simulate.js';
+import { type ObjectTargetKind, targetNotFound } from '../targets.js';
 import { TraceContext } from './context.js';
+import { explainTrace } from './explain.js';
 import { type Arrival, arrivePodHops, leavePodHops, podHostInterface, routeHops } from './hops.js';
 import {
   arrivalInterface,
@@ -86,23 +88,7 @@ function pickIP(ips: readonly string[], family: 4 | 6 | undefined): string | und
 }
 
 function notFound(ctx: TraceContext, t: TraceTarget): never {
-  const model = ctx.model;
-  const names =
-    t.kind === 'pod'
-      ? model.podsInNamespace(t.namespace ?? 'default').map((p) => p.name)
-      : t.kind === 'svc'
-        ? model.servicesInNamespace(t.namespace ?? 'default').map((s) => s.name)
-        : model.nodes.map((n) => n.name);
-  const close = closeNames(t.name, names);
-  const code = t.kind === 'pod' ? 'POD_NOT_FOUND' : t.kind === 'svc' ? 'SVC_NOT_FOUND' : 'NODE_NOT_FOUND';
-  const what =
-    t.kind === 'node' ? `node ${t.name}` : `${t.kind === 'pod' ? 'pod' : 'service'} ${t.namespace}/${t.name}`;
-  throw new TraceTargetNotFound(
-    finding(code, {
-      message: `No ${what}${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-      objects: [t.kind === 'node' ? `node/${t.name}` : `${t.kind}/${t.namespace}/${t.name}`],
-    }),
-  );
+  throw new TraceTargetNotFound(targetNotFound(ctx.model, t as Target<ObjectTargetKind>, 'end'));
 }
 
 function resolveSource(ctx: TraceContext, t: TraceTarget, viaNode: string | undefined): Source {
@@ -715,7 +701,7 @@ function ebpfServiceStage(
       },
     };
   }
-  const evidence = `${file}: ${formatCiliumService(entry)}`;
+  const evidence = `${file}: ${entry.text}`;
   const active = entry.backends.filter((b) => b.state === 'active' || b.state === '');
   if (active.length === 0) {
     const f = ctx.add(
@@ -837,6 +823,17 @@ function policyHop(
     ...verdict.egress.evidence,
     ...verdict.ingress.evidence,
   ].join('\n');
+  const policy = (['egress', 'ingress'] as const).map((direction) => {
+    const d = verdict[direction];
+    return {
+      direction,
+      verdict: d.verdict,
+      isolated: d.isolated,
+      rules: d.allowedBy.length
+        ? d.allowedBy.map((r) => `${ruleLabel(r.policy, direction, r.rule)}: ${r.description}`)
+        : d.evidence,
+    };
+  });
   return {
     kind: 'policy',
     node: pod.nodeName,
@@ -844,6 +841,7 @@ function policyHop(
     status: verdict.allowed === true ? 'ok' : verdict.allowed === false ? 'broken' : 'unknown',
     ...(evidence ? { evidence } : {}),
     ...(codes.length ? { findings: codes } : {}),
+    policy,
   };
 }
 
@@ -903,12 +901,18 @@ function resolveDnsTarget(ctx: TraceContext, query: TraceQuery): { target: Trace
   return { target: { kind: 'ip', name: ip, port: t.port }, hop };
 }
 
+/** The Trace of a connection: its paths, and its findings with ids, links and fixes. */
 export function traceConnection(model: ClusterModel, query: TraceQuery): TraceResult {
+  return explainTrace(traceUnexplained(model, query), model);
+}
+
+/** The trace before its findings are explained (once, by the outermost trace). */
+function traceUnexplained(model: ClusterModel, query: TraceQuery): TraceResult {
   if (query.destination.kind === 'ing' || query.destination.kind === 'httproute')
-    return traceThroughRoute(model, query, (q) => traceConnection(model, q));
+    return traceThroughRoute(model, query, (q) => traceUnexplained(model, q));
   if (query.destination.kind === 'dns') {
     const dns = resolveDnsTarget(new TraceContext(model), query);
-    const result = traceConnection(model, { ...query, destination: dns.target });
+    const result = traceUnexplained(model, { ...query, destination: dns.target });
     for (const p of result.paths) p.hops.unshift({ ...dns.hop, node: result.source.node ?? undefined });
     return result;
   }
@@ -1311,7 +1315,7 @@ function finish(ctx: TraceContext, source: Source, dest: Destination, paths: Tra
     destination: dest.ref,
     verdict,
     paths,
-    findings: sortFindings(ctx.findings),
+    findings: ctx.findings.sorted(),
     notes: ctx.notes,
   };
 }

@@ -1,4 +1,5 @@
 // The Trace document (cli.md): one path per candidate backend, hop by hop.
+import type { Target } from '../../core/target-grammar.js';
 import type { Finding } from '../../findings/types.js';
 import type { Protocol } from '../../model/types.js';
 
@@ -36,6 +37,20 @@ export interface Hop {
   inferred?: boolean;
   /** Codes of the findings that bite at this hop. */
   findings?: string[];
+  /** A broken hop: ids of the root findings (of the Trace's findings) behind it. */
+  rootCause?: string[];
+  /** A policy hop: per direction, the verdict and the rules that decided it. */
+  policy?: PolicyHalf[];
+}
+
+/** One direction of a policy hop, for saying once which policy and rule decided it. */
+export interface PolicyHalf {
+  direction: 'egress' | 'ingress';
+  verdict: 'allowed' | 'denied' | 'unknown';
+  /** Some policy selects the pod for this direction. */
+  isolated: boolean;
+  /** The rules that allow it (`ns/name ingress[0]: …`), or, when none does, why each rule of the policies that select the pod does not. */
+  rules: string[];
 }
 
 export type Verdict = 'reachable' | 'unreachable' | 'partial' | 'unknown';
@@ -69,12 +84,7 @@ export interface TraceResult {
 }
 
 /** What the trace is asked, in model terms (the CLI resolves flags into this). */
-export interface TraceTarget {
-  kind: 'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing' | 'httproute';
-  namespace?: string;
-  name: string;
-  port?: number | string;
-}
+export type TraceTarget = Target<'pod' | 'svc' | 'node' | 'ip' | 'dns' | 'ing' | 'httproute'>;
 
 export interface TraceQuery {
   source: TraceTarget;

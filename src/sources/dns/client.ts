@@ -7,14 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as packet from 'dns-packet';
-import type {
-  DnsNoReply,
-  DnsQuestion,
-  DnsRcode,
-  DnsRecord,
-  DnsReply,
-  DnsResult,
-} from '../../analyses/dns/types.js';
+import type { DnsNoReply, DnsQuestion, DnsRcode, DnsRecord, DnsReply, DnsResult } from '../../core/dns.js';
 import { isIP, normalizeIP } from '../../core/ip.js';
 
 export type DnsServer =

@@ -1,15 +1,19 @@
 // Asks a DNS server the queries of a pod's search walk, as its resolver would.
 import type { Duplex } from 'node:stream';
-import type { ReplicaResults } from '../../analyses/dns/check.js';
-import { outcomeOfResult } from '../../analyses/dns/compare.js';
-import type { SearchPlan } from '../../analyses/dns/search.js';
-import type { DnsResult, DnsType } from '../../analyses/dns/types.js';
+import {
+  type DnsResult,
+  type DnsType,
+  outcomeOfResult,
+  type ReplicaResults,
+  type SearchPlan,
+  searchQueries,
+} from '../../core/dns.js';
 import { type DnsServer, type QueryOptions, queryDns } from './client.js';
 
 /**
- * Sends the walk's queries in order, as the pod's resolver would (see walkSearch): it stops
- * at the first answer; REFUSED or silence leaves the search list, and the name as-is is still
- * asked when it comes last. Bounded by the number of names.
+ * Sends the walk's queries in order, as the pod's resolver would (core/dns.ts searchQueries):
+ * it stops at the first answer; REFUSED or silence leaves the search list, and the name as-is
+ * is still asked when it comes last. Bounded by the number of names.
  */
 export async function askWalk(
   server: DnsServer,
@@ -18,15 +22,12 @@ export async function askWalk(
   opts: QueryOptions,
 ): Promise<Map<string, DnsResult>> {
   const results = new Map<string, DnsResult>();
-  const names = plan.queries;
-  let leftList = false;
-  for (let i = 0; i < names.length; i++) {
-    if (leftList && !(plan.asIsLast && i === names.length - 1)) continue;
-    const r = await queryDns(server, { name: names[i], type }, opts);
-    results.set(names[i], r);
-    const outcome = outcomeOfResult(r);
-    if (outcome === 'answer') break;
-    if ((outcome === 'error' || outcome === 'no-response') && !(plan.asIsFirst && i === 0)) leftList = true;
+  const walk = searchQueries(plan.queries.length, plan);
+  for (let next = walk.next(); !next.done; ) {
+    const name = plan.queries[next.value];
+    const r = await queryDns(server, { name, type }, opts);
+    results.set(name, r);
+    next = walk.next(outcomeOfResult(r));
   }
   return results;
 }

@@ -7,8 +7,9 @@
 import { Writable } from 'node:stream';
 import { UserError } from '../../core/errors.js';
 import { memoryNodeFiles, type NodeFiles } from '../../model/node-files.js';
+import { CILIUM_FILES } from '../../model/node-state.js';
 import type { Raw } from '../../model/normalize.js';
-import { CILIUM_FILES, parseCiliumServiceList } from '../../parsers/cilium.js';
+import { parseCiliumServiceList } from '../../parsers/cilium.js';
 import { ApiError, KubeClient } from './client.js';
 import { connectKube, type KubeConnection, loadClient } from './config.js';
 import { listAll } from './list.js';

@@ -1,6 +1,8 @@
 // Reads a live cluster through the Kubernetes API: only the kinds a command needs, namespaced
 // when the command is, page by page (limit/continue), a few lists at a time. The objects are
 // the API's raw JSON with kind/apiVersion set, fed to the same buildModel a bundle uses.
+
+import { GATEWAY_GROUP } from '../../core/api-groups.js';
 import type { Coverage } from '../../model/cluster.js';
 import type { Raw } from '../../model/normalize.js';
 import { ALL_KINDS, type ObjectKind } from '../kinds.js';
@@ -8,13 +10,7 @@ import { ApiError, KubeClient } from './client.js';
 import { connectKube, type KubeConnection } from './config.js';
 import { DEFAULT_PAGE_SIZE, listAll } from './list.js';
 import { mapLimit } from './pool.js';
-import {
-  GATEWAY_GROUP,
-  GATEWAY_RESOURCES,
-  qualifiedResource,
-  RESOURCES,
-  type ResourceInfo,
-} from './resources.js';
+import { GATEWAY_RESOURCES, qualifiedResource, RESOURCES, type ResourceInfo } from './resources.js';
 import { listSecretNames } from './secrets.js';
 import { readSystemConfigMap, SYSTEM_CONFIGMAPS } from './system-config.js';
 import { readTracePath, type TracePath, tracePathReadable } from './trace-path.js';

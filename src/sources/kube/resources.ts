@@ -1,6 +1,5 @@
 // The API resources knet reads: where each lives in the API and what its objects are called.
 // A table, so that the reader, the error messages, the RBAC doc and the test server agree.
-
 export interface ResourceInfo {
   /** API group ('' = core). */
   group: string;
@@ -50,8 +49,6 @@ export const RESOURCES = {
   },
   daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets', kind: 'DaemonSet', namespaced: true },
 } as const satisfies Record<string, ResourceInfo>;
-
-export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 /** Gateway API kinds knet reads when the CRDs are installed (version found by discovery). */
 export const GATEWAY_RESOURCES: readonly { resource: string; kind: string; namespaced: boolean }[] = [

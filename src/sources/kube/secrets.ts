@@ -4,7 +4,7 @@
 // server that cannot answer metadata-only, the TLS check is skipped with a warning.
 import type { Raw } from '../../model/normalize.js';
 import { ApiError, type KubeClient } from './client.js';
-import { listAll } from './read.js';
+import { listAll } from './list.js';
 import { RESOURCES } from './resources.js';
 
 export interface SecretNames {

@@ -1,13 +1,15 @@
 // Target syntax (cli.md): KIND/NAME or KIND/NAMESPACE/NAME, optionally :PORT (number or name).
+// The one grammar and alias table of every command; analyses/targets.ts resolves what it parses.
 
-import { UserError } from '../core/errors.js';
-import { isIP } from '../core/ip.js';
+import { UserError } from './errors.js';
+import { isIP } from './ip.js';
 
 export type TargetKind = 'pod' | 'svc' | 'node' | 'ing' | 'httproute' | 'gateway' | 'ip' | 'dns';
 
 /** Workload kinds a pod target may be named by: resolved to one of its ready pods. */
 export type WorkloadKind = 'deploy' | 'sts' | 'ds' | 'rs';
 
+/** A target, parsed from the command line or named by an analysis (a trace's hop to a controller). */
 export interface Target<K extends TargetKind = TargetKind> {
   kind: K;
   /** The target was written as a workload (deploy/NS/NAME…): `name` is the workload's until resolved. */
@@ -17,8 +19,8 @@ export interface Target<K extends TargetKind = TargetKind> {
   /** Object name, IP address, or DNS name. */
   name: string;
   port?: number | string;
-  /** As the user wrote it. */
-  text: string;
+  /** As the user wrote it (parsed targets only). */
+  text?: string;
 }
 
 const KIND_ALIASES: Record<string, TargetKind> = {
@@ -58,11 +60,28 @@ const WORKLOAD_ALIASES: Record<string, WorkloadKind> = {
   replicasets: 'rs',
 };
 
-/** Every spelling of a target kind (the live reader reads the namespaces they name). */
-export const NAMESPACED_KIND_WORDS = [
-  ...Object.keys(KIND_ALIASES).filter((k) => !['node', 'no', 'nodes', 'ip', 'dns'].includes(k)),
-  ...Object.keys(WORKLOAD_ALIASES),
-];
+// Own keys only: "constructor/x" is not a kind.
+const own = <T>(table: Record<string, T>, word: string): T | undefined =>
+  Object.hasOwn(table, word) ? table[word] : undefined;
+
+/** The kind a spelling names (a workload word names a pod target), or undefined. */
+function kindOfWord(word: string): TargetKind | undefined {
+  return own(WORKLOAD_ALIASES, word) ? 'pod' : own(KIND_ALIASES, word);
+}
+
+const CLUSTER_SCOPED: readonly TargetKind[] = ['node', 'ip', 'dns'];
+
+/**
+ * The namespace a target text names explicitly (KIND/NS/NAME[:PORT], any spelling of a
+ * namespaced kind or a workload), else undefined; the rest of the text is not checked.
+ */
+export function explicitNamespace(text: string): string | undefined {
+  const parts = text.replace(/:[^/]*$/, '').split('/');
+  if (parts.length !== 3) return undefined;
+  const word = parts[0].toLowerCase();
+  const kind = kindOfWord(word);
+  return kind && !CLUSTER_SCOPED.includes(kind) ? parts[1] : undefined;
+}
 
 const FORMS =
   'pod/NAME, pod/NS/NAME, deploy|sts|ds|rs/[NS/]NAME, svc/NS/NAME[:PORT], node/NAME, ing/NS/NAME, httproute/NS/NAME, gateway/NS/NAME, ip/ADDR[:PORT], dns/NAME[:PORT]';
@@ -85,8 +104,8 @@ function parseAny(text: string, defaultNamespace: string, allowed?: readonly Tar
   const slash = text.indexOf('/');
   if (slash < 0) throw new UserError(`target "${text}" needs a kind: use ${FORMS}`);
   const word = text.slice(0, slash).toLowerCase();
-  const workload = WORKLOAD_ALIASES[word];
-  const kind = workload ? 'pod' : KIND_ALIASES[word];
+  const workload = own(WORKLOAD_ALIASES, word);
+  const kind = kindOfWord(word);
   if (!kind) throw new UserError(`unknown target kind in "${text}": use ${FORMS}`);
   if (allowed && !allowed.includes(kind)) {
     throw new UserError(
@@ -122,7 +141,9 @@ function parseAny(text: string, defaultNamespace: string, allowed?: readonly Tar
   return { kind, namespace, name, port, text, ...(workload ? { workload } : {}) };
 }
 
-export function formatTarget(t: Target): string {
-  const base = t.namespace ? `${t.kind}/${t.namespace}/${t.name}` : `${t.kind}/${t.name}`;
-  return t.port === undefined ? base : `${base}:${t.port}`;
+/** KIND/NS/NAME (KIND/NAME for cluster-scoped kinds), as findings name objects. */
+export function targetRef(t: Pick<Target, 'kind' | 'namespace' | 'name'>): string {
+  return t.namespace === undefined || CLUSTER_SCOPED.includes(t.kind)
+    ? `${t.kind}/${t.name}`
+    : `${t.kind}/${t.namespace}/${t.name}`;
 }

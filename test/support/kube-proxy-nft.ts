@@ -1,17 +1,18 @@
-// What kube-proxy's nftables mode writes for one node, as `nft -f` input (the `add …`
-// commands of its transaction; pkg/proxy/nftables/proxier.go setupNFTables/syncProxyRules).
+// Test support: what kube-proxy's nftables mode writes for one node, as `nft -f` input (the
+// `add …` commands of its transaction; pkg/proxy/nftables/proxier.go setupNFTables/
+// syncProxyRules). The tests load it into a kernel or into a bundle; knet never writes it.
 
-import { cidrContains } from '../../core/ip.js';
-import type { ClusterModel } from '../../model/cluster.js';
-import { nftEndpointChainBase, nftServicePortChainBase } from './chain-names.js';
+import { nftEndpointChainBase, nftServicePortChainBase } from '../../src/analyses/proxy/chain-names.js';
 import {
   clusterCIDRFromModel,
   kubeProxyServicePorts,
   nodeIPsOf,
   type ProxyServicePort,
-} from './service-ports.js';
+} from '../../src/analyses/proxy/service-ports.js';
+import { cidrContains } from '../../src/core/ip.js';
+import type { ClusterModel } from '../../src/model/cluster.js';
 
-export interface NftRenderOptions {
+export interface NftScriptOptions {
   family?: 4 | 6;
   masqueradeAll?: boolean;
   /** --cluster-cidr (ClusterCIDR detector); default: the kube-proxy ConfigMap. */
@@ -24,13 +25,13 @@ export interface NftRenderOptions {
   serviceCIDRs?: string[];
 }
 
-export function renderKubeProxyNft(
+export function kubeProxyNftScript(
   model: ClusterModel,
   nodeName: string,
-  options: NftRenderOptions = {},
+  options: NftScriptOptions = {},
 ): string {
   const family = options.family ?? 4;
-  return renderNftFromPorts(kubeProxyServicePorts(model, nodeName, family), {
+  return nftScriptFromPorts(kubeProxyServicePorts(model, nodeName, family), {
     ...options,
     family,
     nodeIPs: options.nodeIPs ?? nodeIPsOf(model, nodeName, family),
@@ -38,9 +39,9 @@ export function renderKubeProxyNft(
   });
 }
 
-export function renderNftFromPorts(
+export function nftScriptFromPorts(
   ports: ProxyServicePort[],
-  options: NftRenderOptions & { family: 4 | 6; nodeIPs: string[] },
+  options: NftScriptOptions & { family: 4 | 6; nodeIPs: string[] },
 ): string {
   const fam = options.family === 4 ? 'ip' : 'ip6';
   const addrType = options.family === 4 ? 'ipv4_addr' : 'ipv6_addr';

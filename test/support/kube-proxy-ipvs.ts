@@ -1,19 +1,21 @@
-// What kube-proxy's IPVS mode sets up on a node: the virtual servers (`ipvsadm -Sn` text,
-// in ipvsadm's own sort order), the ipsets (`ipset restore` input) and the iptables rules
-// (`iptables-restore` input) of pkg/proxy/ipvs/proxier.go writeIptablesRules.
+// Test support: what kube-proxy's IPVS mode sets up on a node, written as its tools would
+// print it: the virtual servers (`ipvsadm -Sn` text, in ipvsadm's own sort order), the ipsets
+// (`ipset restore` input) and the iptables rules (`iptables-restore` input) of
+// pkg/proxy/ipvs/proxier.go writeIptablesRules. The tests load it into a kernel or into a
+// bundle and compare knet's reading with it; knet itself never writes these.
 
-import { normalizeIP, parseIP } from '../../core/ip.js';
-import type { ClusterModel } from '../../model/cluster.js';
-import { buildIpvsIpsets, renderIpsetRestore } from './ipsets.js';
-import { buildServiceIndex } from './service-index.js';
+import { buildIpvsIpsets, type SetData } from '../../src/analyses/proxy/ipsets.js';
+import { buildServiceIndex } from '../../src/analyses/proxy/service-index.js';
 import {
   clusterCIDRFromModel,
   nodeIPsOf,
   type ProxyEndpoint,
   type ProxyServicePort,
-} from './service-ports.js';
+} from '../../src/analyses/proxy/service-ports.js';
+import { normalizeIP, parseIP } from '../../src/core/ip.js';
+import type { ClusterModel } from '../../src/model/cluster.js';
 
-export interface IpvsRenderOptions {
+export interface IpvsSetupOptions {
   family?: 4 | 6;
   clusterCIDR?: string;
   masqueradeAll?: boolean;
@@ -21,7 +23,7 @@ export interface IpvsRenderOptions {
   scheduler?: string;
 }
 
-export interface IpvsRender {
+export interface IpvsSetup {
   ipvsadm: string;
   ipset: string;
   iptables: string;
@@ -53,11 +55,11 @@ function hostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-export function renderKubeProxyIpvs(
+export function kubeProxyIpvsSetup(
   model: ClusterModel,
   nodeName: string,
-  options: IpvsRenderOptions = {},
-): IpvsRender {
+  options: IpvsSetupOptions = {},
+): IpvsSetup {
   const family = options.family ?? 4;
   const index = buildServiceIndex(model, nodeName, [family]);
   const nodeIPs = (options.nodeIPs ?? nodeIPsOf(model, nodeName, family)).map(normalizeIP);
@@ -111,7 +113,7 @@ export function renderKubeProxyIpvs(
     },
     nodeIPs,
   );
-  const ipset = renderIpsetRestore(sets, family);
+  const ipset = ipsetRestoreText(sets, family);
   const has = (name: string) =>
     (sets.get(family === 6 ? name.replace(/^KUBE-/, 'KUBE-6-') : name)?.keys.size ?? 0) > 0 ||
     (sets.get(name)?.nets.length ?? 0) > 0;
@@ -252,4 +254,64 @@ export function renderKubeProxyIpvs(
     'COMMIT',
   ];
   return { ipvsadm, ipset, iptables: `${iptables.join('\n')}\n` };
+}
+
+const SET_TYPES: Record<SetData['kind'], string> = {
+  ip: 'hash:ip',
+  'ip,port': 'hash:ip,port',
+  'ip,port,ip': 'hash:ip,port,ip',
+  'ip,port,net': 'hash:ip,port,net',
+  port: 'bitmap:port',
+};
+
+/** Every set kube-proxy's IPVS mode creates (created even when empty), with its kind. */
+export const IPVS_SET_KINDS: [string, SetData['kind']][] = [
+  ['KUBE-LOOP-BACK', 'ip,port,ip'],
+  ['KUBE-CLUSTER-IP', 'ip,port'],
+  ['KUBE-EXTERNAL-IP', 'ip,port'],
+  ['KUBE-EXTERNAL-IP-LOCAL', 'ip,port'],
+  ['KUBE-LOAD-BALANCER', 'ip,port'],
+  ['KUBE-LOAD-BALANCER-LOCAL', 'ip,port'],
+  ['KUBE-LOAD-BALANCER-FW', 'ip,port'],
+  ['KUBE-LOAD-BALANCER-SOURCE-IP', 'ip,port,ip'],
+  ['KUBE-LOAD-BALANCER-SOURCE-CIDR', 'ip,port,net'],
+  ['KUBE-NODE-PORT-TCP', 'port'],
+  ['KUBE-NODE-PORT-LOCAL-TCP', 'port'],
+  ['KUBE-NODE-PORT-UDP', 'port'],
+  ['KUBE-NODE-PORT-LOCAL-UDP', 'port'],
+  ['KUBE-NODE-PORT-SCTP-HASH', 'ip,port'],
+  ['KUBE-NODE-PORT-LOCAL-SCTP-HASH', 'ip,port'],
+  ['KUBE-HEALTH-CHECK-NODE-PORT', 'port'],
+  ['KUBE-IPVS-IPS', 'ip'],
+];
+
+/** `ipset restore` input for the sets (family inet or inet6). */
+export function ipsetRestoreText(sets: Map<string, SetData>, family: 4 | 6): string {
+  const lines: string[] = [];
+  for (const [base, kind] of IPVS_SET_KINDS) {
+    const name = family === 6 ? base.replace(/^KUBE-/, 'KUBE-6-') : base;
+    const type = SET_TYPES[kind];
+    lines.push(
+      kind === 'port'
+        ? `create ${name} ${type} range 0-65535`
+        : `create ${name} ${type} family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem 65536`,
+    );
+    const s = sets.get(name);
+    if (!s) continue;
+    for (const k of [...s.keys].sort()) {
+      const p = k.split('|');
+      const entry =
+        kind === 'ip' || kind === 'port'
+          ? k
+          : kind === 'ip,port'
+            ? `${p[0]},${p[1]}:${p[2]}`
+            : `${p[0]},${p[1]}:${p[2]},${p[3]}`;
+      lines.push(`add ${name} ${entry}`);
+    }
+    for (const n of s.nets) {
+      const p = n.ipPort.split('|');
+      lines.push(`add ${name} ${p[0]},${p[1]}:${p[2]},${n.cidr}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }

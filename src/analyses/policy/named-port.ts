@@ -1,32 +1,7 @@
-// From parsed CLI targets (pod/NS/NAME, ip/ADDR[:PORT]) to policy endpoints and a port, with
-// close names when a pod does not exist and named ports resolved on the destination pod.
-import type { Target } from '../../cli/targets.js';
-import { finding } from '../../findings/catalog.js';
-import type { Finding } from '../../findings/types.js';
-import type { ClusterModel } from '../../model/cluster.js';
+// A connection's destination port: a number, or a container port name resolved on the
+// destination pod.
 import type { Protocol } from '../../model/types.js';
-import { closeNames } from '../endpoints/similar.js';
 import type { PolicyEndpoint } from './evaluate.js';
-
-export function resolvePolicyTarget(
-  model: ClusterModel,
-  t: Target,
-): { endpoint: PolicyEndpoint } | { finding: Finding } {
-  if (t.kind === 'ip') return { endpoint: { kind: 'ip', ip: t.name } };
-  const namespace = t.namespace ?? 'default';
-  const pod = model.pod(namespace, t.name);
-  if (pod) return { endpoint: { kind: 'pod', pod } };
-  const close = closeNames(
-    t.name,
-    model.podsInNamespace(namespace).map((p) => p.name),
-  );
-  return {
-    finding: finding('POD_NOT_FOUND', {
-      message: `No pod ${namespace}/${t.name}${close.length ? `; did you mean ${close.join(', ')}?` : '.'}`,
-      objects: [`pod/${namespace}/${t.name}`],
-    }),
-  };
-}
 
 /**
  * The destination port: a number, or a container port name of the destination pod (its
