@@ -556,7 +556,11 @@ async function main() {
       );
   }
   if (opts.results && !opts.only) {
-    writeFileSync(opts.results, resultsMarkdown(opts, bundles, results, skipped, started));
+    // Other benches' sections (bench/diff-bench.js: "## knet diff …") stay as they are.
+    const previous = existsSync(opts.results) ? readFileSync(opts.results, 'utf8') : '';
+    const others = previous.indexOf('\n## knet diff');
+    const kept = others >= 0 ? previous.slice(others) : '';
+    writeFileSync(opts.results, resultsMarkdown(opts, bundles, results, skipped, started) + kept);
     process.stdout.write(`\nwrote ${path.relative(root, opts.results)}\n`);
   } else if (opts.results) {
     process.stdout.write('\n(--only: bench/RESULTS.md left as it is)\n');
