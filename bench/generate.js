@@ -1687,6 +1687,12 @@ export async function generateBundle(opts) {
   );
 
   const written = writeObjects(out, allObjects(plan), Math.round(opts.chunkMb * 1024 * 1024));
+  // knet-index.json, as knet snapshot writes it: commands read only the objects they need.
+  const { writeBundleIndex } = await load('sources/bundle/index.js');
+  writeBundleIndex(
+    out,
+    written.files.map((f) => f.rel),
+  );
   log(`objects: ${written.count} in ${written.files.length} files (${Date.now() - t0} ms)`);
 
   // Node files: node A (with kube-proxy rules) and node B; pod files for the trace's pods.

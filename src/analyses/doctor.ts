@@ -20,6 +20,8 @@ export interface DoctorOptions {
   only?: string[];
   /** The lowest severity to report. */
   severity?: Severity;
+  /** Told what is being checked, with counts (a progress line; render/progress.ts). */
+  onProgress?: (label: string, done?: number, total?: number) => void;
   /**
    * Only some Services and nodes (knet diff: those whose inputs changed; a check of unchanged
    * inputs finds the same on both sides). services: the per-Service checks, and kube-proxy on
@@ -57,7 +59,9 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   const ns = options.namespace;
   const checks: DoctorCheck[] = [];
   const all = new FindingCollector();
+  const say = options.onProgress ?? (() => {});
   const run = (name: string, scope: string, fn: () => Finding[]) => {
+    say(`doctor: ${name}`);
     const found = fn();
     checks.push({ name, scope, findings: found.length });
     all.addAll(found);
@@ -73,7 +77,10 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     !scope.services || scope.services.has(`${s.namespace}/${s.name}`);
   const services = (ns === undefined ? model.services : model.servicesInNamespace(ns)).filter(inScope);
   run('services', n(services.length, 'service'), () =>
-    services.flatMap((s) => diagnoseService(model, s.namespace, s.name).findings),
+    services.flatMap((s, i) => {
+      say('doctor: services', i, services.length);
+      return diagnoseService(model, s.namespace, s.name).findings;
+    }),
   );
 
   // The cluster DNS even when doctor looks at one namespace: every pod depends on it (with -A
@@ -90,9 +97,10 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     return more && new Set([...scope.services, ...more]);
   };
   run('kube-proxy', `${n(proxyNodes.length, 'node')} with node files`, () =>
-    proxyNodes.flatMap((node) =>
-      proxyDriftFindings(model, node, { namespace: ns, services: proxyServices(node) }),
-    ),
+    proxyNodes.flatMap((node, i) => {
+      say(`doctor: kube-proxy on ${node}`, i, proxyNodes.length);
+      return proxyDriftFindings(model, node, { namespace: ns, services: proxyServices(node) });
+    }),
   );
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);

@@ -8,6 +8,7 @@ import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
 import { escapeTerminal, escapeTerminalText } from '../render/escape.js';
+import { clearProgress, showProgress } from '../render/progress.js';
 import { type ColorMode, c, configureColor, toTerminalText } from '../render/style.js';
 import type { ObjectKind } from '../sources/kinds.js';
 import type { TracePath } from '../sources/kube/trace-path.js';
@@ -140,6 +141,7 @@ export abstract class KnetCommand extends Command {
 
   /** The one place that sets the exit code of an answered command (errors: catch below). */
   async run(): Promise<void> {
+    showProgress();
     const answer = await this.answer();
     if ('verdicts' in answer)
       for (const v of answer.verdicts)
@@ -183,9 +185,10 @@ export abstract class KnetCommand extends Command {
     const { buildModel } = await import('../model/build.js');
     if (flags.snapshot) {
       const { readBundle } = await import('../sources/bundle/read.js');
+      const { bundleModel } = await import('../sources/bundle/model.js');
       const bundle = await readBundle(flags.snapshot);
       const loaded = {
-        model: buildModel(bundle.raws, bundle.nodeFiles, undefined, inputWarnings()),
+        model: bundleModel(bundle, inputWarnings()),
         namespace: flags.namespace ?? 'default',
         origin: `bundle ${bundle.location}`,
       };
@@ -236,6 +239,7 @@ export abstract class KnetCommand extends Command {
     doc: object,
     human: () => string | Promise<string>,
   ): Promise<void> {
+    clearProgress();
     if (format === 'json') process.stdout.write(renderJson(doc));
     else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
     // Human output shows the control characters of cluster strings instead of obeying them.
@@ -255,6 +259,7 @@ export abstract class KnetCommand extends Command {
   override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<void> {
     // 2, or a UserError's own code (130: interrupted).
     process.exitCode = err instanceof UserError ? err.exitCode : 2;
+    clearProgress();
     if (this.debugMode || process.argv.includes('--debug')) {
       process.stderr.write(`${err.stack ?? err.message}\n`);
       return;

@@ -210,7 +210,8 @@ export function commandWith(extra: string): string {
   return ['knet', ...process.argv.slice(2).map(shellQuote), extra].join(' ');
 }
 
-type LiveResult = TraceResult & { observed?: Observed; agreement?: ReturnType<typeof agreement> };
+/** A trace with what the probe saw (additions to the Trace document). */
+export type LiveResult = TraceResult & { observed?: Observed; agreement?: ReturnType<typeof agreement> };
 
 /** --collect-nodes, --save and --probe for `knet trace` (one object per run). */
 export class LiveTrace {

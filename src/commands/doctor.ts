@@ -58,6 +58,7 @@ export default class Doctor extends KnetCommand {
       namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
       only,
       severity: flags.severity as 'error' | 'warning' | 'info' | undefined,
+      onProgress: (await import('../core/progress.js')).reportProgress,
     });
     await this.emit(format, document('DoctorReport', report), () =>
       renderDoctor(report, { wide: format === 'wide' }),

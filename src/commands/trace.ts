@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import type { TraceResult } from '../analyses/trace/types.js';
 import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
+import type { LiveResult } from '../cli/live.js';
 import { collectFlags, probeFlags, saveFlag } from '../cli/live-flags.js';
 import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
@@ -64,9 +65,28 @@ export default class Trace extends KnetCommand {
     ...collectFlags,
     ...saveFlag,
     ...probeFlags,
+    batch: Flags.string({
+      description:
+        'trace each line of FILE ("SOURCE DESTINATION [--port P] …"; - = stdin) on one cluster read; one JSON document a line (no SOURCE DESTINATION then)',
+      helpValue: 'FILE',
+    }),
   };
 
   protected override async answer(): Promise<Answer> {
+    if (this.argv.some((a) => a === '--batch' || a.startsWith('--batch='))) {
+      // The pairs come from FILE: the arguments are not asked for.
+      const { flags } = await this.parse({ flags: Trace.flags, args: {}, strict: true });
+      this.setup(flags);
+      const { runTraceBatch } = await import('../cli/batch.js');
+      const load = () => this.loadCluster(flags, [...PATH_KINDS, ...EDGE_KINDS], { allNamespaces: true });
+      const write = (line: string) => process.stdout.write(line);
+      const { results, errors } = await runTraceBatch(flags.batch as string, load, write, (t) =>
+        this.note(t),
+      );
+      return {
+        verdicts: [...results.map(traceVerdict), ...errors.map((e) => ({ broken: false, unknown: e }))],
+      };
+    }
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
@@ -168,8 +188,11 @@ export default class Trace extends KnetCommand {
  * unknown is never a 0: with an error finding on the way it is a breakage, otherwise the trace
  * could not be decided and stderr says which data would decide it.
  */
-function traceVerdict(result: TraceResult): Verdict {
-  if (result.verdict === 'reachable') return { broken: false };
+function traceVerdict(result: LiveResult): Verdict {
+  // A prediction of reachable that real attempts contradict is not an OK: the probe saw failures.
+  const { observed, agreement } = result;
+  if (result.verdict === 'reachable')
+    return { broken: agreement?.agrees === false && !!observed && observed.succeeded < observed.attempts };
   if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error'))
     return { broken: true };
   const missing = [

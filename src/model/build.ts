@@ -68,6 +68,11 @@ export function buildObjects(raws: Iterable<Raw>, warn?: (message: string) => vo
   return withNormalizeWarnings(warn, () => buildObjectsOf(raws, warn));
 }
 
+function skipped(raw: Raw, err: unknown): string {
+  const m = raw?.metadata;
+  return `${String(raw?.kind)} ${m?.namespace ? `${String(m.namespace)}/` : ''}${String(m?.name)} skipped: ${(err as Error).message}`;
+}
+
 function buildObjectsOf(raws: Iterable<Raw>, warn?: (message: string) => void): ClusterObjects {
   const o = emptyObjects();
   const legacyEndpoints: Raw[] = [];
@@ -75,10 +80,7 @@ function buildObjectsOf(raws: Iterable<Raw>, warn?: (message: string) => void): 
     try {
       addObject(o, legacyEndpoints, raw);
     } catch (err) {
-      const m = raw?.metadata;
-      warn?.(
-        `${String(raw?.kind)} ${m?.namespace ? `${String(m.namespace)}/` : ''}${String(m?.name)} skipped: ${(err as Error).message}`,
-      );
+      warn?.(skipped(raw, err));
     }
   }
   // Legacy Endpoints count only for services that have no EndpointSlice at all.
@@ -158,6 +160,30 @@ function addGatewayApi(o: ClusterObjects, raw: Raw): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * One object as buildObjects files it, for a model read piece by piece (lazy-cluster.ts): the
+ * collection and the normalised object, `legacy` for an Endpoints object (converted once the
+ * EndpointSlices of its namespace are known), undefined when skipped (`warn` says why).
+ */
+export type NormalizedObject =
+  | { key: keyof ClusterObjects; value: ClusterObjects[keyof ClusterObjects][number] }
+  | { legacy: Raw };
+
+export function normalizeObject(raw: Raw, warn?: (message: string) => void): NormalizedObject | undefined {
+  const o = emptyObjects();
+  const legacy: Raw[] = [];
+  try {
+    withNormalizeWarnings(warn, () => addObject(o, legacy, raw));
+  } catch (err) {
+    warn?.(skipped(raw, err));
+    return undefined;
+  }
+  if (legacy.length > 0) return { legacy: legacy[0] };
+  for (const key of Object.keys(o) as (keyof ClusterObjects)[])
+    if (o[key].length > 0) return { key, value: o[key][0] };
+  return undefined;
 }
 
 export function buildModel(

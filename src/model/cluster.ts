@@ -1,7 +1,7 @@
 // ClusterModel: every object of one cluster, indexed once. Indexes are built on first use
 // (memoised) so that a command only pays for what its analysis reads: a trace at 150k pods
 // must not build the label index of every namespace.
-import { normalizeIP } from '../core/ip.js';
+import { cidrContains, normalizeIP } from '../core/ip.js';
 import { matchesEquality, matchesSelector } from './labels.js';
 import type { NodeFiles } from './node-files.js';
 import { EMPTY_NODE_FILES } from './node-files.js';
@@ -239,6 +239,21 @@ export class ClusterModel {
   nodeByIP(ip: string): Node | undefined {
     const k = normalizeIP(ip);
     return this.nodes.find((n) => [...n.internalIPs, ...n.externalIPs].some((a) => normalizeIP(a) === k));
+  }
+
+  /** The source lists nodes at all. */
+  hasNodes(): boolean {
+    return this.nodes.length > 0;
+  }
+
+  /** The source holds EndpointSlices (or legacy Endpoints that make some) at all. */
+  hasEndpointSlices(): boolean {
+    return this.endpointSlices.length > 0;
+  }
+
+  /** The first node whose pod CIDR holds `ip`. */
+  nodeWithPodCIDR(ip: string): Node | undefined {
+    return this.nodes.find((n) => n.podCIDRs.some((c) => cidrContains(c, ip)));
   }
 
   endpointSlicesFor(service: Service): readonly EndpointSlice[] {

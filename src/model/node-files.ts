@@ -22,7 +22,8 @@ export const EMPTY_NODE_FILES: NodeFiles = {
 /** In-memory node files, for tests and for data collected live. */
 export function memoryNodeFiles(files: Record<string, Record<string, string>>, prefix = ''): NodeFiles {
   return {
-    nodes: () => Object.keys(files),
+    // sorted, as a bundle lists its folders: node files collected in parallel arrive in any order
+    nodes: () => Object.keys(files).sort(),
     read: (node, path) => files[node]?.[path],
     list: (node, dir) => {
       const seen = new Set<string>();

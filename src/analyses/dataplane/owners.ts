@@ -1,12 +1,12 @@
 // Which node an address belongs to: by pod CIDR, or as one of the node's own addresses.
 
-import { cidrContains, normalizeIP } from '../../core/ip.js';
+import { normalizeIP } from '../../core/ip.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { nodeState } from '../../model/node-state.js';
 
 /** The node whose pod CIDR holds `ip`. */
 export function nodeOwningPodIP(model: ClusterModel, ip: string): string | undefined {
-  return model.nodes.find((n) => n.podCIDRs.some((c) => cidrContains(c, ip)))?.name;
+  return model.nodeWithPodCIDR(ip)?.name;
 }
 
 /** The node that has `ip` as an InternalIP/ExternalIP, or on one of its interfaces. */

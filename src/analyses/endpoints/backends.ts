@@ -59,7 +59,7 @@ export function indexSlices(model: ClusterModel, service: Service): SliceIndex {
   }
   return {
     // A path read lists the Service's slices: finding none is a fact there.
-    known: model.endpointSlices.length > 0 || model.coverage === 'path',
+    known: model.hasEndpointSlices() || model.coverage === 'path',
     slices,
     legacy: slices.length > 0 && slices.every((s) => s.source === 'Endpoints'),
     byAddress,
@@ -149,7 +149,7 @@ export function podRows(ctx: BackendContext, pod: Pod): BackendRow[] {
   if (pod.terminating) base.push('terminating');
   // Legacy Endpoints drop terminating pods; EndpointSlices keep them with ready=false.
   if (eligible && pod.terminating && slices.legacy && !publish) eligible = false;
-  const nodeMissing = model.nodes.length > 0 && pod.nodeName !== undefined && !model.node(pod.nodeName);
+  const nodeMissing = model.hasNodes() && pod.nodeName !== undefined && !model.node(pod.nodeName);
   if (eligible && nodeMissing && !publish) {
     eligible = false;
     base.push(`node ${pod.nodeName} not found: the controller skips the pod`);

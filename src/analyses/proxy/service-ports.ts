@@ -12,7 +12,7 @@ import {
   parseCIDR,
 } from '../../core/ip.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import type { Service, ServicePort } from '../../model/types.js';
+import type { EndpointSlice, Service, ServicePort } from '../../model/types.js';
 import { endpointString, type LowerProtocol, servicePortName } from './chain-names.js';
 
 export interface ProxyEndpoint {
@@ -141,54 +141,30 @@ export function serviceProxyPorts(
     .filter((r) => isCIDR(r) && ipFamily(r.split('/')[0]) === family)
     .map(canonicalCIDR);
   if (sourceRanges.some((r) => parseCIDR(r)[1] === 0)) sourceRanges = [];
-  const slices = model
-    .endpointSlicesFor(svc)
-    .filter((s) => s.addressType === (family === 4 ? 'IPv4' : 'IPv6'));
+  // The endpoints are read when first used: a packet's trace looks up every service port by
+  // its VIP, but needs the EndpointSlices of one Service (a bundle read by position reads no more).
+  let slicesOfFamily: EndpointSlice[] | undefined;
+  const slices = () => {
+    slicesOfFamily ??= model
+      .endpointSlicesFor(svc)
+      .filter((s) => s.addressType === (family === 4 ? 'IPv4' : 'IPv6'));
+    return slicesOfFamily;
+  };
   const result: ProxyServicePort[] = [];
   for (const port of svc.ports) {
     const protocol = port.protocol.toLowerCase() as LowerProtocol;
     const spn = servicePortName(svc.namespace, svc.name, port.name);
-    const byEndpoint = new Map<string, ProxyEndpoint>();
-    for (const slice of slices) {
-      const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
-      if (!sp?.port) continue;
-      for (const ep of slice.endpoints) {
-        const addr = ep.addresses[0];
-        if (
-          !addr ||
-          (family === 4 ? !DOTTED_QUAD.test(addr) && !sameFamily(addr, family) : !sameFamily(addr, family))
-        )
-          continue;
-        const ip = DOTTED_QUAD.test(addr) ? addr : normalizeIP(addr);
-        const endpoint = family === 4 ? `${ip}:${sp.port}` : endpointString(ip, sp.port);
-        if (byEndpoint.has(endpoint)) continue;
-        byEndpoint.set(endpoint, {
-          ip,
-          port: sp.port,
-          endpoint,
-          ready: ep.conditions.ready,
-          serving: ep.conditions.serving,
-          terminating: ep.conditions.terminating,
-          nodeName: ep.nodeName,
-          isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
-        });
-      }
-    }
-    const endpoints = [...byEndpoint.values()].sort((a, b) =>
-      a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0,
-    );
     const nodePort = port.nodePort && svc.type !== 'ClusterIP' ? port.nodePort : undefined;
     const externallyAccessible = Boolean(nodePort) || loadBalancerIPs.length > 0 || externalIPs.length > 0;
     const externalPolicyLocal = svc.externalTrafficPolicy === 'Local' && apiExternallyAccessible(svc);
     const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
     const usesClusterEndpoints = !internalPolicyLocal || externallyAccessible;
     const usesLocalEndpoints = internalPolicyLocal || (externalPolicyLocal && externallyAccessible);
-    const { clusterEndpoints, localEndpoints, allReachable, hasAnyEndpoints } = categorizeEndpoints(
-      endpoints,
-      usesClusterEndpoints,
-      usesLocalEndpoints,
-    );
-    const hasEndpoints = hasAnyEndpoints;
+    let eps: ReturnType<typeof portEndpoints> | undefined;
+    const e = () => {
+      eps ??= portEndpoints(slices(), port, family, nodeName, usesClusterEndpoints, usesLocalEndpoints);
+      return eps;
+    };
     result.push({
       service: svc,
       port,
@@ -210,16 +186,71 @@ export function serviceProxyPorts(
       usesClusterEndpoints,
       usesLocalEndpoints,
       affinityTimeout: svc.sessionAffinity === 'ClientIP' ? DEFAULT_AFFINITY_TIMEOUT : undefined,
-      endpoints,
-      clusterEndpoints,
-      localEndpoints,
-      allReachable,
-      hasEndpoints,
-      hasInternalEndpoints: hasEndpoints && (!internalPolicyLocal || localEndpoints.length > 0),
-      hasExternalEndpoints: hasEndpoints && (!externalPolicyLocal || localEndpoints.length > 0),
+      get endpoints() {
+        return e().endpoints;
+      },
+      get clusterEndpoints() {
+        return e().clusterEndpoints;
+      },
+      get localEndpoints() {
+        return e().localEndpoints;
+      },
+      get allReachable() {
+        return e().allReachable;
+      },
+      get hasEndpoints() {
+        return e().hasAnyEndpoints;
+      },
+      get hasInternalEndpoints() {
+        return e().hasAnyEndpoints && (!internalPolicyLocal || e().localEndpoints.length > 0);
+      },
+      get hasExternalEndpoints() {
+        return e().hasAnyEndpoints && (!externalPolicyLocal || e().localEndpoints.length > 0);
+      },
     });
   }
   return result;
+}
+
+/** A service port's endpoints of one family, in kube-proxy's order, and their categories. */
+function portEndpoints(
+  slices: readonly EndpointSlice[],
+  port: ServicePort,
+  family: 4 | 6,
+  nodeName: string,
+  usesCluster: boolean,
+  usesLocal: boolean,
+): ReturnType<typeof categorizeEndpoints> & { endpoints: ProxyEndpoint[] } {
+  const byEndpoint = new Map<string, ProxyEndpoint>();
+  for (const slice of slices) {
+    const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
+    if (!sp?.port) continue;
+    for (const ep of slice.endpoints) {
+      const addr = ep.addresses[0];
+      if (
+        !addr ||
+        (family === 4 ? !DOTTED_QUAD.test(addr) && !sameFamily(addr, family) : !sameFamily(addr, family))
+      )
+        continue;
+      const ip = DOTTED_QUAD.test(addr) ? addr : normalizeIP(addr);
+      const endpoint = family === 4 ? `${ip}:${sp.port}` : endpointString(ip, sp.port);
+      if (byEndpoint.has(endpoint)) continue;
+      byEndpoint.set(endpoint, {
+        ip,
+        port: sp.port,
+        endpoint,
+        ready: ep.conditions.ready,
+        serving: ep.conditions.serving,
+        terminating: ep.conditions.terminating,
+        nodeName: ep.nodeName,
+        isLocal: ep.nodeName !== undefined && ep.nodeName === nodeName,
+      });
+    }
+  }
+  const endpoints = [...byEndpoint.values()].sort((a, b) =>
+    a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0,
+  );
+  return { endpoints, ...categorizeEndpoints(endpoints, usesCluster, usesLocal) };
 }
 
 /** pkg/proxy/topology.go CategorizeEndpoints, without topology hints (not in the model). */

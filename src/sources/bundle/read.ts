@@ -16,9 +16,13 @@ import {
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lineOfOffset, ParseError, parseJsonText, UserError } from '../../core/errors.js';
+import { reportProgress } from '../../core/progress.js';
 import { flattenObjects } from '../../model/build.js';
+import type { ObjectSource } from '../../model/lazy-cluster.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { INDEX_FILE, readBundleIndex } from './index.js';
+import { indexedSource } from './indexed.js';
 
 export interface BundleMeta {
   capturedAt?: string;
@@ -45,6 +49,8 @@ export interface Bundle {
    * at once). Spread it (`[...bundle.raws]`) for an array.
    */
   raws: Iterable<Raw>;
+  /** The objects by position, when the bundle's knet-index.json describes its files. */
+  indexed?: ObjectSource;
   nodeFiles: NodeFiles;
   meta: BundleMeta;
 }
@@ -381,9 +387,11 @@ export async function readBundle(location: string): Promise<Bundle> {
   const yaml = objectFiles.some((rel) => !/\.json$/i.test(rel)) ? await import('yaml') : undefined;
   function* objects(): Generator<Raw> {
     let count = 0;
-    for (const rel of objectFiles) {
+    for (const [i, rel] of objectFiles.entries()) {
+      reportProgress(`reading ${shown}: file ${i + 1}/${objectFiles.length}, objects`, count);
       for (const raw of objectsOfFile(tree.read(rel), rel, tree.display(rel), yaml)) {
-        count++;
+        if (++count % 2000 === 0)
+          reportProgress(`reading ${shown}: file ${i + 1}/${objectFiles.length}, objects`, count);
         yield raw;
       }
     }
@@ -403,5 +411,23 @@ export async function readBundle(location: string): Promise<Bundle> {
     list: (node, dir) => tree.list(`nodes/${node}/${dir}`),
     describe: (node, rel) => tree.display(`nodes/${node}/${rel}`),
   };
-  return { location: shown, raws: { [Symbol.iterator]: objects }, nodeFiles, meta };
+  // Read by position only from a directory of its own (a tar is in memory anyway; a derived
+  // bundle's files come from two places).
+  let indexed: ObjectSource | undefined;
+  if (stat.isDirectory() && meta.base === undefined && tree.exists(INDEX_FILE)) {
+    const index = readBundleIndex(root, objectFiles);
+    if (index)
+      indexed = indexedSource(
+        root,
+        index,
+        shown,
+        process.env.KNET_DEBUG_READS
+          ? (kind, n) =>
+              process.stderr.write(
+                `read ${n} ${kind}\n${new Error().stack?.split('\n').slice(3, 9).join('\n')}\n`,
+              )
+          : undefined,
+      );
+  }
+  return { location: shown, raws: { [Symbol.iterator]: objects }, indexed, nodeFiles, meta };
 }

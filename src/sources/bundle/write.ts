@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { INDEX_FILE, IndexBuilder } from './index.js';
 
 /** The files of nodes/NODE/ (snapshot.md), and of nodes/NODE/pods/NS_NAME/. */
 export const NODE_FILE_NAMES = [
@@ -119,20 +120,29 @@ export class BundleWriter {
     return new BundleWriter(target, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   }
 
-  /** Writes the objects as v1 Lists: cluster.json, then cluster/objects-0001.json, … */
+  /**
+   * Writes the objects as v1 Lists: cluster.json, then cluster/objects-0001.json, …, one object
+   * per line, and knet-index.json: where each one is (index.ts).
+   */
   async writeObjects(raws: Iterable<Raw>): Promise<void> {
+    const HEADER = '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":[\n';
+    const index = new IndexBuilder();
+    const rels: string[] = [];
     let part = 0;
     let stream: ReturnType<typeof createWriteStream> | undefined;
     let size = 0;
+    let file = 0;
     let first = true;
     const open = () => {
       const rel = part === 0 ? 'cluster.json' : `cluster/objects-${String(part).padStart(4, '0')}.json`;
       if (part === 1) mkdirSync(path.join(this.dir, 'cluster'), { recursive: true });
       part++;
+      rels.push(rel);
       stream = createWriteStream(path.join(this.dir, rel));
       size = 0;
       first = true;
-      return write('{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":[\n');
+      file = index.file(rel, Buffer.byteLength(HEADER));
+      return write(HEADER);
     };
     const write = async (s: string) => {
       size += Buffer.byteLength(s);
@@ -143,6 +153,7 @@ export class BundleWriter {
       await write('\n]}\n');
       stream!.end();
       await once(stream!, 'finish');
+      index.fileDone(file, size);
     };
     await open();
     for (const raw of raws) {
@@ -151,11 +162,15 @@ export class BundleWriter {
         await close();
         await open();
       }
-      await write(first ? line : `,\n${line}`);
+      if (!first) await write(',\n');
+      index.add(file, size, Buffer.byteLength(line), raw);
+      await write(line);
       first = false;
       this.objectCount++;
     }
     await close();
+    const done = index.finish();
+    if (done) writeFileSync(path.join(this.dir, INDEX_FILE), JSON.stringify(done));
   }
 
   /** Writes one node's files (paths relative to nodes/NODE/). */

@@ -1,0 +1,334 @@
+// A ClusterModel read piece by piece: the objects of a kind in one namespace, the pods of one
+// node or IP, are read from the source when first asked for, and a whole collection only when
+// an analysis asks for it (`model.pods`). A trace on a bundle thus reads its ends' namespaces
+// and the nodes, not 150,000 pods. The answers are those of the model built from every object
+// (build.ts): the same objects, in the same order, the same object for the same raw.
+import { cidrContains, normalizeIP } from '../core/ip.js';
+import { type NormalizedObject, normalizeObject } from './build.js';
+import { ClusterModel, type ClusterObjects, emptyObjects } from './cluster.js';
+import type { NodeFiles } from './node-files.js';
+import { endpointsToSlices, type Raw, withNormalizeWarnings } from './normalize.js';
+import type { EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service } from './types.js';
+
+/** Where the objects come from, addressed by their position in the source (an ordinal). */
+export interface ObjectSource {
+  /** Every kind the source holds (indexKind: a foreign NetworkPolicy is its own kind). */
+  kinds(): string[];
+  /** Every namespace objects name ('' for none). */
+  namespaces(): string[];
+  /** The ordinals of the objects of `kind`, ascending; only those in `namespace` when given. */
+  ordinals(kind: string, namespace?: string): number[];
+  /** Pods whose spec.nodeName is `node` (ascending ordinals). */
+  podsOnNode(node: string): number[];
+  /** Pods that list `ip` (canonical text) among their status IPs: candidates, ascending. */
+  podsWithIP(ip: string): number[];
+  /** Nodes that have `ip` (canonical) among their addresses: candidates, ascending. */
+  nodesWithIP?(ip: string): number[];
+  /** Nodes with a pod CIDR that holds `ip`: candidates, ascending. */
+  nodesWithPodCIDR?(ip: string): number[];
+  /** The last Node named `name` (a name index), undefined when none or not indexed. */
+  nodeNamed?(name: string): number | undefined;
+  /**
+   * Hands over the objects at these ordinals, each with its place in `ordinals`, in an order
+   * of the source's choosing (each raw can be dropped once handled: 150,000 pods never are
+   * all in memory as raw JSON).
+   */
+  read(ordinals: readonly number[], each: (raw: Raw, i: number) => void): void;
+}
+
+/** The kinds each collection is made of (build.ts addObject); other kinds go to the rest. */
+const FEEDS: Partial<Record<keyof ClusterObjects, string[]>> = {
+  namespaces: ['Namespace'],
+  nodes: ['Node'],
+  pods: ['Pod'],
+  services: ['Service'],
+  networkPolicies: ['NetworkPolicy'],
+  ingresses: ['Ingress'],
+  ingressClasses: ['IngressClass'],
+  daemonSets: ['DaemonSet'],
+  configMaps: ['ConfigMap'],
+};
+const FED = new Set([...Object.values(FEEDS).flat(), 'EndpointSlice', 'Endpoints']);
+
+/** Lookups by address through the source before the whole list's index takes over. */
+const LOOKUPS = 64;
+
+/** The default namespace also holds the objects that name none (normalize.ts). */
+const namespacesOf = (ns: string) => (ns === 'default' ? ['default', ''] : [ns]);
+
+export class LazyClusterModel extends ClusterModel {
+  private readonly normalized = new Map<number, NormalizedObject | undefined>();
+  private readonly collections = new Map<string, unknown[]>();
+  private readonly converted = new Map<number, EndpointSlice[]>();
+  private readonly byNamespace = new Map<string, unknown[]>();
+  private readonly byName = new Map<string, Map<string, unknown>>();
+  /**
+   * Lookups by address answered through the source so far: past LOOKUPS the question is a
+   * cluster-wide one (doctor asks it for every pod), and the whole list's index answers it.
+   */
+  private lookups = 0;
+
+  constructor(
+    private readonly source: ObjectSource,
+    nodeFiles: NodeFiles,
+    private readonly warn?: (message: string) => void,
+  ) {
+    super(emptyObjects(), nodeFiles, 'cluster');
+    // The collections are the base class's fields: each becomes a getter that reads its kinds.
+    for (const key of Object.keys(emptyObjects()) as (keyof ClusterObjects)[]) {
+      Object.defineProperty(this, key, { get: () => this.collection(key), configurable: true });
+    }
+    Object.defineProperty(this, 'namespaces', { get: () => this.allNamespaces(), configurable: true });
+  }
+
+  /** The objects at these ordinals, normalised once each (skipped ones are left out). */
+  private objectsAt(ordinals: readonly number[]): NormalizedObject[] {
+    const missing = ordinals.filter((n) => !this.normalized.has(n));
+    if (missing.length > 0) {
+      // Normalised in the order of `missing`, as build.ts does (warnings come in that order).
+      const raws: Raw[] = new Array(missing.length);
+      let next = 0;
+      this.source.read(missing, (raw, i) => {
+        raws[i] = raw;
+        for (; next < missing.length && raws[next] !== undefined; next++) {
+          this.normalized.set(missing[next], normalizeObject(raws[next], this.warn));
+          raws[next] = undefined;
+        }
+      });
+    }
+    const out: NormalizedObject[] = [];
+    for (const n of ordinals) {
+      const o = this.normalized.get(n);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  private valuesAt<T>(key: keyof ClusterObjects, ordinals: readonly number[]): T[] {
+    const out: T[] = [];
+    for (const o of this.objectsAt(ordinals)) if ('key' in o && o.key === key) out.push(o.value as T);
+    return out;
+  }
+
+  private ordinalsOf(kinds: readonly string[], namespace?: string): number[] {
+    const lists = kinds.flatMap((k) =>
+      namespace === undefined
+        ? [this.source.ordinals(k)]
+        : namespacesOf(namespace).map((ns) => this.source.ordinals(k, ns)),
+    );
+    return lists.length === 1 ? lists[0] : lists.flat().sort((a, b) => a - b);
+  }
+
+  private restKinds(): string[] {
+    return this.source.kinds().filter((k) => !FED.has(k));
+  }
+
+  private collection(key: keyof ClusterObjects): unknown[] {
+    let list = this.collections.get(key);
+    if (!list) {
+      if (key === 'endpointSlices') list = this.slices();
+      else list = this.valuesAt(key, this.ordinalsOf(FEEDS[key] ?? this.restKinds()));
+      this.collections.set(key, list);
+    }
+    return list;
+  }
+
+  /** EndpointSlices, then the legacy Endpoints of services that have none (build.ts). */
+  private slices(namespace?: string): EndpointSlice[] {
+    const slices = this.valuesAt<EndpointSlice>(
+      'endpointSlices',
+      this.ordinalsOf(['EndpointSlice'], namespace),
+    );
+    const sliced = new Set(slices.map((s) => `${s.namespace}/${s.serviceName}`));
+    const legacyOrdinals = this.ordinalsOf(['Endpoints'], namespace);
+    const objects = this.objectsAt(legacyOrdinals);
+    const out = [...slices];
+    let i = 0;
+    for (const n of legacyOrdinals) {
+      if (!this.normalized.get(n)) continue;
+      const o = objects[i++];
+      if (!('legacy' in o)) continue;
+      const raw = o.legacy;
+      const k = `${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
+      if (sliced.has(k)) continue;
+      let converted = this.converted.get(n);
+      if (!converted) {
+        try {
+          converted = withNormalizeWarnings(this.warn, () => endpointsToSlices(raw));
+        } catch (err) {
+          this.warn?.(`Endpoints ${k} skipped: ${(err as Error).message}`);
+          converted = [];
+        }
+        this.converted.set(n, converted);
+      }
+      out.push(...converted);
+    }
+    return out;
+  }
+
+  /** The listed namespaces, then those objects live in without being listed (cluster.ts). */
+  private allNamespaces(): Namespace[] {
+    let list = this.collections.get('namespaces:all') as Namespace[] | undefined;
+    if (!list) {
+      list = [...(this.collection('namespaces') as Namespace[])];
+      const names = new Set(list.map((n) => n.name));
+      for (const kind of ['Pod', 'Service', 'NetworkPolicy']) {
+        for (const ns of this.namespacesHolding(kind)) {
+          if (names.has(ns)) continue;
+          // Only a namespace that an object of the model is in (not one whose objects were skipped).
+          const key = kind === 'Pod' ? 'pods' : kind === 'Service' ? 'services' : 'networkPolicies';
+          const inIt = this.inNamespace<{ namespace: string }>(key, kind, ns);
+          if (!inIt.some((o) => o.namespace === ns)) continue;
+          names.add(ns);
+          list.push({ name: ns, labels: { 'kubernetes.io/metadata.name': ns }, phase: 'Active' });
+        }
+      }
+      this.collections.set('namespaces:all', list);
+    }
+    return list;
+  }
+
+  /** Namespaces of a kind's objects, in order of first appearance ('' counts as default). */
+  private namespacesHolding(kind: string): string[] {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const ns of this.namespaceOrder(kind)) {
+      const name = ns === '' ? 'default' : ns;
+      if (!seen.has(name)) {
+        seen.add(name);
+        out.push(name);
+      }
+    }
+    return out;
+  }
+
+  private namespaceOrder(kind: string): string[] {
+    // Each namespace's first ordinal decides its place.
+    const firsts: [number, string][] = [];
+    for (const ns of this.source.namespaces()) {
+      const o = this.source.ordinals(kind, ns);
+      if (o.length > 0) firsts.push([o[0], ns]);
+    }
+    return firsts.sort((a, b) => a[0] - b[0]).map(([, ns]) => ns);
+  }
+
+  /** A collection's objects in one namespace, in source order. */
+  private inNamespace<T extends { namespace: string }>(
+    key: keyof ClusterObjects,
+    kind: string,
+    namespace: string,
+  ): T[] {
+    const k = `${key}\u0000${namespace}`;
+    let list = this.byNamespace.get(k) as T[] | undefined;
+    if (!list) {
+      const loaded = this.collections.get(key) as T[] | undefined;
+      list = loaded
+        ? loaded.filter((o) => o.namespace === namespace)
+        : this.valuesAt<T>(key, this.ordinalsOf([kind], namespace)).filter((o) => o.namespace === namespace);
+      this.byNamespace.set(k, list);
+    }
+    return list;
+  }
+
+  /** Whether a lookup by address goes through the source (else: the whole list's index). */
+  private bySource(key: keyof ClusterObjects): boolean {
+    return !this.collections.has(key) && ++this.lookups <= LOOKUPS;
+  }
+
+  /** The last object of a name in a namespace's list, through a map built once per namespace. */
+  private named<T extends { name: string }>(key: string, list: readonly T[], name: string): T | undefined {
+    let map = this.byName.get(key) as Map<string, T> | undefined;
+    if (!map) {
+      map = new Map(list.map((o) => [o.name, o]));
+      this.byName.set(key, map);
+    }
+    return map.get(name);
+  }
+
+  override node(name: string): Node | undefined {
+    const n = this.collections.has('nodes') ? undefined : this.source.nodeNamed?.(name);
+    const node = n === undefined ? undefined : this.valuesAt<Node>('nodes', [n])[0];
+    return node?.name === name ? node : super.node(name);
+  }
+
+  /** The first candidate that the whole list would have found; the whole list without an index. */
+  private firstNode(candidates: number[] | undefined, test: (n: Node) => boolean): Node | undefined {
+    if (candidates === undefined || this.collections.has('nodes')) return undefined;
+    return this.valuesAt<Node>('nodes', candidates).find(test);
+  }
+
+  override nodeByIP(ip: string): Node | undefined {
+    if (!this.source.nodesWithIP || !this.bySource('nodes')) return super.nodeByIP(ip);
+    const k = normalizeIP(ip);
+    const test = (n: Node) => [...n.internalIPs, ...n.externalIPs].some((a) => normalizeIP(a) === k);
+    return this.firstNode(this.source.nodesWithIP(k), test);
+  }
+
+  override nodeWithPodCIDR(ip: string): Node | undefined {
+    if (!this.source.nodesWithPodCIDR || !this.bySource('nodes')) return super.nodeWithPodCIDR(ip);
+    const test = (n: Node) => n.podCIDRs.some((c) => cidrContains(c, ip));
+    return this.firstNode(this.source.nodesWithPodCIDR(ip), test);
+  }
+
+  override pod(namespace: string, name: string): Pod | undefined {
+    return this.named(`pods\u0000${namespace}`, this.podsInNamespace(namespace), name);
+  }
+
+  override service(namespace: string, name: string): Service | undefined {
+    return this.named(`services\u0000${namespace}`, this.servicesInNamespace(namespace), name);
+  }
+
+  override podsInNamespace(namespace: string): readonly Pod[] {
+    return this.inNamespace<Pod>('pods', 'Pod', namespace);
+  }
+
+  override servicesInNamespace(namespace: string): readonly Service[] {
+    return this.inNamespace<Service>('services', 'Service', namespace);
+  }
+
+  override policiesInNamespace(namespace: string): readonly NetworkPolicy[] {
+    return this.inNamespace<NetworkPolicy>('networkPolicies', 'NetworkPolicy', namespace);
+  }
+
+  override podsOnNode(node: string): readonly Pod[] {
+    if (!this.bySource('pods')) return super.podsOnNode(node);
+    return this.valuesAt<Pod>('pods', this.source.podsOnNode(node)).filter((p) => p.nodeName === node);
+  }
+
+  override podsByIP(ip: string): readonly Pod[] {
+    if (!this.bySource('pods')) return super.podsByIP(ip);
+    const k = normalizeIP(ip);
+    const out: Pod[] = [];
+    for (const pod of this.valuesAt<Pod>('pods', this.source.podsWithIP(k))) {
+      if (pod.hostNetwork) continue;
+      for (const a of pod.ips) if (normalizeIP(a) === k) out.push(pod);
+    }
+    return out;
+  }
+
+  override hasNodes(): boolean {
+    if (!this.collections.has('nodes'))
+      for (const n of this.source.ordinals('Node')) if (this.valuesAt('nodes', [n]).length > 0) return true;
+    return this.collection('nodes').length > 0;
+  }
+
+  override hasEndpointSlices(): boolean {
+    if (!this.collections.has('endpointSlices')) {
+      // The first EndpointSlice that reads settles it, without reading the others.
+      for (const n of this.source.ordinals('EndpointSlice'))
+        if (this.valuesAt('endpointSlices', [n]).length > 0) return true;
+    }
+    return this.collection('endpointSlices').length > 0;
+  }
+
+  override endpointSlicesFor(service: Service): readonly EndpointSlice[] {
+    const k = `endpointSlices\u0000${service.namespace}`;
+    let list = this.byNamespace.get(k) as EndpointSlice[] | undefined;
+    if (!list) {
+      const loaded = this.collections.get('endpointSlices') as EndpointSlice[] | undefined;
+      list = (loaded ?? this.slices(service.namespace)).filter((s) => s.namespace === service.namespace);
+      this.byNamespace.set(k, list);
+    }
+    return list.filter((s) => s.serviceName === service.name);
+  }
+}

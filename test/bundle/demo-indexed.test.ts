@@ -1,0 +1,52 @@
+// The demo as `knet snapshot` writes a bundle (one object per line, knet-index.json): every
+// golden command answers byte for byte what it answers on the demo itself (test/golden), with
+// the model read by position instead of whole.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_BUNDLE, readBundle } from '../../src/sources/bundle/read.js';
+import { BundleWriter } from '../../src/sources/bundle/write.js';
+// @ts-expect-error plain ES module shared with update.mjs
+import { goldenCases, renderCase } from '../golden/cases.mjs';
+
+interface Case {
+  line: string;
+  args: string[];
+  file: string;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+let dir = '';
+
+beforeAll(async () => {
+  dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'knet-demo-indexed-')), 'demo');
+  const bundle = await readBundle('demo');
+  const w = BundleWriter.open(dir);
+  await w.writeObjects([...bundle.raws]);
+  cpSync(path.join(DEMO_BUNDLE, 'nodes'), path.join(dir, 'nodes'), { recursive: true });
+  cpSync(path.join(DEMO_BUNDLE, 'meta.json'), path.join(dir, 'meta.json'));
+});
+
+afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
+
+describe('the demo, indexed', () => {
+  it('has its index', () => {
+    expect(existsSync(path.join(dir, 'knet-index.json'))).toBe(true);
+  });
+
+  for (const c of (goldenCases() as Case[]).filter((x) => x.args[0] !== 'diff')) {
+    it(c.line, () => {
+      const args = c.args.map((a) => (a === 'demo' ? dir : a));
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'knet'), ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1', COLUMNS: '120', DEBUG: '', KNET_NO_PROGRESS: '1' },
+        timeout: 60_000,
+      });
+      const out = renderCase({ code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr });
+      expect(out.split(dir).join('demo')).toBe(readFileSync(c.file, 'utf8'));
+    });
+  }
+});

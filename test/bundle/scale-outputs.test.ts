@@ -1,0 +1,58 @@
+// Outputs on a generated 500-node bundle stay byte-identical to those recorded before issue 25
+// (hashes in scale-outputs.json), read by position through knet-index.json and read whole.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain ES module shared with scale-record.mjs
+import { bundleFingerprint, CASES, ensureBundle, HASHES, ROOT, runCase } from './scale-cases.mjs';
+
+const DIR = path.join(os.tmpdir(), `knet-scale-outputs-n500-${process.pid}`);
+const recorded = JSON.parse(readFileSync(HASHES, 'utf8')) as {
+  bundle: string;
+  outputs: Record<string, string>;
+};
+
+describe('outputs on a generated 500-node bundle', () => {
+  beforeAll(() => {
+    rmSync(DIR, { recursive: true, force: true });
+    ensureBundle(DIR);
+    return () => rmSync(DIR, { recursive: true, force: true });
+  }, 120_000);
+
+  it('is the bundle the hashes were recorded on (else: bench/generate.js changed; re-record)', () => {
+    expect(bundleFingerprint(DIR)).toBe(recorded.bundle);
+  });
+
+  it('has an index (bench/generate.js writes knet-index.json as knet snapshot does)', () => {
+    expect(existsSync(path.join(DIR, 'knet-index.json'))).toBe(true);
+    expect(readdirSync(DIR)).toContain('cluster.json');
+  });
+
+  it('reads by position: a trace reads its namespaces, not the 15,000 pods', () => {
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'knet'), ...(CASES as string[])[0].split(' '), '--snapshot', DIR],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, KNET_DEBUG_READS: '1', KNET_NO_PROGRESS: '1' } },
+    );
+    const read = (kind: string) =>
+      [...r.stderr.matchAll(new RegExp(`^read (\\d+) ${kind}$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+    expect(read('Pod')).toBeGreaterThan(0);
+    expect(read('Pod')).toBeLessThan(3000);
+    expect(read('EndpointSlice')).toBeLessThan(200);
+    expect(read('Node')).toBeLessThan(10);
+  }, 120_000);
+
+  for (const line of CASES as string[]) {
+    it(`read by position: ${line}`, () => {
+      expect(runCase(line, DIR)).toBe(recorded.outputs[line]);
+    }, 120_000);
+  }
+
+  for (const line of (CASES as string[]).filter((l) => !l.startsWith('doctor -A'))) {
+    it(`read whole: ${line}`, () => {
+      expect(runCase(line, DIR, { KNET_BUNDLE_INDEX: 'off' })).toBe(recorded.outputs[line]);
+    }, 120_000);
+  }
+});
