@@ -4,7 +4,13 @@
 // with the analyses, not in model/, because its answer is a finding.
 import { UserError } from '../core/errors.js';
 import { closeNames } from '../core/similar-names.js';
-import { type Target, type TargetKind, targetRef, type WorkloadKind } from '../core/target-grammar.js';
+import {
+  parseTarget,
+  type Target,
+  type TargetKind,
+  targetRef,
+  type WorkloadKind,
+} from '../core/target-grammar.js';
 import { type FindingCode, finding } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
@@ -294,6 +300,25 @@ export function resolvePodTargets<K extends TargetKind>(
     );
   // Not found anywhere: the analysis says so with the close names, live and offline alike.
   return { targets: [target] };
+}
+
+/**
+ * A target as typed, on a model: parsed with `at.namespace` as its default, a workload to its
+ * pods (one, unless `all`); `note` hears which pods a workload became.
+ */
+export function resolveTargetText<K extends TargetKind>(
+  model: ClusterModel,
+  text: string,
+  kinds: readonly K[],
+  at: { namespace: string; origin?: string },
+  opts: { all?: boolean; note?: (text: string) => void } = {},
+): Target<K>[] {
+  const r = resolvePodTargets(model, parseTarget(text, at.namespace, kinds), {
+    all: opts.all,
+    origin: at.origin,
+  });
+  if (r.note) opts.note?.(r.note);
+  return r.targets;
 }
 
 /** -n NAME must name a namespace the source listed (checked when namespaces were read). */

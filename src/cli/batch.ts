@@ -5,14 +5,13 @@
 // of `knet trace -o json`, or a TraceError naming the line. The model is read once: on an
 // indexed bundle each trace reads only what its path adds to what the traces before read.
 import { readFileSync } from 'node:fs';
+import { checkTraceRequest } from '../analyses/trace/request.js';
 import type { TraceResult } from '../analyses/trace/types.js';
 import { UserError } from '../core/errors.js';
-import { parseTarget, type Target } from '../core/target-grammar.js';
 import { document } from '../render/document.js';
+import { traceDocument } from '../render/trace.js';
 import type { LoadedCluster } from './base.js';
 
-const SOURCES = ['pod', 'node', 'ip'] as const;
-const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
 const VALUE_FLAGS = new Set(['port', 'protocol', 'via-node', 'host', 'path']);
 const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
 
@@ -62,12 +61,12 @@ export function parseBatchLine(text: string, line: number): BatchLine {
     );
   if (flags.protocol !== undefined && !PROTOCOLS.has(flags.protocol))
     throw new UserError(`--protocol must be tcp, udp or sctp, not ${flags.protocol}`);
-  const route = ['ing', 'httproute'].includes(parseTarget(ends[1], 'default', DESTINATIONS).kind);
-  parseTarget(ends[0], 'default', SOURCES);
-  if (!route && (flags.host !== undefined || flags.path !== undefined))
-    throw new UserError('--host and --path apply to an ing/ or httproute/ destination only');
-  if (flags.path !== undefined && !flags.path.startsWith('/'))
-    throw new UserError(`--path must start with "/": ${flags.path}`);
+  checkTraceRequest({
+    source: ends[0],
+    destination: ends[1],
+    host: flags.host,
+    path: flags.path,
+  });
   return { line, text: text.trim(), source: ends[0], destination: ends[1], flags };
 }
 
@@ -100,57 +99,33 @@ export async function runTraceBatch(
 ): Promise<{ results: TraceResult[]; errors: string[] }> {
   const lines = readBatchFile(file);
   const cluster = await load();
-  const { resolvePodTargets } = await import('../analyses/targets.js');
-  const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
+  const { traceQueries, runTraces } = await import('../analyses/trace/request.js');
   const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
   const results: TraceResult[] = [];
   const errors: string[] = [];
   for (const l of lines) {
     try {
       const b = parseBatchLine(l.text, l.line);
-      const resolve = (text: string, kinds: typeof SOURCES | typeof DESTINATIONS) => {
-        const r = resolvePodTargets(cluster.model, parseTarget(text, cluster.namespace, kinds), {
-          all: b.flags['all-pods'],
-          origin: cluster.origin,
-        });
-        if (r.note) note(`line ${l.line}: ${r.note}`);
-        return r.targets;
-      };
-      const sources = resolve(b.source, SOURCES) as Target<(typeof SOURCES)[number]>[];
-      const destinations = resolve(b.destination, DESTINATIONS) as Target<(typeof DESTINATIONS)[number]>[];
-      const port =
-        b.flags.port === undefined
-          ? undefined
-          : /^\d+$/.test(b.flags.port)
-            ? Number(b.flags.port)
-            : b.flags.port;
-      const protocol = b.flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
-      const out: string[] = [];
-      const traced: TraceResult[] = [];
-      for (const source of sources) {
-        for (const destination of destinations) {
-          let result: TraceResult;
-          try {
-            result = traceConnection(cluster.model, {
-              source,
-              destination,
-              port,
-              protocol,
-              viaNode: b.flags['via-node'],
-              host: b.flags.host,
-              path: b.flags.path,
-            });
-          } catch (err) {
-            if (err instanceof TraceTargetNotFound)
-              throw new UserError(err.finding.message.replace(/\.$/, ''));
-            throw err;
-          }
-          // As `knet trace -o json`: with the source node's dataplane when it is not the textbook one.
-          const dataplane = sourceDataplane(cluster.model, result, b.flags['via-node']);
-          out.push(JSON.stringify(document('Trace', dataplane ? { ...result, dataplane } : result)));
-          traced.push(result);
-        }
-      }
+      const queries = traceQueries(
+        cluster.model,
+        {
+          source: b.source,
+          destination: b.destination,
+          port: b.flags.port,
+          protocol: b.flags.protocol,
+          viaNode: b.flags['via-node'],
+          host: b.flags.host,
+          path: b.flags.path,
+          allPods: b.flags['all-pods'],
+        },
+        cluster,
+        (t) => note(`line ${l.line}: ${t}`),
+      );
+      const traced = runTraces(cluster.model, queries);
+      // As `knet trace -o json`: with the source node's dataplane when it is not the textbook one.
+      const out = traced.map((r) =>
+        JSON.stringify(traceDocument(r, sourceDataplane(cluster.model, r, b.flags['via-node']))),
+      );
       for (const o of out) write(`${o}\n`);
       results.push(...traced);
     } catch (err) {

@@ -51,3 +51,13 @@ export const probeFlags = {
     dependsOn: ['probe'],
   }),
 };
+
+/** --nodes A,B: the node names, or undefined when it names none (then every node). */
+export function nodeNames(flag: string | undefined): string[] | undefined {
+  return flag
+    ? flag
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean)
+    : undefined;
+}

@@ -23,6 +23,7 @@ import type { CollectedNodeFiles, PodOnPath } from '../sources/kube/collect.js';
 import type { ProbeRequest } from '../sources/kube/probe.js';
 import type { ProbeSpec } from '../sources/kube/probe-script.js';
 import { inputWarnings, type LoadedCluster } from './base.js';
+import { nodeNames } from './live-flags.js';
 
 export interface LiveFlags {
   snapshot?: string;
@@ -429,12 +430,7 @@ export async function collectForDoctor(
     return;
   }
   const known = cluster.model.nodes.map((n) => n.name);
-  const nodes = flags.nodes
-    ? flags.nodes
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean)
-    : known;
+  const nodes = nodeNames(flags.nodes) ?? known;
   const unknown = nodes.filter((n) => !known.includes(n));
   if (unknown.length) throw new UserError(`no such node: ${unknown.join(', ')} (nodes: ${known.join(', ')})`);
   if (nodes.length > DOCTOR_MAX_NODES)

@@ -127,47 +127,27 @@ export default class Diff extends KnetCommand {
     destination: string,
     flags: { port?: string; protocol?: string; 'via-node'?: string; host?: string; path?: string },
   ) {
-    const { parseTarget } = await import('../core/target-grammar.js');
-    const { resolvePodTargets } = await import('../analyses/targets.js');
     const { UserError } = await import('../core/errors.js');
-    const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
-    const SOURCES = ['pod', 'node', 'ip'] as const;
-    const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
-    parseTarget(source, 'default', SOURCES);
-    parseTarget(destination, 'default', DESTINATIONS);
-    const port =
-      flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
-    const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
+    const { parseTraceEnds, traceQueries, runTraces } = await import('../analyses/trace/request.js');
+    parseTraceEnds(source, destination);
+    const request = {
+      source,
+      destination,
+      port: flags.port,
+      protocol: flags.protocol,
+      viaNode: flags['via-node'],
+      host: flags.host,
+      path: flags.path,
+    };
     type Side = import('../analyses/diff/types.js').TraceSide;
     const side = (cluster: LoadedCluster): Side => {
       try {
-        const pick = (text: string, kinds: readonly string[]) => {
-          const r = resolvePodTargets(
-            cluster.model,
-            parseTarget(text, cluster.namespace, kinds as typeof DESTINATIONS),
-            { origin: cluster.origin },
-          );
-          return r.targets[0];
-        };
-        const trace = traceConnection(cluster.model, {
-          source: pick(source, SOURCES) as import('../analyses/trace/types.js').TraceTarget,
-          destination: pick(destination, DESTINATIONS) as import('../analyses/trace/types.js').TraceTarget,
-          port,
-          protocol,
-          viaNode: flags['via-node'],
-          host: flags.host,
-          path: flags.path,
-        });
+        // Without allPods a workload is one pod: one query a side.
+        const [trace] = runTraces(cluster.model, traceQueries(cluster.model, request, cluster));
         return { verdict: trace.verdict, trace };
       } catch (err) {
-        const message =
-          err instanceof TraceTargetNotFound
-            ? err.finding.message
-            : err instanceof UserError
-              ? err.message
-              : undefined;
-        if (message === undefined) throw err;
-        return { verdict: 'not-found', trace: null, error: message.replace(/\.$/, '') };
+        if (!(err instanceof UserError)) throw err;
+        return { verdict: 'not-found', trace: null, error: err.message.replace(/\.$/, '') };
       }
     };
     const o = side(oldCluster);

@@ -36,35 +36,18 @@ export default class Ingress extends KnetCommand {
     const { args, flags } = await this.parse(Ingress);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { UserError } = await import('../core/errors.js');
-    const { parseTarget } = await import('../core/target-grammar.js');
-    const KINDS = ['ing', 'httproute', 'gateway'] as const;
-    if (flags.path !== undefined && !flags.path.startsWith('/'))
-      throw new UserError(`--path must start with "/": ${flags.path}`);
-    // Validate the target before loading anything.
-    parseTarget(args.target, 'default', KINDS);
+    const { checkIngressRequest, diagnoseIngressTarget } = await import('../analyses/ingress/request.js');
+    const request = { target: args.target, host: flags.host, path: flags.path };
+    checkIngressRequest(request);
     const cluster = await this.loadCluster(
       flags,
       [...SERVICE_KINDS, 'daemonsets', ...EDGE_KINDS],
       { allNamespaces: true } /* controllers live in their own namespace */,
     );
-    const target = parseTarget(args.target, cluster.namespace, KINDS);
-    const namespace = target.namespace!;
+    const { diagnosis, ref } = diagnoseIngressTarget(cluster.model, request, cluster);
+    await this.failIfMissing(diagnosis.findings, ref);
     const { document } = await import('../render/document.js');
     const { renderIngressDiagnosis } = await import('../render/ingress.js');
-    const options = { host: flags.host, path: flags.path };
-    let diagnosis: import('../analyses/ingress/types.js').IngressDiagnosis;
-    if (target.kind === 'ing') {
-      const { diagnoseIngress } = await import('../analyses/ingress/ingress.js');
-      diagnosis = diagnoseIngress(cluster.model, namespace, target.name, options);
-    } else {
-      const gateway = await import('../analyses/ingress/gateway.js');
-      diagnosis =
-        target.kind === 'httproute'
-          ? gateway.diagnoseHTTPRoute(cluster.model, namespace, target.name, options)
-          : gateway.diagnoseGateway(cluster.model, namespace, target.name, options);
-    }
-    await this.failIfMissing(diagnosis.findings, `${target.kind}/${namespace}/${target.name}`);
     await this.emit(format, document('IngressDiagnosis', diagnosis), () =>
       renderIngressDiagnosis(diagnosis, { wide: format === 'wide' }),
     );

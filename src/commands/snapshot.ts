@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { ANSWERED, type Answer, allNamespacesFlag, clusterFlags, KnetCommand } from '../cli/base.js';
+import { nodeNames } from '../cli/live-flags.js';
 import { UserError } from '../core/errors.js';
 
 const { kubeconfig, context, namespace, debug } = clusterFlags;
@@ -96,13 +97,7 @@ export default class Snapshot extends KnetCommand {
       let nodes: Awaited<ReturnType<typeof capture.collectIntoBundle>> | undefined;
       if (flags['collect-nodes']) {
         // An empty --nodes names no node: every node is collected.
-        const names = flags.nodes
-          ? flags.nodes
-              .split(',')
-              .map((n) => n.trim())
-              .filter(Boolean)
-          : undefined;
-        const wanted = capture.nodesToCollect(live.raws, names);
+        const wanted = capture.nodesToCollect(live.raws, nodeNames(flags.nodes));
         const options = {
           kubeconfig: flags.kubeconfig,
           context: flags.context,

@@ -1,9 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import type { TraceResult } from '../analyses/trace/types.js';
 import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
 import type { LiveResult } from '../cli/live.js';
 import { collectFlags, probeFlags, saveFlag } from '../cli/live-flags.js';
-import type { Target } from '../core/target-grammar.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Trace extends KnetCommand {
@@ -90,16 +88,18 @@ export default class Trace extends KnetCommand {
     const { args, flags } = await this.parse(Trace);
     this.setup(flags);
     const format = this.outputFormat(flags);
-    const { parseTarget } = await import('../core/target-grammar.js');
-    const { UserError } = await import('../core/errors.js');
-    const SOURCES = ['pod', 'node', 'ip'] as const;
-    const DESTINATIONS = ['pod', 'svc', 'node', 'ip', 'dns', 'ing', 'httproute'] as const;
-    parseTarget(args.source, 'default', SOURCES);
-    const route = ['ing', 'httproute'].includes(parseTarget(args.destination, 'default', DESTINATIONS).kind);
-    if (!route && (flags.host !== undefined || flags.path !== undefined))
-      throw new UserError('--host and --path apply to an ing/ or httproute/ destination only');
-    if (flags.path !== undefined && !flags.path.startsWith('/'))
-      throw new UserError(`--path must start with "/": ${flags.path}`);
+    const { checkTraceRequest, traceQueries, runTraces } = await import('../analyses/trace/request.js');
+    const request = {
+      source: args.source,
+      destination: args.destination,
+      port: flags.port,
+      protocol: flags.protocol,
+      viaNode: flags['via-node'],
+      host: flags.host,
+      path: flags.path,
+      allPods: flags['all-pods'],
+    };
+    const route = checkTraceRequest(request);
     const { LiveTrace } = await import('../cli/live.js');
     const live = new LiveTrace(flags);
     const cluster = await this.loadCluster(
@@ -113,73 +113,23 @@ export default class Trace extends KnetCommand {
             trace: { source: args.source, destination: args.destination },
           },
     );
-    const { resolvePodTargets } = await import('../analyses/targets.js');
-    const resolve = (text: string, kinds: typeof SOURCES | typeof DESTINATIONS) => {
-      const r = resolvePodTargets(cluster.model, parseTarget(text, cluster.namespace, kinds), {
-        all: flags['all-pods'],
-        origin: cluster.origin,
-      });
-      if (r.note) this.note(r.note);
-      return r.targets;
-    };
-    type Source = Target<(typeof SOURCES)[number]>;
-    type Destination = Target<(typeof DESTINATIONS)[number]>;
-    const sources = resolve(args.source, SOURCES) as Source[];
-    const destinations = resolve(args.destination, DESTINATIONS) as Destination[];
-    const pairs = sources.flatMap((source) => destinations.map((destination) => ({ source, destination })));
-    if (pairs.length > 1 && (format === 'dot' || format === 'mermaid'))
-      throw new UserError(`-o ${format} draws one trace: name one pod, or leave out --all-pods`);
-    const { traceConnection, TraceTargetNotFound } = await import('../analyses/trace/trace.js');
-    const { document } = await import('../render/document.js');
-    const port =
-      flags.port === undefined ? undefined : /^\d+$/.test(flags.port) ? Number(flags.port) : flags.port;
-    const protocol = flags.protocol?.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' | undefined;
-    const queries = pairs.map(({ source, destination }) => ({
-      source,
-      destination,
-      port,
-      protocol,
-      viaNode: flags['via-node'],
-      host: flags.host,
-      path: flags.path,
-    }));
+    const queries = traceQueries(cluster.model, request, cluster, (t) => this.note(t));
+    const { checkTraceFormat, traceOutput } = await import('../render/trace.js');
+    checkTraceFormat(format, queries.length);
     // Live: the path's node files (--collect-nodes) and the bundle (--save), before the trace.
     await live.prepare(cluster, queries);
-    const results: TraceResult[] = [];
-    for (const query of queries) {
-      try {
-        results.push(traceConnection(cluster.model, query));
-      } catch (err) {
-        if (!(err instanceof TraceTargetNotFound)) throw err;
-        // A target that does not exist: the trace cannot be answered (exit 2), one line.
-        throw new UserError(err.finding.message.replace(/\.$/, ''));
-      }
-    }
+    const results = runTraces(cluster.model, queries);
     // Live --probe: real attempts from the source, compared with the prediction.
     await live.observe(cluster, results);
-    // Ids, cause → consequence links and fixes; each broken hop names the root findings behind it.
-    const { renderTraceText, renderTraceDot, renderTraceMermaid } = await import('../render/trace.js');
     const { sourceDataplane } = await import('../analyses/trace/source-dataplane.js');
-    const dataplaneOf = (r: TraceResult) => sourceDataplane(cluster.model, r, flags['via-node']);
-    const traceDoc = (r: (typeof results)[number]) => {
-      const dataplane = dataplaneOf(r);
-      return document('Trace', dataplane ? { ...r, dataplane } : r);
-    };
-    const text = (r: (typeof results)[number]) =>
-      renderTraceText(r, {
-        explain: flags.explain,
-        wide,
-        dataplane: dataplaneOf(r),
-        under: live.lines(cluster, r),
-      });
-    const wide = format === 'wide';
-    if (format === 'dot') process.stdout.write(renderTraceDot(results[0]));
-    else if (format === 'mermaid') process.stdout.write(renderTraceMermaid(results[0]));
-    else if (results.length === 1) await this.emit(format, traceDoc(results[0]), () => text(results[0]));
-    else
-      await this.emit(format, document('TraceList', { items: results.map(traceDoc) }), () =>
-        results.map(text).join('\n'),
-      );
+    const out = traceOutput(
+      format,
+      results,
+      results.map((r) => sourceDataplane(cluster.model, r, flags['via-node'])),
+      { explain: flags.explain, under: (r) => live.lines(cluster, r) },
+    );
+    if ('drawing' in out) process.stdout.write(out.drawing);
+    else await this.emit(format, out.doc, out.human);
     return { verdicts: results.map(traceVerdict) };
   }
 }

@@ -39,15 +39,22 @@ export function kubectlPatch(
 
 type FixRule = (f: Finding, model: ClusterModel | undefined) => Fix | undefined;
 
-const labelMismatch: FixRule = (f, model) => {
+/** The Service a finding names and the pods it names in the Service's namespace. */
+function serviceAndPods(f: Finding, model: ClusterModel | undefined) {
   const svcRef = f.objects.find((o) => o.startsWith('svc/'));
   if (!svcRef || !model) return undefined;
   const [, ns, name] = split(svcRef);
-  const svc = model.service(ns, name);
   const pods = f.objects
     .filter((o) => o.startsWith('pod/'))
     .map((o) => model.pod(ns, split(o)[2]))
     .filter((p): p is Pod => Boolean(p));
+  return { model, svcRef, ns, name, svc: model.service(ns, name), pods };
+}
+
+const labelMismatch: FixRule = (f, model) => {
+  const found = serviceAndPods(f, model);
+  if (!found) return undefined;
+  const { svcRef, ns, name, svc, pods } = found;
   if (!svc?.selector || pods.length === 0) return undefined;
   const selector = svc.selector;
   const labels = pods[0].labels;
@@ -57,7 +64,7 @@ const labelMismatch: FixRule = (f, model) => {
     change[k] = labels[k] ?? null;
   }
   // Same owner's pods do match: these pods drifted, relabel them; else the selector is the odd one.
-  const siblings = model.podsMatchingLabels(ns, selector);
+  const siblings = found.model.podsMatchingLabels(ns, selector);
   const text = (o: Record<string, string | null>) =>
     Object.entries(o)
       .map(([k, v]) => (v === null ? `remove ${k}` : `${k}: ${v}`))
@@ -101,14 +108,9 @@ const noSelectorMatch: FixRule = (f) => {
 };
 
 const targetPortMismatch: FixRule = (f, model) => {
-  const svcRef = f.objects.find((o) => o.startsWith('svc/'));
-  if (!svcRef || !model) return undefined;
-  const [, ns, name] = split(svcRef);
-  const svc = model.service(ns, name);
-  const pods = f.objects
-    .filter((o) => o.startsWith('pod/'))
-    .map((o) => model.pod(ns, split(o)[2]))
-    .filter((p): p is Pod => Boolean(p));
+  const found = serviceAndPods(f, model);
+  if (!found) return undefined;
+  const { svcRef, ns, name, svc, pods } = found;
   const wanted = f.message.match(/named "([^"]+)"/)?.[1];
   const sp = svc?.ports.find((p) => p.targetPort === wanted) ?? svc?.ports[0];
   if (!svc || !sp || pods.length === 0) return undefined;

@@ -67,6 +67,17 @@ function key(proto: string, addr: string, port: number): string {
   return `${proto} ${addr}:${port}`;
 }
 
+/** A -Ln virtual service line: its fields, and "persistent N" among its flags. */
+function listed(
+  fields: Pick<IpvsVirtualServer, 'protocol' | 'address' | 'port' | 'fwmark' | 'scheduler'>,
+  flags: string,
+  line: number,
+  text: string,
+): IpvsVirtualServer {
+  const pm = /persistent\s+(\d+)/.exec(flags);
+  return { ...fields, persistent: pm ? Number(pm[1]) : undefined, realServers: [], line, text };
+}
+
 /** Parses either format (detected per line). */
 function parseIpvsadmUnguarded(text: string, file = 'ipvsadm.txt'): IpvsDump {
   const services: IpvsVirtualServer[] = [];
@@ -153,35 +164,23 @@ function parseIpvsadmUnguarded(text: string, file = 'ipvsadm.txt'): IpvsDump {
     const svc = /^(TCP|UDP|SCTP)\s+(\S+)\s+(\S+)(.*)$/.exec(line);
     if (svc) {
       const [addr, port] = splitHostPort(svc[2], file, lineNo);
-      const flags = svc[4];
-      const pm = /persistent\s+(\d+)/.exec(flags);
-      current = {
-        protocol: svc[1] as IpvsProtocol,
-        address: addr,
-        port,
-        scheduler: svc[3],
-        persistent: pm ? Number(pm[1]) : undefined,
-        realServers: [],
-        line: lineNo,
-        text: line,
-      };
+      current = listed(
+        { protocol: svc[1] as IpvsProtocol, address: addr, port, scheduler: svc[3] },
+        svc[4],
+        lineNo,
+        line,
+      );
       services.push(current);
       continue;
     }
     const fwm = /^FWM\s+(\d+)\s+(\S+)(.*)$/.exec(line);
     if (fwm) {
-      const pm = /persistent\s+(\d+)/.exec(fwm[3]);
-      current = {
-        protocol: 'FWM',
-        address: '',
-        port: 0,
-        fwmark: Number(fwm[1]),
-        scheduler: fwm[2],
-        persistent: pm ? Number(pm[1]) : undefined,
-        realServers: [],
-        line: lineNo,
-        text: line,
-      };
+      current = listed(
+        { protocol: 'FWM', address: '', port: 0, fwmark: Number(fwm[1]), scheduler: fwm[2] },
+        fwm[3],
+        lineNo,
+        line,
+      );
       services.push(current);
       continue;
     }

@@ -10,7 +10,9 @@ import type {
   Verdict,
 } from '../analyses/policy/evaluate.js';
 import type { MatrixCell, MatrixExplanation, PolicyMatrix } from '../analyses/policy/matrix.js';
+import type { PolicyAnswer } from '../analyses/policy/request.js';
 import type { PolicySelection } from '../analyses/policy/select.js';
+import { document } from './document.js';
 import { escapeTerminal } from './escape.js';
 import { renderFindings } from './findings.js';
 import { c } from './style.js';
@@ -219,4 +221,19 @@ export function renderMatrix(m: PolicyMatrix, opts: { wide?: boolean } = {}): st
   }
   if (m.findings.length) lines.push('', renderFindings(m.findings).trimEnd());
   return `${lines.join('\n')}\n`;
+}
+
+/** The document of a `knet policy` answer and its human form. */
+export function policyOutput(
+  a: PolicyAnswer,
+  opts: { wide?: boolean } = {},
+): { doc: object; human: () => string } {
+  switch (a.kind) {
+    case 'PolicyMatrix':
+      return { doc: document(a.kind, a.matrix), human: () => renderMatrix(a.matrix, opts) };
+    case 'PolicySelection':
+      return { doc: document(a.kind, a.selection), human: () => renderSelection(a.selection) };
+    case 'PolicyVerdict':
+      return { doc: document(a.kind, a.verdict), human: () => renderVerdict(a.verdict, opts) };
+  }
 }

@@ -1,5 +1,8 @@
 import type { Agreement, Observed } from '../analyses/probe/agreement.js';
+import type { SourceDataplane } from '../analyses/trace/source-dataplane.js';
 import type { Hop, HopKind, TracePath, TraceRef, TraceResult } from '../analyses/trace/types.js';
+import { UserError } from '../core/errors.js';
+import { document, type OutputFormat } from './document.js';
 import { escapeTerminal } from './escape.js';
 import { plural, renderFindings } from './findings.js';
 import { c, FAIL, OK, UNKNOWN } from './style.js';
@@ -219,4 +222,43 @@ export function renderTraceMermaid(result: TraceResult): string {
     });
   });
   return `${lines.join('\n')}\n`;
+}
+
+/** -o dot and -o mermaid draw one trace: checked before the traces run (exit 2). */
+export function checkTraceFormat(format: OutputFormat, traces: number): void {
+  if (traces > 1 && (format === 'dot' || format === 'mermaid'))
+    throw new UserError(`-o ${format} draws one trace: name one pod, or leave out --all-pods`);
+}
+
+/** The Trace document: with the source node's dataplane when it is not the textbook one. */
+export function traceDocument(result: TraceResult, dataplane: SourceDataplane | undefined): object {
+  return document('Trace', dataplane ? { ...result, dataplane } : result);
+}
+
+/**
+ * What `knet trace` prints of its traces: a drawing (-o dot, -o mermaid: the one trace), or a
+ * document (a Trace, a TraceList of several) and its human form. `dataplanes` go with `results`
+ * by position; `under` gives the lines under a trace's verdict.
+ */
+export function traceOutput(
+  format: OutputFormat,
+  results: readonly TraceResult[],
+  dataplanes: readonly (SourceDataplane | undefined)[],
+  opts: { explain?: boolean; under?: (result: TraceResult) => string[] } = {},
+): { drawing: string } | { doc: object; human: () => string } {
+  if (format === 'dot') return { drawing: renderTraceDot(results[0]) };
+  if (format === 'mermaid') return { drawing: renderTraceMermaid(results[0]) };
+  const text = (r: TraceResult, i: number) =>
+    renderTraceText(r, {
+      explain: opts.explain,
+      wide: format === 'wide',
+      dataplane: dataplanes[i],
+      under: opts.under?.(r),
+    });
+  if (results.length === 1)
+    return { doc: traceDocument(results[0], dataplanes[0]), human: () => text(results[0], 0) };
+  return {
+    doc: document('TraceList', { items: results.map((r, i) => traceDocument(r, dataplanes[i])) }),
+    human: () => results.map(text).join('\n'),
+  };
 }

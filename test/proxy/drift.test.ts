@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeProxyDrift, proxyDriftFindings } from '../../src/analyses/proxy/drift.js';
+import { diagnoseProxyDrift, proxyDriftFindings } from '../../src/analyses/proxy/drift.js';
 import { buildModel } from '../../src/model/build.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import type { Raw } from '../../src/model/normalize.js';
@@ -33,7 +33,7 @@ for (const [label, files] of [
 ] as const) {
   describe(`drift (${label})`, () => {
     it('rules generated from the API show no drift; no-endpoint services are PROXY_REJECT', () => {
-      const report = analyzeProxyDrift(modelWithFiles(files), NODE);
+      const report = diagnoseProxyDrift(modelWithFiles(files), NODE);
       expect(report.dataplane).toBe(label);
       expect(report.services.length).toBe(13);
       expect(codes(report.findings)).toEqual(['PROXY_REJECT', 'PROXY_REJECT']);
@@ -64,7 +64,7 @@ for (const [label, files] of [
           ),
         files,
       );
-      const report = analyzeProxyDrift(model, NODE, { service: { namespace: 'ns4', name: 'svc4' } });
+      const report = diagnoseProxyDrift(model, NODE, { service: { namespace: 'ns4', name: 'svc4' } });
       expect(codes(report.findings)).toEqual(['PROXY_ENDPOINT_STALE']);
       expect(report.findings[0].message).toContain('10.180.0.5:80');
       expect(report.services[0].status).toBe('drift');
@@ -89,7 +89,7 @@ for (const [label, files] of [
           ),
         files,
       );
-      const report = analyzeProxyDrift(model, NODE, { service: { namespace: 'ns1', name: 'svc1' } });
+      const report = diagnoseProxyDrift(model, NODE, { service: { namespace: 'ns1', name: 'svc1' } });
       expect(codes(report.findings)).toEqual(['PROXY_ENDPOINT_MISSING']);
       expect(report.findings[0].message).toContain('10.180.0.61:80');
     });
@@ -118,14 +118,14 @@ describe('chain → service mapping without comments', () => {
   it('iptables rules stripped of every comment map to the same services', () => {
     const stripped = IPT.replace(/ -m comment --comment "[^"]*"/g, '');
     expect(stripped).not.toContain('--comment');
-    const report = analyzeProxyDrift(modelWithFiles({ 'iptables-save.txt': stripped }), NODE);
+    const report = diagnoseProxyDrift(modelWithFiles({ 'iptables-save.txt': stripped }), NODE);
     expect(codes(report.findings)).toEqual(['PROXY_REJECT', 'PROXY_REJECT']);
     expect(report.services.find((r) => r.name === 'svc1')?.chain).toBe('KUBE-SVC-XPGD46QRK7WJZT7O');
   });
 
   it('a chain of a deleted service is reported stale', () => {
     const model = withRaws((raws) => replaceService(raws, 'ns3', 'svc3', []), { 'iptables-save.txt': IPT });
-    const report = analyzeProxyDrift(model, NODE);
+    const report = diagnoseProxyDrift(model, NODE);
     expect(report.staleChains).toEqual(
       expect.arrayContaining([
         'KUBE-EXT-X27LE4BHSL4DOUIK',
@@ -136,7 +136,7 @@ describe('chain → service mapping without comments', () => {
   });
 
   it('no dumps: NO_NODE_DATA, not OK', () => {
-    const report = analyzeProxyDrift(modelWithFiles({}), NODE);
+    const report = diagnoseProxyDrift(modelWithFiles({}), NODE);
     expect(report.dataplane).toBeNull();
     expect(codes(report.findings)).toEqual(['NO_NODE_DATA']);
   });

@@ -2,7 +2,7 @@
 // iptables-save after loading them (with their ipsets) into a namespace, and the outcomes
 // that differ from iptables/nftables mode.
 import { describe, expect, it } from 'vitest';
-import { analyzeProxyDrift } from '../../src/analyses/proxy/drift.js';
+import { diagnoseProxyDrift } from '../../src/analyses/proxy/drift.js';
 import { loadNodeProxy, simulatePacket } from '../../src/analyses/proxy/simulate.js';
 import { parseIpvsadm } from '../../src/parsers/ipvsadm.js';
 import { fixture, modelWithFiles, pkt } from './helpers.js';
@@ -110,7 +110,7 @@ describe('IPVS mapping', () => {
   });
 
   it('drift: IPVS rules generated from the API show no drift', () => {
-    const report = analyzeProxyDrift(modelWithFiles(FILES), NODE);
+    const report = diagnoseProxyDrift(modelWithFiles(FILES), NODE);
     expect(report.dataplane).toBe('ipvs');
     expect(report.findings.map((f) => `${f.code} ${f.objects[0]}`)).toEqual(['PROXY_REJECT svc/ns6/svc6']);
   });
@@ -120,7 +120,7 @@ describe('IPVS mapping', () => {
       '-a -t 172.30.0.44:80 -r 10.180.0.5:80 -m -w 1\n',
       '',
     );
-    const report = analyzeProxyDrift(modelWithFiles({ ...FILES, 'ipvsadm.txt': text }), NODE, {
+    const report = diagnoseProxyDrift(modelWithFiles({ ...FILES, 'ipvsadm.txt': text }), NODE, {
       service: { namespace: 'ns4', name: 'svc4' },
     });
     expect(report.findings.map((f) => f.code)).toEqual(['PROXY_ENDPOINT_MISSING']);

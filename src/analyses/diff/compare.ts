@@ -11,7 +11,7 @@ import type { Protocol, Service } from '../../model/types.js';
 import { clusterDomainOf, expectedAnswer } from '../dns/expected.js';
 import { type DoctorOptions, runDoctor } from '../doctor.js';
 import { readyEndpoints } from '../endpoints/backends.js';
-import { analyzeProxyDrift } from '../proxy/drift.js';
+import { diagnoseProxyDrift } from '../proxy/drift.js';
 import { loadNodeProxy } from '../proxy/simulate.js';
 import { listensOn } from '../trace/netns-hops.js';
 import type { TraceResult } from '../trace/types.js';
@@ -331,7 +331,7 @@ function proxyOutcomeChanges(a: ClusterModel, b: ClusterModel, namespace: string
   for (const node of nodes) {
     if (!loadNodeProxy(a, node) || !loadNodeProxy(b, node)) continue;
     const rows = (m: ClusterModel, s: Service | undefined) =>
-      s ? analyzeProxyDrift(m, node, { service: s }).services : [];
+      s ? diagnoseProxyDrift(m, node, { service: s }).services : [];
     const ra = rows(a, sa);
     const rb = rows(b, sb);
     for (const p of svc.ports) {
@@ -574,27 +574,22 @@ function findingChanges(ctx: Ctx, scope: DoctorOptions['scope']): ConnectivityCh
       ...ctx.nodeChanges.filter((c) => nodes.has(c.node)).map((c) => c.summary),
     ];
   };
-  for (const [key, f] of b)
-    if (!a.has(key))
-      out.push({
-        class: f.severity === 'error' ? 'broke' : 'changed',
-        kind: f.code.startsWith('PROXY_') ? 'proxy' : 'finding',
-        subject: f.code,
-        text: `appeared: ${f.message}`,
-        causes: causes(f),
-        finding: f,
-        key,
-      });
-  for (const [key, f] of a)
-    if (!b.has(key))
-      out.push({
-        class: f.severity === 'error' ? 'fixed' : 'changed',
-        kind: f.code.startsWith('PROXY_') ? 'proxy' : 'finding',
-        subject: f.code,
-        text: `resolved: ${f.message}`,
-        causes: causes(f),
-        finding: f,
-        key,
-      });
+  // Findings only the new side has appeared (an error: broke); only the old side's were resolved.
+  const sides = [
+    { from: b, other: a, error: 'broke', verb: 'appeared' },
+    { from: a, other: b, error: 'fixed', verb: 'resolved' },
+  ] as const;
+  for (const { from, other, error, verb } of sides)
+    for (const [key, f] of from)
+      if (!other.has(key))
+        out.push({
+          class: f.severity === 'error' ? error : 'changed',
+          kind: f.code.startsWith('PROXY_') ? 'proxy' : 'finding',
+          subject: f.code,
+          text: `${verb}: ${f.message}`,
+          causes: causes(f),
+          finding: f,
+          key,
+        });
   return out;
 }

@@ -7,6 +7,7 @@ import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
 import { diagnoseService, type ServiceDiagnosis } from '../endpoints/diagnose.js';
+import { targetNotFound } from '../targets.js';
 import type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
 export interface BackendCheck {
@@ -179,6 +180,12 @@ export function requestBackends(
 }
 
 /** The diagnosis of an Ingress, HTTPRoute or Gateway that does not exist: its one finding. */
-export function missingDiagnosis(f: Finding): IngressDiagnosis {
+export function missingDiagnosis(
+  model: ClusterModel,
+  kind: 'ing' | 'httproute' | 'gateway',
+  namespace: string,
+  name: string,
+): IngressDiagnosis {
+  const f = targetNotFound(model, { kind, namespace, name }, 'subject');
   return { ingress: null, controller: null, routes: [], request: null, notes: [], findings: [f] };
 }

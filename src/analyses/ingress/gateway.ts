@@ -8,7 +8,6 @@ import { dedupeFindings, finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { BackendReference, HTTPRoute, HTTPRouteMatch, ReferenceGrant } from '../../model/types.js';
-import { targetNotFound } from '../targets.js';
 import { checkParent } from './attachment.js';
 import { BackendChecker, type BackendRow, backendRow, missingDiagnosis } from './backend.js';
 import { gatewayClassCheck } from './classes.js';
@@ -19,11 +18,11 @@ import {
   type HostRules,
   type RouteEntry,
   type RouteTable,
+  routeAdapter,
   shadowedRows,
   tableFindings,
-  tableRequest,
 } from './route-table.js';
-import type { IngressDiagnosis, IngressRoute, RequestOptions, RouteRequest } from './types.js';
+import type { IngressDiagnosis, IngressRoute, RequestOptions } from './types.js';
 
 const routeRef = (r: HTTPRoute) => `httproute/${r.namespace}/${r.name}`;
 
@@ -245,34 +244,13 @@ function gatewayApiTable(
   };
 }
 
-function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  return missingDiagnosis(targetNotFound(model, { kind: 'httproute', namespace, name }, 'subject'));
-}
-
-function gatewayNotFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  return missingDiagnosis(targetNotFound(model, { kind: 'gateway', namespace, name }, 'subject'));
-}
+const httpRoutes = routeAdapter('httproute', (m, ns, name) => m.httpRoute(ns, name), httpRouteTable);
 
 /** knet ingress httproute/NS/NAME [--host H] [--path P]. */
-export function diagnoseHTTPRoute(
-  model: ClusterModel,
-  namespace: string,
-  name: string,
-  options: RequestOptions = {},
-): IngressDiagnosis {
-  const route = model.httpRoute(namespace, name);
-  if (!route) return notFound(model, namespace, name);
-  return diagnoseTable(model, httpRouteTable(model, route), options).diagnosis;
-}
+export const diagnoseHTTPRoute = httpRoutes.diagnose;
 
-/** A request through an HTTPRoute (see ingressRequest); the data plane reaches the endpoints. */
-export function httpRouteRequest(
-  model: ClusterModel,
-  route: HTTPRoute,
-  options: RequestOptions = {},
-): RouteRequest {
-  return tableRequest(model, httpRouteTable(model, route), options);
-}
+/** A request through an HTTPRoute; the data plane reaches the endpoints. */
+export const httpRouteRequest = httpRoutes.request;
 
 /**
  * knet ingress gateway/NS/NAME: every HTTPRoute attached to the Gateway, as one list of routes
@@ -285,7 +263,7 @@ export function diagnoseGateway(
   options: RequestOptions = {},
 ): IngressDiagnosis {
   const gw = model.gateway(namespace, name);
-  if (!gw) return gatewayNotFound(model, namespace, name);
+  if (!gw) return missingDiagnosis(model, 'gateway', namespace, name);
   const ref = `gateway/${namespace}/${name}`;
   const cls = gatewayClassCheck(model, gw, ref);
   const global = [...cls.findings];

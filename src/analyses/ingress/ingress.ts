@@ -6,21 +6,19 @@ import { dedupeFindings, finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Ingress, IngressBackend } from '../../model/types.js';
-import { targetNotFound } from '../targets.js';
-import { BackendChecker, backendRow, missingDiagnosis } from './backend.js';
+import { BackendChecker, backendRow } from './backend.js';
 import { ingressClassCheck } from './classes.js';
 import { canonicalPrefix, hostMatches, hostRank, normalizeHost, type PathMatch } from './match.js';
 import {
-  diagnoseTable,
   type HostGroup,
   type HostRules,
   type RouteEntry,
   type RouteTable,
+  routeAdapter,
   shadowedRows,
   tableFindings,
-  tableRequest,
 } from './route-table.js';
-import type { IngressDiagnosis, IngressRoute, RequestOptions, RouteRequest } from './types.js';
+import type { IngressRoute } from './types.js';
 
 export type { IngressDiagnosis, RouteBackend, RouteRequest } from './types.js';
 
@@ -185,10 +183,6 @@ function explain(routes: IngressRoute[], groups: HostGroup[], path: string): str
     .join('; ');
 }
 
-function notFound(model: ClusterModel, namespace: string, name: string): IngressDiagnosis {
-  return missingDiagnosis(targetNotFound(model, { kind: 'ing', namespace, name }, 'subject'));
-}
-
 /** The secret names the source holds for a namespace, or undefined when it holds none. */
 function secretNames(model: ClusterModel, namespace: string): Set<string> | undefined {
   const names = model.others
@@ -282,30 +276,17 @@ export function ingressTable(model: ClusterModel, ingress: Ingress): RouteTable 
   return table;
 }
 
+const ingresses = routeAdapter('ing', (m, ns, name) => m.ingress(ns, name), ingressTable);
+
 /** knet ingress ing/NS/NAME [--host H] [--path P]. */
-export function diagnoseIngress(
-  model: ClusterModel,
-  namespace: string,
-  name: string,
-  options: RequestOptions = {},
-): IngressDiagnosis {
-  const ingress = model.ingress(namespace, name);
-  if (!ingress) return notFound(model, namespace, name);
-  return diagnoseTable(model, ingressTable(model, ingress), options).diagnosis;
-}
+export const diagnoseIngress = ingresses.diagnose;
 
 /**
  * A request (host/path) through an Ingress: its diagnosis and the backends it is sent to, every
  * route's when neither is given — what `knet trace … ing/NS/NAME` walks after the controller
  * pod (docs/outside-in.md).
  */
-export function ingressRequest(
-  model: ClusterModel,
-  ingress: Ingress,
-  options: RequestOptions = {},
-): RouteRequest {
-  return tableRequest(model, ingressTable(model, ingress), options);
-}
+export const ingressRequest = ingresses.request;
 
 /** Every Ingress finding (doctor): the INGRESS_* codes only; the Services' own are doctor's. */
 export function ingressDoctorFindings(model: ClusterModel, namespace?: string): Finding[] {

@@ -7,7 +7,7 @@ import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import type { Service, ServicePort } from '../../model/types.js';
-import { requestBackends } from './backend.js';
+import { missingDiagnosis, requestBackends } from './backend.js';
 import { normalizeHost, type PathMatch, pathMatches, pathSpecificity } from './match.js';
 import type {
   ControllerSummary,
@@ -205,6 +205,34 @@ export function diagnoseTable(
 export function tableRequest(model: ClusterModel, table: RouteTable, options: RequestOptions): RouteRequest {
   const { diagnosis, resolved } = diagnoseTable(model, table, options);
   return requestBackends(diagnosis, resolved, table.upstream);
+}
+
+/**
+ * An object that adapts to a route table (an Ingress, an HTTPRoute) as the two entry points of
+ * its kind: its diagnosis by name (knet ingress KIND/NS/NAME [--host H] [--path P]; a name the
+ * model does not hold is its *_NOT_FOUND finding), and a request through it — its diagnosis and
+ * the backends it is sent to, what `knet trace … KIND/NS/NAME` walks after the controller pod.
+ */
+export function routeAdapter<T>(
+  kind: 'ing' | 'httproute',
+  find: (model: ClusterModel, namespace: string, name: string) => T | undefined,
+  tableOf: (model: ClusterModel, object: T) => RouteTable,
+) {
+  return {
+    diagnose(
+      model: ClusterModel,
+      namespace: string,
+      name: string,
+      options: RequestOptions = {},
+    ): IngressDiagnosis {
+      const object = find(model, namespace, name);
+      if (object === undefined) return missingDiagnosis(model, kind, namespace, name);
+      return diagnoseTable(model, tableOf(model, object), options).diagnosis;
+    },
+    request(model: ClusterModel, object: T, options: RequestOptions = {}): RouteRequest {
+      return tableRequest(model, tableOf(model, object), options);
+    },
+  };
 }
 
 /** Doctor: the findings with these codes of every object's table (in `namespace` when given). */

@@ -235,13 +235,13 @@ function ipamSummary(config: CniConfig, ipam: CniIpam | undefined): CniIpamSumma
   return { type: ipam.type, ranges: ranges.filter((r) => isCIDR(r)), source: 'config' };
 }
 
-const analyses = perModel<{ summary: CniSummary; loaded: CniConfigs }>();
+const diagnoses = perModel<{ summary: CniSummary; loaded: CniConfigs }>();
 
-function analyze(model: ClusterModel, node: string): { summary: CniSummary; loaded: CniConfigs } {
-  return analyses(model, node, () => analyzeConfigs(model, node));
+function diagnose(model: ClusterModel, node: string): { summary: CniSummary; loaded: CniConfigs } {
+  return diagnoses(model, node, () => diagnoseConfigs(model, node));
 }
 
-function analyzeConfigs(model: ClusterModel, node: string): { summary: CniSummary; loaded: CniConfigs } {
+function diagnoseConfigs(model: ClusterModel, node: string): { summary: CniSummary; loaded: CniConfigs } {
   const loaded = nodeState(model, node).cniConfigs;
   const chosen = loaded.configs[0];
   const notes: string[] = [];
@@ -292,7 +292,7 @@ function analyzeConfigs(model: ClusterModel, node: string): { summary: CniSummar
 /** The node's CNI picture, or undefined when the bundle has no node files for it. */
 export function cniSummary(model: ClusterModel, node: string): CniSummary | undefined {
   if (!model.nodeFiles.nodes().includes(node)) return undefined;
-  return analyze(model, node).summary;
+  return diagnose(model, node).summary;
 }
 
 /** Node folders that look like a full collection (knet's collector always copies /etc/cni/net.d). */
@@ -307,7 +307,7 @@ function rangeInside(range: string, outer: string): boolean {
 /** CNI_CONFIG_MISSING, CNI_CONFIG_INVALID and CNI_CONFIG_CIDR_MISMATCH for one node. */
 export function cniFindings(model: ClusterModel, node: string): Finding[] {
   if (!model.nodeFiles.nodes().includes(node)) return [];
-  const { summary, loaded } = analyze(model, node);
+  const { summary, loaded } = diagnose(model, node);
   const ref = `node/${node}`;
   const out: Finding[] = [];
   const cniDir = model.nodeFiles.describe(node, 'cni/');

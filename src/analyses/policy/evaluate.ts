@@ -136,6 +136,15 @@ function serviceOwning(model: ClusterModel, ip: string): string | undefined {
   return svc ? `${svc.namespace}/${svc.name}` : undefined;
 }
 
+const podSummary = (pod: Pod, peer: PolicyPeer): EndpointSummary => ({
+  kind: 'Pod',
+  namespace: pod.namespace,
+  name: pod.name,
+  ip: peer.ip ?? null,
+  node: pod.nodeName ?? null,
+  hostNetwork: pod.hostNetwork,
+});
+
 function resolvePod(model: ClusterModel, pod: Pod): ResolvedEndpoint {
   if (pod.hostNetwork) {
     const node = pod.nodeName ? model.node(pod.nodeName) : undefined;
@@ -145,14 +154,7 @@ function resolvePod(model: ClusterModel, pod: Pod): ResolvedEndpoint {
     return {
       make: (family) => ({ type: 'host', ip: addressOfFamily(ips, family), node: pod.nodeName, pod }),
       ips,
-      summary: (peer) => ({
-        kind: 'Pod',
-        namespace: pod.namespace,
-        name: pod.name,
-        ip: peer.ip ?? null,
-        node: pod.nodeName ?? null,
-        hostNetwork: true,
-      }),
+      summary: (peer) => podSummary(pod, peer),
       notes: [HOSTNETWORK_NOTE],
     };
   }
@@ -160,14 +162,7 @@ function resolvePod(model: ClusterModel, pod: Pod): ResolvedEndpoint {
   return {
     make: (family) => ({ type: 'pod', pod, ip: addressOfFamily(pod.ips, family), namespaceLabels: labels }),
     ips: pod.ips,
-    summary: (peer) => ({
-      kind: 'Pod',
-      namespace: pod.namespace,
-      name: pod.name,
-      ip: peer.ip ?? null,
-      node: pod.nodeName ?? null,
-      hostNetwork: false,
-    }),
+    summary: (peer) => podSummary(pod, peer),
     notes: [],
   };
 }

@@ -278,15 +278,9 @@ class MatrixBuilder {
       const p6 = this.peerBits(info, 6);
       const ports = this.portBits(info, q);
       for (let w = 0; w < seen.length; w++) {
-        let word = ((p4[w] & m[4][w]) | (p6[w] & m[6][w])) & dstMask[w] & ~seen[w];
+        let word = ((p4[w] & m[4][w]) | (p6[w] & m[6][w])) & dstMask[w];
         if (ports) word &= ports[w];
-        if (word === 0) continue;
-        seen[w] |= word;
-        while (word !== 0) {
-          const bit = 31 - Math.clz32(word & -word);
-          out[(w << 5) + bit] = r;
-          word &= word - 1;
-        }
+        decide(out, seen, w, word, r);
       }
     });
     return out;
@@ -328,16 +322,7 @@ class MatrixBuilder {
       const ports = this.portBits(info, q);
       if (ports && !hasBit(ports, dst)) return;
       const bits = this.peerBits(info, family);
-      for (let w = 0; w < seen.length; w++) {
-        let word = bits[w] & ~seen[w];
-        if (word === 0) continue;
-        seen[w] |= word;
-        while (word !== 0) {
-          const bit = 31 - Math.clz32(word & -word);
-          out[(w << 5) + bit] = r;
-          word &= word - 1;
-        }
-      }
+      for (let w = 0; w < seen.length; w++) decide(out, seen, w, bits[w], r);
     });
     return out;
   }
@@ -478,4 +463,16 @@ export function policyMatrix(
     findings: collectFindings(findings, model),
     notes: [...b.notes],
   };
+}
+
+/** Rule r decides each pod of word w of `word` that no earlier rule decided (`seen`). */
+function decide(out: Int32Array, seen: Bits, w: number, word: number, r: number): void {
+  let rest = word & ~seen[w];
+  if (rest === 0) return;
+  seen[w] |= rest;
+  while (rest !== 0) {
+    const bit = 31 - Math.clz32(rest & -rest);
+    out[(w << 5) + bit] = r;
+    rest &= rest - 1;
+  }
 }

@@ -123,7 +123,7 @@ function externalSource(sp: ProxyServicePort): string {
 }
 
 /** The drift report for one node (optionally one service). */
-export function analyzeProxyDrift(
+export function diagnoseProxyDrift(
   model: ClusterModel,
   nodeName: string,
   options: { service?: Pick<Service, 'namespace' | 'name'> } = {},

@@ -4,7 +4,7 @@ import { finding } from '../../findings/catalog.js';
 import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { analyzeProxyDrift, type ProxyRulesReport } from './drift.js';
+import { diagnoseProxyDrift, type ProxyRulesReport } from './drift.js';
 
 export type NodeProxyReport = Omit<ProxyRulesReport, 'findings'>;
 
@@ -24,7 +24,7 @@ export function proxyRules(
     const objects = [`svc/${service.namespace}/${service.name}`];
     return { nodes: [], findings: collectFindings([finding('SVC_NOT_FOUND', { message, objects })], model) };
   }
-  const reports = nodes.map((n) => analyzeProxyDrift(model, n, { service }));
+  const reports = nodes.map((n) => diagnoseProxyDrift(model, n, { service }));
   return {
     nodes: reports.map(({ findings: _f, ...rest }) => rest),
     findings: collectFindings(
