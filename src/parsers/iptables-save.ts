@@ -117,7 +117,8 @@ function runLines(text: string, run: RuleRun, each: (line: string, lineNo: numbe
 class LazyChain implements IptablesChain {
   policy?: string;
   private parsed?: IptablesRule[];
-  private pending: (PendingRule | RuleRun)[] = [];
+  /** One entry alone (most chains: one run) or several, in dump order. */
+  private pending?: PendingRule | RuleRun | (PendingRule | RuleRun)[];
   private textList?: string[];
   constructor(
     readonly name: string,
@@ -127,20 +128,26 @@ class LazyChain implements IptablesChain {
     /** The whole dump: runs are read from it. */
     private readonly source: string,
   ) {}
-  add(insert: boolean, line: number, text: string, at: number): void {
-    this.pending.push({ insert, line, text, at });
+  private push(entry: PendingRule | RuleRun): void {
+    const p = this.pending;
+    if (p === undefined) this.pending = entry;
+    else if (Array.isArray(p)) p.push(entry);
+    else this.pending = [p, entry];
     this.textList = undefined;
+  }
+  add(insert: boolean, line: number, text: string, at: number): void {
+    this.push({ insert, line, text, at });
   }
   /** Starts a run of appended rules at `start` (one rule so far); the parser extends it. */
   startRun(start: number, line: number, at: number): RuleRun {
     const run: RuleRun = { start, line, count: 1, at };
-    this.pending.push(run);
-    this.textList = undefined;
+    this.push(run);
     return run;
   }
   /** Each pending rule line in dump order: (text, where its tokens start, line, inserted?). */
   private eachPending(each: (text: string, at: number, line: number, insert: boolean) => void): void {
-    for (const p of this.pending) {
+    const pending = this.pending;
+    for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
       if ('text' in p) each(p.text, p.at, p.line, p.insert);
       else runLines(this.source, p, (text, line) => each(text, p.at, line, false));
     }
@@ -176,7 +183,7 @@ class LazyChain implements IptablesChain {
       if (insert) out.unshift(rule);
       else out.push(rule);
     });
-    this.pending = [];
+    this.pending = undefined;
     this.textList = undefined;
     return out;
   }
