@@ -86,55 +86,106 @@ interface PendingRule {
   at: number;
 }
 
+/**
+ * Consecutive `-A CHAIN …` lines of one chain, as printed (each starts with `prefix`), kept as
+ * a place in the dump: a 56 MB dump of 500,000 rules then costs a line scan and one small
+ * record per run of rules, not a string and an object per rule.
+ */
+interface RuleRun {
+  /** Offset of the first line in the dump's text. */
+  start: number;
+  /** Its 1-based line number. */
+  line: number;
+  count: number;
+  /** Length of "-A CHAIN ": where each line's tokens start. */
+  at: number;
+}
+
+/** The lines of a run, in order, without the line break (and a trailing CR). */
+function runLines(text: string, run: RuleRun, each: (line: string, lineNo: number) => void): void {
+  let pos = run.start;
+  for (let k = 0; k < run.count; k++) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const stop = end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    each(text.slice(pos, stop), run.line + k);
+    pos = end + 1;
+  }
+}
+
 /** A chain whose rules are tokenized on first access. */
 class LazyChain implements IptablesChain {
   policy?: string;
   private parsed?: IptablesRule[];
-  private pending: PendingRule[] = [];
+  /** One entry alone (most chains: one run) or several, in dump order. */
+  private pending?: PendingRule | RuleRun | (PendingRule | RuleRun)[];
   private textList?: string[];
   constructor(
     readonly name: string,
     readonly line: number,
     private readonly table: string,
     private readonly file: string,
+    /** The whole dump: runs are read from it. */
+    private readonly source: string,
   ) {}
-  add(insert: boolean, line: number, text: string, at: number): void {
-    this.pending.push({ insert, line, text, at });
+  private push(entry: PendingRule | RuleRun): void {
+    const p = this.pending;
+    if (p === undefined) this.pending = entry;
+    else if (Array.isArray(p)) p.push(entry);
+    else this.pending = [p, entry];
     this.textList = undefined;
+  }
+  add(insert: boolean, line: number, text: string, at: number): void {
+    this.push({ insert, line, text, at });
+  }
+  /** Starts a run of appended rules at `start` (one rule so far); the parser extends it. */
+  startRun(start: number, line: number, at: number): RuleRun {
+    const run: RuleRun = { start, line, count: 1, at };
+    this.push(run);
+    return run;
+  }
+  /** Each pending rule line in dump order: (text, where its tokens start, line, inserted?). */
+  private eachPending(each: (text: string, at: number, line: number, insert: boolean) => void): void {
+    const pending = this.pending;
+    for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
+      if ('text' in p) each(p.text, p.at, p.line, p.insert);
+      else runLines(this.source, p, (text, line) => each(text, p.at, line, false));
+    }
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
     if (this.parsed) return this.parsed.map((r) => r.text);
     if (!this.textList) {
       const out: string[] = [];
-      for (const p of this.pending) {
-        if (p.insert) out.unshift(p.text);
-        else out.push(p.text);
-      }
+      this.eachPending((text, _at, _line, insert) => {
+        if (insert) out.unshift(text);
+        else out.push(text);
+      });
       this.textList = out;
     }
     return this.textList;
   }
   get rules(): IptablesRule[] {
-    if (!this.parsed) {
-      const out: IptablesRule[] = [];
-      for (const p of this.pending) {
-        const rule = parseRuleTokens(
-          tokenizeRule(p.text.slice(p.at), this.file, p.line),
-          this.table,
-          this.name,
-          p.text,
-          this.file,
-          p.line,
-        );
-        if (p.insert) out.unshift(rule);
-        else out.push(rule);
-      }
-      this.parsed = out;
-      this.pending = [];
-      this.textList = undefined;
-    }
+    if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
     return this.parsed;
+  }
+  private parseAll(): IptablesRule[] {
+    const out: IptablesRule[] = [];
+    this.eachPending((text, at, line, insert) => {
+      const rule = parseRuleTokens(
+        tokenizeRule(text.slice(at), this.file, line),
+        this.table,
+        this.name,
+        text,
+        this.file,
+        line,
+      );
+      if (insert) out.unshift(rule);
+      else out.push(rule);
+    });
+    this.pending = undefined;
+    this.textList = undefined;
+    return out;
   }
 }
 
@@ -326,6 +377,37 @@ export function parseRuleTokens(
   return rule;
 }
 
+/** A visible ASCII character (not a space, not beyond ASCII, where \s may match). */
+function printable(c: number): boolean {
+  return c > 32 && c < 127;
+}
+
+/** Whether the `n` characters at `a` and at `b` of `text` are the same. */
+function sameStart(text: string, a: number, b: number, n: number): boolean {
+  if (a + n > text.length) return false;
+  for (let i = 0; i < n; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  return true;
+}
+
+/**
+ * `:NAME POLICY …` of printable ASCII words separated by spaces, read in place: [name, policy]
+ * ("-" is no policy); undefined for any other line (the general path then reads it).
+ */
+function plainDeclaration(text: string, pos: number, end: number): [string, string | undefined] | undefined {
+  let i = pos + 1;
+  while (i < end && printable(text.charCodeAt(i))) i++;
+  if (i === pos + 1 || i >= end || text.charCodeAt(i) !== 32) return undefined;
+  let j = i + 1;
+  while (j < end && text.charCodeAt(j) === 32) j++;
+  let k = j;
+  while (k < end && printable(text.charCodeAt(k))) k++;
+  if (k === j) return undefined;
+  const after = k < end ? text.charCodeAt(k) : 32;
+  if (after !== 32 && after !== 9 && after !== 13) return undefined;
+  const policy = k - j === 1 && text.charCodeAt(j) === 45 ? undefined : text.slice(j, k);
+  return [text.slice(pos + 1, i), policy];
+}
+
 /** Parses iptables-save output (any tables, any order) or `iptables -S` output. */
 function parseIptablesSaveUnguarded(
   text: string,
@@ -345,7 +427,7 @@ function parseIptablesSaveUnguarded(
   };
   const newChain = (table: string, name: string, policy: string | undefined, line: number): IptablesChain => {
     if (!options.lazy) return { name, policy, rules: [], line };
-    const c = new LazyChain(name, line, table, file);
+    const c = new LazyChain(name, line, table, file, text);
     c.policy = policy;
     return c;
   };
@@ -356,12 +438,48 @@ function parseIptablesSaveUnguarded(
   let pos = 0;
   let lineNo = 0;
   const len = text.length;
+  // The run of `-A CHAIN …` lines being read (lazy only): a line that starts with its prefix
+  // extends it without being cut out of the text; any other line ends it.
+  let run: RuleRun | undefined;
   while (pos < len) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = len;
+    lineNo++;
+    if (run && sameStart(text, pos, run.start, run.at)) {
+      run.count++;
+      ruleCount++;
+      pos = end + 1;
+      continue;
+    }
+    run = undefined;
+    if (options.lazy && table) {
+      // Plain lines, the whole of a kube-proxy dump, read without cutting them out of the text;
+      // anything else takes the general path below.
+      const c = text.charCodeAt(pos);
+      if (c === 45 /* - */ && text.charCodeAt(pos + 1) === 65 /* A */ && text.charCodeAt(pos + 2) === 32) {
+        const sp = printable(text.charCodeAt(pos + 3)) ? text.indexOf(' ', pos + 3) : -1;
+        const chain = sp > 0 && sp < end ? table.chains.get(text.slice(pos + 3, sp)) : undefined;
+        if (chain instanceof LazyChain) {
+          run = chain.startRun(pos, lineNo, sp - pos + 1);
+          ruleCount++;
+          pos = end + 1;
+          continue;
+        }
+      } else if (c === 58 /* : */) {
+        const decl = plainDeclaration(text, pos, end);
+        if (decl) {
+          const [name, policy] = decl;
+          const chain = table.chains.get(name);
+          if (chain) chain.policy = policy;
+          else table.chains.set(name, newChain(table.name, name, policy, lineNo));
+          pos = end + 1;
+          continue;
+        }
+      }
+    }
+    const lineStart = pos;
     let raw = text.slice(pos, end);
     pos = end + 1;
-    lineNo++;
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
     // `iptables-save -c` prefixes rules with [packets:bytes].
     let line = raw.charCodeAt(0) > 32 ? raw : raw.trimStart();
@@ -421,6 +539,12 @@ function parseIptablesSaveUnguarded(
         }
         if (chain instanceof LazyChain) {
           const insert = op === '-I' || op === '--insert';
+          const prefix = `-A ${chainName} `;
+          if (!insert && line === raw && line.startsWith(prefix)) {
+            run = chain.startRun(lineStart, lineNo, prefix.length);
+            ruleCount++;
+            continue;
+          }
           // `rest` is the end of `line`: where its tokens start in `line`.
           chain.add(insert, lineNo, line, sp2 < 0 ? line.length : line.length - rest.length + sp2 + 1);
           ruleCount++;

@@ -170,6 +170,28 @@ describe('damaged node files', () => {
     expect(r.stdout).toContain('Outcome DNAT');
   });
 
+  it('a bad rule in a chain no packet enters: a trace answers, doctor and proxy name its line', () => {
+    // Rules are tokenized when their chain is first read (docs/performance.md): the trace
+    // never reads kube-dns's endpoint chain, doctor and proxy read every chain.
+    const b = demoCopy();
+    const f = path.join(b, 'nodes/demo-worker2/iptables-save.txt');
+    const lines = readFileSync(f, 'utf8').split('\n');
+    const at = lines.findIndex(
+      (l) => l.startsWith('-A KUBE-SEP-') && l.includes('kube-system/kube-dns:dns"'),
+    );
+    lines[at] = `${lines[at].split(' ').slice(0, 2).join(' ')} -p udp -m udp --comment "unterminated`;
+    writeFileSync(f, lines.join('\n'));
+    const where = `nodes/demo-worker2/iptables-save.txt:${at + 1}: unterminated quoted string`;
+    const trace = knet(['trace', 'pod/shop/frontend-9zd29xl7v-27thn', 'svc/shop/frontend', '--snapshot', b]);
+    expect(trace.code).toBe(1);
+    expect(trace.stdout).toContain('UNREACHABLE');
+    for (const args of [['doctor', '-A'], ['proxy']]) {
+      const r = knet([...args, '--snapshot', b]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(where);
+    }
+  });
+
   it('nft -j with null expressions: a one-line error naming the file', () => {
     const b = demoCopy();
     writeFileSync(

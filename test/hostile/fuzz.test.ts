@@ -323,6 +323,17 @@ const PARSERS: ParserCase[] = [
     parse: (t) => parseIptablesSave(t, 'iptables-save.txt'),
   },
   {
+    // As a node's dump is read: chain by chain, each rule tokenized when its chain is read.
+    name: 'iptables-save, read lazily',
+    json: false,
+    seeds: [read(`${DEMO_W}/iptables-save.txt`), read('test/fixtures/proxy/iptables-save.ipvs.txt')],
+    parse: (t) => {
+      const dump = parseIptablesSave(t, 'iptables-save.txt', { lazy: true });
+      for (const table of dump.tables.values()) for (const chain of table.chains.values()) void chain.rules;
+      return dump;
+    },
+  },
+  {
     name: 'ip -j addr',
     json: true,
     seeds: [read(`${DEMO_W}/ip-addr.json`), read('test/fixtures/iproute2/pod-ip-addr.json')],

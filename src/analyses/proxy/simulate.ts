@@ -296,12 +296,18 @@ function serviceFromRules(index: ServiceIndex, rs: readonly RuleRef[]): ProxySer
         const hit = index.bySepChain.get(name);
         if (hit) return hit.sp;
       } else {
-        const sp = index.byHash.get(k.hash);
+        const sp = index.hash(k.hash, commentedService(r.text));
         if (sp) return sp;
       }
     }
   }
   return undefined;
+}
+
+/** The Service a kube-proxy rule's comment names ("ns/name:port …"): a hint, never evidence. */
+function commentedService(text: string): { namespace: string; name: string } | undefined {
+  const m = /--comment "?([^/"\s]+)\/([^:"\s]+)/.exec(text);
+  return m ? { namespace: m[1], name: m[2] } : undefined;
 }
 
 /** The node's kube-proxy rules (the mode's own ruleset) hook by hook, as the kernel runs them. */
