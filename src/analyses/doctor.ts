@@ -12,6 +12,7 @@ import { cniFindings } from './node-health/cni.js';
 import { nodeHealthFindings } from './node-health/health.js';
 import { policySanityFindings } from './policy/sanity.js';
 import { proxyDriftFindings } from './proxy/drift.js';
+import { releaseNodeProxy } from './proxy/simulate.js';
 
 export interface DoctorOptions {
   /** undefined = all namespaces. */
@@ -96,10 +97,30 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     const more = scope.nodes.get(node);
     return more && new Set([...scope.services, ...more]);
   };
+  // Node health reads a node's proxy rules too: it runs right after kube-proxy on that node,
+  // whose rules are then released (a 10,000-Service dump is ~300 MB parsed: one node's at a
+  // time). Its findings, or its error, are handed over in the node health check's turn, so
+  // that the report is the same as when the checks run one after the other.
+  const healthNodes = proxyNodes.filter((node) => !scope.nodes || scope.nodes.has(node));
+  const health = new Map<string, () => Finding[]>();
+  const nodeHealth = (node: string): (() => Finding[]) => {
+    try {
+      const found = [...cniFindings(model, node), ...nodeHealthFindings(model, node)];
+      return () => found;
+    } catch (err) {
+      return () => {
+        throw err;
+      };
+    }
+  };
+  const isHealthNode = new Set(healthNodes);
   run('kube-proxy', `${n(proxyNodes.length, 'node')} with node files`, () =>
     proxyNodes.flatMap((node, i) => {
       say(`doctor: kube-proxy on ${node}`, i, proxyNodes.length);
-      return proxyDriftFindings(model, node, { namespace: ns, services: proxyServices(node) });
+      const found = proxyDriftFindings(model, node, { namespace: ns, services: proxyServices(node) });
+      if (isHealthNode.has(node)) health.set(node, nodeHealth(node));
+      releaseNodeProxy(model, node);
+      return found;
     }),
   );
 
@@ -113,9 +134,8 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     ...ingressDoctorFindings(model, ns),
     ...gatewayDoctorFindings(model, ns),
   ]);
-  const healthNodes = proxyNodes.filter((node) => !scope.nodes || scope.nodes.has(node));
   run('node health', `${n(healthNodes.length, 'node')} with node files`, () =>
-    healthNodes.flatMap((node) => [...cniFindings(model, node), ...nodeHealthFindings(model, node)]),
+    healthNodes.flatMap((node) => (health.get(node) ?? nodeHealth(node))()),
   );
 
   // Ids, cause → consequence links and fixes, over the findings this report keeps.

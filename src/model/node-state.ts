@@ -78,6 +78,11 @@ export class NodeState {
     return value;
   }
 
+  /** Drops what was parsed from these files: read again when next asked for. */
+  forget(files: readonly string[]): void {
+    for (const f of files) this.cache.delete(f);
+  }
+
   /** The bundle path of a node file, for evidence and NO_NODE_DATA messages. */
   describe(file: string): string {
     return this.model.nodeFiles.describe(this.node, file);

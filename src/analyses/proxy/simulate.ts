@@ -68,6 +68,15 @@ export function packetEntry(model: ClusterModel, rules: NodeProxyRules, source: 
   return model.podsByIP(source).length > 0 ? 'pod' : 'external';
 }
 
+/**
+ * Forgets a node's proxy rules and its parsed dumps (read again when next asked for): doctor,
+ * done with a node, keeps one node's dumps in memory at a time.
+ */
+export function releaseNodeProxy(model: ClusterModel, nodeName: string): void {
+  cache.get(model)?.delete(nodeName);
+  nodeState(model, nodeName).forget(Object.values(PROXY_FILES));
+}
+
 /** The node's proxy rules, or undefined when the bundle has none of the dataplane files. */
 export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyRules | undefined {
   let perModel = cache.get(model);
