@@ -8,6 +8,7 @@ import { firstHost, ipFamily } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
+import { perModel } from '../../model/memo.js';
 import type { Protocol, Service } from '../../model/types.js';
 import { detectNodeDataplane } from '../dataplane/detect.js';
 import { classifyKubeChain } from './chain-names.js';
@@ -111,10 +112,15 @@ function expectedOutcome(
   return sp.hasEndpoints ? 'drop' : 'reject';
 }
 
+const podSources = perModel<string>();
+
+/** (Once per node and family: doctor asks for every service port.) */
 function podSource(model: ClusterModel, node: string, family: 4 | 6): string {
-  const cidr = model.node(node)?.podCIDRs.find((c) => ipFamily(c.split('/')[0]) === family);
-  if (cidr) return firstHost(cidr);
-  return family === 4 ? '10.255.255.254' : 'fd00::fffe';
+  return podSources(model, `${node}\u0000${family}`, () => {
+    const cidr = model.node(node)?.podCIDRs.find((c) => ipFamily(c.split('/')[0]) === family);
+    if (cidr) return firstHost(cidr);
+    return family === 4 ? '10.255.255.254' : 'fd00::fffe';
+  });
 }
 
 function externalSource(sp: ProxyServicePort): string {
