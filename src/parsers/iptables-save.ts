@@ -2,7 +2,7 @@
 // tables, chains and rules. Pure: text in, structure out; bad input throws ParseError with
 // the file and line. Matches the parser does not know are kept (rule.unknown) so that an
 // evaluator can answer "unknown" instead of guessing.
-import { guardParse, ParseError } from '../core/errors.js';
+import { guardParse, ParseError, UserError } from '../core/errors.js';
 
 export interface MatchOption {
   /** Option name without dashes, e.g. "dport", "ctstate", "comment". */
@@ -99,7 +99,15 @@ interface RuleRun {
   count: number;
   /** Length of "-A CHAIN ": where each line's tokens start. */
   at: number;
+  /**
+   * Set for a run of a chain table (below): `start` is then a byte offset in the dump's file
+   * and the run is `bytes` long, read on first use.
+   */
+  bytes?: number;
 }
+
+/** Reads `length` bytes at `start` of a dump's file (a chain table's run). */
+export type DumpReader = (start: number, length: number) => string;
 
 /** The lines of a run, in order, without the line break (and a trailing CR). */
 function runLines(text: string, run: RuleRun, each: (line: string, lineNo: number) => void): void {
@@ -125,8 +133,8 @@ class LazyChain implements IptablesChain {
     readonly line: number,
     private readonly table: string,
     private readonly file: string,
-    /** The whole dump: runs are read from it. */
-    private readonly source: string,
+    /** The whole dump, runs are read from it; or, for a chain table's runs, a reader of the file. */
+    private readonly source: string | DumpReader,
   ) {}
   private push(entry: PendingRule | RuleRun): void {
     const p = this.pending;
@@ -134,6 +142,16 @@ class LazyChain implements IptablesChain {
     else if (Array.isArray(p)) p.push(entry);
     else this.pending = [p, entry];
     this.textList = undefined;
+  }
+  /** A run of a chain table (its lines read when the chain is). */
+  addRun(run: RuleRun): void {
+    this.push(run);
+  }
+  /** The chain's pending lines when all are runs of the dump (none inserted, none read apart). */
+  runList(): RuleRun[] | undefined {
+    const p = this.pending;
+    const list = p === undefined ? [] : Array.isArray(p) ? p : [p];
+    return list.every((e) => !('text' in e)) ? (list as RuleRun[]) : undefined;
   }
   add(insert: boolean, line: number, text: string, at: number): void {
     this.push({ insert, line, text, at });
@@ -149,7 +167,17 @@ class LazyChain implements IptablesChain {
     const pending = this.pending;
     for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
       if ('text' in p) each(p.text, p.at, p.line, p.insert);
-      else runLines(this.source, p, (text, line) => each(text, p.at, line, false));
+      else if (p.bytes === undefined || typeof this.source === 'string')
+        runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
+      else {
+        const text = this.source(p.start, p.bytes);
+        // The table was built from another file of the same size: not this chain's lines.
+        if (!text.startsWith(`-A ${this.name} `) || text.split('\n', p.count + 1).length !== p.count)
+          throw new UserError(
+            `${this.file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(this.file)} to read it whole`,
+          );
+        runLines(text, { ...p, start: 0 }, (line, lineNo) => each(line, p.at, lineNo, false));
+      }
     }
   }
   /** The rule lines in chain order, without tokenizing them. */
@@ -187,6 +215,94 @@ class LazyChain implements IptablesChain {
     this.textList = undefined;
     return out;
   }
+}
+
+/** The chain table of a dump file: iptables-save.txt → iptables-save.knet-index.json. */
+export function chainTableName(file: string): string {
+  return file.replace(/(\.txt)?$/, '.knet-index.json');
+}
+
+/**
+ * Where each chain of a dump is (chain table): the tables and chains in the parser's order, each
+ * chain's policy and line, and its `-A` lines as runs of byte ranges with their first line
+ * number. With it a reader reads only the chains a packet enters (docs/snapshot.md).
+ */
+export interface ChainTable {
+  /** Size of the dump in bytes: a table of another size is not the dump's. */
+  bytes: number;
+  ruleCount: number;
+  tables: {
+    name: string;
+    chains: string[];
+    /** Per chain: its policy (null: none) and the line that declared it. */
+    policies: (string | null)[];
+    lines: number[];
+    /** 5 numbers per run, in dump order: chain (index in chains), byte start, byte length, first line, lines. */
+    runs: number[];
+  }[];
+}
+
+/**
+ * The chain table of a dump, or undefined when its chains cannot be read by byte range alone: a
+ * blank dump, non-ASCII text, an inserted (-I) rule or a line the parser reads another way
+ * (counters, odd spacing). Such a dump is read whole.
+ */
+export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTable | undefined {
+  if (text.trim() === '' || Buffer.byteLength(text) !== text.length) return undefined;
+  const dump = parseIptablesSave(text, file, { lazy: true });
+  const out: ChainTable = { bytes: text.length, ruleCount: dump.ruleCount, tables: [] };
+  for (const table of dump.tables.values()) {
+    const t: ChainTable['tables'][number] = {
+      name: table.name,
+      chains: [],
+      policies: [],
+      lines: [],
+      runs: [],
+    };
+    const pending: [number, RuleRun][] = [];
+    for (const chain of table.chains.values()) {
+      if (!(chain instanceof LazyChain)) return undefined;
+      const runs = chain.runList();
+      if (!runs) return undefined;
+      for (const run of runs) pending.push([t.chains.length, run]);
+      t.chains.push(chain.name);
+      t.policies.push(chain.policy ?? null);
+      t.lines.push(chain.line);
+    }
+    pending.sort((a, b) => a[1].start - b[1].start);
+    for (const [c, run] of pending) {
+      let end = run.start - 1;
+      for (let k = 0; k < run.count; k++) {
+        end = text.indexOf('\n', end + 1);
+        if (end < 0) end = text.length;
+      }
+      t.runs.push(c, run.start, end - run.start, run.line, run.count);
+    }
+    out.tables.push(t);
+  }
+  return out;
+}
+
+/** The dump a chain table describes, each chain's lines read from the file when first used. */
+export function dumpFromChainTable(table: ChainTable, file: string, read: DumpReader): IptablesDump {
+  const tables = new Map<string, IptablesTable>();
+  for (const t of table.tables) {
+    const chains = new Map<string, IptablesChain>();
+    const list: LazyChain[] = [];
+    for (let i = 0; i < t.chains.length; i++) {
+      const c = new LazyChain(t.chains[i], t.lines[i], t.name, file, read);
+      c.policy = t.policies[i] ?? undefined;
+      chains.set(c.name, c);
+      list.push(c);
+    }
+    for (let r = 0; r < t.runs.length; r += 5) {
+      const c = list[t.runs[r]];
+      const [start, bytes, line, count] = t.runs.slice(r + 1, r + 5);
+      c.addRun({ start, line, count, at: c.name.length + 4, bytes });
+    }
+    tables.set(t.name, { name: t.name, chains });
+  }
+  return { file, tables, ruleCount: table.ruleCount };
 }
 
 /** Split a rule line into tokens, honouring "double quotes" with backslash escapes. */
