@@ -217,9 +217,9 @@ class LazyChain implements IptablesChain {
   }
 }
 
-/** The chain table of a dump file: iptables-save.txt → iptables-save.knet-index.json. */
+/** The chain table of a dump file: iptables-save.txt → iptables-save.knet-index.bin. */
 export function chainTableName(file: string): string {
-  return file.replace(/(\.txt)?$/, '.knet-index.json');
+  return file.replace(/(\.txt)?$/, '.knet-index.bin');
 }
 
 /**
@@ -234,11 +234,16 @@ export interface ChainTable {
   tables: {
     name: string;
     chains: string[];
-    /** Per chain: its policy (null: none) and the line that declared it. */
-    policies: (string | null)[];
-    lines: number[];
-    /** 5 numbers per run, in dump order: chain (index in chains), byte start, byte length, first line, lines. */
-    runs: number[];
+    /** The line that declared each chain. */
+    lines: ArrayLike<number>;
+    /** Policies by chain (index in chains); a chain not listed has none. */
+    policies: Record<string, string>;
+    /** The chains (indexes) in order of their names (`<`): a chain is found by bisection. */
+    order: ArrayLike<number>;
+    /** Where each chain's runs start in `runs` (in runs of 4), and one more: the end. */
+    first: ArrayLike<number>;
+    /** 4 numbers per run, by chain, in dump order: byte start, byte length, first line, lines. */
+    runs: ArrayLike<number>;
   }[];
 }
 
@@ -252,56 +257,124 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
   const dump = parseIptablesSave(text, file, { lazy: true });
   const out: ChainTable = { bytes: text.length, ruleCount: dump.ruleCount, tables: [] };
   for (const table of dump.tables.values()) {
-    const t: ChainTable['tables'][number] = {
+    const t = {
       name: table.name,
-      chains: [],
-      policies: [],
-      lines: [],
-      runs: [],
+      chains: [] as string[],
+      lines: [] as number[],
+      policies: {} as Record<string, string>,
+      order: [] as number[],
+      first: [] as number[],
+      runs: [] as number[],
     };
-    const pending: [number, RuleRun][] = [];
     for (const chain of table.chains.values()) {
       if (!(chain instanceof LazyChain)) return undefined;
       const runs = chain.runList();
       if (!runs) return undefined;
-      for (const run of runs) pending.push([t.chains.length, run]);
+      if (chain.policy !== undefined) t.policies[t.chains.length] = chain.policy;
       t.chains.push(chain.name);
-      t.policies.push(chain.policy ?? null);
       t.lines.push(chain.line);
-    }
-    pending.sort((a, b) => a[1].start - b[1].start);
-    for (const [c, run] of pending) {
-      let end = run.start - 1;
-      for (let k = 0; k < run.count; k++) {
-        end = text.indexOf('\n', end + 1);
-        if (end < 0) end = text.length;
+      t.first.push(t.runs.length / 4);
+      for (const run of runs) {
+        let end = run.start - 1;
+        for (let k = 0; k < run.count; k++) {
+          end = text.indexOf('\n', end + 1);
+          if (end < 0) end = text.length;
+        }
+        t.runs.push(run.start, end - run.start, run.line, run.count);
       }
-      t.runs.push(c, run.start, end - run.start, run.line, run.count);
     }
+    t.first.push(t.runs.length / 4);
+    t.order = t.chains.map((_, i) => i).sort((a, b) => (t.chains[a] < t.chains[b] ? -1 : 1));
     out.tables.push(t);
   }
   return out;
 }
 
+/**
+ * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
+ * no object per chain until its chains are read (a trace reads a few dozen).
+ */
+class ChainTableChains extends Map<string, IptablesChain> {
+  private readonly made: (LazyChain | undefined)[];
+  constructor(
+    private readonly t: ChainTable['tables'][number],
+    private readonly file: string,
+    private readonly read: DumpReader,
+  ) {
+    super();
+    this.made = new Array(t.chains.length);
+  }
+  private at(i: number): LazyChain {
+    let c = this.made[i];
+    if (!c) {
+      const { t } = this;
+      c = new LazyChain(t.chains[i], t.lines[i], t.name, this.file, this.read);
+      c.policy = t.policies[i];
+      for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4)
+        c.addRun({
+          start: t.runs[r],
+          bytes: t.runs[r + 1],
+          line: t.runs[r + 2],
+          count: t.runs[r + 3],
+          at: c.name.length + 4,
+        });
+      this.made[i] = c;
+    }
+    return c;
+  }
+  private indexOf(name: string): number | undefined {
+    const { chains, order } = this.t;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const n = chains[order[mid]];
+      if (n === name) return order[mid];
+      if (n < name) lo = mid + 1;
+      else hi = mid;
+    }
+    return undefined;
+  }
+  override get(name: string): IptablesChain | undefined {
+    const i = this.indexOf(name);
+    return i === undefined ? undefined : this.at(i);
+  }
+  override has(name: string): boolean {
+    return this.indexOf(name) !== undefined;
+  }
+  override get size(): number {
+    return this.t.chains.length;
+  }
+  override keys(): MapIterator<string> {
+    return this.t.chains[Symbol.iterator]();
+  }
+  override *values(): MapIterator<IptablesChain> {
+    for (let i = 0; i < this.t.chains.length; i++) yield this.at(i);
+  }
+  override *entries(): MapIterator<[string, IptablesChain]> {
+    for (let i = 0; i < this.t.chains.length; i++) yield [this.t.chains[i], this.at(i)];
+  }
+  override [Symbol.iterator](): MapIterator<[string, IptablesChain]> {
+    return this.entries();
+  }
+  override forEach(
+    each: (chain: IptablesChain, name: string, map: Map<string, IptablesChain>) => void,
+  ): void {
+    for (let i = 0; i < this.t.chains.length; i++) each(this.at(i), this.t.chains[i], this);
+  }
+  override set(): this {
+    throw new Error('the chains of a dump read through its chain table are read-only');
+  }
+  override delete(): boolean {
+    throw new Error('the chains of a dump read through its chain table are read-only');
+  }
+}
+
 /** The dump a chain table describes, each chain's lines read from the file when first used. */
 export function dumpFromChainTable(table: ChainTable, file: string, read: DumpReader): IptablesDump {
   const tables = new Map<string, IptablesTable>();
-  for (const t of table.tables) {
-    const chains = new Map<string, IptablesChain>();
-    const list: LazyChain[] = [];
-    for (let i = 0; i < t.chains.length; i++) {
-      const c = new LazyChain(t.chains[i], t.lines[i], t.name, file, read);
-      c.policy = t.policies[i] ?? undefined;
-      chains.set(c.name, c);
-      list.push(c);
-    }
-    for (let r = 0; r < t.runs.length; r += 5) {
-      const c = list[t.runs[r]];
-      const [start, bytes, line, count] = t.runs.slice(r + 1, r + 5);
-      c.addRun({ start, line, count, at: c.name.length + 4, bytes });
-    }
-    tables.set(t.name, { name: t.name, chains });
-  }
+  for (const t of table.tables)
+    tables.set(t.name, { name: t.name, chains: new ChainTableChains(t, file, read) });
   return { file, tables, ruleCount: table.ruleCount };
 }
 

@@ -47,7 +47,7 @@ describe('the demo, indexed', () => {
     const dumps = nodes.filter((n) => existsSync(path.join(dir, 'nodes', n, 'iptables-save.txt')));
     expect(dumps.length).toBeGreaterThan(0);
     for (const n of dumps)
-      expect(existsSync(path.join(dir, 'nodes', n, 'iptables-save.knet-index.json')), n).toBe(true);
+      expect(existsSync(path.join(dir, 'nodes', n, 'iptables-save.knet-index.bin')), n).toBe(true);
   });
 
   for (const c of (goldenCases() as Case[]).filter((x) => x.args[0] !== 'diff')) {

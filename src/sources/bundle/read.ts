@@ -427,7 +427,7 @@ export async function readBundle(location: string): Promise<Bundle> {
     list: (node, dir) => tree.list(`nodes/${node}/${dir}`),
     describe: (node, rel) => tree.display(`nodes/${node}/${rel}`),
     // By byte range only from a directory of its own, as the objects.
-    ...(stat.isDirectory() && meta.base === undefined
+    ...(stat.isDirectory() && meta.base === undefined && process.env.KNET_BUNDLE_INDEX !== 'off'
       ? {
           indexedDump: (node: string, rel: string) => {
             const file = path.join(root, 'nodes', node, rel);
