@@ -2,7 +2,7 @@
 // read gives, chain for chain and rule for rule, line numbers included; a dump the table cannot
 // describe gets none; a bad rule is reported with file and line when its chain is read; a file
 // that is not the one indexed is refused when a chain is read.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   parseIptablesSave,
 } from '../../src/parsers/iptables-save.js';
 import { readIndexedDump, writeChainTable } from '../../src/sources/bundle/dump-index.js';
+import { BundleWriter } from '../../src/sources/bundle/write.js';
 
 const DEMO = readFileSync('examples/demo/nodes/demo-worker/iptables-save.txt', 'utf8');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-chain-table-'));
@@ -103,6 +104,15 @@ describe('chain table of an iptables-save dump', () => {
     expect(writeChainTable(file)).toBe(true);
     const dump = readIndexedDump(file, 'shown.txt');
     expect(dump && allRules(dump)).toEqual(allRules(parseIptablesSave(DEMO, 'shown.txt')));
+    // A table that is not one (cut short, other bytes): none (read whole).
+    const tableFile = path.join(tmp, 'iptables-save.knet-index.bin');
+    const bin = readFileSync(tableFile);
+    writeFileSync(tableFile, bin.subarray(0, bin.length - 4));
+    expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
+    writeFileSync(tableFile, Buffer.from('not a chain table'));
+    expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
+    writeFileSync(tableFile, bin);
+    expect(readIndexedDump(file, 'shown.txt')).toBeDefined();
     // Another size: no table (read whole).
     writeFileSync(file, `${DEMO}\n`);
     expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
@@ -111,5 +121,21 @@ describe('chain table of an iptables-save dump', () => {
     const other = readIndexedDump(file, 'shown.txt');
     expect(other).toBeDefined();
     expect(() => allRules(other as IptablesDump)).toThrow(UserError);
+  });
+
+  it('is written by the bundle writer next to a node dump it can index, and only then', async () => {
+    const dir = path.join(tmp, 'bundle');
+    const w = BundleWriter.open(dir);
+    const table = path.join(dir, 'nodes', 'n1', 'iptables-save.knet-index.bin');
+    w.writeNodeFiles('n1', { 'iptables-save.txt': DEMO, 'pods/ns_p/iptables-save.txt': DEMO });
+    expect(existsSync(table)).toBe(true);
+    expect(existsSync(path.join(dir, 'nodes', 'n1', 'pods', 'ns_p', 'iptables-save.knet-index.bin'))).toBe(
+      false,
+    );
+    // Rewritten with a dump it cannot index: the old table goes.
+    w.writeNodeFiles('n1', {
+      'iptables-save.txt': `${DEMO.replace('COMMIT', '-I KUBE-SERVICES -j RETURN\nCOMMIT')}`,
+    });
+    expect(existsSync(table)).toBe(false);
   });
 });
