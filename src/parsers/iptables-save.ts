@@ -197,6 +197,40 @@ class LazyChain implements IptablesChain {
     if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
     return this.parsed;
   }
+  private lines?: { text: string; at: number; line: number }[];
+  private one?: IptablesRule[];
+  /**
+   * The i-th rule (chain order), tokenized alone: an index over a long chain can key most lines
+   * by their text and tokenize only the others. With an inserted rule, the chain is parsed whole
+   * (its errors then come in the order they always did).
+   */
+  ruleAt(i: number): IptablesRule {
+    if (this.parsed) return this.parsed[i];
+    if (!this.lines) {
+      const lines: { text: string; at: number; line: number }[] = [];
+      let inserted = false;
+      this.eachPending((text, at, line, insert) => {
+        inserted ||= insert;
+        lines.push({ text, at, line });
+      });
+      if (inserted) return this.rules[i];
+      this.lines = lines;
+      this.one = [];
+    }
+    const one = this.one as IptablesRule[];
+    const l = this.lines[i];
+    one[i] ??= guardParse(this.file, () =>
+      parseRuleTokens(
+        tokenizeRule(l.text.slice(l.at), this.file, l.line),
+        this.table,
+        this.name,
+        l.text,
+        this.file,
+        l.line,
+      ),
+    );
+    return one[i];
+  }
   private parseAll(): IptablesRule[] {
     const out: IptablesRule[] = [];
     this.eachPending((text, at, line, insert) => {
@@ -760,6 +794,11 @@ function parseIptablesSaveUnguarded(
  */
 export function chainRuleTexts(chain: IptablesChain): string[] {
   return chain instanceof LazyChain ? chain.texts() : chain.rules.map((r) => r.text);
+}
+
+/** The i-th rule of a chain: for a lazily parsed chain, that rule alone is tokenized. */
+export function chainRuleAt(chain: IptablesChain, i: number): IptablesRule {
+  return chain instanceof LazyChain ? chain.ruleAt(i) : chain.rules[i];
 }
 
 /** One `-A CHAIN …` line (as chainRuleTexts gives) parsed as a rule of `table`. */
