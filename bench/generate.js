@@ -1714,7 +1714,10 @@ export async function generateBundle(opts) {
     proxyRaws.push(serviceRaw(plan, s), ...sliceRaws(plan, s, { proxyView: true }));
   }
   const iptables = renderKubeProxyIptables(buildModel(proxyRaws), plan.nodeA.name);
+  // Each dump with its chain table, as knet snapshot writes them: a trace reads only its chains.
+  const { writeChainTable } = await load('sources/bundle/dump-index.js');
   writeFile(path.join(out, 'nodes', plan.nodeA.name, 'iptables-save.txt'), iptables);
+  writeChainTable(path.join(out, 'nodes', plan.nodeA.name, 'iptables-save.txt'), iptables);
   log(
     `iptables-save.txt for ${plan.nodeA.name}: ${(iptables.length / 1e6).toFixed(1)} MB (${Date.now() - t0} ms)`,
   );
@@ -1722,6 +1725,7 @@ export async function generateBundle(opts) {
   if (plan.nodeB !== plan.nodeA) {
     const synced = renderKubeProxyIptables(buildModel(allObjects(plan)), plan.nodeB.name);
     writeFile(path.join(out, 'nodes', plan.nodeB.name, 'iptables-save.txt'), synced);
+    writeChainTable(path.join(out, 'nodes', plan.nodeB.name, 'iptables-save.txt'), synced);
     log(
       `iptables-save.txt for ${plan.nodeB.name}: ${(synced.length / 1e6).toFixed(1)} MB (${Date.now() - t0} ms)`,
     );

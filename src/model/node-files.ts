@@ -1,6 +1,8 @@
 // Node-level raw files (snapshot.md: nodes/NODE/…). Read on demand, so that a command only
 // reads the nodes its analysis touches.
 
+import type { IptablesDump } from '../parsers/iptables-save.js';
+
 export interface NodeFiles {
   /** Nodes that have a folder. */
   nodes(): string[];
@@ -10,6 +12,11 @@ export interface NodeFiles {
   list(node: string, dir: string): string[];
   /** How to name the file in an error or evidence line (bundle path). */
   describe(node: string, path: string): string;
+  /**
+   * A rule dump read through its chain table (a bundle directory's, docs/snapshot.md), or
+   * undefined: the dump is then read whole.
+   */
+  indexedDump?(node: string, path: string): IptablesDump | undefined;
 }
 
 export const EMPTY_NODE_FILES: NodeFiles = {

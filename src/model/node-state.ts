@@ -106,15 +106,21 @@ export class NodeState {
 
   /** The node's iptables rules (either back end), parsed lazily chain by chain. */
   get iptables(): IptablesDump | undefined {
-    return this.parsed(
-      'iptables-save.txt',
-      blankIsAbsent((t, f) => parseIptablesSave(t, f, { lazy: true })),
-    );
+    return this.dump('iptables-save.txt');
   }
 
   get ip6tables(): IptablesDump | undefined {
+    return this.dump('ip6tables-save.txt');
+  }
+
+  /** A rule dump: through its chain table when it has one (only the chains read are read). */
+  private dump(file: string): IptablesDump | undefined {
+    if (!this.cache.has(file)) {
+      const indexed = this.model.nodeFiles.indexedDump?.(this.node, file);
+      if (indexed) this.cache.set(file, indexed);
+    }
     return this.parsed(
-      'ip6tables-save.txt',
+      file,
       blankIsAbsent((t, f) => parseIptablesSave(t, f, { lazy: true })),
     );
   }

@@ -2,7 +2,7 @@
 // tables, chains and rules. Pure: text in, structure out; bad input throws ParseError with
 // the file and line. Matches the parser does not know are kept (rule.unknown) so that an
 // evaluator can answer "unknown" instead of guessing.
-import { guardParse, ParseError } from '../core/errors.js';
+import { guardParse, ParseError, UserError } from '../core/errors.js';
 
 export interface MatchOption {
   /** Option name without dashes, e.g. "dport", "ctstate", "comment". */
@@ -99,7 +99,15 @@ interface RuleRun {
   count: number;
   /** Length of "-A CHAIN ": where each line's tokens start. */
   at: number;
+  /**
+   * Set for a run of a chain table (below): `start` is then a byte offset in the dump's file
+   * and the run is `bytes` long, read on first use.
+   */
+  bytes?: number;
 }
+
+/** Reads `length` bytes at `start` of a dump's file (a chain table's run). */
+export type DumpReader = (start: number, length: number) => string;
 
 /** The lines of a run, in order, without the line break (and a trailing CR). */
 function runLines(text: string, run: RuleRun, each: (line: string, lineNo: number) => void): void {
@@ -125,8 +133,8 @@ class LazyChain implements IptablesChain {
     readonly line: number,
     private readonly table: string,
     private readonly file: string,
-    /** The whole dump: runs are read from it. */
-    private readonly source: string,
+    /** The whole dump, runs are read from it; or, for a chain table's runs, a reader of the file. */
+    private readonly source: string | DumpReader,
   ) {}
   private push(entry: PendingRule | RuleRun): void {
     const p = this.pending;
@@ -134,6 +142,16 @@ class LazyChain implements IptablesChain {
     else if (Array.isArray(p)) p.push(entry);
     else this.pending = [p, entry];
     this.textList = undefined;
+  }
+  /** A run of a chain table (its lines read when the chain is). */
+  addRun(run: RuleRun): void {
+    this.push(run);
+  }
+  /** The chain's pending lines when all are runs of the dump (none inserted, none read apart). */
+  runList(): RuleRun[] | undefined {
+    const p = this.pending;
+    const list = p === undefined ? [] : Array.isArray(p) ? p : [p];
+    return list.every((e) => !('text' in e)) ? (list as RuleRun[]) : undefined;
   }
   add(insert: boolean, line: number, text: string, at: number): void {
     this.push({ insert, line, text, at });
@@ -149,7 +167,17 @@ class LazyChain implements IptablesChain {
     const pending = this.pending;
     for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
       if ('text' in p) each(p.text, p.at, p.line, p.insert);
-      else runLines(this.source, p, (text, line) => each(text, p.at, line, false));
+      else if (p.bytes === undefined || typeof this.source === 'string')
+        runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
+      else {
+        const text = this.source(p.start, p.bytes);
+        // The table was built from another file of the same size: not this chain's lines.
+        if (!text.startsWith(`-A ${this.name} `) || text.split('\n', p.count + 1).length !== p.count)
+          throw new UserError(
+            `${this.file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(this.file)} to read it whole`,
+          );
+        runLines(text, { ...p, start: 0 }, (line, lineNo) => each(line, p.at, lineNo, false));
+      }
     }
   }
   /** The rule lines in chain order, without tokenizing them. */
@@ -169,6 +197,40 @@ class LazyChain implements IptablesChain {
     if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
     return this.parsed;
   }
+  private lines?: { text: string; at: number; line: number }[];
+  private one?: IptablesRule[];
+  /**
+   * The i-th rule (chain order), tokenized alone: an index over a long chain can key most lines
+   * by their text and tokenize only the others. With an inserted rule, the chain is parsed whole
+   * (its errors then come in the order they always did).
+   */
+  ruleAt(i: number): IptablesRule {
+    if (this.parsed) return this.parsed[i];
+    if (!this.lines) {
+      const lines: { text: string; at: number; line: number }[] = [];
+      let inserted = false;
+      this.eachPending((text, at, line, insert) => {
+        inserted ||= insert;
+        lines.push({ text, at, line });
+      });
+      if (inserted) return this.rules[i];
+      this.lines = lines;
+      this.one = [];
+    }
+    const one = this.one as IptablesRule[];
+    const l = this.lines[i];
+    one[i] ??= guardParse(this.file, () =>
+      parseRuleTokens(
+        tokenizeRule(l.text.slice(l.at), this.file, l.line),
+        this.table,
+        this.name,
+        l.text,
+        this.file,
+        l.line,
+      ),
+    );
+    return one[i];
+  }
   private parseAll(): IptablesRule[] {
     const out: IptablesRule[] = [];
     this.eachPending((text, at, line, insert) => {
@@ -187,6 +249,167 @@ class LazyChain implements IptablesChain {
     this.textList = undefined;
     return out;
   }
+}
+
+/** The chain table of a dump file: iptables-save.txt → iptables-save.knet-index.bin. */
+export function chainTableName(file: string): string {
+  return file.replace(/(\.txt)?$/, '.knet-index.bin');
+}
+
+/**
+ * Where each chain of a dump is (chain table): the tables and chains in the parser's order, each
+ * chain's policy and line, and its `-A` lines as runs of byte ranges with their first line
+ * number. With it a reader reads only the chains a packet enters (docs/snapshot.md).
+ */
+export interface ChainTable {
+  /** Size of the dump in bytes: a table of another size is not the dump's. */
+  bytes: number;
+  ruleCount: number;
+  tables: {
+    name: string;
+    chains: string[];
+    /** The line that declared each chain. */
+    lines: ArrayLike<number>;
+    /** Policies by chain (index in chains); a chain not listed has none. */
+    policies: Record<string, string>;
+    /** The chains (indexes) in order of their names (`<`): a chain is found by bisection. */
+    order: ArrayLike<number>;
+    /** Where each chain's runs start in `runs` (in runs of 4), and one more: the end. */
+    first: ArrayLike<number>;
+    /** 4 numbers per run, by chain, in dump order: byte start, byte length, first line, lines. */
+    runs: ArrayLike<number>;
+  }[];
+}
+
+/**
+ * The chain table of a dump, or undefined when its chains cannot be read by byte range alone: a
+ * blank dump, non-ASCII text, an inserted (-I) rule or a line the parser reads another way
+ * (counters, odd spacing). Such a dump is read whole.
+ */
+export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTable | undefined {
+  if (text.trim() === '' || Buffer.byteLength(text) !== text.length) return undefined;
+  const dump = parseIptablesSave(text, file, { lazy: true });
+  const out: ChainTable = { bytes: text.length, ruleCount: dump.ruleCount, tables: [] };
+  for (const table of dump.tables.values()) {
+    const t = {
+      name: table.name,
+      chains: [] as string[],
+      lines: [] as number[],
+      policies: {} as Record<string, string>,
+      order: [] as number[],
+      first: [] as number[],
+      runs: [] as number[],
+    };
+    for (const chain of table.chains.values()) {
+      if (!(chain instanceof LazyChain)) return undefined;
+      const runs = chain.runList();
+      if (!runs) return undefined;
+      if (chain.policy !== undefined) t.policies[t.chains.length] = chain.policy;
+      t.chains.push(chain.name);
+      t.lines.push(chain.line);
+      t.first.push(t.runs.length / 4);
+      for (const run of runs) {
+        let end = run.start - 1;
+        for (let k = 0; k < run.count; k++) {
+          end = text.indexOf('\n', end + 1);
+          if (end < 0) end = text.length;
+        }
+        t.runs.push(run.start, end - run.start, run.line, run.count);
+      }
+    }
+    t.first.push(t.runs.length / 4);
+    t.order = t.chains.map((_, i) => i).sort((a, b) => (t.chains[a] < t.chains[b] ? -1 : 1));
+    out.tables.push(t);
+  }
+  return out;
+}
+
+/**
+ * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
+ * no object per chain until its chains are read (a trace reads a few dozen).
+ */
+class ChainTableChains extends Map<string, IptablesChain> {
+  private readonly made: (LazyChain | undefined)[];
+  constructor(
+    private readonly t: ChainTable['tables'][number],
+    private readonly file: string,
+    private readonly read: DumpReader,
+  ) {
+    super();
+    this.made = new Array(t.chains.length);
+  }
+  private at(i: number): LazyChain {
+    let c = this.made[i];
+    if (!c) {
+      const { t } = this;
+      c = new LazyChain(t.chains[i], t.lines[i], t.name, this.file, this.read);
+      c.policy = t.policies[i];
+      for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4)
+        c.addRun({
+          start: t.runs[r],
+          bytes: t.runs[r + 1],
+          line: t.runs[r + 2],
+          count: t.runs[r + 3],
+          at: c.name.length + 4,
+        });
+      this.made[i] = c;
+    }
+    return c;
+  }
+  private indexOf(name: string): number | undefined {
+    const { chains, order } = this.t;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const n = chains[order[mid]];
+      if (n === name) return order[mid];
+      if (n < name) lo = mid + 1;
+      else hi = mid;
+    }
+    return undefined;
+  }
+  override get(name: string): IptablesChain | undefined {
+    const i = this.indexOf(name);
+    return i === undefined ? undefined : this.at(i);
+  }
+  override has(name: string): boolean {
+    return this.indexOf(name) !== undefined;
+  }
+  override get size(): number {
+    return this.t.chains.length;
+  }
+  override keys(): MapIterator<string> {
+    return this.t.chains[Symbol.iterator]();
+  }
+  override *values(): MapIterator<IptablesChain> {
+    for (let i = 0; i < this.t.chains.length; i++) yield this.at(i);
+  }
+  override *entries(): MapIterator<[string, IptablesChain]> {
+    for (let i = 0; i < this.t.chains.length; i++) yield [this.t.chains[i], this.at(i)];
+  }
+  override [Symbol.iterator](): MapIterator<[string, IptablesChain]> {
+    return this.entries();
+  }
+  override forEach(
+    each: (chain: IptablesChain, name: string, map: Map<string, IptablesChain>) => void,
+  ): void {
+    for (let i = 0; i < this.t.chains.length; i++) each(this.at(i), this.t.chains[i], this);
+  }
+  override set(): this {
+    throw new Error('the chains of a dump read through its chain table are read-only');
+  }
+  override delete(): boolean {
+    throw new Error('the chains of a dump read through its chain table are read-only');
+  }
+}
+
+/** The dump a chain table describes, each chain's lines read from the file when first used. */
+export function dumpFromChainTable(table: ChainTable, file: string, read: DumpReader): IptablesDump {
+  const tables = new Map<string, IptablesTable>();
+  for (const t of table.tables)
+    tables.set(t.name, { name: t.name, chains: new ChainTableChains(t, file, read) });
+  return { file, tables, ruleCount: table.ruleCount };
 }
 
 /** Split a rule line into tokens, honouring "double quotes" with backslash escapes. */
@@ -571,6 +794,11 @@ function parseIptablesSaveUnguarded(
  */
 export function chainRuleTexts(chain: IptablesChain): string[] {
   return chain instanceof LazyChain ? chain.texts() : chain.rules.map((r) => r.text);
+}
+
+/** The i-th rule of a chain: for a lazily parsed chain, that rule alone is tokenized. */
+export function chainRuleAt(chain: IptablesChain, i: number): IptablesRule {
+  return chain instanceof LazyChain ? chain.ruleAt(i) : chain.rules[i];
 }
 
 /** One `-A CHAIN …` line (as chainRuleTexts gives) parsed as a rule of `table`. */

@@ -1,11 +1,13 @@
 // The demo as `knet snapshot` writes a bundle (one object per line, knet-index.json): every
 // golden command answers byte for byte what it answers on the demo itself (test/golden), with
-// the model read by position instead of whole.
+// the model read by position instead of whole, and the nodes' rule dumps chain by chain through
+// their chain tables.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeChainTable } from '../../src/sources/bundle/dump-index.js';
 import { DEMO_BUNDLE, readBundle } from '../../src/sources/bundle/read.js';
 import { BundleWriter } from '../../src/sources/bundle/write.js';
 // @ts-expect-error plain ES module shared with update.mjs
@@ -27,6 +29,10 @@ beforeAll(async () => {
   await w.writeObjects([...bundle.raws]);
   cpSync(path.join(DEMO_BUNDLE, 'nodes'), path.join(dir, 'nodes'), { recursive: true });
   cpSync(path.join(DEMO_BUNDLE, 'meta.json'), path.join(dir, 'meta.json'));
+  for (const node of readdirSync(path.join(dir, 'nodes'))) {
+    const dump = path.join(dir, 'nodes', node, 'iptables-save.txt');
+    if (existsSync(dump)) writeChainTable(dump);
+  }
 });
 
 afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
@@ -34,6 +40,14 @@ afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
 describe('the demo, indexed', () => {
   it('has its index', () => {
     expect(existsSync(path.join(dir, 'knet-index.json'))).toBe(true);
+  });
+
+  it('has a chain table for each node dump', () => {
+    const nodes = readdirSync(path.join(dir, 'nodes'));
+    const dumps = nodes.filter((n) => existsSync(path.join(dir, 'nodes', n, 'iptables-save.txt')));
+    expect(dumps.length).toBeGreaterThan(0);
+    for (const n of dumps)
+      expect(existsSync(path.join(dir, 'nodes', n, 'iptables-save.knet-index.bin')), n).toBe(true);
   });
 
   for (const c of (goldenCases() as Case[]).filter((x) => x.args[0] !== 'diff')) {

@@ -43,7 +43,14 @@ export function bundleFingerprint(dir) {
   const walk = (rel) => {
     for (const name of readdirSync(path.join(dir, rel)).sort()) {
       const r = path.join(rel, name);
-      if (name === 'bench.json' || name === 'knet-index.json' || name.startsWith('.knet')) continue;
+      // Indexes are derived from the files (and used when present: the outputs say they change nothing).
+      if (
+        name === 'bench.json' ||
+        name === 'knet-index.json' ||
+        name.endsWith('.knet-index.bin') ||
+        name.startsWith('.knet')
+      )
+        continue;
       if (statSync(path.join(dir, r)).isDirectory()) walk(r);
       else
         h.update(r)

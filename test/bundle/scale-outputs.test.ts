@@ -30,6 +30,14 @@ describe('outputs on a generated 500-node bundle', () => {
     expect(readdirSync(DIR)).toContain('cluster.json');
   });
 
+  it('has chain tables for the kube-proxy dumps (bench/generate.js writes them as knet snapshot does)', () => {
+    const nodes = readdirSync(path.join(DIR, 'nodes'));
+    const dumps = nodes.filter((n) => existsSync(path.join(DIR, 'nodes', n, 'iptables-save.txt')));
+    expect(dumps.length).toBeGreaterThan(0);
+    for (const n of dumps)
+      expect(existsSync(path.join(DIR, 'nodes', n, 'iptables-save.knet-index.bin')), n).toBe(true);
+  });
+
   it('reads by position: a trace reads its namespaces, not the 15,000 pods', () => {
     const r = spawnSync(
       process.execPath,

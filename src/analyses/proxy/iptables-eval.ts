@@ -3,6 +3,7 @@
 // DNAT, MASQUERADE. `-m statistic --mode random` rules fork the packet into weighted
 // branches, which is how a KUBE-SVC chain becomes per-endpoint probabilities.
 import { compareIPs, inCIDR, ipOrNull, isCanonicalIPv4 } from '../../core/ip.js';
+import { chainRuleAt, chainRuleTexts } from '../../model/rule-lines.js';
 import type {
   IptablesChain,
   IptablesDump,
@@ -351,11 +352,28 @@ export function packetKeys(dst: string, proto: string, dport: number): [string, 
   return [`${canonicalHost(dst)}|${proto}|${dport}`, `*|${proto}|${dport}`];
 }
 
+/**
+ * kube-proxy's KUBE-SERVICES line (iptables ≥ 1.8), keyed by its text: `-m comment --comment
+ * "…" -m tcp -p tcp -d IP --dport N -j TARGET`. Every line of exactly this shape tokenizes
+ * without error to a rule whose ruleKey is "IP|proto|N" (the port sits in the match that
+ * `-p` opens; a canonical IPv4 is its own canonical host): a 13,000-line chain is then indexed
+ * with no rule tokenized but those of other shapes, which are tokenized as before (a malformed
+ * one still throws its file and line).
+ */
+const KUBE_SERVICE_LINE =
+  /^-A \S+ -m comment --comment "[^"\\]*" -m (?:tcp|udp|sctp) -p (tcp|udp|sctp) -d ([0-9.]+)(?:\/32)? --dport ([0-9]+) -j [A-Za-z0-9_-]+$/;
+
+export function textKey(text: string): string | undefined {
+  const m = KUBE_SERVICE_LINE.exec(text);
+  if (!m || !isCanonicalIPv4(m[2])) return undefined;
+  return `${m[2]}|${protoNumber(m[1])}|${m[3]}`;
+}
+
 function buildChainIndex(chain: IptablesChain): ChainIndex {
   const keyed = new Map<string, number[]>();
   const generic: number[] = [];
-  chain.rules.forEach((r, i) => {
-    const k = ruleKey(r);
+  chainRuleTexts(chain).forEach((text, i) => {
+    const k = textKey(text) ?? ruleKey(chainRuleAt(chain, i));
     if (k === undefined) {
       generic.push(i);
       return;
@@ -369,7 +387,7 @@ function buildChainIndex(chain: IptablesChain): ChainIndex {
 
 /** The rules of `chain` that could match (dst, proto, dport), in chain order. */
 export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRule[] {
-  if (chain.rules.length < INDEX_THRESHOLD) return chain.rules;
+  if (chainRuleTexts(chain).length < INDEX_THRESHOLD) return chain.rules;
   let idx = chainIndexes.get(chain);
   if (!idx) {
     idx = buildChainIndex(chain);
@@ -379,7 +397,7 @@ export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRul
   const lists = [idx.keyed.get(exact) ?? [], idx.keyed.get(any) ?? [], idx.generic].filter(
     (l) => l.length > 0,
   );
-  if (lists.length === 1) return lists[0].map((i) => chain.rules[i]);
+  if (lists.length === 1) return lists[0].map((i) => chainRuleAt(chain, i));
   const merged: number[] = [];
   const pos = lists.map(() => 0);
   for (;;) {
@@ -390,7 +408,7 @@ export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRul
     if (best < 0) break;
     merged.push(lists[best][pos[best]++]);
   }
-  return merged.map((i) => chain.rules[i]);
+  return merged.map((i) => chainRuleAt(chain, i));
 }
 
 // ---- walking ----

@@ -5,6 +5,7 @@
 import { ipFamily, isCanonicalIPv4, isIP, normalizeIP } from '../../core/ip.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { type NodeState, nodeState } from '../../model/node-state.js';
+import { chainRuleTexts } from '../../model/rule-lines.js';
 import type { IptablesDump } from '../../parsers/iptables-save.js';
 import type { IpvsDump, IpvsVirtualServer } from '../../parsers/ipvsadm.js';
 import type { NftRuleset } from '../../parsers/nft.js';
@@ -166,7 +167,8 @@ function hasChainWithRules(
 ): boolean {
   const t = dump?.tables.get(table);
   if (!t) return false;
-  for (const c of t.chains.values()) if (pred(c.name) && c.rules.length > 0) return true;
+  // Counted by their lines: whether rules exist needs none tokenized (KUBE-SERVICES is 13,000).
+  for (const c of t.chains.values()) if (pred(c.name) && chainRuleTexts(c).length > 0) return true;
   return false;
 }
 

@@ -21,6 +21,8 @@ import { flattenObjects } from '../../model/build.js';
 import type { ObjectSource } from '../../model/lazy-cluster.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { chainTableName } from '../../parsers/iptables-save.js';
+import { INDEXED_DUMPS, readIndexedDump } from './dump-index.js';
 import { INDEX_FILE, readBundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
 
@@ -119,6 +121,20 @@ function directoryTree(root: string, shown: string): FileTree {
     },
     display: (rel) => path.join(shown, rel),
   };
+}
+
+/** A regular file (not a link, in no linked folder) of the bundle, within the size limit. */
+function plainFile(p: string, root: string): boolean {
+  try {
+    const st = lstatSync(p);
+    return (
+      st.isFile() &&
+      st.size <= MAX_FILE_BYTES &&
+      realpathSync(p).startsWith(`${realpathSync(root)}${path.sep}`)
+    );
+  } catch {
+    return false;
+  }
 }
 
 function isLink(p: string): boolean {
@@ -410,6 +426,22 @@ export async function readBundle(location: string): Promise<Bundle> {
     },
     list: (node, dir) => tree.list(`nodes/${node}/${dir}`),
     describe: (node, rel) => tree.display(`nodes/${node}/${rel}`),
+    // By byte range only from a directory of its own, as the objects.
+    ...(stat.isDirectory() && meta.base === undefined && process.env.KNET_BUNDLE_INDEX !== 'off'
+      ? {
+          indexedDump: (node: string, rel: string) => {
+            const file = path.join(root, 'nodes', node, rel);
+            // A link, or a file over the limit, is read whole: the tree's checks then refuse it.
+            if (
+              !INDEXED_DUMPS.includes(rel) ||
+              !plainFile(file, root) ||
+              !plainFile(chainTableName(file), root)
+            )
+              return undefined;
+            return readIndexedDump(file, tree.display(`nodes/${node}/${rel}`));
+          },
+        }
+      : {}),
   };
   // Read by position only from a directory of its own (a tar is in memory anyway; a derived
   // bundle's files come from two places).

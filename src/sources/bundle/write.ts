@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { INDEXED_DUMPS, writeChainTable } from './dump-index.js';
 import { INDEX_FILE, IndexBuilder } from './index.js';
 
 /** The files of nodes/NODE/ (snapshot.md), and of nodes/NODE/pods/NS_NAME/. */
@@ -182,6 +183,7 @@ export class BundleWriter {
       mkdirSync(path.dirname(dest), { recursive: true });
       writeFileSync(dest, text);
       this.bytes += Buffer.byteLength(text);
+      if (INDEXED_DUMPS.includes(rel)) writeChainTable(dest, text);
     }
     this.nodesWritten.add(node);
   }
