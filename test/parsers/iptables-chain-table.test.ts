@@ -8,7 +8,6 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParseError, UserError } from '../../src/core/errors.js';
 import {
-  chainRuleTexts,
   chainTableOf,
   dumpFromChainTable,
   type IptablesDump,
@@ -16,23 +15,10 @@ import {
 } from '../../src/parsers/iptables-save.js';
 import { readIndexedDump, writeChainTable } from '../../src/sources/bundle/dump-index.js';
 import { BundleWriter } from '../../src/sources/bundle/write.js';
+import { allRules, DEMO_IPTABLES as DEMO } from '../support/iptables-dump.js';
 
-const DEMO = readFileSync('examples/demo/nodes/demo-worker/iptables-save.txt', 'utf8');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-chain-table-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function allRules(dump: IptablesDump) {
-  return [...dump.tables.values()].map((t) => ({
-    name: t.name,
-    chains: [...t.chains.values()].map((c) => ({
-      name: c.name,
-      policy: c.policy,
-      line: c.line,
-      texts: chainRuleTexts(c),
-      rules: c.rules,
-    })),
-  }));
-}
 
 /** The dump of `text` read through its chain table (from a string: byte = char for ASCII). */
 function viaTable(text: string): IptablesDump {

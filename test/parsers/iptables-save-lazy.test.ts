@@ -1,26 +1,7 @@
-// The lazy iptables-save reader (a node's dump, read chain by chain) gives what the eager one
-// gives, rule for rule, on plain kube-proxy text and on the shapes that leave its fast path
-// (CRLF, counters, -I, interleaved chains, tabs, undeclared chains); a bad rule is reported
-// with its file and line when its chain is read.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../src/core/errors.js';
-import { chainRuleTexts, type IptablesDump, parseIptablesSave } from '../../src/parsers/iptables-save.js';
-
-const DEMO = readFileSync('examples/demo/nodes/demo-worker/iptables-save.txt', 'utf8');
-
-function allRules(dump: IptablesDump) {
-  return [...dump.tables.values()].map((t) => ({
-    name: t.name,
-    chains: [...t.chains.values()].map((c) => ({
-      name: c.name,
-      policy: c.policy,
-      line: c.line,
-      texts: chainRuleTexts(c),
-      rules: c.rules,
-    })),
-  }));
-}
+import { parseIptablesSave } from '../../src/parsers/iptables-save.js';
+import { allRules, DEMO_IPTABLES as DEMO } from '../support/iptables-dump.js';
 
 function same(text: string) {
   const eager = parseIptablesSave(text, 'f.txt');
