@@ -4,6 +4,7 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { ParseError, UserError } from '../core/errors.js';
 import { closeNames } from '../core/similar-names.js';
+import { hasError } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
@@ -128,7 +129,7 @@ export const ANSWERED: Answer = { verdicts: [] };
 
 /** The exit code of an answer: 0 nothing broken, 1 a breakage, 2 could not be decided. */
 export function exitCodeOf(answer: Answer): 0 | 1 | 2 {
-  if ('findings' in answer) return answer.findings.some((f) => f.severity === 'error') ? 1 : 0;
+  if ('findings' in answer) return hasError(answer.findings) ? 1 : 0;
   if (answer.verdicts.some((v) => v.unknown !== undefined)) return 2;
   return answer.verdicts.some((v) => v.broken) ? 1 : 0;
 }

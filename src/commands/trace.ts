@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { type Answer, clusterFlags, KnetCommand, type Verdict } from '../cli/base.js';
 import type { LiveResult } from '../cli/live.js';
 import { collectFlags, probeFlags, saveFlag } from '../cli/live-flags.js';
+import { hasError } from '../findings/catalog.js';
 import { EDGE_KINDS, PATH_KINDS } from '../sources/kinds.js';
 
 export default class Trace extends KnetCommand {
@@ -143,8 +144,7 @@ function traceVerdict(result: LiveResult): Verdict {
   const { observed, agreement } = result;
   if (result.verdict === 'reachable')
     return { broken: agreement?.agrees === false && !!observed && observed.succeeded < observed.attempts };
-  if (result.verdict !== 'unknown' || result.findings.some((f) => f.severity === 'error'))
-    return { broken: true };
+  if (result.verdict !== 'unknown' || hasError(result.findings)) return { broken: true };
   const missing = [
     ...new Set(result.findings.filter((f) => f.code === 'NO_NODE_DATA').flatMap((f) => f.objects)),
   ];
