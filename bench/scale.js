@@ -83,7 +83,9 @@ function ensureBundle(size, regenerate) {
       info.size.pods === size.pods &&
       info.size.services === size.services;
     // A bundle from before knet-index.json is generated again (it is what knet snapshot writes).
-    if (!same || !existsSync(path.join(dir, 'knet-index.json'))) info = undefined;
+    // So is one from before the kube-proxy dumps' chain tables (iptables-save.knet-index.bin).
+    const chainTable = path.join(dir, 'nodes', 'node-0001', 'iptables-save.knet-index.bin');
+    if (!same || !existsSync(path.join(dir, 'knet-index.json')) || !existsSync(chainTable)) info = undefined;
   }
   if (!info) {
     process.stderr.write(`generating ${size.label} into ${path.relative(root, dir)} …\n`);
