@@ -86,6 +86,8 @@ function ensureBundle(size, regenerate) {
     // So is one from before the kube-proxy dumps' chain tables (iptables-save.knet-index.bin).
     const chainTable = path.join(dir, 'nodes', 'node-0001', 'iptables-save.knet-index.bin');
     if (!same || !existsSync(path.join(dir, 'knet-index.json')) || !existsSync(chainTable)) info = undefined;
+    // An index an older knet wrote (another version) would be ignored: written again, alone.
+    else if (!currentIndex(dir)) rewriteIndex(dir);
   }
   if (!info) {
     process.stderr.write(`generating ${size.label} into ${path.relative(root, dir)} …\n`);
@@ -111,6 +113,30 @@ function ensureBundle(size, regenerate) {
     info = JSON.parse(readFileSync(infoFile, 'utf8'));
   }
   return { dir, info };
+}
+
+/** The bundle's object files in the order a reader takes them (read.ts). */
+const objectFiles = (dir) => [
+  'cluster.json',
+  ...readdirSync(path.join(dir, 'cluster'))
+    .filter((f) => /\.(json|ya?ml)$/i.test(f))
+    .sort()
+    .map((f) => `cluster/${f}`),
+];
+
+const INDEX_MODULE = path.join(root, 'dist', 'sources', 'bundle', 'index.js');
+
+/** Whether the bundle's knet-index.json is one this build reads (the same version, its files). */
+function currentIndex(dir) {
+  const script = `import(${JSON.stringify(pathToFileURL(INDEX_MODULE).href)}).then((m) => process.exit(m.readBundleIndex(${JSON.stringify(dir)}, ${JSON.stringify(objectFiles(dir))}) ? 0 : 1))`;
+  return spawnSync(process.execPath, ['-e', script], { stdio: 'inherit' }).status === 0;
+}
+
+function rewriteIndex(dir) {
+  process.stderr.write(`writing ${path.relative(root, dir)}/knet-index.json again (another version) …\n`);
+  const script = `import(${JSON.stringify(pathToFileURL(INDEX_MODULE).href)}).then((m) => process.exit(m.writeBundleIndex(${JSON.stringify(dir)}, ${JSON.stringify(objectFiles(dir))}) ? 0 : 1))`;
+  if (spawnSync(process.execPath, ['-e', script], { stdio: 'inherit' }).status !== 0)
+    throw new Error(`${dir}: knet-index.json could not be written`);
 }
 
 const hasGnuTime = (() => {

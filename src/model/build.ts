@@ -58,7 +58,6 @@ function genericObject(raw: Raw): GenericObject {
   };
 }
 
-/** Sorts raw objects into the typed collections. Unknown kinds are kept as generic objects. */
 /**
  * Sorts raw objects into the typed collections. Unknown kinds are kept as generic objects. An
  * object that cannot be read (a value of the wrong type where one is needed) is skipped, and
@@ -77,11 +76,15 @@ function buildObjectsOf(raws: Iterable<Raw>, warn?: (message: string) => void): 
   const o = emptyObjects();
   const legacyEndpoints: Raw[] = [];
   for (const raw of raws) {
+    let filed: NormalizedObject | undefined;
     try {
-      addObject(o, legacyEndpoints, raw);
+      filed = fileObject(raw);
     } catch (err) {
       warn?.(skipped(raw, err));
     }
+    if (!filed) continue;
+    if ('legacy' in filed) legacyEndpoints.push(filed.legacy);
+    else (o[filed.key] as unknown[]).push(filed.value);
   }
   // Legacy Endpoints count only for services that have no EndpointSlice at all.
   const sliced = new Set(o.endpointSlices.map((s) => `${s.namespace}/${s.serviceName}`));
@@ -96,94 +99,81 @@ function buildObjectsOf(raws: Iterable<Raw>, warn?: (message: string) => void): 
   return o;
 }
 
-function addObject(o: ClusterObjects, legacyEndpoints: Raw[], raw: Raw): void {
-  switch (raw.kind) {
-    case 'Namespace':
-      o.namespaces.push(normalizeNamespace(raw));
-      break;
-    case 'Node':
-      o.nodes.push(normalizeNode(raw));
-      break;
-    case 'Pod':
-      o.pods.push(normalizePod(raw));
-      break;
-    case 'Service':
-      o.services.push(normalizeService(raw));
-      break;
-    case 'EndpointSlice':
-      o.endpointSlices.push(normalizeEndpointSlice(raw));
-      break;
-    case 'Endpoints':
-      legacyEndpoints.push(raw);
-      break;
-    case 'NetworkPolicy':
-      // Only networking.k8s.io: Calico's and others' NetworkPolicy kinds mean something else.
-      if (!raw.apiVersion || String(raw.apiVersion).startsWith('networking.k8s.io/')) {
-        o.networkPolicies.push(normalizeNetworkPolicy(raw));
-      } else {
-        o.others.push(genericObject(raw));
-      }
-      break;
-    case 'Ingress':
-      o.ingresses.push(normalizeIngress(raw));
-      break;
-    case 'IngressClass':
-      o.ingressClasses.push(normalizeIngressClass(raw));
-      break;
-    case 'DaemonSet':
-      o.daemonSets.push(normalizeDaemonSet(raw));
-      break;
-    case 'ConfigMap':
-      o.configMaps.push(normalizeConfigMap(raw));
-      break;
-    default:
-      if (raw.metadata?.name && !addGatewayApi(o, raw)) o.others.push(genericObject(raw));
-  }
-}
-
-/** The Gateway API kinds knet models; false for any other object. */
-function addGatewayApi(o: ClusterObjects, raw: Raw): boolean {
-  if (!isGatewayApi(raw)) return false;
-  switch (raw.kind) {
-    case 'Gateway':
-      o.gateways.push(normalizeGateway(raw));
-      return true;
-    case 'GatewayClass':
-      o.gatewayClasses.push(normalizeGatewayClass(raw));
-      return true;
-    case 'HTTPRoute':
-      o.httpRoutes.push(normalizeHTTPRoute(raw));
-      return true;
-    case 'ReferenceGrant':
-      o.referenceGrants.push(normalizeReferenceGrant(raw));
-      return true;
-    default:
-      return false;
-  }
-}
-
 /**
- * One object as buildObjects files it, for a model read piece by piece (lazy-cluster.ts): the
- * collection and the normalised object, `legacy` for an Endpoints object (converted once the
- * EndpointSlices of its namespace are known), undefined when skipped (`warn` says why).
+ * One object as buildObjects files it, for a model read piece by piece (lazy-cluster.ts) too:
+ * the collection and the normalised object, `legacy` for an Endpoints object (converted once
+ * the EndpointSlices of its namespace are known), undefined when skipped (`warn` says why).
  */
 export type NormalizedObject =
   | { key: keyof ClusterObjects; value: ClusterObjects[keyof ClusterObjects][number] }
   | { legacy: Raw };
 
+const filed = <K extends keyof ClusterObjects>(
+  key: K,
+  value: ClusterObjects[K][number],
+): NormalizedObject => ({
+  key,
+  value,
+});
+
+/** The collection an object goes to and its normalised form; undefined for none. Throws when unreadable. */
+function fileObject(raw: Raw): NormalizedObject | undefined {
+  switch (raw.kind) {
+    case 'Namespace':
+      return filed('namespaces', normalizeNamespace(raw));
+    case 'Node':
+      return filed('nodes', normalizeNode(raw));
+    case 'Pod':
+      return filed('pods', normalizePod(raw));
+    case 'Service':
+      return filed('services', normalizeService(raw));
+    case 'EndpointSlice':
+      return filed('endpointSlices', normalizeEndpointSlice(raw));
+    case 'Endpoints':
+      return { legacy: raw };
+    case 'NetworkPolicy':
+      // Only networking.k8s.io: Calico's and others' NetworkPolicy kinds mean something else.
+      if (!raw.apiVersion || String(raw.apiVersion).startsWith('networking.k8s.io/'))
+        return filed('networkPolicies', normalizeNetworkPolicy(raw));
+      return filed('others', genericObject(raw));
+    case 'Ingress':
+      return filed('ingresses', normalizeIngress(raw));
+    case 'IngressClass':
+      return filed('ingressClasses', normalizeIngressClass(raw));
+    case 'DaemonSet':
+      return filed('daemonSets', normalizeDaemonSet(raw));
+    case 'ConfigMap':
+      return filed('configMaps', normalizeConfigMap(raw));
+    default:
+      if (!raw.metadata?.name) return undefined;
+      return gatewayApiObject(raw) ?? filed('others', genericObject(raw));
+  }
+}
+
+/** The Gateway API kinds knet models; undefined for any other object. */
+function gatewayApiObject(raw: Raw): NormalizedObject | undefined {
+  if (!isGatewayApi(raw)) return undefined;
+  switch (raw.kind) {
+    case 'Gateway':
+      return filed('gateways', normalizeGateway(raw));
+    case 'GatewayClass':
+      return filed('gatewayClasses', normalizeGatewayClass(raw));
+    case 'HTTPRoute':
+      return filed('httpRoutes', normalizeHTTPRoute(raw));
+    case 'ReferenceGrant':
+      return filed('referenceGrants', normalizeReferenceGrant(raw));
+    default:
+      return undefined;
+  }
+}
+
 export function normalizeObject(raw: Raw, warn?: (message: string) => void): NormalizedObject | undefined {
-  const o = emptyObjects();
-  const legacy: Raw[] = [];
   try {
-    withNormalizeWarnings(warn, () => addObject(o, legacy, raw));
+    return withNormalizeWarnings(warn, () => fileObject(raw));
   } catch (err) {
     warn?.(skipped(raw, err));
     return undefined;
   }
-  if (legacy.length > 0) return { legacy: legacy[0] };
-  for (const key of Object.keys(o) as (keyof ClusterObjects)[])
-    if (o[key].length > 0) return { key, value: o[key][0] };
-  return undefined;
 }
 
 export function buildModel(

@@ -18,6 +18,11 @@ export interface ObjectSource {
   namespaces(): string[];
   /** The ordinals of the objects of `kind`, ascending; only those in `namespace` when given. */
   ordinals(kind: string, namespace?: string): number[];
+  /**
+   * The objects of `kind` in `namespace` that may be named `name` (those whose name the source
+   * does not know too): candidates, ascending.
+   */
+  named?(kind: string, namespace: string, name: string): number[];
   /** Pods whose spec.nodeName is `node` (ascending ordinals). */
   podsOnNode(node: string): number[];
   /** Pods that list `ip` (canonical text) among their status IPs: candidates, ascending. */
@@ -297,12 +302,38 @@ export class LazyClusterModel extends ClusterModel {
     return this.firstNode(this.source.nodesWithPodCIDR(ip), test);
   }
 
+  /**
+   * The last object of a name in a namespace: through the source's names while the namespace's
+   * list is not read (a trace's ends: one pod, not the 1,300 of its namespace), else its map.
+   */
+  private byNameIn<T extends { namespace: string; name: string }>(
+    key: keyof ClusterObjects,
+    kind: string,
+    namespace: string,
+    name: string,
+    list: () => readonly T[],
+  ): T | undefined {
+    if (
+      this.source.named &&
+      !this.collections.has(key) &&
+      !this.byNamespace.has(`${key}\u0000${namespace}`)
+    ) {
+      const candidates = namespacesOf(namespace).flatMap((ns) => this.source.named!(kind, ns, name));
+      const found = this.valuesAt<T>(
+        key,
+        candidates.sort((a, b) => a - b),
+      ).filter((o) => o.namespace === namespace && o.name === name);
+      return found[found.length - 1];
+    }
+    return this.named(`${key}\u0000${namespace}`, list(), name);
+  }
+
   override pod(namespace: string, name: string): Pod | undefined {
-    return this.named(`pods\u0000${namespace}`, this.podsInNamespace(namespace), name);
+    return this.byNameIn('pods', 'Pod', namespace, name, () => this.podsInNamespace(namespace));
   }
 
   override service(namespace: string, name: string): Service | undefined {
-    return this.named(`services\u0000${namespace}`, this.servicesInNamespace(namespace), name);
+    return this.byNameIn('services', 'Service', namespace, name, () => this.servicesInNamespace(namespace));
   }
 
   override podsInNamespace(namespace: string): readonly Pod[] {

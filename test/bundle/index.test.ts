@@ -74,6 +74,49 @@ describe('a model read by position', () => {
     expect(lazy.pod(pod.namespace, pod.name)).toBe(lazy.pods[0]);
   });
 
+  it('finds a pod or service by name without reading its namespace, as the whole model does', async () => {
+    const bundle = await readBundle(dir);
+    const whole = buildModel(bundle.raws, bundle.nodeFiles);
+    let read = 0;
+    const source = bundle.indexed!;
+    const counting = {
+      ...source,
+      read: (o: readonly number[], each: Parameters<typeof source.read>[1]) => {
+        read += o.length;
+        source.read(o, each);
+      },
+    };
+    const lazy = new LazyClusterModel(counting, bundle.nodeFiles);
+    for (const p of whole.pods) expect(lazy.pod(p.namespace, p.name)).toEqual(p);
+    for (const s of whole.services) expect(lazy.service(s.namespace, s.name)).toEqual(s);
+    // One object per name (the demo has no hash collision), not the namespaces' lists.
+    expect(read).toBe(whole.pods.length + whole.services.length);
+    expect(lazy.pod('shop', 'no-such-pod')).toBeUndefined();
+    expect(lazy.service('no-such-namespace', 'frontend')).toBeUndefined();
+    // Found by name first, then in the namespace's list: the same object.
+    const pod = whole.pods[0];
+    expect(lazy.podsInNamespace(pod.namespace)).toContain(lazy.pod(pod.namespace, pod.name));
+  });
+
+  it('finds the last of two objects of one name, and one whose name it could not hash', async () => {
+    const d = path.join(tmp, 'twice');
+    const demo = [...(await readBundle('demo')).raws];
+    const pod = demo.find((r) => r.kind === 'Pod');
+    const twin = { ...pod, spec: { ...pod.spec, nodeName: 'twin-node' } };
+    // A name that is not a string: the index keeps no hash, the model reads the object.
+    const odd = { ...pod, metadata: { ...pod.metadata, name: 42 } };
+    const w = BundleWriter.open(d, { chunkBytes: 20_000 });
+    await w.writeObjects([...demo, twin, odd]);
+    const bundle = await readBundle(d);
+    const whole = buildModel(bundle.raws, bundle.nodeFiles);
+    const ns = pod.metadata.namespace;
+    const lazy = () => new LazyClusterModel(bundle.indexed!, bundle.nodeFiles);
+    expect(lazy().pod(ns, pod.metadata.name)?.nodeName).toBe('twin-node');
+    expect(lazy().pod(ns, pod.metadata.name)).toEqual(whole.pod(ns, pod.metadata.name));
+    expect(lazy().pod(ns, '42')).toEqual(whole.pod(ns, '42'));
+    expect(whole.pod(ns, '42')).toBeDefined();
+  });
+
   it('is not used when a file changed size since it was indexed (the bundle is read whole)', async () => {
     const d = await indexedDemo('grown');
     appendFileSync(path.join(d, 'cluster.json'), '\n');
@@ -107,5 +150,18 @@ describe('a model read by position', () => {
       ),
     ).toBeDefined();
     expect(readBundleIndex(d, ['cluster.json'])).toBeUndefined();
+  });
+
+  it('is ignored when written by an older knet (version 3: plain columns)', async () => {
+    const d = await indexedDemo('old');
+    const file = path.join(d, INDEX_FILE);
+    const index = JSON.parse(readFileSync(file, 'utf8'));
+    const files = index.files.map((f: { rel: string }) => f.rel);
+    expect(readBundleIndex(d, files)).toBeDefined();
+    writeFileSync(file, JSON.stringify({ ...index, version: 3 }));
+    expect(readBundleIndex(d, files)).toBeUndefined();
+    // A column whose length does not agree with the runs: not used either.
+    writeFileSync(file, JSON.stringify({ ...index, podNode: '' }));
+    expect(readBundleIndex(d, files)).toBeUndefined();
   });
 });

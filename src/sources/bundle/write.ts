@@ -21,7 +21,7 @@ import { UserError } from '../../core/errors.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
 import { INDEXED_DUMPS, writeChainTable } from './dump-index.js';
-import { INDEX_FILE, IndexBuilder } from './index.js';
+import { INDEX_FILE, IndexBuilder, indexText } from './index.js';
 
 /** The files of nodes/NODE/ (snapshot.md), and of nodes/NODE/pods/NS_NAME/. */
 export const NODE_FILE_NAMES = [
@@ -171,7 +171,7 @@ export class BundleWriter {
     }
     await close();
     const done = index.finish();
-    if (done) writeFileSync(path.join(this.dir, INDEX_FILE), JSON.stringify(done));
+    if (done) writeFileSync(path.join(this.dir, INDEX_FILE), indexText(done));
   }
 
   /** Writes one node's files (paths relative to nodes/NODE/). */
