@@ -56,17 +56,11 @@ export function normalizeIP(text: string): string {
 }
 
 export function isCIDR(text: string): boolean {
-  if (typeof text === 'string' && text.includes('/') && !text.includes(':')) {
-    // IPv4 only: spare the failed IPv6 attempt (and its exception).
-    try {
-      ipaddr.IPv4.parseCIDR(text);
-      return true;
-    } catch {
-      return false;
-    }
-  }
+  // parseCIDR also takes a bare address (a host route); a CIDR has a prefix length. Going
+  // through its cache means a route table's thousands of destinations are parsed once.
+  if (typeof text !== 'string' || !text.includes('/')) return false;
   try {
-    ipaddr.parseCIDR(text);
+    parseCIDR(text);
     return true;
   } catch {
     return false;
@@ -97,6 +91,11 @@ function parseCIDRUncached(text: string): CIDR {
   }
   // Without a colon it can only be IPv4: ipaddr.parseCIDR would first fail (and throw) as IPv6.
   if (!text.includes(':')) {
+    // A canonical dotted quad and a plain prefix length (every pod CIDR route at scale).
+    const slash = text.indexOf('/');
+    const bits = text.slice(slash + 1);
+    if (/^(?:[0-9]|[12][0-9]|3[0-2])$/.test(bits) && CANONICAL_IPV4.test(text.slice(0, slash)))
+      return [parseIP(text.slice(0, slash)), Number(bits)];
     try {
       return ipaddr.IPv4.parseCIDR(text);
     } catch (e) {

@@ -13,16 +13,6 @@ export function isBlockingRoute(route: Pick<IpRoute, 'type'>): boolean {
 }
 const LOCAL_TABLES = new Set(['local', '255']);
 
-function routeCIDR(route: IpRoute, family: 4 | 6): string | undefined {
-  if (route.dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
-  try {
-    const [addr] = parseCIDR(route.dst);
-    return ipFamily(addr.toString()) === family ? route.dst : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * A route's destination, parsed once per routes list (a node can have thousands): `default`
  * (either family, 0 bits), an address range of one family, or nothing usable.
@@ -36,10 +26,12 @@ function compile(routes: readonly IpRoute[]): CompiledRoute[] {
   if (!compiled) {
     compiled = routes.map((r): CompiledRoute => {
       if (r.dst === 'default') return { isDefault: true };
-      for (const family of [4, 6] as const) {
-        if (routeCIDR(r, family)) return { isDefault: false, family, range: parseCIDR(r.dst) };
+      try {
+        const range = parseCIDR(r.dst);
+        return { isDefault: false, family: range[0].kind() === 'ipv4' ? 4 : 6, range };
+      } catch {
+        return { isDefault: false };
       }
-      return { isDefault: false };
     });
     compiledRoutes.set(routes, compiled);
   }
