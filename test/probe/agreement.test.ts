@@ -96,6 +96,32 @@ describe('agreement', () => {
     expect(agreement(half, observe({ connected: 5, refused: 5 })).agrees).toBe(false);
   });
 
+  it('partial only through an MTU mismatch: small packets cannot show it', () => {
+    const mtu = path('reachable', 1, [hop('container'), { ...hop('overlay'), findings: ['MTU_MISMATCH'] }]);
+    expect(agreement(trace('partial', [mtu]), observe({ connected: 10 }))).toEqual({
+      agrees: null,
+      predicted: 'partial',
+      reason:
+        'the probe sends small packets only, which pass an MTU mismatch (MTU_MISMATCH: full-size packets are dropped); all 10 attempts connected, as small packets should',
+    });
+    // Small packets are predicted to pass: a failing one is a disagreement.
+    expect(agreement(trace('partial', [mtu]), observe({ connected: 7, timeout: 3 }))).toEqual({
+      agrees: false,
+      predicted: 'partial',
+      reason:
+        'predicted partial for full-size packets only (MTU_MISMATCH), small ones pass; but 3 of 10 attempts failed (7 connected, 3 timeout)',
+    });
+    // A path broken for every packet besides: the shares are compared as for any partial.
+    const both = trace('partial', [
+      { ...mtu, probability: 0.5 },
+      { ...dropped, probability: 0.5 },
+    ]);
+    expect(agreement(both, observe({ connected: 5, timeout: 5 }))).toMatchObject({
+      agrees: true,
+      predictedShare: 0.5,
+    });
+  });
+
   it('unknown, and nothing sent: nothing to compare', () => {
     expect(agreement(trace('unknown', [ok]), observe({ connected: 3 })).agrees).toBeNull();
     const none = agreement(trace('reachable', [ok]), notProbed('UDP', 'UDP port 5000 is not DNS'));

@@ -4,7 +4,10 @@
 //   reachable    agrees when every attempt connected;
 //   partial      agrees when the observed share of connections is within the tolerance of the
 //                predicted share (three binomial standard deviations for the attempts made,
-//                at least ±0.10), and the failures fail the way a broken path fails;
+//                at least ±0.10), and the failures fail the way a broken path fails; when
+//                partial only because of an MTU mismatch (every path works for small packets),
+//                the probe's small packets cannot show the fault: agrees null when they all
+//                connected, false when some failed;
 //   unreachable  agrees when no attempt connected and they failed the way the broken hops fail:
 //                a REJECT (or nothing listening) is refused, a DROP is a timeout; a missing
 //                route may also come back as unreachable (ICMP, or ARP giving up);
@@ -111,6 +114,19 @@ function isReject(hop: Hop): boolean {
   return /\bREJECT\b|\breject\b/.test(`${hop.detail}\n${hop.evidence ?? ''}`);
 }
 
+/**
+ * Every path works but one of them holds an MTU mismatch (the trace's verdict is then partial):
+ * small packets pass and full-size ones are dropped. A connect or a DNS query sends small
+ * packets only, so it cannot see the fault.
+ */
+function onlyMtuBroken(paths: readonly TracePath[]): boolean {
+  return (
+    paths.length > 0 &&
+    paths.every((p) => p.verdict === 'reachable') &&
+    paths.some((p) => p.hops.some((h) => h.findings?.includes('MTU_MISMATCH')))
+  );
+}
+
 const outcomesText = (o: Observed) =>
   Object.entries(o.outcomes)
     .map(([k, n]) => `${n} ${k}`)
@@ -136,6 +152,19 @@ export function agreement(result: Pick<TraceResult, 'verdict' | 'paths'>, observ
       agrees: null,
       reason: `knet could not decide the path; the attempts: ${outcomesText(observed)}`,
     };
+  if (predicted === 'partial' && onlyMtuBroken(result.paths)) {
+    if (ok === n)
+      return {
+        ...base,
+        agrees: null,
+        reason: `the probe sends small packets only, which pass an MTU mismatch (MTU_MISMATCH: full-size packets are dropped); all ${n} attempts connected, as small packets should`,
+      };
+    return {
+      ...base,
+      agrees: false,
+      reason: `predicted partial for full-size packets only (MTU_MISMATCH), small ones pass; but ${n - ok} of ${n} attempts failed (${outcomesText(observed)})`,
+    };
+  }
   if (predicted === 'reachable') {
     if (ok === n)
       return { ...base, agrees: true, reason: `predicted reachable, all ${n} attempts connected` };
