@@ -121,6 +121,14 @@ function runLines(text: string, run: RuleRun, each: (line: string, lineNo: numbe
   }
 }
 
+/**
+ * Chains of a chain table of at most this many lines keep no list of their lines once read: a
+ * drift check reads each of a 190,000-chain dump's chains about once, and reading a short chain
+ * again costs less than keeping them all (a list, a string and a slice a line) until the node
+ * is done.
+ */
+const UNKEPT_LINES = 8;
+
 /** A chain whose rules are tokenized on first access. */
 class LazyChain implements IptablesChain {
   policy?: string;
@@ -167,31 +175,47 @@ class LazyChain implements IptablesChain {
     const pending = this.pending;
     for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
       if ('text' in p) each(p.text, p.at, p.line, p.insert);
-      else if (p.bytes === undefined || typeof this.source === 'string')
+      else if (!this.isTableRun(p))
         runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
-      else {
-        const text = this.source(p.start, p.bytes);
-        // The table was built from another file of the same size: not this chain's lines.
-        if (!text.startsWith(`-A ${this.name} `) || text.split('\n', p.count + 1).length !== p.count)
-          throw new UserError(
-            `${this.file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(this.file)} to read it whole`,
-          );
-        runLines(text, { ...p, start: 0 }, (line, lineNo) => each(line, p.at, lineNo, false));
-      }
+      else this.tableRunLines(p).forEach((line, k) => each(line, p.at, p.line + k, false));
     }
+  }
+  private isTableRun(p: RuleRun): boolean {
+    return p.bytes !== undefined && typeof this.source !== 'string';
+  }
+  /** The lines of a chain table's run (as runLines cuts them), read from the file. */
+  private tableRunLines(p: RuleRun): string[] {
+    const text = (this.source as DumpReader)(p.start, p.bytes as number);
+    const lines = text.split('\n');
+    // The table was built from another file of the same size: not this chain's lines.
+    if (lines.length !== p.count || !text.startsWith(`-A ${this.name} `))
+      throw new UserError(
+        `${this.file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(this.file)} to read it whole`,
+      );
+    for (let k = 0; k < lines.length; k++) {
+      const l = lines[k];
+      if (l.charCodeAt(l.length - 1) === 13) lines[k] = l.slice(0, -1);
+    }
+    return lines;
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
     if (this.parsed) return this.parsed.map((r) => r.text);
-    if (!this.textList) {
-      const out: string[] = [];
+    if (this.textList) return this.textList;
+    const p = this.pending;
+    let out: string[];
+    // One run of a chain table (a kube-proxy chain): its lines as read.
+    if (p !== undefined && !Array.isArray(p) && !('text' in p) && this.isTableRun(p))
+      out = this.tableRunLines(p);
+    else {
+      out = [];
       this.eachPending((text, _at, _line, insert) => {
         if (insert) out.unshift(text);
         else out.push(text);
       });
-      this.textList = out;
     }
-    return this.textList;
+    if (typeof this.source === 'string' || out.length > UNKEPT_LINES) this.textList = out;
+    return out;
   }
   get rules(): IptablesRule[] {
     if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
@@ -325,6 +349,13 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
 }
 
 /**
+ * Chain lookups in a table answered by bisection before its names are put in a Map: a trace
+ * looks up a few dozen chains, a drift check every one (a bisection over 190,000 names
+ * compares ~18 strings; a Map of them costs ~10 MB while the dump is read).
+ */
+const LOOKUPS_BEFORE_MAP = 256;
+
+/**
  * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
  * no object per chain until its chains are read (a trace reads a few dozen).
  */
@@ -356,8 +387,17 @@ class ChainTableChains extends Map<string, IptablesChain> {
     }
     return c;
   }
+  /** Lookups by bisection so far; past LOOKUPS_BEFORE_MAP the names are put in `byName`. */
+  private lookups = 0;
+  private byName?: Map<string, number>;
   private indexOf(name: string): number | undefined {
     const { chains, order } = this.t;
+    if (!this.byName && ++this.lookups > LOOKUPS_BEFORE_MAP) {
+      this.byName = new Map();
+      // The first of a name, as the dump's own Map keeps it (a table's names are distinct).
+      for (let i = chains.length - 1; i >= 0; i--) this.byName.set(chains[i], i);
+    }
+    if (this.byName) return this.byName.get(name);
     let lo = 0;
     let hi = order.length;
     while (lo < hi) {

@@ -8,7 +8,7 @@ import { chainRuleTexts, parseRuleLine } from '../../model/rule-lines.js';
 import type { AddrCriterion, IptablesDump, IptablesRule, MatchOption } from '../../parsers/iptables-save.js';
 import { servicePortChainName, servicePortLocalChainName } from './chain-names.js';
 import { type ServicePortRenderContext, servicePortIptablesRules } from './expected-iptables.js';
-import { ruleKey } from './iptables-eval.js';
+import { ruleKey, textKey } from './iptables-eval.js';
 import type { ProxyServicePort } from './service-ports.js';
 
 const L4 = new Set(['tcp', 'udp', 'sctp']);
@@ -87,6 +87,19 @@ function word(text: string, from: number): string {
   return end < 0 ? text.slice(from) : text.slice(from, end);
 }
 
+/**
+ * The word after the last " -j KUBE-SEP-" of a rule line. A ladder rule ends with it: then it
+ * is the last word (no later match can start in a word without spaces), found without
+ * lastIndexOf's search (200,000 ladder rules a node).
+ */
+function sepTarget(text: string): string | undefined {
+  let s = text.length - 1;
+  while (s >= 0 && text.charCodeAt(s) !== 32) s--;
+  if (s >= 3 && text.startsWith(' -j KUBE-SEP-', s - 3)) return text.slice(s + 1);
+  const j = text.lastIndexOf(' -j KUBE-SEP-');
+  return j < 0 ? undefined : word(text, j + 4);
+}
+
 /** A chain's rule texts by name (undefined when the chain is missing). */
 type ChainTexts = (name: string) => string[] | undefined;
 
@@ -103,9 +116,8 @@ function endpointChainsInDump(textsOf: ChainTexts, sp: ProxyServicePort): Map<st
     servicePortLocalChainName(sp.spn, sp.protocol),
   ]) {
     for (const text of textsOf(ladder) ?? []) {
-      const j = text.lastIndexOf(' -j KUBE-SEP-');
-      if (j < 0) continue;
-      const name = word(text, j + 4);
+      const name = sepTarget(text);
+      if (name === undefined) continue;
       for (const rule of textsOf(name) ?? []) {
         const d = rule.indexOf('--to-destination ');
         if (d >= 0) out.set(word(rule, d + 17), name);
@@ -169,7 +181,8 @@ export function expectedSharedRules(
     table,
     chain: lineChain(line),
     line,
-    key: ruleKey(parseRuleLine(line, table)),
+    // kube-proxy's KUBE-SERVICES lines are keyed by their text, as the evaluator keys them.
+    key: textKey(line) ?? ruleKey(parseRuleLine(line, table)),
   });
   return [
     ...expected.services.map((l) => own('nat', l)),
