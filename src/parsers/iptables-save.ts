@@ -58,6 +58,14 @@ export interface IptablesChain {
 export interface IptablesTable {
   name: string;
   chains: Map<string, IptablesChain>;
+  /**
+   * A chain's rule lines joined by "\n" (chainRuleTexts of the chain, joined), undefined when
+   * the table has no such chain: read from the file each time, no chain object made. Only a
+   * table read through a chain table has it: a drift check compares each of a 190,000-chain
+   * dump's chains with the expected text once, and a chain object and a string a line for each
+   * cost more than the comparison.
+   */
+  chainText?(name: string): string | undefined;
 }
 
 export interface IptablesDump {
@@ -129,6 +137,27 @@ function runLines(text: string, run: RuleRun, each: (line: string, lineNo: numbe
  */
 const UNKEPT_LINES = 8;
 
+/**
+ * A chain table's run of `chain`, its lines joined by "\n" as runLines cuts them (a CR before a
+ * line break dropped), read from the file and checked to be that chain's lines.
+ */
+function tableRunText(read: DumpReader, file: string, chain: string, p: RuleRun): string {
+  const text = read(p.start, p.bytes as number);
+  let breaks = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && breaks < p.count; i = text.indexOf('\n', i + 1)) breaks++;
+  // The table was built from another file of the same size: not this chain's lines.
+  if (breaks !== p.count - 1 || !text.startsWith(`-A ${chain} `))
+    throw new UserError(
+      `${file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(file)} to read it whole`,
+    );
+  return text.includes('\r')
+    ? text
+        .split('\n')
+        .map((l) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l))
+        .join('\n')
+    : text;
+}
+
 /** A chain whose rules are tokenized on first access. */
 class LazyChain implements IptablesChain {
   policy?: string;
@@ -177,7 +206,10 @@ class LazyChain implements IptablesChain {
       if ('text' in p) each(p.text, p.at, p.line, p.insert);
       else if (!this.isTableRun(p))
         runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
-      else this.tableRunLines(p).forEach((line, k) => each(line, p.at, p.line + k, false));
+      else {
+        const lines = this.tableRunLines(p);
+        for (let k = 0; k < lines.length; k++) each(lines[k], p.at, p.line + k, false);
+      }
     }
   }
   private isTableRun(p: RuleRun): boolean {
@@ -185,18 +217,7 @@ class LazyChain implements IptablesChain {
   }
   /** The lines of a chain table's run (as runLines cuts them), read from the file. */
   private tableRunLines(p: RuleRun): string[] {
-    const text = (this.source as DumpReader)(p.start, p.bytes as number);
-    const lines = text.split('\n');
-    // The table was built from another file of the same size: not this chain's lines.
-    if (lines.length !== p.count || !text.startsWith(`-A ${this.name} `))
-      throw new UserError(
-        `${this.file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(this.file)} to read it whole`,
-      );
-    for (let k = 0; k < lines.length; k++) {
-      const l = lines[k];
-      if (l.charCodeAt(l.length - 1) === 13) lines[k] = l.slice(0, -1);
-    }
-    return lines;
+    return tableRunText(this.source as DumpReader, this.file, this.name, p).split('\n');
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
@@ -390,7 +411,15 @@ class ChainTableChains extends Map<string, IptablesChain> {
   /** Lookups by bisection so far; past LOOKUPS_BEFORE_MAP the names are put in `byName`. */
   private lookups = 0;
   private byName?: Map<string, number>;
+  /** The chain found last: kube-proxy declares a service's chains together, in the order its ladders name them. */
+  private last = -1;
   private indexOf(name: string): number | undefined {
+    if (this.t.chains[this.last + 1] === name) return ++this.last;
+    const i = this.lookUp(name);
+    if (i !== undefined) this.last = i;
+    return i;
+  }
+  private lookUp(name: string): number | undefined {
     const { chains, order } = this.t;
     if (!this.byName && ++this.lookups > LOOKUPS_BEFORE_MAP) {
       this.byName = new Map();
@@ -412,6 +441,25 @@ class ChainTableChains extends Map<string, IptablesChain> {
   override get(name: string): IptablesChain | undefined {
     const i = this.indexOf(name);
     return i === undefined ? undefined : this.at(i);
+  }
+  /** IptablesTable.chainText: the chain's runs read from the file, joined. */
+  text(name: string): string | undefined {
+    const i = this.indexOf(name);
+    if (i === undefined) return undefined;
+    const { t } = this;
+    let out: string | undefined;
+    for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4) {
+      const run = {
+        start: t.runs[r],
+        bytes: t.runs[r + 1],
+        line: t.runs[r + 2],
+        count: t.runs[r + 3],
+        at: 0,
+      };
+      const text = tableRunText(this.read, this.file, name, run);
+      out = out === undefined ? text : `${out}\n${text}`;
+    }
+    return out ?? '';
   }
   override has(name: string): boolean {
     return this.indexOf(name) !== undefined;
@@ -447,8 +495,10 @@ class ChainTableChains extends Map<string, IptablesChain> {
 /** The dump a chain table describes, each chain's lines read from the file when first used. */
 export function dumpFromChainTable(table: ChainTable, file: string, read: DumpReader): IptablesDump {
   const tables = new Map<string, IptablesTable>();
-  for (const t of table.tables)
-    tables.set(t.name, { name: t.name, chains: new ChainTableChains(t, file, read) });
+  for (const t of table.tables) {
+    const chains = new ChainTableChains(t, file, read);
+    tables.set(t.name, { name: t.name, chains, chainText: (name) => chains.text(name) });
+  }
   return { file, tables, ruleCount: table.ruleCount };
 }
 

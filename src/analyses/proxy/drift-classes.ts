@@ -23,11 +23,12 @@
 // no keys and is simulated on its own.
 
 import type { ClusterModel } from '../../model/cluster.js';
+import { chainRuleAt, chainRuleTexts } from '../../model/rule-lines.js';
 import type { IptablesChain, IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
 import { classifyKubeChain } from './chain-names.js';
 import type { DriftCheck } from './drift.js';
 import { servicePortRenderContext } from './expected-iptables.js';
-import { destinationView, matchRule, packetKeys, ruleKey, type WalkState } from './iptables-eval.js';
+import { destinationView, matchRule, packetKeys, ruleKey, textKey, type WalkState } from './iptables-eval.js';
 import { expectedSharedRules, sameRule } from './iptables-structure.js';
 import { clusterCIDRFromModel, nodeIPsOf, type ProxyServicePort } from './service-ports.js';
 import { isLocalAddress, type NodeProxyRules } from './simulate.js';
@@ -36,7 +37,8 @@ interface TiedRule {
   table: string;
   chain: IptablesChain;
   position: number;
-  rule: IptablesRule;
+  /** The rule's line (compared as sameRule compares). */
+  text: string;
 }
 
 /** The rules of a dump outside per-service chains, indexed as the classes need them. */
@@ -89,20 +91,25 @@ function sharedRules(dump: IptablesDump): SharedRules {
     entersServiceChains: false,
   };
   for (const [table, t] of dump.tables) {
-    for (const chain of t.chains.values()) {
-      if (classifyKubeChain(chain.name)) continue;
+    // By name first: a per-service chain (190,000 in a large dump) is not made to be skipped.
+    for (const name of t.chains.keys()) {
+      if (classifyKubeChain(name)) continue;
+      const chain = t.chains.get(name) as IptablesChain;
       const untied: number[] = [];
-      chain.rules.forEach((rule, position) => {
-        const k = ruleKey(rule);
+      // kube-proxy's KUBE-SERVICES lines (13,000) are keyed by their text, as the evaluator
+      // keys them; the other lines are tokenized one by one.
+      chainRuleTexts(chain).forEach((text, position) => {
+        const k = textKey(text) ?? ruleKey(chainRuleAt(chain, position));
         if (k !== undefined) {
           const list = shared.tied.get(k);
-          const tied = { table, chain, position, rule };
+          const tied = { table, chain, position, text };
           if (list) list.push(tied);
           else shared.tied.set(k, [tied]);
           shared.tiedPorts.add(Number(k.slice(k.lastIndexOf('|') + 1)));
           return;
         }
         untied.push(position);
+        const rule = chainRuleAt(chain, position);
         const view = destinationView(rule);
         if (view) shared.destination.push({ view, afterDnat: afterDnat.has(chain) });
         if (rule.target && classifyKubeChain(rule.target)) shared.entersServiceChains = true;
@@ -224,7 +231,7 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
       const where: string[] = [];
       for (const t of tied) {
         const o = mine.find(
-          (m) => m.table === t.table && m.chain === t.chain.name && sameRule(t.rule, m.line),
+          (m) => m.table === t.table && m.chain === t.chain.name && sameRule(t.text, m.line),
         );
         if (!o) return undefined;
         const before = (shared.untied.get(t.chain) ?? []).filter((p) => p < t.position).length;
