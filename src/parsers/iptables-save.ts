@@ -141,12 +141,24 @@ const UNKEPT_LINES = 8;
  * A chain table's run of `chain`, its lines joined by "\n" as runLines cuts them (a CR before a
  * line break dropped), read from the file and checked to be that chain's lines.
  */
-function tableRunText(read: DumpReader, file: string, chain: string, p: RuleRun): string {
-  const text = read(p.start, p.bytes as number);
+function tableRunText(
+  read: DumpReader,
+  file: string,
+  chain: string,
+  start: number,
+  bytes: number,
+  count: number,
+): string {
+  const text = read(start, bytes);
   let breaks = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && breaks < p.count; i = text.indexOf('\n', i + 1)) breaks++;
+  for (let i = text.indexOf('\n'); i >= 0 && breaks < count; i = text.indexOf('\n', i + 1)) breaks++;
   // The table was built from another file of the same size: not this chain's lines.
-  if (breaks !== p.count - 1 || !text.startsWith(`-A ${chain} `))
+  if (
+    breaks !== count - 1 ||
+    !text.startsWith('-A ') ||
+    !text.startsWith(chain, 3) ||
+    text.charCodeAt(3 + chain.length) !== 32
+  )
     throw new UserError(
       `${file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(file)} to read it whole`,
     );
@@ -217,7 +229,8 @@ class LazyChain implements IptablesChain {
   }
   /** The lines of a chain table's run (as runLines cuts them), read from the file. */
   private tableRunLines(p: RuleRun): string[] {
-    return tableRunText(this.source as DumpReader, this.file, this.name, p).split('\n');
+    const read = this.source as DumpReader;
+    return tableRunText(read, this.file, this.name, p.start, p.bytes as number, p.count).split('\n');
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
@@ -370,11 +383,12 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
 }
 
 /**
- * Chain lookups in a table answered by bisection before its names are put in a Map: a trace
- * looks up a few dozen chains, a drift check every one (a bisection over 190,000 names
- * compares ~18 strings; a Map of them costs ~10 MB while the dump is read).
+ * Chain lookups in a table answered by bisection (~18 string comparisons over 190,000 names)
+ * before its names are put in a Map (~10 MB, and about as long to fill as a fifth of that many
+ * bisections): a trace looks up a few dozen chains; a drift check finds most next to the last
+ * one found, and bisects for ~2 a service port.
  */
-const LOOKUPS_BEFORE_MAP = 256;
+const lookupsBeforeMap = (chains: number) => Math.max(256, chains / 5);
 
 /**
  * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
@@ -408,7 +422,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
     }
     return c;
   }
-  /** Lookups by bisection so far; past LOOKUPS_BEFORE_MAP the names are put in `byName`. */
+  /** Lookups by bisection so far; past lookupsBeforeMap the names are put in `byName`. */
   private lookups = 0;
   private byName?: Map<string, number>;
   /** The chain found last: kube-proxy declares a service's chains together, in the order its ladders name them. */
@@ -421,7 +435,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
   }
   private lookUp(name: string): number | undefined {
     const { chains, order } = this.t;
-    if (!this.byName && ++this.lookups > LOOKUPS_BEFORE_MAP) {
+    if (!this.byName && ++this.lookups > lookupsBeforeMap(chains.length)) {
       this.byName = new Map();
       // The first of a name, as the dump's own Map keeps it (a table's names are distinct).
       for (let i = chains.length - 1; i >= 0; i--) this.byName.set(chains[i], i);
@@ -449,14 +463,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
     const { t } = this;
     let out: string | undefined;
     for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4) {
-      const run = {
-        start: t.runs[r],
-        bytes: t.runs[r + 1],
-        line: t.runs[r + 2],
-        count: t.runs[r + 3],
-        at: 0,
-      };
-      const text = tableRunText(this.read, this.file, name, run);
+      const text = tableRunText(this.read, this.file, name, t.runs[r], t.runs[r + 1], t.runs[r + 3]);
       out = out === undefined ? text : `${out}\n${text}`;
     }
     return out ?? '';

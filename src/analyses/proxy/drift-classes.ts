@@ -28,7 +28,15 @@ import type { IptablesChain, IptablesDump, IptablesRule } from '../../parsers/ip
 import { classifyKubeChain } from './chain-names.js';
 import type { DriftCheck } from './drift.js';
 import { servicePortRenderContext } from './expected-iptables.js';
-import { destinationView, matchRule, packetKeys, ruleKey, textKey, type WalkState } from './iptables-eval.js';
+import {
+  canonicalHost,
+  destinationView,
+  matchRule,
+  packetKeys,
+  ruleKey,
+  textKey,
+  type WalkState,
+} from './iptables-eval.js';
 import { expectedSharedRules, sameRule } from './iptables-structure.js';
 import { clusterCIDRFromModel, nodeIPsOf, type ProxyServicePort } from './service-ports.js';
 import { isLocalAddress, type NodeProxyRules } from './simulate.js';
@@ -47,6 +55,11 @@ interface SharedRules {
   tied: Map<string, TiedRule[]>;
   /** The ports of those rules: most packets' ports are none of them. */
   tiedPorts: Set<number>;
+  /**
+   * The hosts ("*" for any) of those keys, by their "proto|port": an endpoint is looked up by
+   * its own address, whose hash its string keeps, not by a key made for it.
+   */
+  tiedHosts: Map<string, Set<string>>;
   /** Positions of the other rules, per chain. */
   untied: Map<IptablesChain, number[]>;
   /**
@@ -86,6 +99,7 @@ function sharedRules(dump: IptablesDump): SharedRules {
   const shared: SharedRules = {
     tied: new Map(),
     tiedPorts: new Set(),
+    tiedHosts: new Map(),
     untied: new Map(),
     destination: [],
     entersServiceChains: false,
@@ -105,7 +119,13 @@ function sharedRules(dump: IptablesDump): SharedRules {
           const tied = { table, chain, position, text };
           if (list) list.push(tied);
           else shared.tied.set(k, [tied]);
-          shared.tiedPorts.add(Number(k.slice(k.lastIndexOf('|') + 1)));
+          const port = k.lastIndexOf('|');
+          shared.tiedPorts.add(Number(k.slice(port + 1)));
+          // Split before "proto|port", which hold no "|".
+          const host = k.lastIndexOf('|', port - 1);
+          const hosts = shared.tiedHosts.get(k.slice(host + 1));
+          if (hosts) hosts.add(k.slice(0, host));
+          else shared.tiedHosts.set(k.slice(host + 1), new Set([k.slice(0, host)]));
           return;
         }
         untied.push(position);
@@ -206,13 +226,18 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
     }
     // After DNAT: no rule tied to an endpoint's port, and every endpoint alike.
     let after = '';
+    let tiedPort = -1;
+    let hosts: Set<string> | undefined;
     for (const e of sp.allReachable) {
       if (taken.has(e.ip)) return undefined;
-      if (
-        shared.tiedPorts.has(e.port) &&
-        packetKeys(e.ip, sp.protocol, e.port).some((k) => shared.tied.has(k))
-      )
-        return undefined;
+      // As packetKeys(e.ip, …).some((k) => shared.tied.has(k)), for the port of the last endpoint.
+      if (shared.tiedPorts.has(e.port)) {
+        if (e.port !== tiedPort) {
+          tiedPort = e.port;
+          hosts = shared.tiedHosts.get(`${sp.protocol}|${e.port}`);
+        }
+        if (hosts && (hosts.has('*') || hosts.has(canonicalHost(e.ip)))) return undefined;
+      }
       const v = destinationVector(e.ip, sp.protocol, e.port, true);
       if (after === '') after = v;
       else if (v !== after) return undefined;
