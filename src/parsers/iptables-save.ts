@@ -130,14 +130,6 @@ function runLines(text: string, run: RuleRun, each: (line: string, lineNo: numbe
 }
 
 /**
- * Chains of a chain table of at most this many lines keep no list of their lines once read: a
- * drift check reads each of a 190,000-chain dump's chains about once, and reading a short chain
- * again costs less than keeping them all (a list, a string and a slice a line) until the node
- * is done.
- */
-const UNKEPT_LINES = 8;
-
-/**
  * A chain table's run of `chain`, its lines joined by "\n" as runLines cuts them (a CR before a
  * line break dropped), read from the file and checked to be that chain's lines.
  */
@@ -235,21 +227,15 @@ class LazyChain implements IptablesChain {
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
     if (this.parsed) return this.parsed.map((r) => r.text);
-    if (this.textList) return this.textList;
-    const p = this.pending;
-    let out: string[];
-    // One run of a chain table (a kube-proxy chain): its lines as read.
-    if (p !== undefined && !Array.isArray(p) && !('text' in p) && this.isTableRun(p))
-      out = this.tableRunLines(p);
-    else {
-      out = [];
+    if (!this.textList) {
+      const out: string[] = [];
       this.eachPending((text, _at, _line, insert) => {
         if (insert) out.unshift(text);
         else out.push(text);
       });
+      this.textList = out;
     }
-    if (typeof this.source === 'string' || out.length > UNKEPT_LINES) this.textList = out;
-    return out;
+    return this.textList;
   }
   get rules(): IptablesRule[] {
     if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
