@@ -58,6 +58,14 @@ export interface IptablesChain {
 export interface IptablesTable {
   name: string;
   chains: Map<string, IptablesChain>;
+  /**
+   * A chain's rule lines joined by "\n" (chainRuleTexts of the chain, joined), undefined when
+   * the table has no such chain: read from the file each time, no chain object made. Only a
+   * table read through a chain table has it: a drift check compares each of a 190,000-chain
+   * dump's chains with the expected text once, and a chain object and a string a line for each
+   * cost more than the comparison.
+   */
+  chainText?(name: string): string | undefined;
 }
 
 export interface IptablesDump {
@@ -121,6 +129,39 @@ function runLines(text: string, run: RuleRun, each: (line: string, lineNo: numbe
   }
 }
 
+/**
+ * A chain table's run of `chain`, its lines joined by "\n" as runLines cuts them (a CR before a
+ * line break dropped), read from the file and checked to be that chain's lines.
+ */
+function tableRunText(
+  read: DumpReader,
+  file: string,
+  chain: string,
+  start: number,
+  bytes: number,
+  count: number,
+): string {
+  const text = read(start, bytes);
+  let breaks = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && breaks < count; i = text.indexOf('\n', i + 1)) breaks++;
+  // The table was built from another file of the same size: not this chain's lines.
+  if (
+    breaks !== count - 1 ||
+    !text.startsWith('-A ') ||
+    !text.startsWith(chain, 3) ||
+    text.charCodeAt(3 + chain.length) !== 32
+  )
+    throw new UserError(
+      `${file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(file)} to read it whole`,
+    );
+  return text.includes('\r')
+    ? text
+        .split('\n')
+        .map((l) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l))
+        .join('\n')
+    : text;
+}
+
 /** A chain whose rules are tokenized on first access. */
 class LazyChain implements IptablesChain {
   policy?: string;
@@ -167,18 +208,21 @@ class LazyChain implements IptablesChain {
     const pending = this.pending;
     for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
       if ('text' in p) each(p.text, p.at, p.line, p.insert);
-      else if (p.bytes === undefined || typeof this.source === 'string')
+      else if (!this.isTableRun(p))
         runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
       else {
-        const text = this.source(p.start, p.bytes);
-        // The table was built from another file of the same size: not this chain's lines.
-        if (!text.startsWith(`-A ${this.name} `) || text.split('\n', p.count + 1).length !== p.count)
-          throw new UserError(
-            `${this.file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(this.file)} to read it whole`,
-          );
-        runLines(text, { ...p, start: 0 }, (line, lineNo) => each(line, p.at, lineNo, false));
+        const lines = this.tableRunLines(p);
+        for (let k = 0; k < lines.length; k++) each(lines[k], p.at, p.line + k, false);
       }
     }
+  }
+  private isTableRun(p: RuleRun): boolean {
+    return p.bytes !== undefined && typeof this.source !== 'string';
+  }
+  /** The lines of a chain table's run (as runLines cuts them), read from the file. */
+  private tableRunLines(p: RuleRun): string[] {
+    const read = this.source as DumpReader;
+    return tableRunText(read, this.file, this.name, p.start, p.bytes as number, p.count).split('\n');
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
@@ -325,6 +369,14 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
 }
 
 /**
+ * Chain lookups in a table answered by bisection (~18 string comparisons over 190,000 names)
+ * before its names are put in a Map (~10 MB, and about as long to fill as a fifth of that many
+ * bisections): a trace looks up a few dozen chains; a drift check finds most next to the last
+ * one found, and bisects for ~2 a service port.
+ */
+const lookupsBeforeMap = (chains: number) => Math.max(256, chains / 5);
+
+/**
  * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
  * no object per chain until its chains are read (a trace reads a few dozen).
  */
@@ -356,8 +408,25 @@ class ChainTableChains extends Map<string, IptablesChain> {
     }
     return c;
   }
+  /** Lookups by bisection so far; past lookupsBeforeMap the names are put in `byName`. */
+  private lookups = 0;
+  private byName?: Map<string, number>;
+  /** The chain found last: kube-proxy declares a service's chains together, in the order its ladders name them. */
+  private last = -1;
   private indexOf(name: string): number | undefined {
+    if (this.t.chains[this.last + 1] === name) return ++this.last;
+    const i = this.lookUp(name);
+    if (i !== undefined) this.last = i;
+    return i;
+  }
+  private lookUp(name: string): number | undefined {
     const { chains, order } = this.t;
+    if (!this.byName && ++this.lookups > lookupsBeforeMap(chains.length)) {
+      this.byName = new Map();
+      // The first of a name, as the dump's own Map keeps it (a table's names are distinct).
+      for (let i = chains.length - 1; i >= 0; i--) this.byName.set(chains[i], i);
+    }
+    if (this.byName) return this.byName.get(name);
     let lo = 0;
     let hi = order.length;
     while (lo < hi) {
@@ -372,6 +441,18 @@ class ChainTableChains extends Map<string, IptablesChain> {
   override get(name: string): IptablesChain | undefined {
     const i = this.indexOf(name);
     return i === undefined ? undefined : this.at(i);
+  }
+  /** IptablesTable.chainText: the chain's runs read from the file, joined. */
+  text(name: string): string | undefined {
+    const i = this.indexOf(name);
+    if (i === undefined) return undefined;
+    const { t } = this;
+    let out: string | undefined;
+    for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4) {
+      const text = tableRunText(this.read, this.file, name, t.runs[r], t.runs[r + 1], t.runs[r + 3]);
+      out = out === undefined ? text : `${out}\n${text}`;
+    }
+    return out ?? '';
   }
   override has(name: string): boolean {
     return this.indexOf(name) !== undefined;
@@ -407,8 +488,10 @@ class ChainTableChains extends Map<string, IptablesChain> {
 /** The dump a chain table describes, each chain's lines read from the file when first used. */
 export function dumpFromChainTable(table: ChainTable, file: string, read: DumpReader): IptablesDump {
   const tables = new Map<string, IptablesTable>();
-  for (const t of table.tables)
-    tables.set(t.name, { name: t.name, chains: new ChainTableChains(t, file, read) });
+  for (const t of table.tables) {
+    const chains = new ChainTableChains(t, file, read);
+    tables.set(t.name, { name: t.name, chains, chainText: (name) => chains.text(name) });
+  }
   return { file, tables, ruleCount: table.ruleCount };
 }
 

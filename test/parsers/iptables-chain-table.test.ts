@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParseError, UserError } from '../../src/core/errors.js';
 import {
+  chainRuleTexts,
   chainTableOf,
   dumpFromChainTable,
   type IptablesDump,
@@ -60,6 +61,40 @@ describe('chain table of an iptables-save dump', () => {
     });
   }
 
+  for (const [name, text] of [
+    ['the demo dump', DEMO],
+    ['CRLF text', DEMO.replace(/\n/g, '\r\n')],
+    ['chains split in several runs, undeclared chains, redeclared policies', SPLIT],
+  ] as const) {
+    it(`gives each chain's lines as one text (chainText) on ${name}`, () => {
+      const whole = parseIptablesSave(text, 'f.txt');
+      const indexed = viaTable(text);
+      for (const t of whole.tables.values()) {
+        const read = indexed.tables.get(t.name);
+        for (const c of t.chains.values())
+          expect(read?.chainText?.(c.name)).toBe(chainRuleTexts(c).join('\n'));
+        expect(read?.chainText?.('NO-SUCH-CHAIN')).toBeUndefined();
+      }
+    });
+  }
+
+  it('finds every chain of a large table, in any order (past the lookups it bisects for)', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `KUBE-SEP-${String(i * 7919).padStart(16, 'A')}`);
+    const text = [
+      '*nat',
+      ...names.map((n) => `:${n} - [0:0]`),
+      ...names.map((n, i) => `-A ${n} -s 10.0.${i >> 8}.${i & 255} -j KUBE-MARK-MASQ`),
+      'COMMIT',
+      '',
+    ].join('\n');
+    const chains = viaTable(text).tables.get('nat')?.chains;
+    // In order (each found next to the last), then shuffled, then absent names.
+    for (const n of [...names, ...names.map((_, i) => names[(i * 1103) % names.length])])
+      expect(chains?.get(n)?.name).toBe(n);
+    expect(chains?.has('KUBE-SEP-NONE')).toBe(false);
+    expect(chains?.get(names[5])?.rules[0].source?.value).toBe('10.0.0.5');
+  });
+
   it('is not made for what byte ranges cannot describe', () => {
     expect(chainTableOf('')).toBeUndefined();
     expect(chainTableOf('*nat\n:A - [0:0]\n-A A -j ACCEPT\n-I A -j DROP\nCOMMIT\n')).toBeUndefined();
@@ -107,6 +142,11 @@ describe('chain table of an iptables-save dump', () => {
     const other = readIndexedDump(file, 'shown.txt');
     expect(other).toBeDefined();
     expect(() => allRules(other as IptablesDump)).toThrow(UserError);
+    const readAll = () => {
+      for (const t of (other as IptablesDump).tables.values())
+        for (const c of t.chains.keys()) t.chainText?.(c);
+    };
+    expect(readAll).toThrow(UserError);
   });
 
   it('is written by the bundle writer next to a node dump it can index, and only then', async () => {

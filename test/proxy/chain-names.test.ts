@@ -64,6 +64,42 @@ describe('iptables chain names', () => {
     expect(classifyKubeChain('KUBE-SEP-SXIVWICOYRO3J4NJ')).toEqual({ kind: 'SEP', hash: 'SXIVWICOYRO3J4NJ' });
     expect(classifyKubeChain('KUBE-SERVICES')).toBeUndefined();
   });
+  it('classifies a chain name as the pattern kube-proxy names follow does', () => {
+    const pattern = /^KUBE-(SVC|SVL|EXT|FW|SEP|XLB)-([A-Z2-7]{16})$/;
+    const hash = 'SXIVWICOYRO3J4NJ';
+    const names = [
+      ...['SVC', 'SVL', 'EXT', 'FW', 'SEP', 'XLB', 'XYZ', 'F', 'FWX', 'SE', 'SEPP', 'sep', 'S-P'].map(
+        (k) => `KUBE-${k}-${hash}`,
+      ),
+      `KUBE-SEP-${hash.slice(1)}`,
+      `KUBE-SEP-${hash}A`,
+      `KUBE-SEP-${hash.slice(0, 15)}1`,
+      `KUBE-SEP-${hash.slice(0, 15)}8`,
+      `KUBE-SEP-${hash.slice(0, 15)}a`,
+      `KUBE-SEP-${hash}\n`,
+      `KUBE-FW--${hash.slice(1)}`,
+      `KUBE-FWA${hash}`,
+      `XUBE-SEP-${hash}`,
+      `KUBE-SEP_${hash}`,
+      '',
+    ];
+    // And random names over the pattern's alphabet and its neighbours.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const letters = 'KUBESVCLXTFWP-2718az';
+    for (let i = 0; i < 2000; i++) {
+      const kind = ['SVC', 'FW', 'SEP', 'XLB', 'SV', 'EXTT'][next() % 6];
+      const tail = Array.from({ length: 15 + (next() % 3) }, () => letters[next() % letters.length]).join('');
+      names.push(`KUBE-${kind}-${tail}`);
+    }
+    for (const name of names) {
+      const m = pattern.exec(name);
+      expect(classifyKubeChain(name), name).toEqual(m ? { kind: m[1], hash: m[2] } : undefined);
+    }
+  });
   it('base32 is RFC 4648 (test vectors)', () => {
     const enc = (s: string) => base32(new TextEncoder().encode(s));
     expect(enc('foobar')).toBe('MZXW6YTBOI');

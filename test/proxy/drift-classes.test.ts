@@ -11,13 +11,25 @@ import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import type { Raw } from '../../src/model/normalize.js';
+import { chainTableOf, dumpFromChainTable } from '../../src/parsers/iptables-save.js';
 import { fixture } from './helpers.js';
 import { kubeProxyConfigMap, NODE, NODE_IP, node, OTHER_NODE, scenarioRaws, service } from './scenario.js';
 
 const IPT = fixture('iptables-save.scenario.txt');
 
-function withDump(raws: Raw[], dump: string): ClusterModel {
-  return buildModel(raws, memoryNodeFiles({ [NODE]: { 'iptables-save.txt': dump } }));
+/**
+ * A model whose node has `dump`; `indexed`: read through its chain table (when it can have one),
+ * where the structure check compares each chain's text whole (IptablesTable.chainText).
+ */
+function withDump(raws: Raw[], dump: string, indexed = false): ClusterModel {
+  const files = memoryNodeFiles({ [NODE]: { 'iptables-save.txt': dump } });
+  const table = indexed ? chainTableOf(dump, 'iptables-save.txt') : undefined;
+  if (table)
+    files.indexedDump = (node, file) =>
+      node === NODE && file === 'iptables-save.txt'
+        ? dumpFromChainTable(table, file, (start, length) => dump.slice(start, start + length))
+        : undefined;
+  return buildModel(raws, files);
 }
 
 /** Fast findings equal the simulated ones; returns how many service ports had class keys. */
@@ -294,6 +306,25 @@ describe('drift findings through classes equal the full simulation', () => {
     );
     expect(driftFromRules(model, loadNodeProxy(model, NODE)!).findings.length).toBeGreaterThan(0);
     expectSameFindings(model);
+  });
+
+  it('dumps read through their chain tables (each chain compared as one text)', () => {
+    const raws = manyRaws();
+    const text = renderKubeProxyIptables(buildModel(raws), NODE);
+    const model = withDump(raws, text, true);
+    expect(loadNodeProxy(model, NODE)?.iptables?.tables.get('nat')?.chainText).toBeDefined();
+    expect(expectSameFindings(model)).toBe(24);
+    expect(expectSameFindings(withDump(scenarioRaws(), IPT, true))).toBeGreaterThan(8);
+    const random = rng(7);
+    for (let i = 0; i < 60; i++) {
+      const dump = mutate(text, random);
+      const indexed = withDump(raws, dump, true);
+      expectSameFindings(indexed);
+      const whole = withDump(raws, dump);
+      expect(driftFindings(indexed, loadNodeProxy(indexed, NODE)!)).toEqual(
+        driftFindings(whole, loadNodeProxy(whole, NODE)!),
+      );
+    }
   });
 
   it('200 random edits of a generated dump (deleted, duplicated and altered rules, foreign rules)', () => {

@@ -23,11 +23,20 @@
 // no keys and is simulated on its own.
 
 import type { ClusterModel } from '../../model/cluster.js';
+import { chainRuleAt, chainRuleTexts } from '../../model/rule-lines.js';
 import type { IptablesChain, IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
 import { classifyKubeChain } from './chain-names.js';
 import type { DriftCheck } from './drift.js';
 import { servicePortRenderContext } from './expected-iptables.js';
-import { destinationView, matchRule, packetKeys, ruleKey, type WalkState } from './iptables-eval.js';
+import {
+  canonicalHost,
+  destinationView,
+  matchRule,
+  packetKeys,
+  ruleKey,
+  textKey,
+  type WalkState,
+} from './iptables-eval.js';
 import { expectedSharedRules, sameRule } from './iptables-structure.js';
 import { clusterCIDRFromModel, nodeIPsOf, type ProxyServicePort } from './service-ports.js';
 import { isLocalAddress, type NodeProxyRules } from './simulate.js';
@@ -36,7 +45,8 @@ interface TiedRule {
   table: string;
   chain: IptablesChain;
   position: number;
-  rule: IptablesRule;
+  /** The rule's line (compared as sameRule compares). */
+  text: string;
 }
 
 /** The rules of a dump outside per-service chains, indexed as the classes need them. */
@@ -45,6 +55,11 @@ interface SharedRules {
   tied: Map<string, TiedRule[]>;
   /** The ports of those rules: most packets' ports are none of them. */
   tiedPorts: Set<number>;
+  /**
+   * The hosts ("*" for any) of those keys, by their "proto|port": an endpoint is looked up by
+   * its own address, whose hash its string keeps, not by a key made for it.
+   */
+  tiedHosts: Map<string, Set<string>>;
   /** Positions of the other rules, per chain. */
   untied: Map<IptablesChain, number[]>;
   /**
@@ -84,25 +99,37 @@ function sharedRules(dump: IptablesDump): SharedRules {
   const shared: SharedRules = {
     tied: new Map(),
     tiedPorts: new Set(),
+    tiedHosts: new Map(),
     untied: new Map(),
     destination: [],
     entersServiceChains: false,
   };
   for (const [table, t] of dump.tables) {
-    for (const chain of t.chains.values()) {
-      if (classifyKubeChain(chain.name)) continue;
+    // By name first: a per-service chain (190,000 in a large dump) is not made to be skipped.
+    for (const name of t.chains.keys()) {
+      if (classifyKubeChain(name)) continue;
+      const chain = t.chains.get(name) as IptablesChain;
       const untied: number[] = [];
-      chain.rules.forEach((rule, position) => {
-        const k = ruleKey(rule);
+      // kube-proxy's KUBE-SERVICES lines (13,000) are keyed by their text, as the evaluator
+      // keys them; the other lines are tokenized one by one.
+      chainRuleTexts(chain).forEach((text, position) => {
+        const k = textKey(text) ?? ruleKey(chainRuleAt(chain, position));
         if (k !== undefined) {
           const list = shared.tied.get(k);
-          const tied = { table, chain, position, rule };
+          const tied = { table, chain, position, text };
           if (list) list.push(tied);
           else shared.tied.set(k, [tied]);
-          shared.tiedPorts.add(Number(k.slice(k.lastIndexOf('|') + 1)));
+          const port = k.lastIndexOf('|');
+          shared.tiedPorts.add(Number(k.slice(port + 1)));
+          // Split before "proto|port", which hold no "|".
+          const host = k.lastIndexOf('|', port - 1);
+          const hosts = shared.tiedHosts.get(k.slice(host + 1));
+          if (hosts) hosts.add(k.slice(0, host));
+          else shared.tiedHosts.set(k.slice(host + 1), new Set([k.slice(0, host)]));
           return;
         }
         untied.push(position);
+        const rule = chainRuleAt(chain, position);
         const view = destinationView(rule);
         if (view) shared.destination.push({ view, afterDnat: afterDnat.has(chain) });
         if (rule.target && classifyKubeChain(rule.target)) shared.entersServiceChains = true;
@@ -199,13 +226,18 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
     }
     // After DNAT: no rule tied to an endpoint's port, and every endpoint alike.
     let after = '';
+    let tiedPort = -1;
+    let hosts: Set<string> | undefined;
     for (const e of sp.allReachable) {
       if (taken.has(e.ip)) return undefined;
-      if (
-        shared.tiedPorts.has(e.port) &&
-        packetKeys(e.ip, sp.protocol, e.port).some((k) => shared.tied.has(k))
-      )
-        return undefined;
+      // As packetKeys(e.ip, …).some((k) => shared.tied.has(k)), for the port of the last endpoint.
+      if (shared.tiedPorts.has(e.port)) {
+        if (e.port !== tiedPort) {
+          tiedPort = e.port;
+          hosts = shared.tiedHosts.get(`${sp.protocol}|${e.port}`);
+        }
+        if (hosts && (hosts.has('*') || hosts.has(canonicalHost(e.ip)))) return undefined;
+      }
       const v = destinationVector(e.ip, sp.protocol, e.port, true);
       if (after === '') after = v;
       else if (v !== after) return undefined;
@@ -224,7 +256,7 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
       const where: string[] = [];
       for (const t of tied) {
         const o = mine.find(
-          (m) => m.table === t.table && m.chain === t.chain.name && sameRule(t.rule, m.line),
+          (m) => m.table === t.table && m.chain === t.chain.name && sameRule(t.text, m.line),
         );
         if (!o) return undefined;
         const before = (shared.untied.get(t.chain) ?? []).filter((p) => p < t.position).length;

@@ -40,9 +40,13 @@ export const MASQ_MARK = '0x4000';
 /** Above this many endpoints kube-proxy stops writing comments on SVC→SEP and SEP rules. */
 export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
 
-/** Go fmt.Sprintf("%0.10f", 1.0/n), as kube-proxy's computeProbability. */
+const probabilities: string[] = [];
+
+/** Go fmt.Sprintf("%0.10f", 1.0/n), as kube-proxy's computeProbability (remembered: a ladder of n asks for 2…n). */
 export function computeProbability(n: number): string {
-  return (1 / n).toFixed(10);
+  if (!Number.isInteger(n) || n <= 0) return (1 / n).toFixed(10);
+  probabilities[n] ??= (1 / n).toFixed(10);
+  return probabilities[n];
 }
 
 /** An iptables-restore token: quoted when it has spaces (kube-proxy quotes multi-word comments). */

@@ -325,7 +325,7 @@ function hostOf(value: string): string | undefined {
   return undefined;
 }
 
-function canonicalHost(h: string): string {
+export function canonicalHost(h: string): string {
   if (isCanonicalIPv4(h)) return h;
   return ipOrNull(h)?.toString() ?? h;
 }

@@ -7,8 +7,12 @@
 import { chainRuleTexts, parseRuleLine } from '../../model/rule-lines.js';
 import type { AddrCriterion, IptablesDump, IptablesRule, MatchOption } from '../../parsers/iptables-save.js';
 import { servicePortChainName, servicePortLocalChainName } from './chain-names.js';
-import { type ServicePortRenderContext, servicePortIptablesRules } from './expected-iptables.js';
-import { ruleKey } from './iptables-eval.js';
+import {
+  type ServicePortRenderContext,
+  type ServicePortRules,
+  servicePortIptablesRules,
+} from './expected-iptables.js';
+import { ruleKey, textKey } from './iptables-eval.js';
 import type { ProxyServicePort } from './service-ports.js';
 
 const L4 = new Set(['tcp', 'udp', 'sctp']);
@@ -81,14 +85,39 @@ export function lineChain(line: string): string {
   return end < 0 ? line.slice(3) : line.slice(3, end);
 }
 
-/** The word of `text` that starts at `from`. */
-function word(text: string, from: number): string {
-  const end = text.indexOf(' ', from);
-  return end < 0 ? text.slice(from) : text.slice(from, end);
+/** The word of `text` that starts at `from`, within the line that ends at `end`. */
+function word(text: string, from: number, end = text.length): string {
+  const space = text.indexOf(' ', from);
+  return text.slice(from, space < 0 || space > end ? end : space);
 }
 
-/** A chain's rule texts by name (undefined when the chain is missing). */
-type ChainTexts = (name: string) => string[] | undefined;
+const SEP_JUMP = ' -j KUBE-SEP-';
+const DNAT_TO = '--to-destination ';
+
+/**
+ * The word after the last " -j KUBE-SEP-" of the line at [start, end) of `text`. A ladder rule
+ * ends with it: then it is the last word (no later match can start in a word without spaces),
+ * found without lastIndexOf's search (200,000 ladder rules a node).
+ */
+function sepTarget(text: string, start: number, end: number): string | undefined {
+  let s = end - 1;
+  while (s >= start && text.charCodeAt(s) !== 32) s--;
+  if (s >= start + 3 && text.startsWith(SEP_JUMP, s - 3)) return text.slice(s + 1, end);
+  const j = text.lastIndexOf(SEP_JUMP, end - SEP_JUMP.length);
+  return j < start || j + SEP_JUMP.length > end ? undefined : word(text, j + 4, end);
+}
+
+/** The end of the line of `text` that holds `at` (its "\n", or the end of the text). */
+function lineEnd(text: string, at: number): number {
+  const end = text.indexOf('\n', at);
+  return end < 0 ? text.length : end;
+}
+
+/**
+ * A chain's rule lines joined by "\n" (chainRuleTexts, joined), by name; undefined when the
+ * chain is missing. A chain's text is compared whole: one string a chain, none a line.
+ */
+type ChainText = (name: string) => string | undefined;
 
 /**
  * The endpoint chains the dump's KUBE-SVC/KUBE-SVL chains of `sp` jump to, by the endpoint
@@ -96,23 +125,65 @@ type ChainTexts = (name: string) => string[] | undefined;
  * rendered with these names against the dump verifies them. Nothing the rules do depends on
  * an endpoint chain's name, and hashing ~200,000 of them is the larger part of the comparison.
  */
-function endpointChainsInDump(textsOf: ChainTexts, sp: ProxyServicePort): Map<string, string> {
+function endpointChainsInDump(textOf: ChainText, sp: ProxyServicePort): Map<string, string> {
   const out = new Map<string, string>();
   for (const ladder of [
     servicePortChainName(sp.spn, sp.protocol),
     servicePortLocalChainName(sp.spn, sp.protocol),
   ]) {
-    for (const text of textsOf(ladder) ?? []) {
-      const j = text.lastIndexOf(' -j KUBE-SEP-');
-      if (j < 0) continue;
-      const name = word(text, j + 4);
-      for (const rule of textsOf(name) ?? []) {
-        const d = rule.indexOf('--to-destination ');
-        if (d >= 0) out.set(word(rule, d + 17), name);
+    const text = textOf(ladder);
+    if (!text) continue;
+    for (let start = 0; start < text.length; ) {
+      const end = lineEnd(text, start);
+      const name = sepTarget(text, start, end);
+      start = end + 1;
+      const rules = name === undefined ? undefined : textOf(name);
+      if (!rules) continue;
+      // The first DNAT_TO of each line that has one.
+      for (let d = rules.indexOf(DNAT_TO); d >= 0; ) {
+        const e = lineEnd(rules, d);
+        out.set(word(rules, d + DNAT_TO.length, e), name as string);
+        d = rules.indexOf(DNAT_TO, e + 1);
       }
     }
   }
   return out;
+}
+
+/**
+ * Whether the dump's chains hold the expected rules, rule by rule (sameRule): the expected rules
+ * of a chain are not contiguous (the masquerade rule of KUBE-SVC comes before the KUBE-EXT rules,
+ * its endpoint rules after): one cursor per chain.
+ */
+function sameRules(expected: ServicePortRules, textOf: ChainText): boolean {
+  const cursors = new Map<string, { texts: string[]; next: number }>();
+  for (let i = 0; i < expected.chains.length; i++) {
+    const name = expected.chainOf[i];
+    let c = cursors.get(name);
+    if (!c) {
+      const text = textOf(name);
+      if (text === undefined) return false;
+      c = { texts: text === '' ? [] : text.split('\n'), next: 0 };
+      cursors.set(name, c);
+    }
+    const text = c.texts[c.next++];
+    if (text === undefined || !sameRule(text, expected.chains[i])) return false;
+  }
+  for (const c of cursors.values()) if (c.next !== c.texts.length) return false;
+  return true;
+}
+
+/** Whether each chain's text is its expected rules, joined: sameRules without a string a rule. */
+function sameTexts(expected: ServicePortRules, textOf: ChainText): boolean {
+  const lines = new Map<string, string[]>();
+  for (let i = 0; i < expected.chains.length; i++) {
+    const name = expected.chainOf[i];
+    const list = lines.get(name);
+    if (list) list.push(expected.chains[i]);
+    else lines.set(name, [expected.chains[i]]);
+  }
+  for (const [name, list] of lines) if (textOf(name) !== list.join('\n')) return false;
+  return true;
 }
 
 /** A rule kube-proxy writes for a service port in a shared chain (KUBE-SERVICES, KUBE-NODEPORTS…). */
@@ -137,39 +208,30 @@ export function expectedSharedRules(
   ctx: ServicePortRenderContext,
 ): OwnSharedRule[] | undefined {
   const nat = dump.tables.get('nat');
-  // Each chain is looked up once (a large dump has 200,000 of them).
-  const seen = new Map<string, string[] | undefined>();
-  const textsOf: ChainTexts = (name) => {
-    let texts = seen.get(name);
-    if (texts === undefined && !seen.has(name)) {
-      const chain = nat?.chains.get(name);
-      texts = chain && chainRuleTexts(chain);
-      seen.set(name, texts);
+  // Each chain is read once (a large dump has 200,000 of them).
+  const seen = new Map<string, string | null>();
+  const textOf: ChainText = (name) => {
+    let text = seen.get(name);
+    if (text === undefined) {
+      if (nat?.chainText) text = nat.chainText(name) ?? null;
+      else {
+        const chain = nat?.chains.get(name);
+        text = chain ? chainRuleTexts(chain).join('\n') : null;
+      }
+      seen.set(name, text);
     }
-    return texts;
+    return text ?? undefined;
   };
-  const expected = servicePortIptablesRules(sp, ctx, endpointChainsInDump(textsOf, sp));
-  // The expected rules of a chain are not contiguous (the masquerade rule of KUBE-SVC comes
-  // before the KUBE-EXT rules, its endpoint rules after): one cursor per chain.
-  const cursors = new Map<string, { texts: string[]; next: number }>();
-  for (let i = 0; i < expected.chains.length; i++) {
-    const name = expected.chainOf[i];
-    let c = cursors.get(name);
-    if (!c) {
-      const texts = textsOf(name);
-      if (!texts) return undefined;
-      c = { texts, next: 0 };
-      cursors.set(name, c);
-    }
-    const text = c.texts[c.next++];
-    if (text === undefined || !sameRule(text, expected.chains[i])) return undefined;
-  }
-  for (const c of cursors.values()) if (c.next !== c.texts.length) return undefined;
+  const expected = servicePortIptablesRules(sp, ctx, endpointChainsInDump(textOf, sp));
+  // The same text is the same rules; where a chain's text differs its rules are compared one by
+  // one (iptables-save's spelling). The first comparison reads no chain the second would not.
+  if (!sameTexts(expected, textOf) && !sameRules(expected, textOf)) return undefined;
   const own = (table: 'nat' | 'filter', line: string): OwnSharedRule => ({
     table,
     chain: lineChain(line),
     line,
-    key: ruleKey(parseRuleLine(line, table)),
+    // kube-proxy's KUBE-SERVICES lines are keyed by their text, as the evaluator keys them.
+    key: textKey(line) ?? ruleKey(parseRuleLine(line, table)),
   });
   return [
     ...expected.services.map((l) => own('nat', l)),

@@ -227,12 +227,11 @@ function portEndpoints(
     if (!sp?.port) continue;
     for (const ep of slice.endpoints) {
       const addr = ep.addresses[0];
-      if (
-        !addr ||
-        (family === 4 ? !DOTTED_QUAD.test(addr) && !sameFamily(addr, family) : !sameFamily(addr, family))
-      )
-        continue;
-      const ip = DOTTED_QUAD.test(addr) ? addr : normalizeIP(addr);
+      if (!addr) continue;
+      // Tested once: 200,000 endpoints a node at 10,000 Services.
+      const quad = DOTTED_QUAD.test(addr);
+      if (family === 4 ? !quad && !sameFamily(addr, family) : !sameFamily(addr, family)) continue;
+      const ip = quad ? addr : normalizeIP(addr);
       const endpoint = family === 4 ? `${ip}:${sp.port}` : endpointString(ip, sp.port);
       if (byEndpoint.has(endpoint)) continue;
       byEndpoint.set(endpoint, {
