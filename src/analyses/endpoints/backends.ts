@@ -4,7 +4,7 @@
 // node that does not exist; terminating pods stay, with ready=false. Each service port gets the
 // pod's port from resolveTargetPort, and a pod without it is no backend for that port.
 
-import { ipFamily, isIP, normalizeIP } from '../../core/ip.js';
+import { ipFamily, isCanonicalIPv4, isIP, normalizeIP } from '../../core/ip.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { matchesEquality } from '../../model/labels.js';
 import { isTerminal } from '../../model/pods.js';
@@ -40,7 +40,15 @@ export interface SliceIndex {
   byAddress: Map<string, SliceEntry[]>;
 }
 
-export const canonicalAddress = (address: string): string => (isIP(address) ? normalizeIP(address) : address);
+/** An address as map keys hold it (a canonical dotted quad, most of them, is tested once). */
+export const canonicalAddress = (address: string): string =>
+  isCanonicalIPv4(address) ? address : isIP(address) ? normalizeIP(address) : address;
+
+/** Whether a pod address is an IP of one of the service's address families. */
+export function inFamilies(ip: string, families: readonly (4 | 6)[]): boolean {
+  if (isCanonicalIPv4(ip)) return families.includes(4);
+  return isIP(ip) && families.includes(ipFamily(ip));
+}
 export const portLabel = (p: ServicePort): string | number => p.name || p.port;
 
 export function indexSlices(model: ClusterModel, service: Service): SliceIndex {
@@ -128,14 +136,35 @@ export interface BackendContext {
   portAsked: boolean;
 }
 
+/** Where the slices list one of a pod's addresses for one service port. */
+interface Listing {
+  ip: string;
+  entry: SliceEntry;
+  port?: number;
+}
+
+const NO_PORT: readonly undefined[] = [undefined];
+
+function listsIP(listed: readonly Listing[], ip: string): boolean {
+  for (const l of listed) if (l.ip === ip) return true;
+  return false;
+}
+
+/** The names of the slices that list the pod, each once, sorted. */
+function sliceNamesOf(listed: readonly Listing[]): string[] {
+  if (listed.length <= 1) return listed.map((l) => l.entry.slice.name);
+  return [...new Set(listed.map((l) => l.entry.slice.name))].sort();
+}
+
 /** Rows for one pod the selector matches: one per service port (one row when it has no ports). */
 export function podRows(ctx: BackendContext, pod: Pod): BackendRow[] {
   const { model, service, slices } = ctx;
   const publish = service.publishNotReadyAddresses;
-  const ips = pod.ips.filter((ip) => isIP(ip) && ctx.families.includes(ipFamily(ip)));
+  const ips = pod.ips.filter((ip) => inFamilies(ip, ctx.families));
+  const terminal = isTerminal(pod);
   const base: string[] = [];
   let eligible = true;
-  if (isTerminal(pod)) {
+  if (terminal) {
     eligible = false;
     base.push(`phase ${pod.phase}: not a backend`);
   } else if (pod.ips.length === 0) {
@@ -155,31 +184,32 @@ export function podRows(ctx: BackendContext, pod: Pod): BackendRow[] {
     base.push(`node ${pod.nodeName} not found: the controller skips the pod`);
   }
   const expectedReady = publish || (pod.ready && !pod.terminating);
+  // The slice entries of each address, looked up once for every port.
+  const entries = ips.map((ip) => slices.byAddress.get(canonicalAddress(ip)));
 
-  const ports: (ServicePort | undefined)[] = ctx.ports.length > 0 ? [...ctx.ports] : [undefined];
-  return ports.map((port) => {
+  const rows: BackendRow[] = [];
+  for (const port of ctx.ports.length > 0 ? ctx.ports : NO_PORT) {
     const resolved = port ? resolveTargetPort(port, pod) : undefined;
-    const problems = [...base];
-    if (port && !resolved && !isTerminal(pod)) problems.push(unresolvedReason(port, pod));
+    const problems = base.slice();
+    if (port && !resolved && !terminal) problems.push(unresolvedReason(port, pod));
     const expected = eligible && (!port || resolved !== undefined);
 
     // Where the slices list this pod's addresses for this port.
-    const listed: { ip: string; entry: SliceEntry; port?: number }[] = [];
-    for (const ip of ips) {
-      for (const entry of slices.byAddress.get(canonicalAddress(ip)) ?? []) {
-        if (!port) listed.push({ ip, entry });
+    const listed: Listing[] = [];
+    for (let i = 0; i < ips.length; i++) {
+      for (const entry of entries[i] ?? []) {
+        if (!port) listed.push({ ip: ips[i], entry });
         else {
           const sp = slicePort(entry.slice, port);
-          if (sp) listed.push({ ip, entry, port: sp.port });
+          if (sp) listed.push({ ip: ips[i], entry, port: sp.port });
         }
       }
     }
-    const listedIPs = new Set(listed.map((l) => l.ip));
-    const sliceNames = [...new Set(listed.map((l) => l.entry.slice.name))].sort();
+    const sliceNames = sliceNamesOf(listed);
     let missing = false;
     const staleReasons: string[] = [];
     if (slices.known && expected) {
-      const absent = ips.filter((ip) => !listedIPs.has(ip));
+      const absent = ips.filter((ip) => !listsIP(listed, ip));
       if (absent.length === ips.length) {
         problems.push('missing from EndpointSlices');
         missing = expectedReady;
@@ -203,12 +233,15 @@ export function podRows(ctx: BackendContext, pod: Pod): BackendRow[] {
     } else if (slices.known && listed.length > 0) {
       staleReasons.push(`listed in ${sliceNames.join(', ')} although it is no endpoint for this port`);
     }
-    problems.push(...staleReasons);
+    for (const r of staleReasons) problems.push(r);
 
-    const sliceReady = listed.some((l) => l.entry.endpoint.conditions.ready);
-    const sliceServingTerminating = listed.some(
-      (l) => l.entry.endpoint.conditions.serving && l.entry.endpoint.conditions.terminating,
-    );
+    let sliceReady = false;
+    let sliceServingTerminating = false;
+    for (const l of listed) {
+      const c = l.entry.endpoint.conditions;
+      if (c.ready) sliceReady = true;
+      if (c.serving && c.terminating) sliceServingTerminating = true;
+    }
     const backend: Backend = {
       origin: 'selector',
       pod: pod.name,
@@ -224,11 +257,11 @@ export function podRows(ctx: BackendContext, pod: Pod): BackendRow[] {
       protocol: port ? port.protocol : null,
       targetPort: resolved ? resolved.port : null,
       expectedInEndpointSlices: expected,
-      inEndpointSlices: slices.known ? ips.length > 0 && ips.every((ip) => listedIPs.has(ip)) : null,
+      inEndpointSlices: slices.known ? ips.length > 0 && ips.every((ip) => listsIP(listed, ip)) : null,
       slices: sliceNames,
       problems,
     };
-    return {
+    rows.push({
       backend,
       missing,
       stale: staleReasons.length > 0 ? staleReasons.join('; ') : undefined,
@@ -236,8 +269,9 @@ export function podRows(ctx: BackendContext, pod: Pod): BackendRow[] {
       proxyServingTerminating: slices.known
         ? !sliceReady && sliceServingTerminating
         : expected && pod.ready && pod.terminating && !expectedReady,
-    };
-  });
+    });
+  }
+  return rows;
 }
 
 /**

@@ -2,7 +2,6 @@
 // the selector against the pods' labels (with the near misses when it matches nothing), each
 // pod's readiness and per-pod targetPort, and the EndpointSlices against all of that.
 
-import { ipFamily, isIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
@@ -16,13 +15,14 @@ import {
   type BackendRow,
   canonicalAddress,
   indexSlices,
+  inFamilies,
   podRows,
   serviceFamilies,
   sliceOnlyRows,
   unresolvedReason,
 } from './backends.js';
 import { findNearMisses, formatDifference, isTypoLike, nearMissesNotSearched } from './near-miss.js';
-import { containerPortsNumbered, resolveTargetPort } from './target-port.js';
+import { declaresPortNumber, resolveTargetPort } from './target-port.js';
 import type { NearMisses, ServiceDiagnosis, ServicePortSummary, ServiceSummary } from './types.js';
 
 export type { Backend, NearMisses, ServiceDiagnosis, ServiceSummary } from './types.js';
@@ -174,6 +174,37 @@ export function diagnoseService(
     const missing = notFound(model, namespace, name);
     return { ...missing, findings: collectFindings(missing.findings, model) };
   }
+  const d = diagnose(model, service, options);
+  return {
+    service: summarize(service, portSummaries(service, d.livePods)),
+    backends: d.rows.map((r) => r.backend),
+    nearMisses: d.nearMisses,
+    notes: d.notes,
+    findings: collectFindings(d.findings, model),
+  };
+}
+
+/**
+ * diagnoseService's findings alone, as they come (doctor's per-Service check): doctor's own
+ * collector dedupes, sorts and explains them once for the whole report, and needs no summary.
+ */
+export function serviceFindings(model: ClusterModel, namespace: string, name: string): Finding[] {
+  const service = model.service(namespace, name);
+  return service ? diagnose(model, service, {}).findings : notFound(model, namespace, name).findings;
+}
+
+interface Diagnosis {
+  rows: BackendRow[];
+  nearMisses: NearMisses;
+  notes: string[];
+  /** Not yet collected (deduped, sorted, explained). */
+  findings: Finding[];
+  /** The matching pods that are not terminal. */
+  livePods: Pod[];
+}
+
+function diagnose(model: ClusterModel, service: Service, options: DiagnoseOptions): Diagnosis {
+  const namespace = service.namespace;
   const ref = svcRef(service);
   const findings: Finding[] = [];
   const notes: string[] = [];
@@ -187,13 +218,7 @@ export function diagnoseService(
         objects: [ref],
       }),
     );
-    return {
-      service: summarize(service, portSummaries(service, [])),
-      backends: [],
-      nearMisses: emptyNearMisses(),
-      notes,
-      findings: collectFindings(findings, model),
-    };
+    return { rows: [], nearMisses: emptyNearMisses(), notes, findings, livePods: [] };
   }
 
   const matched = service.selector ? model.podsMatchingLabels(namespace, service.selector).sort(byName) : [];
@@ -246,9 +271,13 @@ export function diagnoseService(
     staleFindings(service, rows, findings);
   } else {
     livePods = matched.filter((p) => !isTerminal(p));
-    rows = matched.flatMap((pod) => podRows(ctx, pod));
-    const claimed = new Set(rows.flatMap((r) => r.backend.ips.map((ip) => canonicalAddress(ip))));
-    rows.push(...sliceOnlyRows(ctx, claimed));
+    rows = [];
+    const claimed = new Set<string>();
+    for (const pod of matched) {
+      for (const row of podRows(ctx, pod)) rows.push(row);
+    }
+    for (const row of rows) for (const ip of row.backend.ips) claimed.add(canonicalAddress(ip));
+    for (const row of sliceOnlyRows(ctx, claimed)) rows.push(row);
     nearMisses = findNearMisses(model, namespace, service.selector, matched);
     if (model.coverage === 'path' && matched.length === 0) notes.push(nearMissesNotSearched(service));
     selectorFindings(model, service, matched, nearMisses, findings);
@@ -257,14 +286,7 @@ export function diagnoseService(
     sliceFindings(service, rows, slices.slices.length, findings);
   }
   trafficPolicyChecks(service, rows, options.node, findings, notes);
-
-  return {
-    service: summarize(service, portSummaries(service, livePods)),
-    backends: rows.map((r) => r.backend),
-    nearMisses,
-    notes,
-    findings: collectFindings(findings, model),
-  };
+  return { rows, nearMisses, notes, findings, livePods };
 }
 
 function selectorlessFindings(
@@ -393,7 +415,7 @@ function readinessFindings(
     );
     return;
   }
-  const hasAddress = (p: Pod) => p.ips.some((ip) => isIP(ip) && ctx.families.includes(ipFamily(ip)));
+  const hasAddress = (p: Pod) => p.ips.some((ip) => inFamilies(ip, ctx.families));
   const usable = (p: Pod) =>
     hasAddress(p) && (service.publishNotReadyAddresses || (p.ready && !p.terminating));
   const usablePods = live.filter(usable);
@@ -455,9 +477,16 @@ function targetPortFindings(
   const ref = svcRef(service);
   const portText = `port ${describePort(port)}`;
   if (typeof port.targetPort === 'string') {
-    const unresolved = live.filter((p) => !resolveTargetPort(port, p));
-    const wrongProtocol = unresolved.filter((p) => unresolvedReason(port, p).startsWith('port '));
-    const noName = unresolved.filter((p) => !wrongProtocol.includes(p));
+    // Each pod's resolution once: the numbers it resolves to, and the pods it fails on.
+    const numbers = new Map<number, number>();
+    const wrongProtocol: Pod[] = [];
+    const noName: Pod[] = [];
+    for (const p of live) {
+      const r = resolveTargetPort(port, p);
+      if (r) numbers.set(r.port, (numbers.get(r.port) ?? 0) + 1);
+      else if (unresolvedReason(port, p).startsWith('port ')) wrongProtocol.push(p);
+      else noName.push(p);
+    }
     if (noName.length > 0) {
       const all = noName.length === live.length;
       findings.push(
@@ -487,11 +516,6 @@ function targetPortFindings(
         }),
       );
     }
-    const numbers = new Map<number, number>();
-    for (const p of live) {
-      const r = resolveTargetPort(port, p);
-      if (r) numbers.set(r.port, (numbers.get(r.port) ?? 0) + 1);
-    }
     if (numbers.size > 1) {
       const parts = [...numbers.entries()]
         .sort((a, b) => a[0] - b[0])
@@ -503,12 +527,14 @@ function targetPortFindings(
   // A numeric targetPort works whether or not a container declares it: only pods that declare
   // ports, none of them this one, are suspicious.
   const target = port.targetPort;
-  const declaring = live.filter((p) => p.containers.some((c) => c.ports.length > 0));
-  const otherProtocol = declaring.filter((p) => {
-    const same = containerPortsNumbered(p, target);
-    return same.length > 0 && !same.some((cp) => cp.protocol === port.protocol);
-  });
-  const undeclared = declaring.filter((p) => containerPortsNumbered(p, target).length === 0);
+  const otherProtocol: Pod[] = [];
+  const undeclared: Pod[] = [];
+  for (const p of live) {
+    if (!p.containers.some((c) => c.ports.length > 0)) continue;
+    const declared = declaresPortNumber(p, target, port.protocol);
+    if (declared === 'other') otherProtocol.push(p);
+    else if (declared === 'none') undeclared.push(p);
+  }
   if (undeclared.length > 0) {
     findings.push(
       finding('SVC_TARGET_PORT_UNDECLARED', {

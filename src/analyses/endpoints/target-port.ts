@@ -30,7 +30,22 @@ export function containerPortsNamed(pod: Pick<Pod, 'containers'>, name: string):
   return pod.containers.flatMap((c) => c.ports.filter((p) => p.name === name));
 }
 
-/** Every container port of the pod with this number (any protocol). */
-export function containerPortsNumbered(pod: Pick<Pod, 'containers'>, port: number): ContainerPort[] {
-  return pod.containers.flatMap((c) => c.ports.filter((p) => p.containerPort === port));
+/**
+ * Whether the pod declares a container port with this number: with this protocol ('same'),
+ * with other protocols only ('other'), or not at all ('none').
+ */
+export function declaresPortNumber(
+  pod: Pick<Pod, 'containers'>,
+  port: number,
+  protocol: Protocol,
+): 'same' | 'other' | 'none' {
+  let found: 'other' | 'none' = 'none';
+  for (const c of pod.containers) {
+    for (const p of c.ports) {
+      if (p.containerPort !== port) continue;
+      if (p.protocol === protocol) return 'same';
+      found = 'other';
+    }
+  }
+  return found;
 }
