@@ -1,6 +1,6 @@
 // Pod and node IP inventory (knet pods / knet nodes) and the findings that need no node files.
 
-import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../core/ip.js';
+import { cidrContains, cidrSize, parseCIDR, parseIP } from '../core/ip.js';
 import { finding } from '../findings/catalog.js';
 import { collectFindings } from '../findings/collector.js';
 import type { Finding } from '../findings/types.js';
@@ -88,10 +88,11 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   const node = pod.nodeName ? model.node(pod.nodeName) : undefined;
   if (node && node.podCIDRs.length > 0) {
     for (const ip of pod.ips) {
-      const family = ipFamily(ip);
-      const kind = family === 4 ? 'ipv4' : 'ipv6';
+      // Parsed once for every CIDR it is tested against.
+      const addr = parseIP(ip);
+      const kind = addr.kind();
       const sameFamily = node.podCIDRs.filter((c) => parseCIDR(c)[0].kind() === kind);
-      if (sameFamily.length > 0 && !sameFamily.some((c) => cidrContains(c, ip))) {
+      if (sameFamily.length > 0 && !sameFamily.some((c) => cidrContains(c, addr))) {
         out.push(
           finding('POD_IP_OUTSIDE_NODE_CIDR', {
             message: `Pod ${pod.namespace}/${pod.name} has IP ${ip}, outside node ${node.name}'s pod CIDR ${sameFamily.join(', ')}.`,
@@ -106,7 +107,10 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
     }
   }
   for (const ip of pod.ips) {
-    const owners = model.podsByIP(ip).filter((p) => p !== pod && !isTerminal(p));
+    const byIP = model.podsByIP(ip);
+    // Most IPs are the pod's own alone: nothing to filter.
+    if (byIP.length === 0 || (byIP.length === 1 && byIP[0] === pod)) continue;
+    const owners = byIP.filter((p) => p !== pod && !isTerminal(p));
     if (owners.length > 0) {
       out.push(
         finding('POD_IP_DUPLICATE', {
