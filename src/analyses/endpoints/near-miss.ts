@@ -171,7 +171,8 @@ export function findNearMisses(
   if (model.coverage === 'path') return { inNamespace: [], otherNamespaces: [], keysOnNoPod: [] };
   const selectorSize = Object.keys(selector).length;
   const index = familyIndex(model, namespace);
-  const matchedNames = new Set(matched.map((p) => p.name));
+  const matchedNames = new Set<string>();
+  for (const p of matched) matchedNames.add(p.name);
   const families = new Set<string>();
   for (const p of matched) {
     const f = index.familyOf(p);
@@ -181,7 +182,11 @@ export function findNearMisses(
   // With matches, only pods of the matched pods' owners can be near misses ('sibling'): visit
   // those, in namespace order, instead of every pod of the namespace for every service.
   let candidates: Iterable<number>;
-  if (matched.length > 0) {
+  if (families.size === 1) {
+    // One owner (the common case): its positions are in namespace order already.
+    const [only] = families;
+    candidates = index.positions.get(only) ?? [];
+  } else if (matched.length > 0) {
     const positions: number[] = [];
     for (const f of families) for (const i of index.positions.get(f) ?? []) positions.push(i);
     candidates = positions.sort((a, b) => a - b);

@@ -13,13 +13,21 @@ export function resolveTargetPort(
   servicePort: Pick<ServicePort, 'targetPort' | 'protocol'>,
   pod: Pick<Pod, 'containers'>,
 ): ResolvedTargetPort | undefined {
+  const port = targetPortOn(servicePort, pod);
+  // A named port counts only with the service port's protocol: the protocol is always that one.
+  return port === undefined ? undefined : { port, protocol: servicePort.protocol };
+}
+
+/** resolveTargetPort's port number alone (no object for each of 150,000 pods). */
+export function targetPortOn(
+  servicePort: Pick<ServicePort, 'targetPort' | 'protocol'>,
+  pod: Pick<Pod, 'containers'>,
+): number | undefined {
   const target = servicePort.targetPort;
-  if (typeof target === 'number') return { port: target, protocol: servicePort.protocol };
+  if (typeof target === 'number') return target;
   for (const container of pod.containers) {
     for (const p of container.ports) {
-      if (p.name === target && p.protocol === servicePort.protocol) {
-        return { port: p.containerPort, protocol: p.protocol };
-      }
+      if (p.name === target && p.protocol === servicePort.protocol) return p.containerPort;
     }
   }
   return undefined;
