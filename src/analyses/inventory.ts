@@ -166,8 +166,10 @@ export function podInventory(
 
 /** Pods that hold an address from the node's pod CIDR (not hostNetwork, not finished). */
 function podsUsingCIDR(model: ClusterModel, node: Node): number {
-  return model.podsOnNode(node.name).filter((p) => !p.hostNetwork && !isTerminal(p) && p.ips.length > 0)
-    .length;
+  let used = 0;
+  for (const p of model.podsOnNode(node.name))
+    if (!p.hostNetwork && !isTerminal(p) && p.ips.length > 0) used++;
+  return used;
 }
 
 /** Addresses available to pods: the smallest family's CIDR bounds a dual-stack node. */
@@ -215,7 +217,8 @@ export function nodeCIDROverlaps(nodes: readonly Node[]): Finding[] {
   return out;
 }
 
-export function nodeFindings(model: ClusterModel, node: Node): Finding[] {
+/** A node's own findings; `used`: podsUsingCIDR, counted once by the caller. */
+function nodeFindings(node: Node, used: number): Finding[] {
   const out: Finding[] = [];
   const ref = `node/${node.name}`;
   if (node.ready !== true) {
@@ -231,7 +234,6 @@ export function nodeFindings(model: ClusterModel, node: Node): Finding[] {
   if (node.podCIDRs.length === 0) {
     out.push(finding('NODE_NO_POD_CIDR', { message: `Node ${node.name} has no pod CIDR.`, objects: [ref] }));
   } else {
-    const used = podsUsingCIDR(model, node);
     const capacity = podCapacity(node) ?? 0;
     if (used >= EXHAUSTED_RATIO * capacity) {
       out.push(
@@ -250,8 +252,9 @@ export function nodeInventory(model: ClusterModel): { items: NodeItem[]; finding
   const overlaps = nodeCIDROverlaps(model.nodes);
   const findings: Finding[] = [];
   const items: NodeItem[] = model.nodes.map((node) => {
+    const used = podsUsingCIDR(model, node);
     const found = [
-      ...nodeFindings(model, node),
+      ...nodeFindings(node, used),
       ...overlaps.filter((f) => f.objects.includes(`node/${node.name}`)),
     ];
     findings.push(...found.filter((f) => f.code !== 'NODE_POD_CIDR_OVERLAP'));
@@ -259,7 +262,7 @@ export function nodeInventory(model: ClusterModel): { items: NodeItem[]; finding
       name: node.name,
       internalIPs: node.internalIPs,
       podCIDRs: node.podCIDRs,
-      podCount: podsUsingCIDR(model, node),
+      podCount: used,
       podCapacity: podCapacity(node),
       ready: node.ready ?? null,
       problems: [...new Set(found.map((f) => f.code))],
