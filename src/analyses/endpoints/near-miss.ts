@@ -171,12 +171,14 @@ export function findNearMisses(
   if (model.coverage === 'path') return { inNamespace: [], otherNamespaces: [], keysOnNoPod: [] };
   const selectorSize = Object.keys(selector).length;
   const index = familyIndex(model, namespace);
-  const matchedNames = new Set<string>();
-  for (const p of matched) matchedNames.add(p.name);
   const families = new Set<string>();
+  let owned = 0;
   for (const p of matched) {
     const f = index.familyOf(p);
-    if (f !== undefined) families.add(f);
+    if (f !== undefined) {
+      families.add(f);
+      owned++;
+    }
   }
   const nsPods = model.podsInNamespace(namespace);
   // With matches, only pods of the matched pods' owners can be near misses ('sibling'): visit
@@ -185,7 +187,12 @@ export function findNearMisses(
   if (families.size === 1) {
     // One owner (the common case): its positions are in namespace order already.
     const [only] = families;
-    candidates = index.positions.get(only) ?? [];
+    const positions = index.positions.get(only) ?? [];
+    // The matched pods are pods of the namespace (the label index's), each once: when all of
+    // them have this owner and it has no more pods, every candidate matches: no near miss.
+    if (owned === matched.length && positions.length === matched.length)
+      return { inNamespace: [], otherNamespaces: [], keysOnNoPod: [] };
+    candidates = positions;
   } else if (matched.length > 0) {
     const positions: number[] = [];
     for (const f of families) for (const i of index.positions.get(f) ?? []) positions.push(i);
@@ -194,6 +201,8 @@ export function findNearMisses(
     candidates = nsPods.keys();
   }
 
+  const matchedNames = new Set<string>();
+  for (const p of matched) matchedNames.add(p.name);
   const groups = new Map<string, NearMissGroup & { all: string[] }>();
   for (const i of candidates) {
     const pod = nsPods[i];
