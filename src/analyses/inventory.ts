@@ -43,14 +43,19 @@ const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
 /** The findings about one pod that need nothing but the API objects. */
 export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   const out: Finding[] = [];
-  const ref = podRef(pod);
-  if (pod.phase === 'Succeeded') return out;
+  addPodFindings(model, pod, out);
+  return out;
+}
+
+/** podFindings into `out` (doctor: one list for 150,000 pods, and no pod/NS/NAME for a pod without any). */
+function addPodFindings(model: ClusterModel, pod: Pod, out: Finding[]): void {
+  if (pod.phase === 'Succeeded') return;
   const waiting = pod.containerStatuses.find((s) => s.state === 'waiting' || s.state === 'terminated');
   if (pod.phase !== 'Running') {
     out.push(
       finding('POD_NOT_RUNNING', {
         message: `Pod ${pod.namespace}/${pod.name} is ${pod.phase}${pod.nodeName ? '' : ' and not scheduled to a node'}.`,
-        objects: [ref],
+        objects: [podRef(pod)],
         evidence: [`status.phase: ${pod.phase}`],
       }),
     );
@@ -58,7 +63,7 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
     out.push(
       finding('POD_NOT_RUNNING', {
         message: `Container ${waiting.name} of pod ${pod.namespace}/${pod.name} is not running (${waiting.reason ?? waiting.state}).`,
-        objects: [ref],
+        objects: [podRef(pod)],
         evidence: [
           `status.containerStatuses[${waiting.name}].state: ${waiting.state}${waiting.reason ? ` (${waiting.reason})` : ''}`,
         ],
@@ -68,7 +73,7 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
     out.push(
       finding('POD_NOT_READY', {
         message: `Pod ${pod.namespace}/${pod.name} is running but not Ready, so Services send it no traffic.`,
-        objects: [ref],
+        objects: [podRef(pod)],
         evidence: ['status.conditions[Ready]: not True'],
       }),
     );
@@ -78,13 +83,13 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
       out.push(
         finding('POD_NO_IP', {
           message: `Pod ${pod.namespace}/${pod.name} has no IP address yet.`,
-          objects: [ref],
+          objects: [podRef(pod)],
         }),
       );
     }
-    return out;
+    return;
   }
-  if (isTerminal(pod) || pod.hostNetwork) return out;
+  if (isTerminal(pod) || pod.hostNetwork) return;
   const node = pod.nodeName ? model.node(pod.nodeName) : undefined;
   if (node && node.podCIDRs.length > 0) {
     for (const ip of pod.ips) {
@@ -96,7 +101,7 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
         out.push(
           finding('POD_IP_OUTSIDE_NODE_CIDR', {
             message: `Pod ${pod.namespace}/${pod.name} has IP ${ip}, outside node ${node.name}'s pod CIDR ${sameFamily.join(', ')}.`,
-            objects: [ref, `node/${node.name}`],
+            objects: [podRef(pod), `node/${node.name}`],
             evidence: [
               `status.podIPs: ${pod.ips.join(', ')}`,
               `node ${node.name} spec.podCIDRs: ${node.podCIDRs.join(', ')}`,
@@ -115,13 +120,12 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
       out.push(
         finding('POD_IP_DUPLICATE', {
           message: `Pod ${pod.namespace}/${pod.name} shares IP ${ip} with ${owners.map((p) => `${p.namespace}/${p.name}`).join(', ')}.`,
-          objects: [ref, ...owners.map(podRef)],
+          objects: [podRef(pod), ...owners.map(podRef)],
           evidence: [ip],
         }),
       );
     }
   }
-  return out;
 }
 
 function filteredPods(model: ClusterModel, filter: PodFilter): readonly Pod[] {
@@ -132,7 +136,7 @@ function filteredPods(model: ClusterModel, filter: PodFilter): readonly Pod[] {
 /** podInventory's findings alone (doctor): no 150,000 rows built and sorted for nothing. */
 export function podInventoryFindings(model: ClusterModel, filter: PodFilter): Finding[] {
   const findings: Finding[] = [];
-  for (const pod of filteredPods(model, filter)) for (const f of podFindings(model, pod)) findings.push(f);
+  for (const pod of filteredPods(model, filter)) addPodFindings(model, pod, findings);
   return findings;
 }
 
