@@ -190,7 +190,7 @@ export function diagnoseService(
  */
 export function serviceFindings(model: ClusterModel, namespace: string, name: string): Finding[] {
   const service = model.service(namespace, name);
-  return service ? diagnose(model, service, {}).findings : notFound(model, namespace, name).findings;
+  return service ? diagnose(model, service, {}, true).findings : notFound(model, namespace, name).findings;
 }
 
 interface Diagnosis {
@@ -203,7 +203,16 @@ interface Diagnosis {
   livePods: Pod[];
 }
 
-function diagnose(model: ClusterModel, service: Service, options: DiagnoseOptions): Diagnosis {
+/**
+ * findingsOnly: rows only for what findings are made of (missing or stale backends), and notes
+ * left to be dropped (those of a traffic policy read every row): serviceFindings, without a node.
+ */
+function diagnose(
+  model: ClusterModel,
+  service: Service,
+  options: DiagnoseOptions,
+  findingsOnly = false,
+): Diagnosis {
   const namespace = service.namespace;
   const ref = svcRef(service);
   const findings: Finding[] = [];
@@ -231,6 +240,7 @@ function diagnose(model: ClusterModel, service: Service, options: DiagnoseOption
     slices,
     families: serviceFamilies(service),
     portAsked: options.port !== undefined && ports.length < service.ports.length,
+    findingRowsOnly: findingsOnly,
   };
   if (service.headless) {
     findings.push(
@@ -272,11 +282,12 @@ function diagnose(model: ClusterModel, service: Service, options: DiagnoseOption
   } else {
     livePods = matched.filter((p) => !isTerminal(p));
     rows = [];
+    // The addresses of the matched pods (each pod's rows' ips) are theirs, not slice-only.
     const claimed = new Set<string>();
     for (const pod of matched) {
-      for (const row of podRows(ctx, pod)) rows.push(row);
+      podRows(ctx, pod, rows);
+      for (const ip of pod.ips) if (inFamilies(ip, ctx.families)) claimed.add(canonicalAddress(ip));
     }
-    for (const row of rows) for (const ip of row.backend.ips) claimed.add(canonicalAddress(ip));
     for (const row of sliceOnlyRows(ctx, claimed)) rows.push(row);
     nearMisses = findNearMisses(model, namespace, service.selector, matched);
     if (model.coverage === 'path' && matched.length === 0) notes.push(nearMissesNotSearched(service));
