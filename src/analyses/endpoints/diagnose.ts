@@ -292,7 +292,7 @@ function diagnose(
     nearMisses = findNearMisses(model, namespace, service.selector, matched);
     if (model.coverage === 'path' && matched.length === 0) notes.push(nearMissesNotSearched(service));
     selectorFindings(model, service, matched, nearMisses, findings);
-    readinessFindings(service, matched, ctx, findings, notes);
+    readinessFindings(service, matched, livePods, ctx, findings, notes);
     for (const port of ports) targetPortFindings(service, port, livePods, findings, notes);
     sliceFindings(service, rows, slices.slices.length, findings);
   }
@@ -404,13 +404,13 @@ function selectorFindings(
 function readinessFindings(
   service: Service,
   matched: Pod[],
+  live: readonly Pod[],
   ctx: BackendContext,
   findings: Finding[],
   notes: string[],
 ): void {
   if (matched.length === 0) return;
   const ref = svcRef(service);
-  const live = matched.filter((p) => !isTerminal(p));
   if (live.length === 0) {
     findings.push(
       finding('SVC_NO_READY_ENDPOINTS', {
@@ -426,11 +426,20 @@ function readinessFindings(
     );
     return;
   }
-  const hasAddress = (p: Pod) => p.ips.some((ip) => inFamilies(ip, ctx.families));
-  const usable = (p: Pod) =>
-    hasAddress(p) && (service.publishNotReadyAddresses || (p.ready && !p.terminating));
-  const usablePods = live.filter(usable);
-  const terminating = live.filter((p) => p.terminating);
+  // One pass over the live pods: what is usable, terminating, not ready or without an address.
+  const terminating: Pod[] = [];
+  const unready: Pod[] = [];
+  let usablePods = 0;
+  let notReady = 0;
+  let noIP = 0;
+  for (const p of live) {
+    const hasAddress = p.ips.some((ip) => inFamilies(ip, ctx.families));
+    if (p.terminating) terminating.push(p);
+    if (hasAddress && (service.publishNotReadyAddresses || (p.ready && !p.terminating))) usablePods++;
+    else if (!p.terminating) unready.push(p);
+    if (!hasAddress) noIP++;
+    else if (!p.ready && !p.terminating) notReady++;
+  }
   if (terminating.length > 0) {
     notes.push(
       `${plural(terminating.length, 'matching pod')} terminating ` +
@@ -438,10 +447,8 @@ function readinessFindings(
         'kept in the EndpointSlices as not ready until they exit.',
     );
   }
-  if (usablePods.length === 0) {
+  if (usablePods === 0) {
     const counts: string[] = [];
-    const notReady = live.filter((p) => !p.ready && !p.terminating && hasAddress(p)).length;
-    const noIP = live.filter((p) => !hasAddress(p)).length;
     if (notReady) counts.push(`${notReady} not ready`);
     if (terminating.length) counts.push(`${terminating.length} terminating`);
     if (noIP) counts.push(`${noIP} without an IP`);
@@ -462,7 +469,6 @@ function readinessFindings(
     );
     return;
   }
-  const unready = live.filter((p) => !usable(p) && !p.terminating);
   if (unready.length > 0) {
     findings.push(
       finding('SVC_SOME_ENDPOINTS_NOT_READY', {
