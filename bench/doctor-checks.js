@@ -25,9 +25,15 @@ const cpuMs = () => {
 };
 const rows = [];
 let current = { label: 'read', wall: performance.now(), cpu: cpuMs() };
+const maxRSS = () => process.resourceUsage().maxRSS / 1024;
 const mark = (label) => {
   const now = { label, wall: performance.now(), cpu: cpuMs() };
-  rows.push({ label: current.label, wall: now.wall - current.wall, cpu: now.cpu - current.cpu });
+  rows.push({
+    label: current.label,
+    wall: now.wall - current.wall,
+    cpu: now.cpu - current.cpu,
+    rss: maxRSS(),
+  });
   current = now;
 };
 
@@ -61,7 +67,8 @@ rows.push({
 // The last check's row runs to the end of runDoctor: it holds the findings' ids, links and fixes too.
 for (const r of rows)
   console.log(
-    `${r.label.replace(/^doctor: /, '').padEnd(20)} ${r.wall.toFixed(0).padStart(7)} ms wall ${r.cpu.toFixed(0).padStart(7)} ms cpu`,
+    `${r.label.replace(/^doctor: /, '').padEnd(20)} ${r.wall.toFixed(0).padStart(7)} ms wall ${r.cpu.toFixed(0).padStart(7)} ms cpu` +
+      (r.rss === undefined ? '' : ` ${r.rss.toFixed(0).padStart(6)} MB peak RSS so far`),
   );
 console.log(
   `${report.findings.length} findings; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
