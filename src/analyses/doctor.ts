@@ -1,10 +1,10 @@
 // knet doctor: every check over the cluster (or one namespace), as one list of findings.
 // Each check is an analysis that exists on its own; doctor only scopes, runs and merges them.
-import { FindingCollector } from '../findings/collector.js';
+import { distinctFindings, FindingCollector } from '../findings/collector.js';
 import type { Finding, Severity } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
 import { dnsServiceFindings } from './dns/service-health.js';
-import { diagnoseService } from './endpoints/diagnose.js';
+import { serviceFindings } from './endpoints/diagnose.js';
 import { gatewayDoctorFindings } from './ingress/gateway.js';
 import { ingressDoctorFindings } from './ingress/ingress.js';
 import { nodeInventory, podInventoryFindings } from './inventory.js';
@@ -77,10 +77,11 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
   const inScope = (s: { namespace: string; name: string }) =>
     !scope.services || scope.services.has(`${s.namespace}/${s.name}`);
   const services = (ns === undefined ? model.services : model.servicesInNamespace(ns)).filter(inScope);
+  // Each Service's findings as its own diagnosis lists them (each once), explained once below.
   run('services', n(services.length, 'service'), () =>
     services.flatMap((s, i) => {
       say('doctor: services', i, services.length);
-      return diagnoseService(model, s.namespace, s.name).findings;
+      return distinctFindings(serviceFindings(model, s.namespace, s.name));
     }),
   );
 

@@ -1,6 +1,6 @@
 // Pod and node IP inventory (knet pods / knet nodes) and the findings that need no node files.
 
-import { cidrContains, cidrSize, ipFamily, parseCIDR } from '../core/ip.js';
+import { cidrContains, cidrSize, parseCIDR, parseIP } from '../core/ip.js';
 import { finding } from '../findings/catalog.js';
 import { collectFindings } from '../findings/collector.js';
 import type { Finding } from '../findings/types.js';
@@ -43,14 +43,19 @@ const podRef = (p: Pod) => `pod/${p.namespace}/${p.name}`;
 /** The findings about one pod that need nothing but the API objects. */
 export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
   const out: Finding[] = [];
-  const ref = podRef(pod);
-  if (pod.phase === 'Succeeded') return out;
+  addPodFindings(model, pod, out);
+  return out;
+}
+
+/** podFindings into `out` (doctor: one list for 150,000 pods, and no pod/NS/NAME for a pod without any). */
+function addPodFindings(model: ClusterModel, pod: Pod, out: Finding[]): void {
+  if (pod.phase === 'Succeeded') return;
   const waiting = pod.containerStatuses.find((s) => s.state === 'waiting' || s.state === 'terminated');
   if (pod.phase !== 'Running') {
     out.push(
       finding('POD_NOT_RUNNING', {
         message: `Pod ${pod.namespace}/${pod.name} is ${pod.phase}${pod.nodeName ? '' : ' and not scheduled to a node'}.`,
-        objects: [ref],
+        objects: [podRef(pod)],
         evidence: [`status.phase: ${pod.phase}`],
       }),
     );
@@ -58,7 +63,7 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
     out.push(
       finding('POD_NOT_RUNNING', {
         message: `Container ${waiting.name} of pod ${pod.namespace}/${pod.name} is not running (${waiting.reason ?? waiting.state}).`,
-        objects: [ref],
+        objects: [podRef(pod)],
         evidence: [
           `status.containerStatuses[${waiting.name}].state: ${waiting.state}${waiting.reason ? ` (${waiting.reason})` : ''}`,
         ],
@@ -68,7 +73,7 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
     out.push(
       finding('POD_NOT_READY', {
         message: `Pod ${pod.namespace}/${pod.name} is running but not Ready, so Services send it no traffic.`,
-        objects: [ref],
+        objects: [podRef(pod)],
         evidence: ['status.conditions[Ready]: not True'],
       }),
     );
@@ -78,24 +83,25 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
       out.push(
         finding('POD_NO_IP', {
           message: `Pod ${pod.namespace}/${pod.name} has no IP address yet.`,
-          objects: [ref],
+          objects: [podRef(pod)],
         }),
       );
     }
-    return out;
+    return;
   }
-  if (isTerminal(pod) || pod.hostNetwork) return out;
+  if (isTerminal(pod) || pod.hostNetwork) return;
   const node = pod.nodeName ? model.node(pod.nodeName) : undefined;
   if (node && node.podCIDRs.length > 0) {
     for (const ip of pod.ips) {
-      const family = ipFamily(ip);
-      const kind = family === 4 ? 'ipv4' : 'ipv6';
+      // Parsed once for every CIDR it is tested against.
+      const addr = parseIP(ip);
+      const kind = addr.kind();
       const sameFamily = node.podCIDRs.filter((c) => parseCIDR(c)[0].kind() === kind);
-      if (sameFamily.length > 0 && !sameFamily.some((c) => cidrContains(c, ip))) {
+      if (sameFamily.length > 0 && !sameFamily.some((c) => cidrContains(c, addr))) {
         out.push(
           finding('POD_IP_OUTSIDE_NODE_CIDR', {
             message: `Pod ${pod.namespace}/${pod.name} has IP ${ip}, outside node ${node.name}'s pod CIDR ${sameFamily.join(', ')}.`,
-            objects: [ref, `node/${node.name}`],
+            objects: [podRef(pod), `node/${node.name}`],
             evidence: [
               `status.podIPs: ${pod.ips.join(', ')}`,
               `node ${node.name} spec.podCIDRs: ${node.podCIDRs.join(', ')}`,
@@ -106,18 +112,20 @@ export function podFindings(model: ClusterModel, pod: Pod): Finding[] {
     }
   }
   for (const ip of pod.ips) {
-    const owners = model.podsByIP(ip).filter((p) => p !== pod && !isTerminal(p));
+    const byIP = model.podsByIP(ip);
+    // Most IPs are the pod's own alone: nothing to filter.
+    if (byIP.length === 0 || (byIP.length === 1 && byIP[0] === pod)) continue;
+    const owners = byIP.filter((p) => p !== pod && !isTerminal(p));
     if (owners.length > 0) {
       out.push(
         finding('POD_IP_DUPLICATE', {
           message: `Pod ${pod.namespace}/${pod.name} shares IP ${ip} with ${owners.map((p) => `${p.namespace}/${p.name}`).join(', ')}.`,
-          objects: [ref, ...owners.map(podRef)],
+          objects: [podRef(pod), ...owners.map(podRef)],
           evidence: [ip],
         }),
       );
     }
   }
-  return out;
 }
 
 function filteredPods(model: ClusterModel, filter: PodFilter): readonly Pod[] {
@@ -128,7 +136,7 @@ function filteredPods(model: ClusterModel, filter: PodFilter): readonly Pod[] {
 /** podInventory's findings alone (doctor): no 150,000 rows built and sorted for nothing. */
 export function podInventoryFindings(model: ClusterModel, filter: PodFilter): Finding[] {
   const findings: Finding[] = [];
-  for (const pod of filteredPods(model, filter)) for (const f of podFindings(model, pod)) findings.push(f);
+  for (const pod of filteredPods(model, filter)) addPodFindings(model, pod, findings);
   return findings;
 }
 
@@ -162,8 +170,10 @@ export function podInventory(
 
 /** Pods that hold an address from the node's pod CIDR (not hostNetwork, not finished). */
 function podsUsingCIDR(model: ClusterModel, node: Node): number {
-  return model.podsOnNode(node.name).filter((p) => !p.hostNetwork && !isTerminal(p) && p.ips.length > 0)
-    .length;
+  let used = 0;
+  for (const p of model.podsOnNode(node.name))
+    if (!p.hostNetwork && !isTerminal(p) && p.ips.length > 0) used++;
+  return used;
 }
 
 /** Addresses available to pods: the smallest family's CIDR bounds a dual-stack node. */
@@ -211,7 +221,8 @@ export function nodeCIDROverlaps(nodes: readonly Node[]): Finding[] {
   return out;
 }
 
-export function nodeFindings(model: ClusterModel, node: Node): Finding[] {
+/** A node's own findings; `used`: podsUsingCIDR, counted once by the caller. */
+function nodeFindings(node: Node, used: number): Finding[] {
   const out: Finding[] = [];
   const ref = `node/${node.name}`;
   if (node.ready !== true) {
@@ -227,7 +238,6 @@ export function nodeFindings(model: ClusterModel, node: Node): Finding[] {
   if (node.podCIDRs.length === 0) {
     out.push(finding('NODE_NO_POD_CIDR', { message: `Node ${node.name} has no pod CIDR.`, objects: [ref] }));
   } else {
-    const used = podsUsingCIDR(model, node);
     const capacity = podCapacity(node) ?? 0;
     if (used >= EXHAUSTED_RATIO * capacity) {
       out.push(
@@ -246,8 +256,9 @@ export function nodeInventory(model: ClusterModel): { items: NodeItem[]; finding
   const overlaps = nodeCIDROverlaps(model.nodes);
   const findings: Finding[] = [];
   const items: NodeItem[] = model.nodes.map((node) => {
+    const used = podsUsingCIDR(model, node);
     const found = [
-      ...nodeFindings(model, node),
+      ...nodeFindings(node, used),
       ...overlaps.filter((f) => f.objects.includes(`node/${node.name}`)),
     ];
     findings.push(...found.filter((f) => f.code !== 'NODE_POD_CIDR_OVERLAP'));
@@ -255,7 +266,7 @@ export function nodeInventory(model: ClusterModel): { items: NodeItem[]; finding
       name: node.name,
       internalIPs: node.internalIPs,
       podCIDRs: node.podCIDRs,
-      podCount: podsUsingCIDR(model, node),
+      podCount: used,
       podCapacity: podCapacity(node),
       ready: node.ready ?? null,
       problems: [...new Set(found.map((f) => f.code))],

@@ -7,13 +7,16 @@ import type { Finding, Severity } from './types.js';
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
+/** Two findings with the same code and message are one. */
+const sameness = (f: Finding) => `${f.code}\u0000${f.message}`;
+
 export class FindingCollector {
   private readonly list: Finding[] = [];
   private readonly seen = new Set<string>();
 
   /** Records a finding once (same code and message); returns its code, for a trace hop. */
   add(f: Finding): string {
-    const key = `${f.code}\u0000${f.message}`;
+    const key = sameness(f);
     if (!this.seen.has(key)) {
       this.seen.add(key);
       this.list.push(bare(f));
@@ -48,6 +51,18 @@ export function collectFindings(findings: Iterable<Finding>, model?: ClusterMode
   const c = new FindingCollector();
   c.addAll(findings);
   return c.finish(model);
+}
+
+/** Each finding once (the first of those with the same code and message), in order. */
+export function distinctFindings(findings: readonly Finding[]): Finding[] {
+  if (findings.length <= 1) return [...findings];
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = sameness(f);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**

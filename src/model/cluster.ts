@@ -199,8 +199,11 @@ export class ClusterModel {
     return map;
   });
 
-  /** Per namespace: "key=value" → pods carrying that label. Selector matching starts here. */
-  private readonly labelIndex = new Map<string, Map<string, Pod[]>>();
+  /**
+   * Per namespace: label key → value → pods carrying that label. Selector matching starts here.
+   * (Nested maps: no "key=value" string is built for each of 150,000 pods' labels.)
+   */
+  private readonly labelIndex = new Map<string, Map<string, Map<string, Pod[]>>>();
 
   node(name: string): Node | undefined {
     return this.nodeIndex().get(name);
@@ -293,16 +296,23 @@ export class ClusterModel {
     return this.configMaps.find((c) => c.namespace === namespace && c.name === name);
   }
 
-  private labelIndexFor(namespace: string): Map<string, Pod[]> {
+  private labelIndexFor(namespace: string): Map<string, Map<string, Pod[]>> {
     let index = this.labelIndex.get(namespace);
     if (!index) {
       index = new Map();
       for (const pod of this.podsInNamespace(namespace)) {
-        for (const [k, v] of Object.entries(pod.labels)) {
-          const lk = `${k}=${v}`;
-          const list = index.get(lk);
+        const labels = pod.labels;
+        for (const k in labels) {
+          if (!Object.hasOwn(labels, k)) continue;
+          const v = labels[k];
+          let values = index.get(k);
+          if (!values) {
+            values = new Map();
+            index.set(k, values);
+          }
+          const list = values.get(v);
           if (list) list.push(pod);
-          else index.set(lk, [pod]);
+          else values.set(v, [pod]);
         }
       }
       this.labelIndex.set(namespace, index);
@@ -312,17 +322,19 @@ export class ClusterModel {
 
   /** Pods in `namespace` matching an equality selector, through the label index. */
   podsMatchingLabels(namespace: string, selector: Labels): Pod[] {
-    const entries = Object.entries(selector);
-    if (entries.length === 0) return [...this.podsInNamespace(namespace)];
+    const keys = Object.keys(selector);
+    if (keys.length === 0) return [...this.podsInNamespace(namespace)];
     const index = this.labelIndexFor(namespace);
     // Start from the rarest label, then filter: no scan of the namespace.
     let smallest: Pod[] | undefined;
-    for (const [k, v] of entries) {
-      const list = index.get(`${k}=${v}`);
+    for (const k of keys) {
+      const list = index.get(k)?.get(selector[k]);
       if (!list) return [];
       if (!smallest || list.length < smallest.length) smallest = list;
     }
-    return (smallest ?? []).filter((p) => matchesEquality(selector, p.labels));
+    // One label: its list is the answer (a copy: callers sort it).
+    if (keys.length === 1 || !smallest) return smallest ? smallest.slice() : [];
+    return smallest.filter((p) => matchesEquality(selector, p.labels));
   }
 
   /** Pods in `namespace` matching a full LabelSelector. */

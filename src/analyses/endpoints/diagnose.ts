@@ -2,7 +2,6 @@
 // the selector against the pods' labels (with the near misses when it matches nothing), each
 // pod's readiness and per-pod targetPort, and the EndpointSlices against all of that.
 
-import { ipFamily, isIP } from '../../core/ip.js';
 import { finding } from '../../findings/catalog.js';
 import { collectFindings } from '../../findings/collector.js';
 import type { Finding } from '../../findings/types.js';
@@ -16,13 +15,14 @@ import {
   type BackendRow,
   canonicalAddress,
   indexSlices,
+  inFamilies,
   podRows,
   serviceFamilies,
   sliceOnlyRows,
   unresolvedReason,
 } from './backends.js';
 import { findNearMisses, formatDifference, isTypoLike, nearMissesNotSearched } from './near-miss.js';
-import { containerPortsNumbered, resolveTargetPort } from './target-port.js';
+import { declaresPortNumber, resolveTargetPort } from './target-port.js';
 import type { NearMisses, ServiceDiagnosis, ServicePortSummary, ServiceSummary } from './types.js';
 
 export type { Backend, NearMisses, ServiceDiagnosis, ServiceSummary } from './types.js';
@@ -174,6 +174,46 @@ export function diagnoseService(
     const missing = notFound(model, namespace, name);
     return { ...missing, findings: collectFindings(missing.findings, model) };
   }
+  const d = diagnose(model, service, options);
+  return {
+    service: summarize(service, portSummaries(service, d.livePods)),
+    backends: d.rows.map((r) => r.backend),
+    nearMisses: d.nearMisses,
+    notes: d.notes,
+    findings: collectFindings(d.findings, model),
+  };
+}
+
+/**
+ * diagnoseService's findings alone, as they come (doctor's per-Service check): doctor's own
+ * collector dedupes, sorts and explains them once for the whole report, and needs no summary.
+ */
+export function serviceFindings(model: ClusterModel, namespace: string, name: string): Finding[] {
+  const service = model.service(namespace, name);
+  return service ? diagnose(model, service, {}, true).findings : notFound(model, namespace, name).findings;
+}
+
+interface Diagnosis {
+  rows: BackendRow[];
+  nearMisses: NearMisses;
+  notes: string[];
+  /** Not yet collected (deduped, sorted, explained). */
+  findings: Finding[];
+  /** The matching pods that are not terminal. */
+  livePods: Pod[];
+}
+
+/**
+ * findingsOnly: rows only for what findings are made of (missing or stale backends), and notes
+ * left to be dropped (those of a traffic policy read every row): serviceFindings, without a node.
+ */
+function diagnose(
+  model: ClusterModel,
+  service: Service,
+  options: DiagnoseOptions,
+  findingsOnly = false,
+): Diagnosis {
+  const namespace = service.namespace;
   const ref = svcRef(service);
   const findings: Finding[] = [];
   const notes: string[] = [];
@@ -187,13 +227,7 @@ export function diagnoseService(
         objects: [ref],
       }),
     );
-    return {
-      service: summarize(service, portSummaries(service, [])),
-      backends: [],
-      nearMisses: emptyNearMisses(),
-      notes,
-      findings: collectFindings(findings, model),
-    };
+    return { rows: [], nearMisses: emptyNearMisses(), notes, findings, livePods: [] };
   }
 
   const matched = service.selector ? model.podsMatchingLabels(namespace, service.selector).sort(byName) : [];
@@ -206,6 +240,7 @@ export function diagnoseService(
     slices,
     families: serviceFamilies(service),
     portAsked: options.port !== undefined && ports.length < service.ports.length,
+    findingRowsOnly: findingsOnly,
   };
   if (service.headless) {
     findings.push(
@@ -246,25 +281,23 @@ export function diagnoseService(
     staleFindings(service, rows, findings);
   } else {
     livePods = matched.filter((p) => !isTerminal(p));
-    rows = matched.flatMap((pod) => podRows(ctx, pod));
-    const claimed = new Set(rows.flatMap((r) => r.backend.ips.map((ip) => canonicalAddress(ip))));
-    rows.push(...sliceOnlyRows(ctx, claimed));
+    rows = [];
+    // The addresses of the matched pods (each pod's rows' ips) are theirs, not slice-only.
+    const claimed = new Set<string>();
+    for (const pod of matched) {
+      podRows(ctx, pod, rows);
+      for (const ip of pod.ips) if (inFamilies(ip, ctx.families)) claimed.add(canonicalAddress(ip));
+    }
+    for (const row of sliceOnlyRows(ctx, claimed)) rows.push(row);
     nearMisses = findNearMisses(model, namespace, service.selector, matched);
     if (model.coverage === 'path' && matched.length === 0) notes.push(nearMissesNotSearched(service));
     selectorFindings(model, service, matched, nearMisses, findings);
-    readinessFindings(service, matched, ctx, findings, notes);
+    readinessFindings(service, matched, livePods, ctx, findings, notes);
     for (const port of ports) targetPortFindings(service, port, livePods, findings, notes);
     sliceFindings(service, rows, slices.slices.length, findings);
   }
   trafficPolicyChecks(service, rows, options.node, findings, notes);
-
-  return {
-    service: summarize(service, portSummaries(service, livePods)),
-    backends: rows.map((r) => r.backend),
-    nearMisses,
-    notes,
-    findings: collectFindings(findings, model),
-  };
+  return { rows, nearMisses, notes, findings, livePods };
 }
 
 function selectorlessFindings(
@@ -371,13 +404,13 @@ function selectorFindings(
 function readinessFindings(
   service: Service,
   matched: Pod[],
+  live: readonly Pod[],
   ctx: BackendContext,
   findings: Finding[],
   notes: string[],
 ): void {
   if (matched.length === 0) return;
   const ref = svcRef(service);
-  const live = matched.filter((p) => !isTerminal(p));
   if (live.length === 0) {
     findings.push(
       finding('SVC_NO_READY_ENDPOINTS', {
@@ -393,11 +426,20 @@ function readinessFindings(
     );
     return;
   }
-  const hasAddress = (p: Pod) => p.ips.some((ip) => isIP(ip) && ctx.families.includes(ipFamily(ip)));
-  const usable = (p: Pod) =>
-    hasAddress(p) && (service.publishNotReadyAddresses || (p.ready && !p.terminating));
-  const usablePods = live.filter(usable);
-  const terminating = live.filter((p) => p.terminating);
+  // One pass over the live pods: what is usable, terminating, not ready or without an address.
+  const terminating: Pod[] = [];
+  const unready: Pod[] = [];
+  let usablePods = 0;
+  let notReady = 0;
+  let noIP = 0;
+  for (const p of live) {
+    const hasAddress = p.ips.some((ip) => inFamilies(ip, ctx.families));
+    if (p.terminating) terminating.push(p);
+    if (hasAddress && (service.publishNotReadyAddresses || (p.ready && !p.terminating))) usablePods++;
+    else if (!p.terminating) unready.push(p);
+    if (!hasAddress) noIP++;
+    else if (!p.ready && !p.terminating) notReady++;
+  }
   if (terminating.length > 0) {
     notes.push(
       `${plural(terminating.length, 'matching pod')} terminating ` +
@@ -405,10 +447,8 @@ function readinessFindings(
         'kept in the EndpointSlices as not ready until they exit.',
     );
   }
-  if (usablePods.length === 0) {
+  if (usablePods === 0) {
     const counts: string[] = [];
-    const notReady = live.filter((p) => !p.ready && !p.terminating && hasAddress(p)).length;
-    const noIP = live.filter((p) => !hasAddress(p)).length;
     if (notReady) counts.push(`${notReady} not ready`);
     if (terminating.length) counts.push(`${terminating.length} terminating`);
     if (noIP) counts.push(`${noIP} without an IP`);
@@ -429,7 +469,6 @@ function readinessFindings(
     );
     return;
   }
-  const unready = live.filter((p) => !usable(p) && !p.terminating);
   if (unready.length > 0) {
     findings.push(
       finding('SVC_SOME_ENDPOINTS_NOT_READY', {
@@ -455,9 +494,16 @@ function targetPortFindings(
   const ref = svcRef(service);
   const portText = `port ${describePort(port)}`;
   if (typeof port.targetPort === 'string') {
-    const unresolved = live.filter((p) => !resolveTargetPort(port, p));
-    const wrongProtocol = unresolved.filter((p) => unresolvedReason(port, p).startsWith('port '));
-    const noName = unresolved.filter((p) => !wrongProtocol.includes(p));
+    // Each pod's resolution once: the numbers it resolves to, and the pods it fails on.
+    const numbers = new Map<number, number>();
+    const wrongProtocol: Pod[] = [];
+    const noName: Pod[] = [];
+    for (const p of live) {
+      const r = resolveTargetPort(port, p);
+      if (r) numbers.set(r.port, (numbers.get(r.port) ?? 0) + 1);
+      else if (unresolvedReason(port, p).startsWith('port ')) wrongProtocol.push(p);
+      else noName.push(p);
+    }
     if (noName.length > 0) {
       const all = noName.length === live.length;
       findings.push(
@@ -487,11 +533,6 @@ function targetPortFindings(
         }),
       );
     }
-    const numbers = new Map<number, number>();
-    for (const p of live) {
-      const r = resolveTargetPort(port, p);
-      if (r) numbers.set(r.port, (numbers.get(r.port) ?? 0) + 1);
-    }
     if (numbers.size > 1) {
       const parts = [...numbers.entries()]
         .sort((a, b) => a[0] - b[0])
@@ -503,12 +544,14 @@ function targetPortFindings(
   // A numeric targetPort works whether or not a container declares it: only pods that declare
   // ports, none of them this one, are suspicious.
   const target = port.targetPort;
-  const declaring = live.filter((p) => p.containers.some((c) => c.ports.length > 0));
-  const otherProtocol = declaring.filter((p) => {
-    const same = containerPortsNumbered(p, target);
-    return same.length > 0 && !same.some((cp) => cp.protocol === port.protocol);
-  });
-  const undeclared = declaring.filter((p) => containerPortsNumbered(p, target).length === 0);
+  const otherProtocol: Pod[] = [];
+  const undeclared: Pod[] = [];
+  for (const p of live) {
+    if (!p.containers.some((c) => c.ports.length > 0)) continue;
+    const declared = declaresPortNumber(p, target, port.protocol);
+    if (declared === 'other') otherProtocol.push(p);
+    else if (declared === 'none') undeclared.push(p);
+  }
   if (undeclared.length > 0) {
     findings.push(
       finding('SVC_TARGET_PORT_UNDECLARED', {

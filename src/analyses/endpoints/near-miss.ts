@@ -14,17 +14,30 @@ const MAX_PODS_LISTED = 20;
 // ReplicaSet names are the Deployment's name plus a pod-template-hash from this alphabet.
 const REPLICASET_HASH = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{5,10}$/;
 
-/** The controller family a pod belongs to: Deployment/NAME for ReplicaSet pods, else KIND/NAME. */
-export function ownerFamily(pod: Pod, replicaSetOwners: ReadonlyMap<string, string>): string | undefined {
-  const owner = pod.ownerReferences.find((o) => o.controller) ?? pod.ownerReferences[0];
-  if (!owner) return undefined;
+type Owner = Pod['ownerReferences'][number];
+
+/** The pod's controller (else its first owner), which its family follows. */
+const ownerOf = (pod: Pod): Owner | undefined =>
+  pod.ownerReferences.find((o) => o.controller) ?? pod.ownerReferences[0];
+
+function familyOfOwner(
+  namespace: string,
+  owner: Owner,
+  replicaSetOwners: ReadonlyMap<string, string>,
+): string {
   if (owner.kind === 'ReplicaSet') {
-    const deployment = replicaSetOwners.get(`${pod.namespace}/${owner.name}`);
+    const deployment = replicaSetOwners.get(`${namespace}/${owner.name}`);
     if (deployment) return `Deployment/${deployment}`;
     const m = REPLICASET_HASH.exec(owner.name);
     if (m) return `Deployment/${m[1]}`;
   }
   return `${owner.kind}/${owner.name}`;
+}
+
+/** The controller family a pod belongs to: Deployment/NAME for ReplicaSet pods, else KIND/NAME. */
+export function ownerFamily(pod: Pod, replicaSetOwners: ReadonlyMap<string, string>): string | undefined {
+  const owner = ownerOf(pod);
+  return owner && familyOfOwner(pod.namespace, owner, replicaSetOwners);
 }
 
 /** ReplicaSet → Deployment name, from ReplicaSet objects when the source holds them. */
@@ -65,6 +78,13 @@ export function labelDifferences(selector: Labels, labels: Labels): LabelDiffere
   return out;
 }
 
+/** How many selector entries the labels fail (labelDifferences' length, without the typo search). */
+function misses(selector: Labels, labels: Labels): number {
+  let n = 0;
+  for (const key in selector) if (labels[key] !== selector[key]) n++;
+  return n;
+}
+
 /** A one-label miss worth showing: a typo, or a miss where every other selector entry matched. */
 function isRelevantOneOff(diff: LabelDifference, selectorSize: number): boolean {
   if (diff.podKey === null) return selectorSize >= 2;
@@ -86,7 +106,8 @@ const typoScore = (group: NearMissGroup) => (isTypoLike(group) ? 0 : 1);
 
 /** One namespace's pods by controller family, computed once per model and namespace. */
 interface FamilyIndex {
-  rsOwners: Map<string, string>;
+  /** ownerFamily of a pod of the namespace (its owner's family, worked out once per owner). */
+  familyOf(pod: Pod): string | undefined;
   /** ownerFamily of each pod of podsInNamespace, by position. */
   families: (string | undefined)[];
   /** Family → positions in podsInNamespace, ascending. */
@@ -104,7 +125,24 @@ function familyIndex(model: ClusterModel, namespace: string): FamilyIndex {
   let index = perModel.get(namespace);
   if (!index) {
     const rsOwners = replicaSetOwners(model, namespace);
-    const families = model.podsInNamespace(namespace).map((p) => ownerFamily(p, rsOwners));
+    // Owner kind → name → family: the pods of one ReplicaSet share it (no regex per pod).
+    const byOwner = new Map<string, Map<string, string>>();
+    const familyOf = (pod: Pod): string | undefined => {
+      const owner = ownerOf(pod);
+      if (!owner) return undefined;
+      let names = byOwner.get(owner.kind);
+      if (!names) {
+        names = new Map();
+        byOwner.set(owner.kind, names);
+      }
+      let family = names.get(owner.name);
+      if (family === undefined) {
+        family = familyOfOwner(namespace, owner, rsOwners);
+        names.set(owner.name, family);
+      }
+      return family;
+    };
+    const families = model.podsInNamespace(namespace).map(familyOf);
     const positions = new Map<string, number[]>();
     families.forEach((f, i) => {
       if (f === undefined) return;
@@ -112,7 +150,7 @@ function familyIndex(model: ClusterModel, namespace: string): FamilyIndex {
       if (list) list.push(i);
       else positions.set(f, [i]);
     });
-    index = { rsOwners, families, positions };
+    index = { familyOf, families, positions };
     perModel.set(namespace, index);
   }
   return index;
@@ -133,15 +171,29 @@ export function findNearMisses(
   if (model.coverage === 'path') return { inNamespace: [], otherNamespaces: [], keysOnNoPod: [] };
   const selectorSize = Object.keys(selector).length;
   const index = familyIndex(model, namespace);
-  const matchedNames = new Set(matched.map((p) => p.name));
-  const families = new Set(
-    matched.map((p) => ownerFamily(p, index.rsOwners)).filter((f): f is string => f !== undefined),
-  );
+  const families = new Set<string>();
+  let owned = 0;
+  for (const p of matched) {
+    const f = index.familyOf(p);
+    if (f !== undefined) {
+      families.add(f);
+      owned++;
+    }
+  }
   const nsPods = model.podsInNamespace(namespace);
   // With matches, only pods of the matched pods' owners can be near misses ('sibling'): visit
   // those, in namespace order, instead of every pod of the namespace for every service.
   let candidates: Iterable<number>;
-  if (matched.length > 0) {
+  if (families.size === 1) {
+    // One owner (the common case): its positions are in namespace order already.
+    const [only] = families;
+    const positions = index.positions.get(only) ?? [];
+    // The matched pods are pods of the namespace (the label index's), each once: when all of
+    // them have this owner and it has no more pods, every candidate matches: no near miss.
+    if (owned === matched.length && positions.length === matched.length)
+      return { inNamespace: [], otherNamespaces: [], keysOnNoPod: [] };
+    candidates = positions;
+  } else if (matched.length > 0) {
     const positions: number[] = [];
     for (const f of families) for (const i of index.positions.get(f) ?? []) positions.push(i);
     candidates = positions.sort((a, b) => a - b);
@@ -149,12 +201,16 @@ export function findNearMisses(
     candidates = nsPods.keys();
   }
 
+  const matchedNames = new Set<string>();
+  for (const p of matched) matchedNames.add(p.name);
   const groups = new Map<string, NearMissGroup & { all: string[] }>();
   for (const i of candidates) {
     const pod = nsPods[i];
     if (matchedNames.has(pod.name) || isTerminal(pod)) continue;
     const family = index.families[i];
     const sibling = family !== undefined && families.has(family);
+    // Without matches, a pod that misses by more than one entry is nothing to explain.
+    if (!sibling && (matched.length > 0 || misses(selector, pod.labels) !== 1)) continue;
     const diffs = labelDifferences(selector, pod.labels);
     let reason: NearMissGroup['reason'] | undefined;
     if (sibling) reason = 'sibling';

@@ -13,13 +13,21 @@ export function resolveTargetPort(
   servicePort: Pick<ServicePort, 'targetPort' | 'protocol'>,
   pod: Pick<Pod, 'containers'>,
 ): ResolvedTargetPort | undefined {
+  const port = targetPortOn(servicePort, pod);
+  // A named port counts only with the service port's protocol: the protocol is always that one.
+  return port === undefined ? undefined : { port, protocol: servicePort.protocol };
+}
+
+/** resolveTargetPort's port number alone (no object for each of 150,000 pods). */
+export function targetPortOn(
+  servicePort: Pick<ServicePort, 'targetPort' | 'protocol'>,
+  pod: Pick<Pod, 'containers'>,
+): number | undefined {
   const target = servicePort.targetPort;
-  if (typeof target === 'number') return { port: target, protocol: servicePort.protocol };
+  if (typeof target === 'number') return target;
   for (const container of pod.containers) {
     for (const p of container.ports) {
-      if (p.name === target && p.protocol === servicePort.protocol) {
-        return { port: p.containerPort, protocol: p.protocol };
-      }
+      if (p.name === target && p.protocol === servicePort.protocol) return p.containerPort;
     }
   }
   return undefined;
@@ -30,7 +38,22 @@ export function containerPortsNamed(pod: Pick<Pod, 'containers'>, name: string):
   return pod.containers.flatMap((c) => c.ports.filter((p) => p.name === name));
 }
 
-/** Every container port of the pod with this number (any protocol). */
-export function containerPortsNumbered(pod: Pick<Pod, 'containers'>, port: number): ContainerPort[] {
-  return pod.containers.flatMap((c) => c.ports.filter((p) => p.containerPort === port));
+/**
+ * Whether the pod declares a container port with this number: with this protocol ('same'),
+ * with other protocols only ('other'), or not at all ('none').
+ */
+export function declaresPortNumber(
+  pod: Pick<Pod, 'containers'>,
+  port: number,
+  protocol: Protocol,
+): 'same' | 'other' | 'none' {
+  let found: 'other' | 'none' = 'none';
+  for (const c of pod.containers) {
+    for (const p of c.ports) {
+      if (p.containerPort !== port) continue;
+      if (p.protocol === protocol) return 'same';
+      found = 'other';
+    }
+  }
+  return found;
 }

@@ -2,10 +2,22 @@
 import { finding } from '../../findings/catalog.js';
 import type { Finding } from '../../findings/types.js';
 import type { ClusterModel } from '../../model/cluster.js';
-import { isEmptySelector } from '../../model/labels.js';
-import type { NetworkPolicy, NetworkPolicyPeer } from '../../model/types.js';
+import { isEmptySelector, matchesSelector } from '../../model/labels.js';
+import type { LabelSelector, NetworkPolicy, NetworkPolicyPeer } from '../../model/types.js';
 import { detectCni } from './cni.js';
 import { validatePolicy } from './validate.js';
+
+/**
+ * Whether some pod of the namespace matches: the first match settles it (model.podsMatchingSelector
+ * would list every match, and doctor asks this of every policy and peer).
+ */
+function selectsSomePod(model: ClusterModel, namespace: string, selector: LabelSelector): boolean {
+  const candidates =
+    Object.keys(selector.matchLabels).length > 0
+      ? model.podsMatchingLabels(namespace, selector.matchLabels)
+      : model.podsInNamespace(namespace);
+  return candidates.some((p) => matchesSelector(selector, p.labels));
+}
 
 /** A peer whose selectors match no pod now (an ipBlock always may). */
 function peerSelectsNothing(model: ClusterModel, policy: NetworkPolicy, peer: NetworkPolicyPeer): boolean {
@@ -16,7 +28,7 @@ function peerSelectsNothing(model: ClusterModel, policy: NetworkPolicy, peer: Ne
   if (namespaces.length === 0) return true;
   // A namespace selector alone selects every pod of those namespaces (even none yet): fine.
   if (!peer.podSelector || isEmptySelector(peer.podSelector)) return false;
-  return namespaces.every((n) => model.podsMatchingSelector(n, peer.podSelector!).length === 0);
+  return namespaces.every((n) => !selectsSomePod(model, n, peer.podSelector!));
 }
 
 /**
@@ -28,7 +40,7 @@ export function policySanityFindings(model: ClusterModel, policies: readonly Net
   for (const policy of policies) {
     const ref = `networkpolicy/${policy.namespace}/${policy.name}`;
     out.push(...validatePolicy(policy));
-    if (model.podsMatchingSelector(policy.namespace, policy.podSelector).length === 0) {
+    if (!selectsSomePod(model, policy.namespace, policy.podSelector)) {
       out.push(
         finding('POLICY_SELECTS_NO_POD', {
           message: `NetworkPolicy ${policy.namespace}/${policy.name} selects no pod.`,
