@@ -117,16 +117,27 @@ interface RuleRun {
 /** Reads `length` bytes at `start` of a dump's file (a chain table's run). */
 export type DumpReader = (start: number, length: number) => string;
 
-/** The lines of a run, in order, without the line break (and a trailing CR). */
-function runLines(text: string, run: RuleRun, each: (line: string, lineNo: number) => void): void {
-  let pos = run.start;
+/** `text` with the CR dropped at the end of each of its lines (a CRLF dump reads as an LF one). */
+function withoutLineEndCRs(text: string): string {
+  return text.includes('\r')
+    ? text
+        .split('\n')
+        .map((l) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l))
+        .join('\n')
+    : text;
+}
+
+/** The lines of a run of a dump's text, joined by "\n" without their line-end CRs. */
+function runText(text: string, run: RuleRun): string {
+  let end = run.start - 1;
   for (let k = 0; k < run.count; k++) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const stop = end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    each(text.slice(pos, stop), run.line + k);
-    pos = end + 1;
+    end = text.indexOf('\n', end + 1);
+    if (end < 0) {
+      end = text.length;
+      break;
+    }
   }
+  return withoutLineEndCRs(text.slice(run.start, end));
 }
 
 /**
@@ -154,12 +165,21 @@ function tableRunText(
     throw new UserError(
       `${file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(file)} to read it whole`,
     );
-  return text.includes('\r')
-    ? text
-        .split('\n')
-        .map((l) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l))
-        .join('\n')
-    : text;
+  return withoutLineEndCRs(text);
+}
+
+/** A chain's rule lines joined by "\n" and where each starts in it (one more: its length + 1). */
+interface LineTable {
+  text: string;
+  starts: Uint32Array;
+}
+
+function lineTableOf(text: string, count: number): LineTable {
+  const starts = new Uint32Array(count + 1);
+  let k = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && k < count; i = text.indexOf('\n', i + 1)) starts[++k] = i + 1;
+  starts[count] = text.length + 1;
+  return { text, starts };
 }
 
 /** A chain whose rules are tokenized on first access. */
@@ -169,6 +189,7 @@ class LazyChain implements IptablesChain {
   /** One entry alone (most chains: one run) or several, in dump order. */
   private pending?: PendingRule | RuleRun | (PendingRule | RuleRun)[];
   private textList?: string[];
+  private lineTable?: LineTable;
   constructor(
     readonly name: string,
     readonly line: number,
@@ -183,6 +204,11 @@ class LazyChain implements IptablesChain {
     else if (Array.isArray(p)) p.push(entry);
     else this.pending = [p, entry];
     this.textList = undefined;
+    this.lineTable = undefined;
+  }
+  private entries(): (PendingRule | RuleRun)[] {
+    const p = this.pending;
+    return p === undefined ? [] : Array.isArray(p) ? p : [p];
   }
   /** A run of a chain table (its lines read when the chain is). */
   addRun(run: RuleRun): void {
@@ -190,8 +216,7 @@ class LazyChain implements IptablesChain {
   }
   /** The chain's pending lines when all are runs of the dump (none inserted, none read apart). */
   runList(): RuleRun[] | undefined {
-    const p = this.pending;
-    const list = p === undefined ? [] : Array.isArray(p) ? p : [p];
+    const list = this.entries();
     return list.every((e) => !('text' in e)) ? (list as RuleRun[]) : undefined;
   }
   add(insert: boolean, line: number, text: string, at: number): void {
@@ -203,45 +228,50 @@ class LazyChain implements IptablesChain {
     this.push(run);
     return run;
   }
-  /** Each pending rule line in dump order: (text, where its tokens start, line, inserted?). */
-  private eachPending(each: (text: string, at: number, line: number, insert: boolean) => void): void {
-    const pending = this.pending;
-    for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
-      if ('text' in p) each(p.text, p.at, p.line, p.insert);
-      else if (!this.isTableRun(p))
-        runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
+  /** Whether an -I rule is pending: the chain's order is then not the dump's. */
+  private inserted(): boolean {
+    return this.entries().some((e) => 'text' in e && e.insert);
+  }
+  /** The lines of a pending run, joined by "\n". */
+  private runText(p: RuleRun): string {
+    if (typeof this.source === 'string') return runText(this.source, p);
+    return tableRunText(this.source, this.file, this.name, p.start, p.bytes as number, p.count);
+  }
+  /** Number of rules, without reading them. */
+  count(): number {
+    if (this.parsed) return this.parsed.length;
+    let n = 0;
+    for (const e of this.entries()) n += 'text' in e ? 1 : e.count;
+    return n;
+  }
+  /** The rule lines in chain order, joined by "\n" (a chain table's run read once), and where each starts. */
+  lines(): LineTable {
+    if (!this.lineTable) {
+      let text: string;
+      if (this.parsed) text = this.parsed.map((r) => r.text).join('\n');
       else {
-        const lines = this.tableRunLines(p);
-        for (let k = 0; k < lines.length; k++) each(lines[k], p.at, p.line + k, false);
+        const parts: string[] = [];
+        for (const p of this.entries()) {
+          if (!('text' in p)) parts.push(this.runText(p));
+          else if (p.insert) parts.unshift(p.text);
+          else parts.push(p.text);
+        }
+        text = parts.length === 1 ? parts[0] : parts.join('\n');
       }
+      this.lineTable = lineTableOf(text, this.count());
     }
-  }
-  private isTableRun(p: RuleRun): boolean {
-    return p.bytes !== undefined && typeof this.source !== 'string';
-  }
-  /** The lines of a chain table's run (as runLines cuts them), read from the file. */
-  private tableRunLines(p: RuleRun): string[] {
-    const read = this.source as DumpReader;
-    return tableRunText(read, this.file, this.name, p.start, p.bytes as number, p.count).split('\n');
+    return this.lineTable;
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
     if (this.parsed) return this.parsed.map((r) => r.text);
-    if (!this.textList) {
-      const out: string[] = [];
-      this.eachPending((text, _at, _line, insert) => {
-        if (insert) out.unshift(text);
-        else out.push(text);
-      });
-      this.textList = out;
-    }
+    this.textList ??= this.count() === 0 ? [] : this.lines().text.split('\n');
     return this.textList;
   }
   get rules(): IptablesRule[] {
     if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
     return this.parsed;
   }
-  private lines?: { text: string; at: number; line: number }[];
   private one?: IptablesRule[];
   /**
    * The i-th rule (chain order), tokenized alone: an index over a long chain can key most lines
@@ -250,49 +280,81 @@ class LazyChain implements IptablesChain {
    */
   ruleAt(i: number): IptablesRule {
     if (this.parsed) return this.parsed[i];
-    if (!this.lines) {
-      const lines: { text: string; at: number; line: number }[] = [];
-      let inserted = false;
-      this.eachPending((text, at, line, insert) => {
-        inserted ||= insert;
-        lines.push({ text, at, line });
-      });
-      if (inserted) return this.rules[i];
-      this.lines = lines;
-      this.one = [];
-    }
-    const one = this.one as IptablesRule[];
-    const l = this.lines[i];
-    one[i] ??= guardParse(this.file, () =>
-      parseRuleTokens(
-        tokenizeRule(l.text.slice(l.at), this.file, l.line),
-        this.table,
-        this.name,
-        l.text,
-        this.file,
-        l.line,
-      ),
-    );
-    return one[i];
+    if (this.inserted()) return this.rules[i];
+    this.one ??= [];
+    this.one[i] ??= guardParse(this.file, () => this.parseLine(i));
+    return this.one[i];
   }
+  /** Rule `i` of a chain without inserted rules, tokenized (the caller guards its errors). */
+  private parseLine(i: number): IptablesRule {
+    const { text, starts } = this.lines();
+    const list = this.entries();
+    // The entry holding rule i: most chains have one; a dump read whole may interleave chains.
+    let e = 0;
+    let first = 0;
+    if (list.length > 1) {
+      if (!this.firsts) {
+        this.firsts = new Uint32Array(list.length);
+        for (let k = 1; k < list.length; k++) {
+          const prev = list[k - 1];
+          this.firsts[k] = this.firsts[k - 1] + ('text' in prev ? 1 : prev.count);
+        }
+      }
+      const firsts = this.firsts;
+      let hi = firsts.length - 1;
+      while (e < hi) {
+        const mid = (e + hi + 1) >>> 1;
+        if (firsts[mid] <= i) e = mid;
+        else hi = mid - 1;
+      }
+      first = firsts[e];
+    }
+    const p = list[e];
+    const line = p.line + i - first;
+    return parseLineAt(
+      text.slice(starts[i], starts[i + 1] - 1),
+      p.at,
+      this.table,
+      this.name,
+      this.file,
+      line,
+    );
+  }
+  /** Where each pending entry's first rule is (chain order), for a chain of several entries. */
+  private firsts?: Uint32Array;
   private parseAll(): IptablesRule[] {
     const out: IptablesRule[] = [];
-    this.eachPending((text, at, line, insert) => {
-      const rule = parseRuleTokens(
-        tokenizeRule(text.slice(at), this.file, line),
-        this.table,
-        this.name,
-        text,
-        this.file,
-        line,
-      );
-      if (insert) out.unshift(rule);
-      else out.push(rule);
-    });
+    if (!this.inserted()) for (let i = 0, n = this.count(); i < n; i++) out.push(this.parseLine(i));
+    else
+      for (const p of this.entries()) {
+        if ('text' in p) {
+          const rule = parseLineAt(p.text, p.at, this.table, this.name, this.file, p.line);
+          if (p.insert) out.unshift(rule);
+          else out.push(rule);
+        } else
+          this.runText(p)
+            .split('\n')
+            .forEach((text, k) => {
+              out.push(parseLineAt(text, p.at, this.table, this.name, this.file, p.line + k));
+            });
+      }
     this.pending = undefined;
     this.textList = undefined;
+    this.firsts = undefined;
     return out;
   }
+}
+
+/** A rule line whose tokens start at `at`, parsed. */
+function parseLineAt(
+  text: string,
+  at: number,
+  table: string,
+  chain: string,
+  file: string,
+  line: number,
+): IptablesRule {
+  return parseRuleTokens(tokenizeRule(text.slice(at), file, line), table, chain, text, file, line);
 }
 
 /** The chain table of a dump file: iptables-save.txt → iptables-save.knet-index.bin. */
@@ -877,6 +939,44 @@ function parseIptablesSaveUnguarded(
  */
 export function chainRuleTexts(chain: IptablesChain): string[] {
   return chain instanceof LazyChain ? chain.texts() : chain.rules.map((r) => r.text);
+}
+
+const plainLineTables = new WeakMap<IptablesChain, LineTable>();
+
+function lineTable(chain: IptablesChain): LineTable {
+  if (chain instanceof LazyChain) return chain.lines();
+  let t = plainLineTables.get(chain);
+  if (!t) {
+    t = lineTableOf(chain.rules.map((r) => r.text).join('\n'), chain.rules.length);
+    plainLineTables.set(chain, t);
+  }
+  return t;
+}
+
+/**
+ * A chain's rule lines as printed, in order, joined by "\n": one string to search (a 13,000-line
+ * KUBE-SERVICES for one address) where a string a line would cost more than the search.
+ */
+export function chainRuleText(chain: IptablesChain): string {
+  return lineTable(chain).text;
+}
+
+/** The number of a chain's rules, without reading or tokenizing them. */
+export function chainRuleCount(chain: IptablesChain): number {
+  return chain instanceof LazyChain ? chain.count() : chain.rules.length;
+}
+
+/** The position in its chain of the rule whose line holds `offset` of chainRuleText(chain). */
+export function chainRuleIndexAt(chain: IptablesChain, offset: number): number {
+  const { starts } = lineTable(chain);
+  let lo = 0;
+  let hi = starts.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** The i-th rule of a chain: for a lazily parsed chain, that rule alone is tokenized. */
