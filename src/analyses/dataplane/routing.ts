@@ -1,5 +1,15 @@
 // Route lookup and link lookups on parsed iproute2 state.
-import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../core/ip.js';
+import {
+  type CIDR,
+  cidrContains,
+  type IP,
+  ipFamily,
+  ipv4Number,
+  isCanonicalIPv4,
+  isPlainIPv4CIDR,
+  parseCIDR,
+  parseIP,
+} from '../../core/ip.js';
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';
 
 const UNICAST_TABLES = new Set(['main', '254']);
@@ -14,28 +24,79 @@ export function isBlockingRoute(route: Pick<IpRoute, 'type'>): boolean {
 const LOCAL_TABLES = new Set(['local', '255']);
 
 /**
- * A route's destination, parsed once per routes list (a node can have thousands): `default`
- * (either family, 0 bits), an address range of one family, or nothing usable.
+ * A route's destination, read once per routes list (a node can have thousands): `default`
+ * (either family, 0 bits), a plain IPv4 prefix as numbers (nearly every route), an address range
+ * of one family, or nothing usable.
  */
-type CompiledRoute = { isDefault: true } | { isDefault: false; family?: 4 | 6; range?: CIDR };
+interface CompiledRoute {
+  isDefault: boolean;
+  family?: 4 | 6;
+  /** A plain IPv4 prefix: its network as a number and its length (bits -1: not one). */
+  net: number;
+  bits: number;
+  /** Any other destination, parsed (a plain prefix's too, once an address needs it). */
+  range?: CIDR;
+}
 
 const compiledRoutes = new WeakMap<readonly IpRoute[], CompiledRoute[]>();
+
+function compileRoute(dst: string): CompiledRoute {
+  const out: CompiledRoute = {
+    isDefault: dst === 'default',
+    family: undefined,
+    net: 0,
+    bits: -1,
+    range: undefined,
+  };
+  if (out.isDefault) return out;
+  if (isPlainIPv4CIDR(dst)) {
+    out.family = 4;
+    out.net = ipv4Number(dst);
+    out.bits = Number(dst.slice(dst.indexOf('/') + 1));
+    return out;
+  }
+  try {
+    out.range = parseCIDR(dst);
+    out.family = out.range[0].kind() === 'ipv4' ? 4 : 6;
+  } catch {
+    // nothing usable: matches no address
+  }
+  return out;
+}
 
 function compile(routes: readonly IpRoute[]): CompiledRoute[] {
   let compiled = compiledRoutes.get(routes);
   if (!compiled) {
-    compiled = routes.map((r): CompiledRoute => {
-      if (r.dst === 'default') return { isDefault: true };
-      try {
-        const range = parseCIDR(r.dst);
-        return { isDefault: false, family: range[0].kind() === 'ipv4' ? 4 : 6, range };
-      } catch {
-        return { isDefault: false };
-      }
-    });
+    compiled = routes.map((r) => compileRoute(r.dst));
     compiledRoutes.set(routes, compiled);
   }
   return compiled;
+}
+
+/** An address routes are looked up for: its family, its number when a canonical dotted quad. */
+interface Target {
+  family: 4 | 6;
+  addr: IP;
+  v4?: number;
+}
+
+function target(dst: string): Target {
+  return {
+    family: ipFamily(dst),
+    addr: parseIP(dst),
+    v4: isCanonicalIPv4(dst) ? ipv4Number(dst) : undefined,
+  };
+}
+
+/** The prefix length of a route (not `default`) that holds the target, else -1. */
+function prefixBits(c: CompiledRoute, r: IpRoute, t: Target): number {
+  if (c.isDefault || c.family !== t.family) return -1;
+  if (c.bits >= 0 && t.v4 !== undefined)
+    return c.bits === 0 || (t.v4 ^ c.net) >>> (32 - c.bits) === 0 ? c.bits : -1;
+  // An IPv4 address in another spelling (::ffff:a.b.c.d) is matched as ipaddr matches it.
+  if (c.bits >= 0) c.range ??= parseCIDR(r.dst);
+  const range = c.range;
+  return range && t.addr.kind() === range[0].kind() && t.addr.match(range) ? range[1] : -1;
 }
 
 /**
@@ -43,16 +104,11 @@ function compile(routes: readonly IpRoute[]): CompiledRoute[] {
  * table) first, then the longest prefix of the main table, lowest metric on a tie.
  */
 export function lookupRoute(routes: readonly IpRoute[], dst: string): IpRoute | undefined {
-  const family = ipFamily(dst);
-  const addr = parseIP(dst);
+  const t = target(dst);
   const compiled = compile(routes);
   /** The route's prefix length when it holds `dst`, else -1. */
-  const prefixFor = (i: number): number => {
-    const c = compiled[i];
-    if (c.isDefault) return 0;
-    if (c.family !== family || !c.range) return -1;
-    return addr.kind() === c.range[0].kind() && addr.match(c.range) ? c.range[1] : -1;
-  };
+  const prefixFor = (i: number): number =>
+    compiled[i].isDefault ? 0 : prefixBits(compiled[i], routes[i], t);
   const localIndex = routes.findIndex(
     (r, i) =>
       LOCAL_TABLES.has(r.table) &&
@@ -131,25 +187,23 @@ const tableName = (t: string) => TABLE_ALIASES[t] ?? t;
 /** Longest-prefix match inside one routing table (lowest metric on a tie). */
 export function lookupInTable(routes: readonly IpRoute[], table: string, dst: string): IpRoute | undefined {
   const want = tableName(table);
-  const family = ipFamily(dst);
-  const addr = parseIP(dst);
+  const t = target(dst);
   const compiled = compile(routes);
   let best: IpRoute | undefined;
   let bestBits = -1;
-  routes.forEach((r, i) => {
-    if (tableName(r.table) !== want) return;
-    if (want === 'local' && r.type !== 'local') return;
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i];
+    if (tableName(r.table) !== want) continue;
+    if (want === 'local' && r.type !== 'local') continue;
     const c = compiled[i];
-    let bits = -1;
-    if (c.isDefault) bits = r.family === undefined || r.family === family ? 0 : -1;
-    else if (c.family === family && c.range && addr.kind() === c.range[0].kind() && addr.match(c.range))
-      bits = c.range[1];
-    if (bits < 0) return;
+    let bits = prefixBits(c, r, t);
+    if (c.isDefault) bits = r.family === undefined || r.family === t.family ? 0 : -1;
+    if (bits < 0) continue;
     if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
       best = r;
       bestBits = bits;
     }
-  });
+  }
   return best;
 }
 
