@@ -373,7 +373,7 @@ export interface ChainTable {
   ruleCount: number;
   tables: {
     name: string;
-    chains: string[];
+    chains: ChainNames;
     /** The line that declared each chain. */
     lines: ArrayLike<number>;
     /** Policies by chain (index in chains); a chain not listed has none. */
@@ -388,6 +388,28 @@ export interface ChainTable {
 }
 
 /**
+ * A table's chain names by position. A chain table file keeps them as one text with offsets:
+ * a trace looks up a few dozen of 189,000 names, each read when compared; the commands that
+ * read every chain ask for all of them once.
+ */
+export interface ChainNames {
+  readonly length: number;
+  at(i: number): string;
+  all(): readonly string[];
+}
+
+/** ChainNames of a list. */
+export function listedNames(names: readonly string[]): ChainNames {
+  return {
+    get length() {
+      return names.length;
+    },
+    at: (i) => names[i],
+    all: () => names,
+  };
+}
+
+/**
  * The chain table of a dump, or undefined when its chains cannot be read by byte range alone: a
  * blank dump, non-ASCII text, an inserted (-I) rule or a line the parser reads another way
  * (counters, odd spacing). Such a dump is read whole.
@@ -397,9 +419,10 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
   const dump = parseIptablesSave(text, file, { lazy: true });
   const out: ChainTable = { bytes: text.length, ruleCount: dump.ruleCount, tables: [] };
   for (const table of dump.tables.values()) {
+    const names: string[] = [];
     const t = {
       name: table.name,
-      chains: [] as string[],
+      chains: listedNames(names),
       lines: [] as number[],
       policies: {} as Record<string, string>,
       order: [] as number[],
@@ -410,8 +433,8 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
       if (!(chain instanceof LazyChain)) return undefined;
       const runs = chain.runList();
       if (!runs) return undefined;
-      if (chain.policy !== undefined) t.policies[t.chains.length] = chain.policy;
-      t.chains.push(chain.name);
+      if (chain.policy !== undefined) t.policies[names.length] = chain.policy;
+      names.push(chain.name);
       t.lines.push(chain.line);
       t.first.push(t.runs.length / 4);
       for (const run of runs) {
@@ -424,7 +447,7 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
       }
     }
     t.first.push(t.runs.length / 4);
-    t.order = t.chains.map((_, i) => i).sort((a, b) => (t.chains[a] < t.chains[b] ? -1 : 1));
+    t.order = names.map((_, i) => i).sort((a, b) => (names[a] < names[b] ? -1 : 1));
     out.tables.push(t);
   }
   return out;
@@ -456,7 +479,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
     let c = this.made[i];
     if (!c) {
       const { t } = this;
-      c = new LazyChain(t.chains[i], t.lines[i], t.name, this.file, this.read);
+      c = new LazyChain(t.chains.at(i), t.lines[i], t.name, this.file, this.read);
       c.policy = t.policies[i];
       for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4)
         c.addRun({
@@ -476,7 +499,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
   /** The chain found last: kube-proxy declares a service's chains together, in the order its ladders name them. */
   private last = -1;
   private indexOf(name: string): number | undefined {
-    if (this.t.chains[this.last + 1] === name) return ++this.last;
+    if (this.last + 1 < this.t.chains.length && this.t.chains.at(this.last + 1) === name) return ++this.last;
     const i = this.lookUp(name);
     if (i !== undefined) this.last = i;
     return i;
@@ -486,14 +509,15 @@ class ChainTableChains extends Map<string, IptablesChain> {
     if (!this.byName && ++this.lookups > lookupsBeforeMap(chains.length)) {
       this.byName = new Map();
       // The first of a name, as the dump's own Map keeps it (a table's names are distinct).
-      for (let i = chains.length - 1; i >= 0; i--) this.byName.set(chains[i], i);
+      const all = chains.all();
+      for (let i = all.length - 1; i >= 0; i--) this.byName.set(all[i], i);
     }
     if (this.byName) return this.byName.get(name);
     let lo = 0;
     let hi = order.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const n = chains[order[mid]];
+      const n = chains.at(order[mid]);
       if (n === name) return order[mid];
       if (n < name) lo = mid + 1;
       else hi = mid;
@@ -523,13 +547,13 @@ class ChainTableChains extends Map<string, IptablesChain> {
     return this.t.chains.length;
   }
   override keys(): MapIterator<string> {
-    return this.t.chains[Symbol.iterator]();
+    return this.t.chains.all()[Symbol.iterator]();
   }
   override *values(): MapIterator<IptablesChain> {
     for (let i = 0; i < this.t.chains.length; i++) yield this.at(i);
   }
   override *entries(): MapIterator<[string, IptablesChain]> {
-    for (let i = 0; i < this.t.chains.length; i++) yield [this.t.chains[i], this.at(i)];
+    for (let i = 0; i < this.t.chains.length; i++) yield [this.t.chains.at(i), this.at(i)];
   }
   override [Symbol.iterator](): MapIterator<[string, IptablesChain]> {
     return this.entries();
@@ -537,7 +561,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
   override forEach(
     each: (chain: IptablesChain, name: string, map: Map<string, IptablesChain>) => void,
   ): void {
-    for (let i = 0; i < this.t.chains.length; i++) each(this.at(i), this.t.chains[i], this);
+    for (let i = 0; i < this.t.chains.length; i++) each(this.at(i), this.t.chains.at(i), this);
   }
   override set(): this {
     throw new Error('the chains of a dump read through its chain table are read-only');

@@ -132,6 +132,18 @@ describe('chain table of an iptables-save dump', () => {
     expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
     writeFileSync(tableFile, Buffer.from('not a chain table'));
     expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
+    // A table of the first version (names joined by line breaks, no offsets): none.
+    writeFileSync(tableFile, Buffer.concat([Buffer.from('KNETCHT1'), bin.subarray(8)]));
+    expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
+    // Names whose offsets do not end where the names do: none.
+    const jsonLength = bin.readUInt32LE(8);
+    const first = JSON.parse(bin.toString('utf8', 12, 12 + jsonLength)).tables[0];
+    const end = 12 + ((jsonLength + 3) & ~3) + ((first.namesBytes + 3) & ~3) + 4 * first.chains;
+    expect(bin.readUInt32LE(end)).toBe(first.namesBytes);
+    const bad = Buffer.from(bin);
+    bad.writeUInt32LE(first.namesBytes + 1, end);
+    writeFileSync(tableFile, bad);
+    expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
     writeFileSync(tableFile, bin);
     expect(readIndexedDump(file, 'shown.txt')).toBeDefined();
     // Another size: no table (read whole).

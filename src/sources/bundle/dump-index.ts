@@ -3,9 +3,10 @@
 // packet enters, not a 56 MB dump. `knet snapshot` writes one next to each dump it can index
 // (bench/generate.js too); a dump without one, or whose size is not the one recorded, is read
 // whole, as before (docs/snapshot.md). Binary: a 189,000-chain table is read with no parsing
-// but its chain names.
+// but the chain names it looks up.
 import { closeSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import {
+  type ChainNames,
   type ChainTable,
   chainTableName,
   chainTableOf,
@@ -16,7 +17,7 @@ import {
 /** The node dumps that get a chain table (a pod's own rules are small: read whole). */
 export const INDEXED_DUMPS: readonly string[] = ['iptables-save.txt', 'ip6tables-save.txt'];
 
-const MAGIC = 'KNETCHT1';
+const MAGIC = 'KNETCHT2';
 
 /** Header of the binary table: everything but the per-chain columns. */
 interface Header {
@@ -35,10 +36,11 @@ const pad4 = (n: number) => (n + 3) & ~3;
 
 /**
  * MAGIC, the header's length (uint32 LE) and the header (JSON), then per table: its chain names
- * joined by "\n" (ASCII), then lines, order, first and runs as uint32 LE; each part padded to 4.
+ * one after the other (ASCII), then where each starts (one more: the end), lines, order, first
+ * and runs as uint32 LE; each part padded to 4.
  */
 function encode(table: ChainTable): Buffer {
-  const names = table.tables.map((t) => Buffer.from(t.chains.join('\n'), 'latin1'));
+  const names = table.tables.map((t) => Buffer.from(t.chains.all().join(''), 'latin1'));
   const header: Header = {
     bytes: table.bytes,
     ruleCount: table.ruleCount,
@@ -57,13 +59,35 @@ function encode(table: ChainTable): Buffer {
   len.writeUInt32LE(json.length);
   parts.push(len, json, Buffer.alloc(pad4(json.length) - json.length));
   table.tables.forEach((t, i) => {
+    const offsets = [0];
+    for (const name of t.chains.all()) offsets.push(offsets[offsets.length - 1] + name.length);
     parts.push(names[i], Buffer.alloc(pad4(names[i].length) - names[i].length));
-    parts.push(u32(t.lines), u32(t.order), u32(t.first), u32(t.runs));
+    parts.push(u32(offsets), u32(t.lines), u32(t.order), u32(t.first), u32(t.runs));
   });
   return Buffer.concat(parts);
 }
 
-/** The table of a binary chain table, or undefined when it is not one. */
+/**
+ * The names of a table read from its file: each read when asked for (a trace compares a few
+ * hundred in its lookups), all of them made once for a command that reads every chain.
+ */
+function namesIn(bytes: Buffer, start: number, offsets: Uint32Array): ChainNames {
+  let all: string[] | undefined;
+  return {
+    length: offsets.length - 1,
+    at: (i) => all?.[i] ?? bytes.toString('latin1', start + offsets[i], start + offsets[i + 1]),
+    all: () => {
+      if (!all) {
+        const text = bytes.toString('latin1', start, start + offsets[offsets.length - 1]);
+        all = new Array<string>(offsets.length - 1);
+        for (let i = 0; i < all.length; i++) all[i] = text.slice(offsets[i], offsets[i + 1]);
+      }
+      return all;
+    },
+  };
+}
+
+/** The table of a binary chain table, or undefined when it is not one (or of another version). */
 function decode(buf: Buffer): ChainTable | undefined {
   if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) return undefined;
   const jsonLength = buf.readUInt32LE(8);
@@ -79,13 +103,14 @@ function decode(buf: Buffer): ChainTable | undefined {
     return v;
   };
   const tables = header.tables.map((t) => {
-    const names = bytes.toString('latin1', at, at + t.namesBytes);
+    const start = at;
     at += pad4(t.namesBytes);
-    const chains = t.chains === 0 ? [] : names.split('\n');
-    if (chains.length !== t.chains) throw new Error('chain names do not match their count');
+    const offsets = view(t.chains + 1);
+    if (offsets[0] !== 0 || offsets[t.chains] !== t.namesBytes)
+      throw new Error('chain names do not match their offsets');
     return {
       name: t.name,
-      chains,
+      chains: namesIn(bytes, start, offsets),
       policies: t.policies,
       lines: view(t.chains),
       order: view(t.chains),
