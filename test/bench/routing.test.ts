@@ -175,6 +175,7 @@ describe('lookupRoute: routes parsed once, same choice', () => {
     for (let i = 0; i < 200; i++) {
       const dst = `10.${128 + ((i * 25) >> 8)}.${(i * 25) & 255}.5`;
       expect(lookupRoute(routes, dst)?.gateway ?? 'local').toBe(reference(routes, dst)?.gateway ?? 'local');
+      expect(lookupInTable(routes, 'main', dst)).toBe(tableReference(routes, 'main', dst));
     }
     expect(lookupRoute(routes, '10.128.7.20')?.dev).toBe('cni0');
     expect(lookupRoute(routes, '172.16.0.9')?.type).toBe('local');

@@ -184,25 +184,98 @@ export function linkState(link: {
 const TABLE_ALIASES: Record<string, string> = { '254': 'main', '255': 'local', '253': 'default' };
 const tableName = (t: string) => TABLE_ALIASES[t] ?? t;
 
-/** Longest-prefix match inside one routing table (lowest metric on a tie). */
+/**
+ * One table's routes for lookups: its plain IPv4 prefixes by length and network (a host-gw
+ * node's 5,000 pod CIDR routes are then looked up in a few map reads, not scanned), the others
+ * (default, IPv6, other spellings) by position, scanned.
+ */
+interface TableIndex {
+  /** Prefix lengths of the plain routes, longest first. */
+  lengths: number[];
+  /** Length → network >>> (32 - length) → positions, in order. */
+  plain: Map<number, Map<number, number[]>>;
+  others: number[];
+}
+
+const tableIndexes = new WeakMap<readonly IpRoute[], Map<string, TableIndex>>();
+
+function tableIndex(routes: readonly IpRoute[], compiled: CompiledRoute[], want: string): TableIndex {
+  let byTable = tableIndexes.get(routes);
+  if (!byTable) {
+    byTable = new Map();
+    tableIndexes.set(routes, byTable);
+  }
+  let index = byTable.get(want);
+  if (!index) {
+    const plain = new Map<number, Map<number, number[]>>();
+    const others: number[] = [];
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i];
+      if (tableName(r.table) !== want) continue;
+      if (want === 'local' && r.type !== 'local') continue;
+      const c = compiled[i];
+      if (c.isDefault || c.bits < 0) {
+        others.push(i);
+        continue;
+      }
+      let nets = plain.get(c.bits);
+      if (!nets) {
+        nets = new Map();
+        plain.set(c.bits, nets);
+      }
+      const key = c.bits === 0 ? 0 : c.net >>> (32 - c.bits);
+      const list = nets.get(key);
+      if (list) list.push(i);
+      else nets.set(key, [i]);
+    }
+    index = { lengths: [...plain.keys()].sort((x, y) => y - x), plain, others };
+    byTable.set(want, index);
+  }
+  return index;
+}
+
+/** Longest-prefix match inside one routing table (lowest metric on a tie, then the first). */
 export function lookupInTable(routes: readonly IpRoute[], table: string, dst: string): IpRoute | undefined {
   const want = tableName(table);
   const t = target(dst);
   const compiled = compile(routes);
+  const index = tableIndex(routes, compiled, want);
   let best: IpRoute | undefined;
   let bestBits = -1;
-  for (let i = 0; i < routes.length; i++) {
+  let bestAt = -1;
+  const consider = (i: number, bits: number) => {
+    if (bits < 0) return;
     const r = routes[i];
-    if (tableName(r.table) !== want) continue;
-    if (want === 'local' && r.type !== 'local') continue;
-    const c = compiled[i];
-    let bits = prefixBits(c, r, t);
-    if (c.isDefault) bits = r.family === undefined || r.family === t.family ? 0 : -1;
-    if (bits < 0) continue;
-    if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
+    const metric = r.metric ?? 0;
+    const bestMetric = best?.metric ?? 0;
+    if (
+      bits > bestBits ||
+      (bits === bestBits && (metric < bestMetric || (metric === bestMetric && i < bestAt)))
+    ) {
       best = r;
       bestBits = bits;
+      bestAt = i;
     }
+  };
+  if (t.v4 !== undefined) {
+    // The longest plain prefix that holds the address; a longer one among the others wins.
+    for (const bits of index.lengths) {
+      const list = index.plain.get(bits)?.get(bits === 0 ? 0 : t.v4 >>> (32 - bits));
+      if (!list) continue;
+      for (const i of list) consider(i, bits);
+      break;
+    }
+  } else
+    for (const nets of index.plain.values())
+      for (const list of nets.values())
+        for (const i of list) consider(i, prefixBits(compiled[i], routes[i], t));
+  for (const i of index.others) {
+    const r = routes[i];
+    const c = compiled[i];
+    consider(
+      i,
+      c.isDefault ? (r.family === undefined || r.family === t.family ? 0 : -1) : prefixBits(c, r, t),
+    );
   }
   return best;
 }
