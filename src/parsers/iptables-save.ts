@@ -365,48 +365,29 @@ export function chainTableName(file: string): string {
 /**
  * Where each chain of a dump is (chain table): the tables and chains in the parser's order, each
  * chain's policy and line, and its `-A` lines as runs of byte ranges with their first line
- * number. With it a reader reads only the chains a packet enters (docs/snapshot.md).
+ * number. With it a reader reads only the chains a packet enters (docs/snapshot.md). A table
+ * read from its file answers from the few bytes each question needs.
  */
 export interface ChainTable {
   /** Size of the dump in bytes: a table of another size is not the dump's. */
   bytes: number;
   ruleCount: number;
-  tables: {
-    name: string;
-    chains: ChainNames;
-    /** The line that declared each chain. */
-    lines: ArrayLike<number>;
-    /** Policies by chain (index in chains); a chain not listed has none. */
-    policies: Record<string, string>;
-    /** The chains (indexes) in order of their names (`<`): a chain is found by bisection. */
-    order: ArrayLike<number>;
-    /** Where each chain's runs start in `runs` (in runs of 4), and one more: the end. */
-    first: ArrayLike<number>;
-    /** 4 numbers per run, by chain, in dump order: byte start, byte length, first line, lines. */
-    runs: ArrayLike<number>;
-  }[];
+  tables: ChainTableTable[];
 }
 
-/**
- * A table's chain names by position. A chain table file keeps them as one text with offsets:
- * a trace looks up a few dozen of 189,000 names, each read when compared; the commands that
- * read every chain ask for all of them once.
- */
-export interface ChainNames {
-  readonly length: number;
-  at(i: number): string;
-  all(): readonly string[];
-}
-
-/** ChainNames of a list. */
-export function listedNames(names: readonly string[]): ChainNames {
-  return {
-    get length() {
-      return names.length;
-    },
-    at: (i) => names[i],
-    all: () => names,
-  };
+export interface ChainTableTable {
+  name: string;
+  /** Number of chains. */
+  count: number;
+  /** Policies by chain (index in chains); a chain not listed has none. */
+  policies: Record<string, string>;
+  nameAt(i: number): string;
+  /** Every name, in order (a 189,000-chain table makes them for a command that reads every chain). */
+  names(): readonly string[];
+  /** The index of the chain of that name. */
+  find(name: string): number | undefined;
+  /** The line that declared chain i, and its runs: 4 numbers each, byte start, byte length, first line, lines. */
+  chainAt(i: number): { line: number; runs: ArrayLike<number> };
 }
 
 /**
@@ -420,46 +401,43 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
   const out: ChainTable = { bytes: text.length, ruleCount: dump.ruleCount, tables: [] };
   for (const table of dump.tables.values()) {
     const names: string[] = [];
-    const t = {
-      name: table.name,
-      chains: listedNames(names),
-      lines: [] as number[],
-      policies: {} as Record<string, string>,
-      order: [] as number[],
-      first: [] as number[],
-      runs: [] as number[],
-    };
+    const lines: number[] = [];
+    const runs: number[][] = [];
+    const policies: Record<string, string> = {};
     for (const chain of table.chains.values()) {
       if (!(chain instanceof LazyChain)) return undefined;
-      const runs = chain.runList();
-      if (!runs) return undefined;
-      if (chain.policy !== undefined) t.policies[names.length] = chain.policy;
+      const list = chain.runList();
+      if (!list) return undefined;
+      if (chain.policy !== undefined) policies[names.length] = chain.policy;
       names.push(chain.name);
-      t.lines.push(chain.line);
-      t.first.push(t.runs.length / 4);
-      for (const run of runs) {
+      lines.push(chain.line);
+      const own: number[] = [];
+      for (const run of list) {
         let end = run.start - 1;
         for (let k = 0; k < run.count; k++) {
           end = text.indexOf('\n', end + 1);
           if (end < 0) end = text.length;
         }
-        t.runs.push(run.start, end - run.start, run.line, run.count);
+        own.push(run.start, end - run.start, run.line, run.count);
       }
+      runs.push(own);
     }
-    t.first.push(t.runs.length / 4);
-    t.order = names.map((_, i) => i).sort((a, b) => (names[a] < names[b] ? -1 : 1));
-    out.tables.push(t);
+    const byName = new Map<string, number>();
+    names.forEach((n, i) => {
+      byName.set(n, i);
+    });
+    out.tables.push({
+      name: table.name,
+      count: names.length,
+      policies,
+      nameAt: (i) => names[i],
+      names: () => names,
+      find: (name) => byName.get(name),
+      chainAt: (i) => ({ line: lines[i], runs: runs[i] }),
+    });
   }
   return out;
 }
-
-/**
- * Chain lookups in a table answered by bisection (~18 string comparisons over 190,000 names)
- * before its names are put in a Map (~10 MB, and about as long to fill as a fifth of that many
- * bisections): a trace looks up a few dozen chains; a drift check finds most next to the last
- * one found, and bisects for ~2 a service port.
- */
-const lookupsBeforeMap = (chains: number) => Math.max(256, chains / 5);
 
 /**
  * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
@@ -468,92 +446,62 @@ const lookupsBeforeMap = (chains: number) => Math.max(256, chains / 5);
 class ChainTableChains extends Map<string, IptablesChain> {
   private readonly made: (LazyChain | undefined)[];
   constructor(
-    private readonly t: ChainTable['tables'][number],
+    private readonly t: ChainTableTable,
     private readonly file: string,
     private readonly read: DumpReader,
   ) {
     super();
-    this.made = new Array(t.chains.length);
+    this.made = new Array(t.count);
   }
-  private at(i: number): LazyChain {
+  private at(i: number, name?: string): LazyChain {
     let c = this.made[i];
     if (!c) {
       const { t } = this;
-      c = new LazyChain(t.chains.at(i), t.lines[i], t.name, this.file, this.read);
+      const { line, runs } = t.chainAt(i);
+      c = new LazyChain(name ?? t.nameAt(i), line, t.name, this.file, this.read);
       c.policy = t.policies[i];
-      for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4)
+      for (let r = 0; r < runs.length; r += 4)
         c.addRun({
-          start: t.runs[r],
-          bytes: t.runs[r + 1],
-          line: t.runs[r + 2],
-          count: t.runs[r + 3],
+          start: runs[r],
+          bytes: runs[r + 1],
+          line: runs[r + 2],
+          count: runs[r + 3],
           at: c.name.length + 4,
         });
       this.made[i] = c;
     }
     return c;
   }
-  /** Lookups by bisection so far; past lookupsBeforeMap the names are put in `byName`. */
-  private lookups = 0;
-  private byName?: Map<string, number>;
-  /** The chain found last: kube-proxy declares a service's chains together, in the order its ladders name them. */
-  private last = -1;
-  private indexOf(name: string): number | undefined {
-    if (this.last + 1 < this.t.chains.length && this.t.chains.at(this.last + 1) === name) return ++this.last;
-    const i = this.lookUp(name);
-    if (i !== undefined) this.last = i;
-    return i;
-  }
-  private lookUp(name: string): number | undefined {
-    const { chains, order } = this.t;
-    if (!this.byName && ++this.lookups > lookupsBeforeMap(chains.length)) {
-      this.byName = new Map();
-      // The first of a name, as the dump's own Map keeps it (a table's names are distinct).
-      const all = chains.all();
-      for (let i = all.length - 1; i >= 0; i--) this.byName.set(all[i], i);
-    }
-    if (this.byName) return this.byName.get(name);
-    let lo = 0;
-    let hi = order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const n = chains.at(order[mid]);
-      if (n === name) return order[mid];
-      if (n < name) lo = mid + 1;
-      else hi = mid;
-    }
-    return undefined;
-  }
   override get(name: string): IptablesChain | undefined {
-    const i = this.indexOf(name);
-    return i === undefined ? undefined : this.at(i);
+    const i = this.t.find(name);
+    return i === undefined ? undefined : this.at(i, name);
   }
   /** IptablesTable.chainText: the chain's runs read from the file, joined. */
   text(name: string): string | undefined {
-    const i = this.indexOf(name);
+    const i = this.t.find(name);
     if (i === undefined) return undefined;
-    const { t } = this;
+    const { runs } = this.t.chainAt(i);
     let out: string | undefined;
-    for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4) {
-      const text = tableRunText(this.read, this.file, name, t.runs[r], t.runs[r + 1], t.runs[r + 3]);
+    for (let r = 0; r < runs.length; r += 4) {
+      const text = tableRunText(this.read, this.file, name, runs[r], runs[r + 1], runs[r + 3]);
       out = out === undefined ? text : `${out}\n${text}`;
     }
     return out ?? '';
   }
   override has(name: string): boolean {
-    return this.indexOf(name) !== undefined;
+    return this.t.find(name) !== undefined;
   }
   override get size(): number {
-    return this.t.chains.length;
+    return this.t.count;
   }
   override keys(): MapIterator<string> {
-    return this.t.chains.all()[Symbol.iterator]();
+    return this.t.names()[Symbol.iterator]();
   }
   override *values(): MapIterator<IptablesChain> {
-    for (let i = 0; i < this.t.chains.length; i++) yield this.at(i);
+    for (let i = 0; i < this.t.count; i++) yield this.at(i);
   }
   override *entries(): MapIterator<[string, IptablesChain]> {
-    for (let i = 0; i < this.t.chains.length; i++) yield [this.t.chains.at(i), this.at(i)];
+    for (let i = 0; i < this.t.count; i++) yield [this.t.nameAt(i), this.at(i)];
   }
   override [Symbol.iterator](): MapIterator<[string, IptablesChain]> {
     return this.entries();
@@ -561,7 +509,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
   override forEach(
     each: (chain: IptablesChain, name: string, map: Map<string, IptablesChain>) => void,
   ): void {
-    for (let i = 0; i < this.t.chains.length; i++) each(this.at(i), this.t.chains.at(i), this);
+    for (let i = 0; i < this.t.count; i++) each(this.at(i), this.t.nameAt(i), this);
   }
   override set(): this {
     throw new Error('the chains of a dump read through its chain table are read-only');
