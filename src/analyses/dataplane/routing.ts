@@ -38,7 +38,7 @@ interface CompiledRoute {
   range?: CIDR;
 }
 
-const compiledRoutes = new WeakMap<readonly IpRoute[], CompiledRoute[]>();
+const compiledRoutes = new WeakMap<readonly IpRoute[], (CompiledRoute | undefined)[]>();
 
 function compileRoute(dst: string): CompiledRoute {
   const out: CompiledRoute = {
@@ -64,13 +64,22 @@ function compileRoute(dst: string): CompiledRoute {
   return out;
 }
 
-function compile(routes: readonly IpRoute[]): CompiledRoute[] {
+/** The routes' destinations, each read when first asked for. */
+function compile(routes: readonly IpRoute[]): (i: number) => CompiledRoute {
   let compiled = compiledRoutes.get(routes);
   if (!compiled) {
-    compiled = routes.map((r) => compileRoute(r.dst));
+    compiled = new Array(routes.length);
     compiledRoutes.set(routes, compiled);
   }
-  return compiled;
+  const cache = compiled;
+  return (i) => {
+    let c = cache[i];
+    if (!c) {
+      c = compileRoute(routes[i].dst);
+      cache[i] = c;
+    }
+    return c;
+  };
 }
 
 /** An address routes are looked up for: its family, its number when a canonical dotted quad. */
@@ -108,7 +117,7 @@ export function lookupRoute(routes: readonly IpRoute[], dst: string): IpRoute | 
   const compiled = compile(routes);
   /** The route's prefix length when it holds `dst`, else -1. */
   const prefixFor = (i: number): number =>
-    compiled[i].isDefault ? 0 : prefixBits(compiled[i], routes[i], t);
+    compiled(i).isDefault ? 0 : prefixBits(compiled(i), routes[i], t);
   const localIndex = routes.findIndex(
     (r, i) =>
       LOCAL_TABLES.has(r.table) &&
@@ -199,7 +208,7 @@ interface TableIndex {
 
 const tableIndexes = new WeakMap<readonly IpRoute[], Map<string, TableIndex>>();
 
-function tableIndex(routes: readonly IpRoute[], compiled: CompiledRoute[], want: string): TableIndex {
+function tableIndex(routes: readonly IpRoute[], want: string): TableIndex {
   let byTable = tableIndexes.get(routes);
   if (!byTable) {
     byTable = new Map();
@@ -213,17 +222,18 @@ function tableIndex(routes: readonly IpRoute[], compiled: CompiledRoute[], want:
       const r = routes[i];
       if (tableName(r.table) !== want) continue;
       if (want === 'local' && r.type !== 'local') continue;
-      const c = compiled[i];
-      if (c.isDefault || c.bits < 0) {
+      // Read here, not compiled: 5,000 pod CIDR routes need no object each.
+      if (!isPlainIPv4CIDR(r.dst)) {
         others.push(i);
         continue;
       }
-      let nets = plain.get(c.bits);
+      const bits = Number(r.dst.slice(r.dst.indexOf('/') + 1));
+      let nets = plain.get(bits);
       if (!nets) {
         nets = new Map();
-        plain.set(c.bits, nets);
+        plain.set(bits, nets);
       }
-      const key = c.bits === 0 ? 0 : c.net >>> (32 - c.bits);
+      const key = bits === 0 ? 0 : ipv4Number(r.dst) >>> (32 - bits);
       const list = nets.get(key);
       if (list) list.push(i);
       else nets.set(key, [i]);
@@ -239,7 +249,7 @@ export function lookupInTable(routes: readonly IpRoute[], table: string, dst: st
   const want = tableName(table);
   const t = target(dst);
   const compiled = compile(routes);
-  const index = tableIndex(routes, compiled, want);
+  const index = tableIndex(routes, want);
   let best: IpRoute | undefined;
   let bestBits = -1;
   let bestAt = -1;
@@ -268,10 +278,10 @@ export function lookupInTable(routes: readonly IpRoute[], table: string, dst: st
   } else
     for (const nets of index.plain.values())
       for (const list of nets.values())
-        for (const i of list) consider(i, prefixBits(compiled[i], routes[i], t));
+        for (const i of list) consider(i, prefixBits(compiled(i), routes[i], t));
   for (const i of index.others) {
     const r = routes[i];
-    const c = compiled[i];
+    const c = compiled(i);
     consider(
       i,
       c.isDefault ? (r.family === undefined || r.family === t.family ? 0 : -1) : prefixBits(c, r, t),
