@@ -205,6 +205,7 @@ class LazyChain implements IptablesChain {
     else this.pending = [p, entry];
     this.textList = undefined;
     this.lineTable = undefined;
+    this.joined = undefined;
   }
   private entries(): (PendingRule | RuleRun)[] {
     const p = this.pending;
@@ -244,11 +245,10 @@ class LazyChain implements IptablesChain {
     for (const e of this.entries()) n += 'text' in e ? 1 : e.count;
     return n;
   }
-  /** The rule lines in chain order, joined by "\n" (a chain table's run read once), and where each starts. */
-  lines(): LineTable {
-    if (!this.lineTable) {
-      let text: string;
-      if (this.parsed) text = this.parsed.map((r) => r.text).join('\n');
+  /** The rule lines in chain order, joined by "\n" (a chain table's run read once). */
+  private text(): string {
+    if (this.joined === undefined) {
+      if (this.parsed) this.joined = this.parsed.map((r) => r.text).join('\n');
       else {
         const parts: string[] = [];
         for (const p of this.entries()) {
@@ -256,16 +256,21 @@ class LazyChain implements IptablesChain {
           else if (p.insert) parts.unshift(p.text);
           else parts.push(p.text);
         }
-        text = parts.length === 1 ? parts[0] : parts.join('\n');
+        this.joined = parts.length === 1 ? parts[0] : parts.join('\n');
       }
-      this.lineTable = lineTableOf(text, this.count());
     }
+    return this.joined;
+  }
+  private joined?: string;
+  /** The joined lines and where each starts (made for a long chain searched by its text). */
+  lines(): LineTable {
+    this.lineTable ??= lineTableOf(this.text(), this.count());
     return this.lineTable;
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
     if (this.parsed) return this.parsed.map((r) => r.text);
-    this.textList ??= this.count() === 0 ? [] : this.lines().text.split('\n');
+    this.textList ??= this.count() === 0 ? [] : this.text().split('\n');
     return this.textList;
   }
   get rules(): IptablesRule[] {
@@ -323,24 +328,26 @@ class LazyChain implements IptablesChain {
   /** Where each pending entry's first rule is (chain order), for a chain of several entries. */
   private firsts?: Uint32Array;
   private parseAll(): IptablesRule[] {
+    // Entry by entry, in dump order (a bad rule is reported first where the dump has it); an
+    // inserted rule goes first. No line table: most chains are short and read once.
     const out: IptablesRule[] = [];
-    if (!this.inserted()) for (let i = 0, n = this.count(); i < n; i++) out.push(this.parseLine(i));
-    else
-      for (const p of this.entries()) {
-        if ('text' in p) {
-          const rule = parseLineAt(p.text, p.at, this.table, this.name, this.file, p.line);
-          if (p.insert) out.unshift(rule);
-          else out.push(rule);
-        } else
-          this.runText(p)
-            .split('\n')
-            .forEach((text, k) => {
-              out.push(parseLineAt(text, p.at, this.table, this.name, this.file, p.line + k));
-            });
-      }
+    for (const p of this.entries()) {
+      if ('text' in p) {
+        const rule = parseLineAt(p.text, p.at, this.table, this.name, this.file, p.line);
+        if (p.insert) out.unshift(rule);
+        else out.push(rule);
+      } else
+        this.runText(p)
+          .split('\n')
+          .forEach((text, k) => {
+            out.push(parseLineAt(text, p.at, this.table, this.name, this.file, p.line + k));
+          });
+    }
     this.pending = undefined;
     this.textList = undefined;
     this.firsts = undefined;
+    this.lineTable = undefined;
+    this.joined = undefined;
     return out;
   }
 }

@@ -149,17 +149,23 @@ const SINGLE_READS = 256;
 /** A chain table's: a trace's lookups take 3 reads, each chain it reads one more. */
 const TABLE_READS = 1024;
 
+/** Bytes of a file: `length` of them from `at` in `buf`. */
+interface Bytes {
+  buf: Buffer;
+  at: number;
+}
+
 /**
  * Reads `length` bytes at `start` of a file, one read each (open, read, close: a bundle of 5,000
  * node dumps keeps no file open) until `single` reads have been made; then the file is read whole,
- * once, and served from memory.
+ * once, and served from memory without a copy.
  */
-function positionalReader(file: string, single: number): (start: number, length: number) => Buffer {
+function positionalReader(file: string, single: number): (start: number, length: number) => Bytes {
   let reads = 0;
   let whole: Buffer | undefined;
   return (start, length) => {
     if (!whole && ++reads > single) whole = readFileSync(file);
-    if (whole) return whole.subarray(start, start + length);
+    if (whole) return { buf: whole, at: start };
     const buf = Buffer.allocUnsafe(length);
     const fd = openSync(file, 'r');
     try {
@@ -169,7 +175,8 @@ function positionalReader(file: string, single: number): (start: number, length:
         if (n === 0) break;
         got += n;
       }
-      return buf.subarray(0, got);
+      // A file cut short since: the caller sees fewer bytes (a dump's chain is then refused).
+      return { buf: got < length ? buf.subarray(0, got) : buf, at: 0 };
     } finally {
       closeSync(fd);
     }
@@ -178,26 +185,26 @@ function positionalReader(file: string, single: number): (start: number, length:
 
 /** A table of a chain table file, each answer read from the file when asked for. */
 function tableInFile(
-  read: (start: number, length: number) => Buffer,
+  read: (start: number, length: number) => Bytes,
   t: Header['tables'][number],
   at: Layout,
 ): ChainTableTable {
   // The record read last: a lookup checks the name of the chain it finds, which is then made.
   let recorded = -1;
-  let record: Buffer = Buffer.alloc(0);
+  let record: Bytes = { buf: Buffer.alloc(0), at: 0 };
   /** Chain i's record and the next one's (where its name and runs end). */
-  const records = (i: number): Buffer => {
+  const records = (i: number): Bytes => {
     if (recorded !== i) {
       record = read(at.chains + 12 * i, 24);
-      if (record.length !== 24) throw new Error('short chain table');
       recorded = i;
     }
     return record;
   };
   const nameAt = (i: number): string => {
-    const r = records(i);
-    const start = r.readUInt32LE(0);
-    return read(at.names + start, r.readUInt32LE(12) - start).toString('latin1');
+    const { buf, at: r } = records(i);
+    const start = buf.readUInt32LE(r);
+    const name = read(at.names + start, buf.readUInt32LE(r + 12) - start);
+    return name.buf.toString('latin1', name.at, name.at + buf.readUInt32LE(r + 12) - start);
   };
   let all: string[] | undefined;
   return {
@@ -207,11 +214,12 @@ function tableInFile(
     nameAt: (i) => all?.[i] ?? nameAt(i),
     names: () => {
       if (!all) {
-        const text = read(at.names, t.namesBytes).toString('latin1');
-        const chains = read(at.chains, 12 * (t.chains + 1));
+        const text = read(at.names, t.namesBytes);
+        const names = text.buf.toString('latin1', text.at, text.at + t.namesBytes);
+        const { buf, at: c } = read(at.chains, 12 * (t.chains + 1));
         all = new Array<string>(t.chains);
         for (let i = 0; i < t.chains; i++)
-          all[i] = text.slice(chains.readUInt32LE(12 * i), chains.readUInt32LE(12 * i + 12));
+          all[i] = names.slice(buf.readUInt32LE(c + 12 * i), buf.readUInt32LE(c + 12 * i + 12));
       }
       return all;
     },
@@ -221,11 +229,11 @@ function tableInFile(
       // Buckets are read 8 at a time: a lookup reads one window, and the name it finds.
       for (let b = h & mask, seen = 0; seen < t.buckets; ) {
         const n = Math.min(8, t.buckets - b);
-        const window = read(at.buckets + 8 * b, 8 * n);
+        const { buf, at: w } = read(at.buckets + 8 * b, 8 * n);
         for (let k = 0; k < n; k++, seen++) {
-          const chain = window.readUInt32LE(8 * k + 4);
+          const chain = buf.readUInt32LE(w + 8 * k + 4);
           if (chain === 0) return undefined;
-          if (window.readUInt32LE(8 * k) === h && (all?.[chain - 1] ?? nameAt(chain - 1)) === name)
+          if (buf.readUInt32LE(w + 8 * k) === h && (all?.[chain - 1] ?? nameAt(chain - 1)) === name)
             return chain - 1;
         }
         b = (b + n) & mask;
@@ -233,12 +241,14 @@ function tableInFile(
       return undefined;
     },
     chainAt: (i) => {
-      const r = records(i);
-      const first = r.readUInt32LE(8);
-      const runs = read(at.runs + 16 * first, 16 * (r.readUInt32LE(20) - first));
-      const out = new Array<number>(runs.length / 4);
-      for (let k = 0; k < out.length; k++) out[k] = runs.readUInt32LE(4 * k);
-      return { line: r.readUInt32LE(4), runs: out };
+      const { buf, at: r } = records(i);
+      const line = buf.readUInt32LE(r + 4);
+      const first = buf.readUInt32LE(r + 8);
+      const count = 4 * (buf.readUInt32LE(r + 20) - first);
+      const runs = read(at.runs + 16 * first, 4 * count);
+      const out = new Array<number>(count);
+      for (let k = 0; k < count; k++) out[k] = runs.buf.readUInt32LE(runs.at + 4 * k);
+      return { line, runs: out };
     },
   };
 }
@@ -294,5 +304,8 @@ export function readIndexedDump(dumpPath: string, shown: string): IptablesDump |
     return undefined;
   }
   const read = positionalReader(dumpPath, SINGLE_READS);
-  return dumpFromChainTable(table, shown, (start, length) => read(start, length).toString('latin1'));
+  return dumpFromChainTable(table, shown, (start, length) => {
+    const { buf, at } = read(start, length);
+    return buf.toString('latin1', at, at + length);
+  });
 }
