@@ -109,6 +109,35 @@ function parseCIDRUncached(text: string): CIDR {
   return [addr, bits];
 }
 
+/**
+ * A canonical dotted quad and a plain prefix length ("10.244.3.0/24"): nearly every route and pod
+ * CIDR at scale, told without parsing it (parseCIDR takes it).
+ */
+const PLAIN_IPV4_CIDR =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:[0-9]|[12][0-9]|3[0-2])$/;
+
+export function isPlainIPv4CIDR(text: string): boolean {
+  return PLAIN_IPV4_CIDR.test(text);
+}
+
+/**
+ * The address of a canonical dotted quad, or of a plain IPv4 CIDR's network part, as an unsigned
+ * 32-bit number: a route table of thousands is matched by integer comparison, not ipaddr objects.
+ */
+export function ipv4Number(text: string): number {
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else if (c === 47 /* / */) break;
+    else octet = octet * 10 + (c - 48);
+  }
+  return n * 256 + octet;
+}
+
 export function ipFamily(text: string): 4 | 6 {
   if (CANONICAL_IPV4.test(text)) return 4;
   return parseIP(text).kind() === 'ipv4' ? 4 : 6;

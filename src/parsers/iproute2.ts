@@ -4,7 +4,7 @@
 // omits when they have their default value get that default here, so callers see one shape.
 
 import { guardParse, lineOfOffset, ParseError, parseJsonText } from '../core/errors.js';
-import { isCIDR, isIP } from '../core/ip.js';
+import { isCIDR, isIP, isPlainIPv4CIDR } from '../core/ip.js';
 
 type Json = Record<string, unknown>;
 
@@ -184,7 +184,12 @@ function parseJsonArray(text: string, file: string, command: string): { items: J
   if (!Array.isArray(doc)) {
     throw new ParseError(file, 1, `expected a JSON array (the output of \`${command}\`)`);
   }
-  const lines = topLevelElementLines(text);
+  // `ip -j` prints its array on one line (a node's 5,000 routes): every element starts on line 1.
+  const nl = text.indexOf('\n');
+  const lines =
+    nl < 0 || text.trimEnd().length <= nl
+      ? new Array<number>(doc.length).fill(1)
+      : topLevelElementLines(text);
   doc.forEach((item, i) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       throw new ParseError(file, lines[i] ?? 1, `entry ${i + 1} is not an object`);
@@ -476,7 +481,10 @@ function parseIpRouteUnguarded(text: string, file: string): IpRoute[] {
     const line = lines[i] ?? 1;
     const f = new Fields(item, file, line, `route ${i + 1}`);
     const dst = f.reqStr('dst');
-    if (dst !== 'default' && !isCIDR(dst) && !isIP(dst)) f.fail(`"dst" is not an address or CIDR: ${dst}`);
+    // The common form first: checked without an address parsed (the route lookup reads it so too).
+    const plainIPv4 = isPlainIPv4CIDR(dst);
+    if (!plainIPv4 && dst !== 'default' && !isCIDR(dst) && !isIP(dst))
+      f.fail(`"dst" is not an address or CIDR: ${dst}`);
     const route: IpRoute = {
       dst,
       type: f.str('type') ?? 'unicast',
@@ -509,7 +517,7 @@ function parseIpRouteUnguarded(text: string, file: string): IpRoute[] {
     }
     // iproute2 prints no family; infer it from the addresses. IPv6 routes always carry "pref".
     const family =
-      familyOf(dst) ??
+      (plainIPv4 ? 4 : familyOf(dst)) ??
       familyOf(prefsrc) ??
       (via ? undefined : familyOf(gateway)) ??
       route.nexthops.map((h) => familyOf(h.gateway)).find((x) => x !== undefined) ??

@@ -117,16 +117,27 @@ interface RuleRun {
 /** Reads `length` bytes at `start` of a dump's file (a chain table's run). */
 export type DumpReader = (start: number, length: number) => string;
 
-/** The lines of a run, in order, without the line break (and a trailing CR). */
-function runLines(text: string, run: RuleRun, each: (line: string, lineNo: number) => void): void {
-  let pos = run.start;
+/** `text` with the CR dropped at the end of each of its lines (a CRLF dump reads as an LF one). */
+function withoutLineEndCRs(text: string): string {
+  return text.includes('\r')
+    ? text
+        .split('\n')
+        .map((l) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l))
+        .join('\n')
+    : text;
+}
+
+/** The lines of a run of a dump's text, joined by "\n" without their line-end CRs. */
+function runText(text: string, run: RuleRun): string {
+  let end = run.start - 1;
   for (let k = 0; k < run.count; k++) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const stop = end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    each(text.slice(pos, stop), run.line + k);
-    pos = end + 1;
+    end = text.indexOf('\n', end + 1);
+    if (end < 0) {
+      end = text.length;
+      break;
+    }
   }
+  return withoutLineEndCRs(text.slice(run.start, end));
 }
 
 /**
@@ -154,12 +165,21 @@ function tableRunText(
     throw new UserError(
       `${file} is not the file its chain table describes (was it changed after it was indexed?): delete ${chainTableName(file)} to read it whole`,
     );
-  return text.includes('\r')
-    ? text
-        .split('\n')
-        .map((l) => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l))
-        .join('\n')
-    : text;
+  return withoutLineEndCRs(text);
+}
+
+/** A chain's rule lines joined by "\n" and where each starts in it (one more: its length + 1). */
+interface LineTable {
+  text: string;
+  starts: Uint32Array;
+}
+
+function lineTableOf(text: string, count: number): LineTable {
+  const starts = new Uint32Array(count + 1);
+  let k = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && k < count; i = text.indexOf('\n', i + 1)) starts[++k] = i + 1;
+  starts[count] = text.length + 1;
+  return { text, starts };
 }
 
 /** A chain whose rules are tokenized on first access. */
@@ -169,6 +189,7 @@ class LazyChain implements IptablesChain {
   /** One entry alone (most chains: one run) or several, in dump order. */
   private pending?: PendingRule | RuleRun | (PendingRule | RuleRun)[];
   private textList?: string[];
+  private lineTable?: LineTable;
   constructor(
     readonly name: string,
     readonly line: number,
@@ -183,6 +204,12 @@ class LazyChain implements IptablesChain {
     else if (Array.isArray(p)) p.push(entry);
     else this.pending = [p, entry];
     this.textList = undefined;
+    this.lineTable = undefined;
+    this.joined = undefined;
+  }
+  private entries(): (PendingRule | RuleRun)[] {
+    const p = this.pending;
+    return p === undefined ? [] : Array.isArray(p) ? p : [p];
   }
   /** A run of a chain table (its lines read when the chain is). */
   addRun(run: RuleRun): void {
@@ -190,8 +217,7 @@ class LazyChain implements IptablesChain {
   }
   /** The chain's pending lines when all are runs of the dump (none inserted, none read apart). */
   runList(): RuleRun[] | undefined {
-    const p = this.pending;
-    const list = p === undefined ? [] : Array.isArray(p) ? p : [p];
+    const list = this.entries();
     return list.every((e) => !('text' in e)) ? (list as RuleRun[]) : undefined;
   }
   add(insert: boolean, line: number, text: string, at: number): void {
@@ -203,45 +229,54 @@ class LazyChain implements IptablesChain {
     this.push(run);
     return run;
   }
-  /** Each pending rule line in dump order: (text, where its tokens start, line, inserted?). */
-  private eachPending(each: (text: string, at: number, line: number, insert: boolean) => void): void {
-    const pending = this.pending;
-    for (const p of pending === undefined ? [] : Array.isArray(pending) ? pending : [pending]) {
-      if ('text' in p) each(p.text, p.at, p.line, p.insert);
-      else if (!this.isTableRun(p))
-        runLines(this.source as string, p, (text, line) => each(text, p.at, line, false));
+  /** Whether an -I rule is pending: the chain's order is then not the dump's. */
+  private inserted(): boolean {
+    return this.entries().some((e) => 'text' in e && e.insert);
+  }
+  /** The lines of a pending run, joined by "\n". */
+  private runText(p: RuleRun): string {
+    if (typeof this.source === 'string') return runText(this.source, p);
+    return tableRunText(this.source, this.file, this.name, p.start, p.bytes as number, p.count);
+  }
+  /** Number of rules, without reading them. */
+  count(): number {
+    if (this.parsed) return this.parsed.length;
+    let n = 0;
+    for (const e of this.entries()) n += 'text' in e ? 1 : e.count;
+    return n;
+  }
+  /** The rule lines in chain order, joined by "\n" (a chain table's run read once). */
+  private text(): string {
+    if (this.joined === undefined) {
+      if (this.parsed) this.joined = this.parsed.map((r) => r.text).join('\n');
       else {
-        const lines = this.tableRunLines(p);
-        for (let k = 0; k < lines.length; k++) each(lines[k], p.at, p.line + k, false);
+        const parts: string[] = [];
+        for (const p of this.entries()) {
+          if (!('text' in p)) parts.push(this.runText(p));
+          else if (p.insert) parts.unshift(p.text);
+          else parts.push(p.text);
+        }
+        this.joined = parts.length === 1 ? parts[0] : parts.join('\n');
       }
     }
+    return this.joined;
   }
-  private isTableRun(p: RuleRun): boolean {
-    return p.bytes !== undefined && typeof this.source !== 'string';
-  }
-  /** The lines of a chain table's run (as runLines cuts them), read from the file. */
-  private tableRunLines(p: RuleRun): string[] {
-    const read = this.source as DumpReader;
-    return tableRunText(read, this.file, this.name, p.start, p.bytes as number, p.count).split('\n');
+  private joined?: string;
+  /** The joined lines and where each starts (made for a long chain searched by its text). */
+  lines(): LineTable {
+    this.lineTable ??= lineTableOf(this.text(), this.count());
+    return this.lineTable;
   }
   /** The rule lines in chain order, without tokenizing them. */
   texts(): string[] {
     if (this.parsed) return this.parsed.map((r) => r.text);
-    if (!this.textList) {
-      const out: string[] = [];
-      this.eachPending((text, _at, _line, insert) => {
-        if (insert) out.unshift(text);
-        else out.push(text);
-      });
-      this.textList = out;
-    }
+    this.textList ??= this.count() === 0 ? [] : this.text().split('\n');
     return this.textList;
   }
   get rules(): IptablesRule[] {
     if (!this.parsed) this.parsed = guardParse(this.file, () => this.parseAll());
     return this.parsed;
   }
-  private lines?: { text: string; at: number; line: number }[];
   private one?: IptablesRule[];
   /**
    * The i-th rule (chain order), tokenized alone: an index over a long chain can key most lines
@@ -250,49 +285,83 @@ class LazyChain implements IptablesChain {
    */
   ruleAt(i: number): IptablesRule {
     if (this.parsed) return this.parsed[i];
-    if (!this.lines) {
-      const lines: { text: string; at: number; line: number }[] = [];
-      let inserted = false;
-      this.eachPending((text, at, line, insert) => {
-        inserted ||= insert;
-        lines.push({ text, at, line });
-      });
-      if (inserted) return this.rules[i];
-      this.lines = lines;
-      this.one = [];
-    }
-    const one = this.one as IptablesRule[];
-    const l = this.lines[i];
-    one[i] ??= guardParse(this.file, () =>
-      parseRuleTokens(
-        tokenizeRule(l.text.slice(l.at), this.file, l.line),
-        this.table,
-        this.name,
-        l.text,
-        this.file,
-        l.line,
-      ),
-    );
-    return one[i];
+    if (this.inserted()) return this.rules[i];
+    this.one ??= [];
+    this.one[i] ??= guardParse(this.file, () => this.parseLine(i));
+    return this.one[i];
   }
+  /** Rule `i` of a chain without inserted rules, tokenized (the caller guards its errors). */
+  private parseLine(i: number): IptablesRule {
+    const { text, starts } = this.lines();
+    const list = this.entries();
+    // The entry holding rule i: most chains have one; a dump read whole may interleave chains.
+    let e = 0;
+    let first = 0;
+    if (list.length > 1) {
+      if (!this.firsts) {
+        this.firsts = new Uint32Array(list.length);
+        for (let k = 1; k < list.length; k++) {
+          const prev = list[k - 1];
+          this.firsts[k] = this.firsts[k - 1] + ('text' in prev ? 1 : prev.count);
+        }
+      }
+      const firsts = this.firsts;
+      let hi = firsts.length - 1;
+      while (e < hi) {
+        const mid = (e + hi + 1) >>> 1;
+        if (firsts[mid] <= i) e = mid;
+        else hi = mid - 1;
+      }
+      first = firsts[e];
+    }
+    const p = list[e];
+    const line = p.line + i - first;
+    return parseLineAt(
+      text.slice(starts[i], starts[i + 1] - 1),
+      p.at,
+      this.table,
+      this.name,
+      this.file,
+      line,
+    );
+  }
+  /** Where each pending entry's first rule is (chain order), for a chain of several entries. */
+  private firsts?: Uint32Array;
   private parseAll(): IptablesRule[] {
+    // Entry by entry, in dump order (a bad rule is reported first where the dump has it); an
+    // inserted rule goes first. No line table: most chains are short and read once.
     const out: IptablesRule[] = [];
-    this.eachPending((text, at, line, insert) => {
-      const rule = parseRuleTokens(
-        tokenizeRule(text.slice(at), this.file, line),
-        this.table,
-        this.name,
-        text,
-        this.file,
-        line,
-      );
-      if (insert) out.unshift(rule);
-      else out.push(rule);
-    });
+    for (const p of this.entries()) {
+      if ('text' in p) {
+        const rule = parseLineAt(p.text, p.at, this.table, this.name, this.file, p.line);
+        if (p.insert) out.unshift(rule);
+        else out.push(rule);
+      } else
+        this.runText(p)
+          .split('\n')
+          .forEach((text, k) => {
+            out.push(parseLineAt(text, p.at, this.table, this.name, this.file, p.line + k));
+          });
+    }
     this.pending = undefined;
     this.textList = undefined;
+    this.firsts = undefined;
+    this.lineTable = undefined;
+    this.joined = undefined;
     return out;
   }
+}
+
+/** A rule line whose tokens start at `at`, parsed. */
+function parseLineAt(
+  text: string,
+  at: number,
+  table: string,
+  chain: string,
+  file: string,
+  line: number,
+): IptablesRule {
+  return parseRuleTokens(tokenizeRule(text.slice(at), file, line), table, chain, text, file, line);
 }
 
 /** The chain table of a dump file: iptables-save.txt → iptables-save.knet-index.bin. */
@@ -303,26 +372,29 @@ export function chainTableName(file: string): string {
 /**
  * Where each chain of a dump is (chain table): the tables and chains in the parser's order, each
  * chain's policy and line, and its `-A` lines as runs of byte ranges with their first line
- * number. With it a reader reads only the chains a packet enters (docs/snapshot.md).
+ * number. With it a reader reads only the chains a packet enters (docs/snapshot.md). A table
+ * read from its file answers from the few bytes each question needs.
  */
 export interface ChainTable {
   /** Size of the dump in bytes: a table of another size is not the dump's. */
   bytes: number;
   ruleCount: number;
-  tables: {
-    name: string;
-    chains: string[];
-    /** The line that declared each chain. */
-    lines: ArrayLike<number>;
-    /** Policies by chain (index in chains); a chain not listed has none. */
-    policies: Record<string, string>;
-    /** The chains (indexes) in order of their names (`<`): a chain is found by bisection. */
-    order: ArrayLike<number>;
-    /** Where each chain's runs start in `runs` (in runs of 4), and one more: the end. */
-    first: ArrayLike<number>;
-    /** 4 numbers per run, by chain, in dump order: byte start, byte length, first line, lines. */
-    runs: ArrayLike<number>;
-  }[];
+  tables: ChainTableTable[];
+}
+
+export interface ChainTableTable {
+  name: string;
+  /** Number of chains. */
+  count: number;
+  /** Policies by chain (index in chains); a chain not listed has none. */
+  policies: Record<string, string>;
+  nameAt(i: number): string;
+  /** Every name, in order (a 189,000-chain table makes them for a command that reads every chain). */
+  names(): readonly string[];
+  /** The index of the chain of that name. */
+  find(name: string): number | undefined;
+  /** The line that declared chain i, and its runs: 4 numbers each, byte start, byte length, first line, lines. */
+  chainAt(i: number): { line: number; runs: ArrayLike<number> };
 }
 
 /**
@@ -335,46 +407,44 @@ export function chainTableOf(text: string, file = 'iptables-save.txt'): ChainTab
   const dump = parseIptablesSave(text, file, { lazy: true });
   const out: ChainTable = { bytes: text.length, ruleCount: dump.ruleCount, tables: [] };
   for (const table of dump.tables.values()) {
-    const t = {
-      name: table.name,
-      chains: [] as string[],
-      lines: [] as number[],
-      policies: {} as Record<string, string>,
-      order: [] as number[],
-      first: [] as number[],
-      runs: [] as number[],
-    };
+    const names: string[] = [];
+    const lines: number[] = [];
+    const runs: number[][] = [];
+    const policies: Record<string, string> = {};
     for (const chain of table.chains.values()) {
       if (!(chain instanceof LazyChain)) return undefined;
-      const runs = chain.runList();
-      if (!runs) return undefined;
-      if (chain.policy !== undefined) t.policies[t.chains.length] = chain.policy;
-      t.chains.push(chain.name);
-      t.lines.push(chain.line);
-      t.first.push(t.runs.length / 4);
-      for (const run of runs) {
+      const list = chain.runList();
+      if (!list) return undefined;
+      if (chain.policy !== undefined) policies[names.length] = chain.policy;
+      names.push(chain.name);
+      lines.push(chain.line);
+      const own: number[] = [];
+      for (const run of list) {
         let end = run.start - 1;
         for (let k = 0; k < run.count; k++) {
           end = text.indexOf('\n', end + 1);
           if (end < 0) end = text.length;
         }
-        t.runs.push(run.start, end - run.start, run.line, run.count);
+        own.push(run.start, end - run.start, run.line, run.count);
       }
+      runs.push(own);
     }
-    t.first.push(t.runs.length / 4);
-    t.order = t.chains.map((_, i) => i).sort((a, b) => (t.chains[a] < t.chains[b] ? -1 : 1));
-    out.tables.push(t);
+    const byName = new Map<string, number>();
+    names.forEach((n, i) => {
+      byName.set(n, i);
+    });
+    out.tables.push({
+      name: table.name,
+      count: names.length,
+      policies,
+      nameAt: (i) => names[i],
+      names: () => names,
+      find: (name) => byName.get(name),
+      chainAt: (i) => ({ line: lines[i], runs: runs[i] }),
+    });
   }
   return out;
 }
-
-/**
- * Chain lookups in a table answered by bisection (~18 string comparisons over 190,000 names)
- * before its names are put in a Map (~10 MB, and about as long to fill as a fifth of that many
- * bisections): a trace looks up a few dozen chains; a drift check finds most next to the last
- * one found, and bisects for ~2 a service port.
- */
-const lookupsBeforeMap = (chains: number) => Math.max(256, chains / 5);
 
 /**
  * The chains of a table of a chain table, made when first asked for: a 189,000-chain dump costs
@@ -383,91 +453,62 @@ const lookupsBeforeMap = (chains: number) => Math.max(256, chains / 5);
 class ChainTableChains extends Map<string, IptablesChain> {
   private readonly made: (LazyChain | undefined)[];
   constructor(
-    private readonly t: ChainTable['tables'][number],
+    private readonly t: ChainTableTable,
     private readonly file: string,
     private readonly read: DumpReader,
   ) {
     super();
-    this.made = new Array(t.chains.length);
+    this.made = new Array(t.count);
   }
-  private at(i: number): LazyChain {
+  private at(i: number, name?: string): LazyChain {
     let c = this.made[i];
     if (!c) {
       const { t } = this;
-      c = new LazyChain(t.chains[i], t.lines[i], t.name, this.file, this.read);
+      const { line, runs } = t.chainAt(i);
+      c = new LazyChain(name ?? t.nameAt(i), line, t.name, this.file, this.read);
       c.policy = t.policies[i];
-      for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4)
+      for (let r = 0; r < runs.length; r += 4)
         c.addRun({
-          start: t.runs[r],
-          bytes: t.runs[r + 1],
-          line: t.runs[r + 2],
-          count: t.runs[r + 3],
+          start: runs[r],
+          bytes: runs[r + 1],
+          line: runs[r + 2],
+          count: runs[r + 3],
           at: c.name.length + 4,
         });
       this.made[i] = c;
     }
     return c;
   }
-  /** Lookups by bisection so far; past lookupsBeforeMap the names are put in `byName`. */
-  private lookups = 0;
-  private byName?: Map<string, number>;
-  /** The chain found last: kube-proxy declares a service's chains together, in the order its ladders name them. */
-  private last = -1;
-  private indexOf(name: string): number | undefined {
-    if (this.t.chains[this.last + 1] === name) return ++this.last;
-    const i = this.lookUp(name);
-    if (i !== undefined) this.last = i;
-    return i;
-  }
-  private lookUp(name: string): number | undefined {
-    const { chains, order } = this.t;
-    if (!this.byName && ++this.lookups > lookupsBeforeMap(chains.length)) {
-      this.byName = new Map();
-      // The first of a name, as the dump's own Map keeps it (a table's names are distinct).
-      for (let i = chains.length - 1; i >= 0; i--) this.byName.set(chains[i], i);
-    }
-    if (this.byName) return this.byName.get(name);
-    let lo = 0;
-    let hi = order.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const n = chains[order[mid]];
-      if (n === name) return order[mid];
-      if (n < name) lo = mid + 1;
-      else hi = mid;
-    }
-    return undefined;
-  }
   override get(name: string): IptablesChain | undefined {
-    const i = this.indexOf(name);
-    return i === undefined ? undefined : this.at(i);
+    const i = this.t.find(name);
+    return i === undefined ? undefined : this.at(i, name);
   }
   /** IptablesTable.chainText: the chain's runs read from the file, joined. */
   text(name: string): string | undefined {
-    const i = this.indexOf(name);
+    const i = this.t.find(name);
     if (i === undefined) return undefined;
-    const { t } = this;
+    const { runs } = this.t.chainAt(i);
     let out: string | undefined;
-    for (let r = t.first[i] * 4; r < t.first[i + 1] * 4; r += 4) {
-      const text = tableRunText(this.read, this.file, name, t.runs[r], t.runs[r + 1], t.runs[r + 3]);
+    for (let r = 0; r < runs.length; r += 4) {
+      const text = tableRunText(this.read, this.file, name, runs[r], runs[r + 1], runs[r + 3]);
       out = out === undefined ? text : `${out}\n${text}`;
     }
     return out ?? '';
   }
   override has(name: string): boolean {
-    return this.indexOf(name) !== undefined;
+    return this.t.find(name) !== undefined;
   }
   override get size(): number {
-    return this.t.chains.length;
+    return this.t.count;
   }
   override keys(): MapIterator<string> {
-    return this.t.chains[Symbol.iterator]();
+    return this.t.names()[Symbol.iterator]();
   }
   override *values(): MapIterator<IptablesChain> {
-    for (let i = 0; i < this.t.chains.length; i++) yield this.at(i);
+    for (let i = 0; i < this.t.count; i++) yield this.at(i);
   }
   override *entries(): MapIterator<[string, IptablesChain]> {
-    for (let i = 0; i < this.t.chains.length; i++) yield [this.t.chains[i], this.at(i)];
+    for (let i = 0; i < this.t.count; i++) yield [this.t.nameAt(i), this.at(i)];
   }
   override [Symbol.iterator](): MapIterator<[string, IptablesChain]> {
     return this.entries();
@@ -475,7 +516,7 @@ class ChainTableChains extends Map<string, IptablesChain> {
   override forEach(
     each: (chain: IptablesChain, name: string, map: Map<string, IptablesChain>) => void,
   ): void {
-    for (let i = 0; i < this.t.chains.length; i++) each(this.at(i), this.t.chains[i], this);
+    for (let i = 0; i < this.t.count; i++) each(this.at(i), this.t.nameAt(i), this);
   }
   override set(): this {
     throw new Error('the chains of a dump read through its chain table are read-only');
@@ -877,6 +918,44 @@ function parseIptablesSaveUnguarded(
  */
 export function chainRuleTexts(chain: IptablesChain): string[] {
   return chain instanceof LazyChain ? chain.texts() : chain.rules.map((r) => r.text);
+}
+
+const plainLineTables = new WeakMap<IptablesChain, LineTable>();
+
+function lineTable(chain: IptablesChain): LineTable {
+  if (chain instanceof LazyChain) return chain.lines();
+  let t = plainLineTables.get(chain);
+  if (!t) {
+    t = lineTableOf(chain.rules.map((r) => r.text).join('\n'), chain.rules.length);
+    plainLineTables.set(chain, t);
+  }
+  return t;
+}
+
+/**
+ * A chain's rule lines as printed, in order, joined by "\n": one string to search (a 13,000-line
+ * KUBE-SERVICES for one address) where a string a line would cost more than the search.
+ */
+export function chainRuleText(chain: IptablesChain): string {
+  return lineTable(chain).text;
+}
+
+/** The number of a chain's rules, without reading or tokenizing them. */
+export function chainRuleCount(chain: IptablesChain): number {
+  return chain instanceof LazyChain ? chain.count() : chain.rules.length;
+}
+
+/** The position in its chain of the rule whose line holds `offset` of chainRuleText(chain). */
+export function chainRuleIndexAt(chain: IptablesChain, offset: number): number {
+  const { starts } = lineTable(chain);
+  let lo = 0;
+  let hi = starts.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** The i-th rule of a chain: for a lazily parsed chain, that rule alone is tokenized. */

@@ -2,8 +2,8 @@
 // of once per lookup (5,000 host-gw routes at scale). It must choose exactly the route the
 // original per-lookup code chose, on real-shaped tables and on random ones.
 import { describe, expect, it } from 'vitest';
-import { lookupRoute } from '../../src/analyses/dataplane/routing.js';
-import { cidrContains, ipFamily, parseCIDR } from '../../src/core/ip.js';
+import { lookupInTable, lookupRoute } from '../../src/analyses/dataplane/routing.js';
+import { cidrContains, ipFamily, parseCIDR, parseIP } from '../../src/core/ip.js';
 import { type IpRoute, parseIpRoute } from '../../src/parsers/iproute2.js';
 
 /** The lookup as it was before the scale work. */
@@ -31,6 +31,38 @@ function reference(routes: readonly IpRoute[], dst: string): IpRoute | undefined
     const cidr = routeCIDR(r, family);
     if (!cidr || !cidrContains(cidr, dst)) continue;
     const bits = parseCIDR(cidr)[1];
+    if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
+      best = r;
+      bestBits = bits;
+    }
+  }
+  return best;
+}
+
+/** lookupInTable as it was before plain IPv4 prefixes were matched as numbers. */
+function tableReference(routes: readonly IpRoute[], table: string, dst: string): IpRoute | undefined {
+  const alias: Record<string, string> = { '254': 'main', '255': 'local', '253': 'default' };
+  const name = (t: string) => alias[t] ?? t;
+  const want = name(table);
+  const family = ipFamily(dst);
+  const addr = parseIP(dst);
+  let best: IpRoute | undefined;
+  let bestBits = -1;
+  for (const r of routes) {
+    if (name(r.table) !== want) continue;
+    if (want === 'local' && r.type !== 'local') continue;
+    let bits = -1;
+    if (r.dst === 'default') bits = r.family === undefined || r.family === family ? 0 : -1;
+    else {
+      try {
+        const range = parseCIDR(r.dst);
+        const rf = range[0].kind() === 'ipv4' ? 4 : 6;
+        if (rf === family && addr.kind() === range[0].kind() && addr.match(range)) bits = range[1];
+      } catch {
+        bits = -1;
+      }
+    }
+    if (bits < 0) continue;
     if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
       best = r;
       bestBits = bits;
@@ -70,6 +102,7 @@ function randomTable(): IpRoute[] {
       'fe80::/64',
       '::ffff:10.1.0.0/112',
       '10.0.0.0/8',
+      `10.1.${Math.floor(rnd() * 4) * 64}.0/${17 + Math.floor(rnd() * 8)}`,
     ]);
     const e: Record<string, unknown> = { dst, dev: pick(['eth0', 'cni0', 'lo']), flags: [] };
     if (rnd() < 0.3) e.table = pick(['local', 'main', '255', '254', '100']);
@@ -94,6 +127,8 @@ const DESTINATIONS = [
   'fd00::5',
   '2001:db8::1',
   '10.1.0.7',
+  '::ffff:10.1.2.3',
+  '0.0.0.0',
 ];
 
 describe('lookupRoute: routes parsed once, same choice', () => {
@@ -105,6 +140,11 @@ describe('lookupRoute: routes parsed once, same choice', () => {
           outcome(() => lookupRoute(routes, dst)),
           `table ${t} → ${dst}`,
         ).toEqual(outcome(() => reference(routes, dst)));
+        for (const table of ['main', 'local', '255', '100'])
+          expect(
+            outcome(() => lookupInTable(routes, table, dst)),
+            `table ${t} ${table} → ${dst}`,
+          ).toEqual(outcome(() => tableReference(routes, table, dst)));
       }
     }
   });
@@ -135,6 +175,7 @@ describe('lookupRoute: routes parsed once, same choice', () => {
     for (let i = 0; i < 200; i++) {
       const dst = `10.${128 + ((i * 25) >> 8)}.${(i * 25) & 255}.5`;
       expect(lookupRoute(routes, dst)?.gateway ?? 'local').toBe(reference(routes, dst)?.gateway ?? 'local');
+      expect(lookupInTable(routes, 'main', dst)).toBe(tableReference(routes, 'main', dst));
     }
     expect(lookupRoute(routes, '10.128.7.20')?.dev).toBe('cni0');
     expect(lookupRoute(routes, '172.16.0.9')?.type).toBe('local');

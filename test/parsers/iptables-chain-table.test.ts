@@ -11,6 +11,7 @@ import {
   chainRuleTexts,
   chainTableOf,
   dumpFromChainTable,
+  type IptablesChain,
   type IptablesDump,
   parseIptablesSave,
 } from '../../src/parsers/iptables-save.js';
@@ -132,6 +133,12 @@ describe('chain table of an iptables-save dump', () => {
     expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
     writeFileSync(tableFile, Buffer.from('not a chain table'));
     expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
+    // A table of the first version (names joined by line breaks, looked up by bisection): none.
+    writeFileSync(tableFile, Buffer.concat([Buffer.from('KNETCHT1'), bin.subarray(8)]));
+    expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
+    // Parts that do not add up to the file's size: none.
+    writeFileSync(tableFile, Buffer.concat([bin, Buffer.alloc(4)]));
+    expect(readIndexedDump(file, 'shown.txt')).toBeUndefined();
     writeFileSync(tableFile, bin);
     expect(readIndexedDump(file, 'shown.txt')).toBeDefined();
     // Another size: no table (read whole).
@@ -147,6 +154,34 @@ describe('chain table of an iptables-save dump', () => {
         for (const c of t.chains.keys()) t.chainText?.(c);
     };
     expect(readAll).toThrow(UserError);
+  });
+
+  it('finds each of thousands of chains by name from the file, by single reads and then read whole', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `KUBE-SVC-${(i * 7919).toString(36).toUpperCase()}`);
+    const text = [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      ...names.map((n) => `:${n} - [0:0]`),
+      '-A PREROUTING -j KUBE-SVC-0',
+      ...names.map((n, i) => `-A ${n} -s 10.0.${i >> 8}.${i & 255}/32 -j RETURN`),
+      'COMMIT',
+      '',
+    ].join('\n');
+    const file = path.join(tmp, 'many.txt');
+    writeFileSync(file, text);
+    expect(writeChainTable(file)).toBe(true);
+    const dump = readIndexedDump(file, 'many.txt') as IptablesDump;
+    const whole = parseIptablesSave(text, 'many.txt');
+    const chains = dump.tables.get('nat')?.chains as Map<string, IptablesChain>;
+    const wholeChains = whole.tables.get('nat')?.chains as Map<string, IptablesChain>;
+    // Lookups far past the single reads, in an order unlike the file's, and names not there.
+    for (let k = 0; k < names.length; k++) {
+      const n = names[(k * 1543) % names.length];
+      expect(chains.get(n)?.rules, n).toEqual(wholeChains.get(n)?.rules);
+      expect(chains.has(`${n}X`)).toBe(false);
+    }
+    expect(chains.get('PREROUTING')?.rules).toEqual(wholeChains.get('PREROUTING')?.rules);
+    expect([...chains.keys()]).toEqual([...wholeChains.keys()]);
   });
 
   it('is written by the bundle writer next to a node dump it can index, and only then', async () => {

@@ -1,4 +1,4 @@
-// KUBE-SERVICES lines keyed by their text (iptables-eval.ts textKey) get the key their tokenized
+// kube-proxy's Service lines keyed by their text (iptables-eval.ts textKey) get the key their tokenized
 // rule gets (ruleKey), or none: the chain index built with them is the one built from every rule.
 import { describe, expect, it } from 'vitest';
 import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
@@ -15,9 +15,10 @@ describe('KUBE-SERVICES lines keyed by their text', () => {
     const model = buildModel([...bundle.raws]);
     const lines = renderKubeProxyIptables(model, model.nodes[0].name)
       .split('\n')
-      .filter((l) => l.startsWith('-A KUBE-SERVICES '));
-    const keyed = lines.filter((l) => textKey(l) !== undefined);
+      .filter((l) => l.startsWith('-A '));
+    const keyed = lines.filter((l) => l.startsWith('-A KUBE-SERVICES ') && textKey(l) !== undefined);
     expect(keyed.length).toBeGreaterThan(3);
+    expect(lines.filter((l) => textKey(l)?.startsWith('*|')).length).toBeGreaterThan(0);
     for (const l of lines) if (textKey(l) !== undefined) expect(textKey(l), l).toBe(key(l));
   });
 
@@ -45,6 +46,31 @@ describe('KUBE-SERVICES lines keyed by their text', () => {
       ['-m tcp -p', '-m tcp  -p'],
     ]) {
       expect(textKey(base.replace(from, to)), to).toBeUndefined();
+    }
+  });
+
+  it('key the node-port lines without an address as the tokenizer does', () => {
+    const base =
+      '-A KUBE-EXTERNAL-SERVICES -m comment --comment "a/b:http has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30004 -j DROP';
+    expect(textKey(base)).toBe('*|tcp|30004');
+    for (const [from, to] of [
+      ['', ''],
+      ['-m addrtype --dst-type LOCAL ', ''],
+      ['-m tcp -p tcp --dport', '-m tcp -p tcp -d 10.96.0.1 --dport'],
+      ['-p tcp', '-p udp'],
+      ['--dport 30004', '--dport 030004'],
+      ['-m tcp -p tcp --dport', '-m tcp -p tcp -d 10.96.0.1/32 --dport'],
+    ]) {
+      const l = base.replace(from, to);
+      expect(textKey(l), l).toBe(key(l));
+    }
+    for (const to of [
+      '-m addrtype --dst-type LOCAL,BROADCAST',
+      '-m addrtype ! --dst-type LOCAL',
+      '-m addrtype --src-type LOCAL',
+      '-m addrtype --dst-type LOCAL -m set --match-set X dst',
+    ]) {
+      expect(textKey(base.replace('-m addrtype --dst-type LOCAL', to)), to).toBeUndefined();
     }
   });
 });

@@ -1,5 +1,15 @@
 // Route lookup and link lookups on parsed iproute2 state.
-import { type CIDR, cidrContains, ipFamily, parseCIDR, parseIP } from '../../core/ip.js';
+import {
+  type CIDR,
+  cidrContains,
+  type IP,
+  ipFamily,
+  ipv4Number,
+  isCanonicalIPv4,
+  isPlainIPv4CIDR,
+  parseCIDR,
+  parseIP,
+} from '../../core/ip.js';
 import type { IpAddrInterface, IpLink, IpRoute, IpRule } from '../../parsers/iproute2.js';
 
 const UNICAST_TABLES = new Set(['main', '254']);
@@ -14,28 +24,88 @@ export function isBlockingRoute(route: Pick<IpRoute, 'type'>): boolean {
 const LOCAL_TABLES = new Set(['local', '255']);
 
 /**
- * A route's destination, parsed once per routes list (a node can have thousands): `default`
- * (either family, 0 bits), an address range of one family, or nothing usable.
+ * A route's destination, read once per routes list (a node can have thousands): `default`
+ * (either family, 0 bits), a plain IPv4 prefix as numbers (nearly every route), an address range
+ * of one family, or nothing usable.
  */
-type CompiledRoute = { isDefault: true } | { isDefault: false; family?: 4 | 6; range?: CIDR };
+interface CompiledRoute {
+  isDefault: boolean;
+  family?: 4 | 6;
+  /** A plain IPv4 prefix: its network as a number and its length (bits -1: not one). */
+  net: number;
+  bits: number;
+  /** Any other destination, parsed (a plain prefix's too, once an address needs it). */
+  range?: CIDR;
+}
 
-const compiledRoutes = new WeakMap<readonly IpRoute[], CompiledRoute[]>();
+const compiledRoutes = new WeakMap<readonly IpRoute[], (CompiledRoute | undefined)[]>();
 
-function compile(routes: readonly IpRoute[]): CompiledRoute[] {
+function compileRoute(dst: string): CompiledRoute {
+  const out: CompiledRoute = {
+    isDefault: dst === 'default',
+    family: undefined,
+    net: 0,
+    bits: -1,
+    range: undefined,
+  };
+  if (out.isDefault) return out;
+  if (isPlainIPv4CIDR(dst)) {
+    out.family = 4;
+    out.net = ipv4Number(dst);
+    out.bits = Number(dst.slice(dst.indexOf('/') + 1));
+    return out;
+  }
+  try {
+    out.range = parseCIDR(dst);
+    out.family = out.range[0].kind() === 'ipv4' ? 4 : 6;
+  } catch {
+    // nothing usable: matches no address
+  }
+  return out;
+}
+
+/** The routes' destinations, each read when first asked for. */
+function compile(routes: readonly IpRoute[]): (i: number) => CompiledRoute {
   let compiled = compiledRoutes.get(routes);
   if (!compiled) {
-    compiled = routes.map((r): CompiledRoute => {
-      if (r.dst === 'default') return { isDefault: true };
-      try {
-        const range = parseCIDR(r.dst);
-        return { isDefault: false, family: range[0].kind() === 'ipv4' ? 4 : 6, range };
-      } catch {
-        return { isDefault: false };
-      }
-    });
+    compiled = new Array(routes.length);
     compiledRoutes.set(routes, compiled);
   }
-  return compiled;
+  const cache = compiled;
+  return (i) => {
+    let c = cache[i];
+    if (!c) {
+      c = compileRoute(routes[i].dst);
+      cache[i] = c;
+    }
+    return c;
+  };
+}
+
+/** An address routes are looked up for: its family, its number when a canonical dotted quad. */
+interface Target {
+  family: 4 | 6;
+  addr: IP;
+  v4?: number;
+}
+
+function target(dst: string): Target {
+  return {
+    family: ipFamily(dst),
+    addr: parseIP(dst),
+    v4: isCanonicalIPv4(dst) ? ipv4Number(dst) : undefined,
+  };
+}
+
+/** The prefix length of a route (not `default`) that holds the target, else -1. */
+function prefixBits(c: CompiledRoute, r: IpRoute, t: Target): number {
+  if (c.isDefault || c.family !== t.family) return -1;
+  if (c.bits >= 0 && t.v4 !== undefined)
+    return c.bits === 0 || (t.v4 ^ c.net) >>> (32 - c.bits) === 0 ? c.bits : -1;
+  // An IPv4 address in another spelling (::ffff:a.b.c.d) is matched as ipaddr matches it.
+  if (c.bits >= 0) c.range ??= parseCIDR(r.dst);
+  const range = c.range;
+  return range && t.addr.kind() === range[0].kind() && t.addr.match(range) ? range[1] : -1;
 }
 
 /**
@@ -43,16 +113,11 @@ function compile(routes: readonly IpRoute[]): CompiledRoute[] {
  * table) first, then the longest prefix of the main table, lowest metric on a tie.
  */
 export function lookupRoute(routes: readonly IpRoute[], dst: string): IpRoute | undefined {
-  const family = ipFamily(dst);
-  const addr = parseIP(dst);
+  const t = target(dst);
   const compiled = compile(routes);
   /** The route's prefix length when it holds `dst`, else -1. */
-  const prefixFor = (i: number): number => {
-    const c = compiled[i];
-    if (c.isDefault) return 0;
-    if (c.family !== family || !c.range) return -1;
-    return addr.kind() === c.range[0].kind() && addr.match(c.range) ? c.range[1] : -1;
-  };
+  const prefixFor = (i: number): number =>
+    compiled(i).isDefault ? 0 : prefixBits(compiled(i), routes[i], t);
   const localIndex = routes.findIndex(
     (r, i) =>
       LOCAL_TABLES.has(r.table) &&
@@ -128,28 +193,100 @@ export function linkState(link: {
 const TABLE_ALIASES: Record<string, string> = { '254': 'main', '255': 'local', '253': 'default' };
 const tableName = (t: string) => TABLE_ALIASES[t] ?? t;
 
-/** Longest-prefix match inside one routing table (lowest metric on a tie). */
+/**
+ * One table's routes for lookups: its plain IPv4 prefixes by length and network (a host-gw
+ * node's 5,000 pod CIDR routes are then looked up in a few map reads, not scanned), the others
+ * (default, IPv6, other spellings) by position, scanned.
+ */
+interface TableIndex {
+  /** Prefix lengths of the plain routes, longest first. */
+  lengths: number[];
+  /** Length → network >>> (32 - length) → positions, in order. */
+  plain: Map<number, Map<number, number[]>>;
+  others: number[];
+}
+
+const tableIndexes = new WeakMap<readonly IpRoute[], Map<string, TableIndex>>();
+
+function tableIndex(routes: readonly IpRoute[], want: string): TableIndex {
+  let byTable = tableIndexes.get(routes);
+  if (!byTable) {
+    byTable = new Map();
+    tableIndexes.set(routes, byTable);
+  }
+  let index = byTable.get(want);
+  if (!index) {
+    const plain = new Map<number, Map<number, number[]>>();
+    const others: number[] = [];
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i];
+      if (tableName(r.table) !== want) continue;
+      if (want === 'local' && r.type !== 'local') continue;
+      // Read here, not compiled: 5,000 pod CIDR routes need no object each.
+      if (!isPlainIPv4CIDR(r.dst)) {
+        others.push(i);
+        continue;
+      }
+      const bits = Number(r.dst.slice(r.dst.indexOf('/') + 1));
+      let nets = plain.get(bits);
+      if (!nets) {
+        nets = new Map();
+        plain.set(bits, nets);
+      }
+      const key = bits === 0 ? 0 : ipv4Number(r.dst) >>> (32 - bits);
+      const list = nets.get(key);
+      if (list) list.push(i);
+      else nets.set(key, [i]);
+    }
+    index = { lengths: [...plain.keys()].sort((x, y) => y - x), plain, others };
+    byTable.set(want, index);
+  }
+  return index;
+}
+
+/** Longest-prefix match inside one routing table (lowest metric on a tie, then the first). */
 export function lookupInTable(routes: readonly IpRoute[], table: string, dst: string): IpRoute | undefined {
   const want = tableName(table);
-  const family = ipFamily(dst);
-  const addr = parseIP(dst);
+  const t = target(dst);
   const compiled = compile(routes);
+  const index = tableIndex(routes, want);
   let best: IpRoute | undefined;
   let bestBits = -1;
-  routes.forEach((r, i) => {
-    if (tableName(r.table) !== want) return;
-    if (want === 'local' && r.type !== 'local') return;
-    const c = compiled[i];
-    let bits = -1;
-    if (c.isDefault) bits = r.family === undefined || r.family === family ? 0 : -1;
-    else if (c.family === family && c.range && addr.kind() === c.range[0].kind() && addr.match(c.range))
-      bits = c.range[1];
+  let bestAt = -1;
+  const consider = (i: number, bits: number) => {
     if (bits < 0) return;
-    if (bits > bestBits || (bits === bestBits && (r.metric ?? 0) < (best?.metric ?? 0))) {
+    const r = routes[i];
+    const metric = r.metric ?? 0;
+    const bestMetric = best?.metric ?? 0;
+    if (
+      bits > bestBits ||
+      (bits === bestBits && (metric < bestMetric || (metric === bestMetric && i < bestAt)))
+    ) {
       best = r;
       bestBits = bits;
+      bestAt = i;
     }
-  });
+  };
+  if (t.v4 !== undefined) {
+    // The longest plain prefix that holds the address; a longer one among the others wins.
+    for (const bits of index.lengths) {
+      const list = index.plain.get(bits)?.get(bits === 0 ? 0 : t.v4 >>> (32 - bits));
+      if (!list) continue;
+      for (const i of list) consider(i, bits);
+      break;
+    }
+  } else
+    for (const nets of index.plain.values())
+      for (const list of nets.values())
+        for (const i of list) consider(i, prefixBits(compiled(i), routes[i], t));
+  for (const i of index.others) {
+    const r = routes[i];
+    const c = compiled(i);
+    consider(
+      i,
+      c.isDefault ? (r.family === undefined || r.family === t.family ? 0 : -1) : prefixBits(c, r, t),
+    );
+  }
   return best;
 }
 

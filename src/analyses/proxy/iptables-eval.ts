@@ -3,7 +3,7 @@
 // DNAT, MASQUERADE. `-m statistic --mode random` rules fork the packet into weighted
 // branches, which is how a KUBE-SVC chain becomes per-endpoint probabilities.
 import { compareIPs, inCIDR, ipOrNull, isCanonicalIPv4 } from '../../core/ip.js';
-import { chainRuleAt, chainRuleTexts } from '../../model/rule-lines.js';
+import { chainRuleAt, chainRuleCount, chainRuleIndexAt, chainRuleText } from '../../model/rule-lines.js';
 import type {
   IptablesChain,
   IptablesDump,
@@ -294,13 +294,23 @@ export function destinationView(rule: IptablesRule): IptablesRule | undefined {
   };
 }
 
-// ---- chain index: KUBE-SERVICES with 10,000 services is looked up, not scanned ----
+// ---- chain index: KUBE-SERVICES with 10,000 services is searched, not scanned ----
 
+/**
+ * A long chain's rules as a packet's lookup needs them. kube-proxy's lines for one Service
+ * address (textKey "IP|proto|port") are not kept: those of a packet's destination are found by
+ * searching the chain's text for the address. The other lines (a few in KUBE-SERVICES; the
+ * node-port lines of KUBE-EXTERNAL-SERVICES, keyed by their text; all of a long KUBE-SVC
+ * ladder, tokenized) are kept with their key.
+ */
 interface ChainIndex {
-  /** `${dst}|${proto}|${dport}` → positions; `*|proto|dport` for rules without a host -d. */
+  /** The chain's lines, joined (chainRuleText). */
+  text: string;
+  /** Positions of the lines not keyed to one address, in chain order, and their keys. */
+  others: number[];
+  otherKeys: (string | undefined)[];
+  /** Positions of the lines keyed to an address, by key (searched once each). */
   keyed: Map<string, number[]>;
-  /** Positions of rules that cannot be keyed. */
-  generic: number[];
 }
 
 const INDEX_THRESHOLD = 24;
@@ -353,62 +363,110 @@ export function packetKeys(dst: string, proto: string, dport: number): [string, 
 }
 
 /**
- * kube-proxy's KUBE-SERVICES line (iptables ≥ 1.8), keyed by its text: `-m comment --comment
- * "…" -m tcp -p tcp -d IP --dport N -j TARGET`. Every line of exactly this shape tokenizes
- * without error to a rule whose ruleKey is "IP|proto|N" (the port sits in the match that
- * `-p` opens; a canonical IPv4 is its own canonical host): a 13,000-line chain is then indexed
- * with no rule tokenized but those of other shapes, which are tokenized as before (a malformed
- * one still throws its file and line).
+ * kube-proxy's lines of one Service port (iptables ≥ 1.8), keyed by their text: `-m comment
+ * --comment "…" -m tcp -p tcp -d IP --dport N -j TARGET` (KUBE-SERVICES), or without `-d IP`
+ * and with or without `-m addrtype --dst-type LOCAL` before `-m tcp` (KUBE-NODEPORTS,
+ * KUBE-EXTERNAL-SERVICES). Every line of exactly this shape tokenizes without error to a rule
+ * whose ruleKey is "IP|proto|N", or "*|proto|N" without -d (the port sits in the match that `-p`
+ * opens; a canonical IPv4 is its own canonical host): a 13,000-line chain is then indexed with
+ * no rule tokenized but those of other shapes, which are tokenized as before (a malformed one
+ * still throws its file and line).
  */
 const KUBE_SERVICE_LINE =
-  /^-A \S+ -m comment --comment "[^"\\]*" -m (?:tcp|udp|sctp) -p (tcp|udp|sctp) -d ([0-9.]+)(?:\/32)? --dport ([0-9]+) -j [A-Za-z0-9_-]+$/;
+  /^-A \S+ -m comment --comment "[^"\\]*" (?:-m addrtype --dst-type LOCAL )?-m (?:tcp|udp|sctp) -p (tcp|udp|sctp) (?:-d ([0-9.]+)(?:\/32)? )?--dport ([0-9]+) -j [A-Za-z0-9_-]+$/;
 
 export function textKey(text: string): string | undefined {
   const m = KUBE_SERVICE_LINE.exec(text);
-  if (!m || !isCanonicalIPv4(m[2])) return undefined;
+  if (!m) return undefined;
+  if (m[2] === undefined) return `*|${protoNumber(m[1])}|${m[3]}`;
+  if (!isCanonicalIPv4(m[2])) return undefined;
   return `${m[2]}|${protoNumber(m[1])}|${m[3]}`;
 }
 
+const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+
+/**
+ * A line start not followed by a KUBE-SERVICES line of KUBE_SERVICE_LINE's with a canonical
+ * IPv4 (some of the lines textKey keys to an address; a line found is checked with textKey): one
+ * native scan of a 13,000-line chain finds the few other lines, with no string cut per line.
+ */
+const OTHER_LINE = new RegExp(
+  `(?:^|\\n)(?!-A \\S+ -m comment --comment "[^"\\\\\\n]*" -m (?:tcp|udp|sctp) -p (?:tcp|udp|sctp) -d ${OCTET}(?:\\.${OCTET}){3}(?:/32)? --dport [0-9]+ -j [A-Za-z0-9_-]+(?:\\n|$))`,
+  'g',
+);
+
+/** Where the line holding `at` ends in `text` (its line break, or the end). */
+function lineEnd(text: string, at: number): number {
+  const end = text.indexOf('\n', at);
+  return end < 0 ? text.length : end;
+}
+
 function buildChainIndex(chain: IptablesChain): ChainIndex {
-  const keyed = new Map<string, number[]>();
-  const generic: number[] = [];
-  chainRuleTexts(chain).forEach((text, i) => {
-    const k = textKey(text) ?? ruleKey(chainRuleAt(chain, i));
-    if (k === undefined) {
-      generic.push(i);
-      return;
+  const text = chainRuleText(chain);
+  const others: number[] = [];
+  const otherKeys: (string | undefined)[] = [];
+  const re = new RegExp(OTHER_LINE);
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const start = m.index + m[0].length;
+    const end = lineEnd(text, start);
+    // A line keyed to an address is found by keyedLines, by the address.
+    const key = textKey(text.slice(start, end));
+    if (key === undefined || key.startsWith('*|')) {
+      const i = chainRuleIndexAt(chain, start);
+      others.push(i);
+      otherKeys.push(key ?? ruleKey(chainRuleAt(chain, i)));
     }
-    const list = keyed.get(k);
-    if (list) list.push(i);
-    else keyed.set(k, [i]);
-  });
-  return { keyed, generic };
+    if (end >= text.length) break;
+    re.lastIndex = end;
+  }
+  return { text, others, otherKeys, keyed: new Map() };
+}
+
+/**
+ * The positions of the KUBE_SERVICE_LINEs keyed `key` (HOST|proto|port), in chain order: every
+ * such line holds " -d HOST" (its canonical IPv4), so the lines holding it are the only ones
+ * to check.
+ */
+function keyedLines(chain: IptablesChain, idx: ChainIndex, host: string, key: string): number[] {
+  let out = idx.keyed.get(key);
+  if (out) return out;
+  out = [];
+  if (isCanonicalIPv4(host)) {
+    const { text } = idx;
+    const needle = ` -d ${host}`;
+    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+      const start = text.lastIndexOf('\n', at) + 1;
+      const end = lineEnd(text, at);
+      if (textKey(text.slice(start, end)) === key) out.push(chainRuleIndexAt(chain, start));
+      at = end;
+    }
+  }
+  idx.keyed.set(key, out);
+  return out;
 }
 
 /** The rules of `chain` that could match (dst, proto, dport), in chain order. */
 export function candidateRules(chain: IptablesChain, st: WalkState): IptablesRule[] {
-  if (chainRuleTexts(chain).length < INDEX_THRESHOLD) return chain.rules;
+  if (chainRuleCount(chain) < INDEX_THRESHOLD) return chain.rules;
   let idx = chainIndexes.get(chain);
   if (!idx) {
     idx = buildChainIndex(chain);
     chainIndexes.set(chain, idx);
   }
+  const host = canonicalHost(st.dst);
   const [exact, any] = packetKeys(st.dst, st.proto, st.dport);
-  const lists = [idx.keyed.get(exact) ?? [], idx.keyed.get(any) ?? [], idx.generic].filter(
-    (l) => l.length > 0,
-  );
-  if (lists.length === 1) return lists[0].map((i) => chainRuleAt(chain, i));
-  const merged: number[] = [];
-  const pos = lists.map(() => 0);
-  for (;;) {
-    let best = -1;
-    for (let l = 0; l < lists.length; l++) {
-      if (pos[l] < lists[l].length && (best < 0 || lists[l][pos[l]] < lists[best][pos[best]])) best = l;
-    }
-    if (best < 0) break;
-    merged.push(lists[best][pos[best]++]);
+  const keyed = keyedLines(chain, idx, host, exact);
+  const out: IptablesRule[] = [];
+  let k = 0;
+  for (let o = 0; o < idx.others.length; o++) {
+    const key = idx.otherKeys[o];
+    if (key !== undefined && key !== exact && key !== any) continue;
+    const i = idx.others[o];
+    while (k < keyed.length && keyed[k] < i) out.push(chainRuleAt(chain, keyed[k++]));
+    out.push(chainRuleAt(chain, i));
   }
-  return merged.map((i) => chainRuleAt(chain, i));
+  while (k < keyed.length) out.push(chainRuleAt(chain, keyed[k++]));
+  return out;
 }
 
 // ---- walking ----
