@@ -1,7 +1,6 @@
 // The base of every knet command: shared flags, loading the cluster (bundle or live), output
 // format, the exit code (decided here only, from the command's Answer), and the one-line error
 // contract (exit 2, no stack unless --debug).
-import { once } from 'node:events';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { ParseError, UserError } from '../core/errors.js';
 import { closeNames } from '../core/similar-names.js';
@@ -138,16 +137,35 @@ export function exitCodeOf(answer: Answer): 0 | 1 | 2 {
 /** Bytes of output gathered before one write: a streamed document is written in such pieces. */
 const WRITE_CHUNK = 1 << 20;
 
-/** Writes text made piece by piece (jsonPieces) to stdout, waiting whenever the pipe is full. */
+/**
+ * Writes text made piece by piece (jsonPieces) to stdout, waiting whenever the pipe is full. A
+ * reader that goes away (EPIPE: `| head`) gets no more, but every piece is still made: the
+ * answer, and so the exit code, is the one the whole text would have given.
+ */
 async function writeOut(pieces: Iterable<string>): Promise<void> {
+  const out = process.stdout;
   let chunk = '';
   for (const piece of pieces) {
+    if (out.destroyed) continue;
     chunk += piece;
     if (chunk.length < WRITE_CHUNK) continue;
-    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    if (!out.write(chunk) && !out.destroyed) await drained(out);
     chunk = '';
   }
-  if (chunk) process.stdout.write(chunk);
+  if (chunk && !out.destroyed) out.write(chunk);
+}
+
+/** Resolves when `out` can take more, or is closed. */
+function drained(out: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
 
 function* mapPieces(pieces: Iterable<string>, f: (piece: string) => string): Generator<string> {
