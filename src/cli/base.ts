@@ -7,7 +7,7 @@ import { closeNames } from '../core/similar-names.js';
 import { hasError } from '../findings/catalog.js';
 import type { Finding } from '../findings/types.js';
 import type { ClusterModel } from '../model/cluster.js';
-import { type OutputFormat, renderJson, renderYaml } from '../render/document.js';
+import { jsonPieces, type OutputFormat, renderYaml } from '../render/document.js';
 import { escapeTerminal, escapeTerminalText } from '../render/escape.js';
 import { clearProgress, showProgress } from '../render/progress.js';
 import { type ColorMode, c, configureColor, toTerminalText } from '../render/style.js';
@@ -134,6 +134,44 @@ export function exitCodeOf(answer: Answer): 0 | 1 | 2 {
   return answer.verdicts.some((v) => v.broken) ? 1 : 0;
 }
 
+/** Bytes of output gathered before one write: a streamed document is written in such pieces. */
+const WRITE_CHUNK = 1 << 20;
+
+/**
+ * Writes text made piece by piece (jsonPieces) to stdout, waiting whenever the pipe is full. A
+ * reader that goes away (EPIPE: `| head`) gets no more, but every piece is still made: the
+ * answer, and so the exit code, is the one the whole text would have given.
+ */
+async function writeOut(pieces: Iterable<string>): Promise<void> {
+  const out = process.stdout;
+  let chunk = '';
+  for (const piece of pieces) {
+    if (out.destroyed) continue;
+    chunk += piece;
+    if (chunk.length < WRITE_CHUNK) continue;
+    if (!out.write(chunk) && !out.destroyed) await drained(out);
+    chunk = '';
+  }
+  if (chunk && !out.destroyed) out.write(chunk);
+}
+
+/** Resolves when `out` can take more, or is closed. */
+function drained(out: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}
+
+function* mapPieces(pieces: Iterable<string>, f: (piece: string) => string): Generator<string> {
+  for (const piece of pieces) yield f(piece);
+}
+
 export abstract class KnetCommand extends Command {
   private debugMode = false;
 
@@ -234,17 +272,27 @@ export abstract class KnetCommand extends Command {
     process.stderr.write(`knet: ${toTerminalText(text)}\n`);
   }
 
-  /** Prints a document as JSON/YAML, or the human form. */
+  /**
+   * Prints a document as JSON/YAML, or the human form: one text, or pieces of whole lines
+   * written as they are made (a long table is never held whole).
+   */
   protected async emit(
     format: OutputFormat,
     doc: object,
-    human: () => string | Promise<string>,
+    human: () => string | Iterable<string> | Promise<string>,
   ): Promise<void> {
     clearProgress();
-    if (format === 'json') process.stdout.write(renderJson(doc));
-    else if (format === 'yaml') process.stdout.write(await renderYaml(doc));
-    // Human output shows the control characters of cluster strings instead of obeying them.
-    else process.stdout.write(toTerminalText(escapeTerminalText(await human(), c().level > 0)));
+    if (format === 'json') return writeOut(jsonPieces(doc));
+    if (format === 'yaml') {
+      process.stdout.write(await renderYaml(doc));
+      return;
+    }
+    // Human output shows the control characters of cluster strings instead of obeying them
+    // (line by line: neither a colour sequence nor a shown character spans a line break).
+    const text = await human();
+    const shown = (t: string) => toTerminalText(escapeTerminalText(t, c().level > 0));
+    if (typeof text === 'string') process.stdout.write(shown(text));
+    else await writeOut(mapPieces(text, shown));
   }
 
   /**

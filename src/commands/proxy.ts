@@ -119,12 +119,13 @@ export default class ProxyCommand extends KnetCommand {
         `no node in ${cluster.origin} has kube-proxy dumps (nodes/NODE/{${fileList}}); use a bundle with node data`,
       );
     }
-    const { proxyRules } = await import('../analyses/proxy/proxy-rules.js');
-    const report = proxyRules(model, nodes, service);
-    await this.emit(format, document('ProxyRules', report), () =>
-      render.renderProxyRules(report, format === 'wide'),
+    const { proxyRuleRows } = await import('../analyses/proxy/proxy-rules.js');
+    // The rows are made as they are written (base.emit): never all held, as objects or as text.
+    const rows = proxyRuleRows(model, nodes, service);
+    await this.emit(format, render.proxyRulesDocument(rows), () =>
+      render.renderProxyRules(rows, format === 'wide'),
     );
-    return { findings: report.findings };
+    return { findings: rows.findings() };
   }
 }
 

@@ -1,10 +1,11 @@
 // kube-proxy's rules for people: per node, each service port's rules against the API's
 // endpoints (ProxyRules), or one packet's way through a node's rules (PacketFlow).
 import type { PacketFlow } from '../analyses/proxy/packet.js';
-import type { ProxyRules } from '../analyses/proxy/proxy-rules.js';
+import type { ProxyRulesRows } from '../analyses/proxy/proxy-rules.js';
+import { Deferred, document, Streamed } from './document.js';
 import { renderFindings } from './findings.js';
 import { c } from './style.js';
-import { renderTable } from './table.js';
+import { tableLines } from './table.js';
 
 const pct = (p: number) => `${Math.round(p * 1000) / 10}%`;
 
@@ -45,13 +46,28 @@ export function renderPacketFlow(flow: PacketFlow, entry: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Per node, a table of service ports (rules → endpoints against the API's), then the findings. */
-export function renderProxyRules(report: ProxyRules, wide: boolean): string {
-  const out: string[] = [];
+/** The ProxyRules document, its rows written as they are made (jsonPieces). */
+export function proxyRulesDocument(report: ProxyRulesRows): object {
+  const nodes = function* () {
+    for (const n of report.nodes)
+      yield {
+        node: n.node,
+        dataplane: n.dataplane,
+        modeReason: n.modeReason,
+        services: new Streamed(n.services),
+        staleChains: new Deferred(n.staleChains),
+      };
+  };
+  return document('ProxyRules', { nodes: new Streamed(nodes()), findings: new Deferred(report.findings) });
+}
+
+/**
+ * Per node, a table of service ports (rules → endpoints against the API's), then the findings:
+ * the text in pieces of whole lines, each node's table written as it is laid out.
+ */
+export function* renderProxyRules(report: ProxyRulesRows, wide: boolean): Generator<string> {
   for (const r of report.nodes) {
-    out.push(
-      `${c().bold(`Node ${r.node}`)}  dataplane ${r.dataplane ?? 'unknown'}${r.modeReason ? c().dim(` (${r.modeReason})`) : ''}`,
-    );
+    yield `${c().bold(`Node ${r.node}`)}  dataplane ${r.dataplane ?? 'unknown'}${r.modeReason ? c().dim(` (${r.modeReason})`) : ''}\n`;
     const head = [
       'service port',
       'proto',
@@ -63,7 +79,8 @@ export function renderProxyRules(report: ProxyRules, wide: boolean): string {
       'status',
     ];
     if (wide) head.push('chain', 'policy');
-    const rows = r.services.map((s) => {
+    // Each row becomes its cells as it is made: the rows (and their evidence) are not kept.
+    const rows = Array.from(r.services, (s) => {
       const row: string[] = [
         s.servicePort,
         `${s.port}/${s.protocol}`,
@@ -85,11 +102,11 @@ export function renderProxyRules(report: ProxyRules, wide: boolean): string {
       if (wide) row.push(s.chain ?? '-', `eTP=${s.externalTrafficPolicy} iTP=${s.internalTrafficPolicy}`);
       return row;
     });
-    out.push(rows.length ? renderTable(head, rows, { multiLine: true }) : c().dim('  (no service ports)'));
-    if (r.staleChains.length)
-      out.push(`${c().yellow('Chains of no API service:')} ${r.staleChains.join(', ')}`);
-    out.push('');
+    if (rows.length) for (const line of tableLines(head, rows, { multiLine: true })) yield `${line}\n`;
+    else yield `${c().dim('  (no service ports)')}\n`;
+    const stale = r.staleChains();
+    if (stale.length) yield `${c().yellow('Chains of no API service:')} ${stale.join(', ')}\n`;
+    yield '\n';
   }
-  out.push(renderFindings(report.findings));
-  return out.join('\n');
+  yield renderFindings(report.findings());
 }

@@ -181,6 +181,15 @@ export function renderTable(
   rows: (string | number)[][],
   opts: { trusted?: boolean; multiLine?: boolean; maxWidth?: number } = {},
 ): string {
+  return [...tableLines(head, rows, opts)].join('\n');
+}
+
+/** renderTable's lines, one at a time: a table of 170,000 lines is written without joining them. */
+export function* tableLines(
+  head: string[],
+  rows: (string | number)[][],
+  opts: { trusted?: boolean; multiLine?: boolean; maxWidth?: number } = {},
+): Generator<string> {
   const maxWidth = opts.maxWidth ?? terminalColumns();
   const colour = c().level > 0;
   const shown = opts.trusted
@@ -218,10 +227,9 @@ export function renderTable(
   // one blank line above each row it reaches. Replayed with a stack of open spans.
   const columns = widths.length;
   const openSpans: number[] = [];
-  const out: string[] = [];
   for (const row of cells) {
     while (openSpans.length > 0 && openSpans[openSpans.length - 1] < row.length) openSpans.pop();
-    if (openSpans.length > 0) out.push('');
+    if (openSpans.length > 0) yield '';
     if (row.length < columns) openSpans.push(row.length);
     let height = 1;
     for (const lines of row) if (lines.length > height) height = lines.length;
@@ -232,8 +240,7 @@ export function renderTable(
         const pad = widths[x] - displayWidth(line);
         text += `${x === 0 ? '' : '  '}${line}${pad > 0 ? ' '.repeat(pad) : ''}`;
       });
-      out.push(trimSpacesEnd(text));
+      yield trimSpacesEnd(text);
     }
   }
-  return out.join('\n');
 }

@@ -86,19 +86,38 @@ export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyR
     cache.set(model, perModel);
   }
   if (perModel.has(nodeName)) return perModel.get(nodeName);
+  // Built on first use: a node the trace only crosses never needs the Service index.
+  const rules = readNodeProxy(model, nodeName, () => buildServiceIndex(model, nodeName));
+  perModel.set(nodeName, rules);
+  return rules;
+}
+
+/**
+ * The node's proxy rules with its dumps read again and their parsed chains dropped, keeping
+ * the Service index: a pass over every service port of a node (proxy at 10,000 Services)
+ * holds only the chains read since the last reload, not the whole parsed dump.
+ */
+export function reloadNodeProxy(model: ClusterModel, rules: NodeProxyRules): NodeProxyRules {
+  releaseNodeProxy(model, rules.node);
+  const fresh = readNodeProxy(model, rules.node, rules.index) ?? rules;
+  cache.get(model)?.set(rules.node, fresh);
+  return fresh;
+}
+
+function readNodeProxy(
+  model: ClusterModel,
+  nodeName: string,
+  index: NodeProxyInput['index'],
+): NodeProxyRules | undefined {
   const state = nodeState(model, nodeName);
   const dumps = { iptables: state.iptables, ip6tables: state.ip6tables, ipvs: state.ipvs, nft: state.nft };
   const files: NodeProxyRules['files'] = {};
   for (const k of Object.keys(PROXY_FILES) as (keyof typeof PROXY_FILES)[])
     if (dumps[k] !== undefined) files[k] = state.describe(PROXY_FILES[k]);
-  if (Object.keys(files).length === 0) {
-    perModel.set(nodeName, undefined);
-    return undefined;
-  }
-  const rules = buildNodeProxy({
+  if (Object.keys(files).length === 0) return undefined;
+  return buildNodeProxy({
     node: nodeName,
-    // Built on first use: a node the trace only crosses never needs the Service index.
-    index: () => buildServiceIndex(model, nodeName),
+    index,
     ...dumps,
     nodeAddresses: [
       ...nodeIPsOf(model, nodeName, 4),
@@ -108,8 +127,6 @@ export function loadNodeProxy(model: ClusterModel, nodeName: string): NodeProxyR
     configuredMode: proxyModeFromModel(model),
     files,
   });
-  perModel.set(nodeName, rules);
-  return rules;
 }
 
 /** The node's interface addresses; a malformed ip-addr.json only costs them (node health reports it). */
