@@ -10,23 +10,22 @@ import { ParseError, UserError } from '../../src/core/errors.js';
 import {
   chainRuleTexts,
   chainTableOf,
-  dumpFromChainTable,
   type IptablesChain,
   type IptablesDump,
   parseIptablesSave,
 } from '../../src/parsers/iptables-save.js';
 import { readIndexedDump, writeChainTable } from '../../src/sources/bundle/dump-index.js';
 import { BundleWriter } from '../../src/sources/bundle/write.js';
-import { allRules, DEMO_IPTABLES as DEMO } from '../support/iptables-dump.js';
+import { allRules, DEMO_IPTABLES as DEMO, dumpViaChainTable } from '../support/iptables-dump.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-chain-table-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The dump of `text` read through its chain table (from a string: byte = char for ASCII). */
+/** The dump of `text` read through its chain table; it must have one. */
 function viaTable(text: string): IptablesDump {
-  const table = chainTableOf(text, 'f.txt');
-  if (!table) throw new Error('no chain table');
-  return dumpFromChainTable(table, 'f.txt', (start, length) => text.slice(start, start + length));
+  const dump = dumpViaChainTable(text);
+  if (!dump) throw new Error('no chain table');
+  return dump;
 }
 
 const SPLIT = [

@@ -12,12 +12,11 @@ import {
 } from '../../src/analyses/proxy/iptables-eval.js';
 import {
   chainRuleTexts,
-  chainTableOf,
-  dumpFromChainTable,
   type IptablesChain,
   type IptablesDump,
   parseIptablesSave,
 } from '../../src/parsers/iptables-save.js';
+import { dumpViaChainTable } from '../support/iptables-dump.js';
 
 const svc = (ip: string, port: number, proto = 'tcp', target = 'KUBE-SVC-X') =>
   `-A KUBE-SERVICES -m comment --comment "ns/s:p cluster IP" -m ${proto} -p ${proto} -d ${ip} --dport ${port} -j ${target}`;
@@ -57,16 +56,12 @@ function dumpText(crlf: boolean): string {
 }
 
 function readers(text: string): [string, IptablesDump][] {
-  const table = chainTableOf(text, 'f.txt');
   const out: [string, IptablesDump][] = [
     ['eager', parseIptablesSave(text, 'f.txt')],
     ['lazy', parseIptablesSave(text, 'f.txt', { lazy: true })],
   ];
-  if (table)
-    out.push([
-      'table',
-      dumpFromChainTable(table, 'f.txt', (start, length) => text.slice(start, start + length)),
-    ]);
+  const viaTable = dumpViaChainTable(text);
+  if (viaTable) out.push(['table', viaTable]);
   return out;
 }
 

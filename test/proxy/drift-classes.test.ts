@@ -11,7 +11,7 @@ import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
 import { memoryNodeFiles } from '../../src/model/node-files.js';
 import type { Raw } from '../../src/model/normalize.js';
-import { chainTableOf, dumpFromChainTable } from '../../src/parsers/iptables-save.js';
+import { dumpViaChainTable } from '../support/iptables-dump.js';
 import { fixture } from './helpers.js';
 import { kubeProxyConfigMap, NODE, NODE_IP, node, OTHER_NODE, scenarioRaws, service } from './scenario.js';
 
@@ -23,12 +23,10 @@ const IPT = fixture('iptables-save.scenario.txt');
  */
 function withDump(raws: Raw[], dump: string, indexed = false): ClusterModel {
   const files = memoryNodeFiles({ [NODE]: { 'iptables-save.txt': dump } });
-  const table = indexed ? chainTableOf(dump, 'iptables-save.txt') : undefined;
-  if (table)
+  // (undefined, for a dump that cannot have a table, reads it whole)
+  if (indexed)
     files.indexedDump = (node, file) =>
-      node === NODE && file === 'iptables-save.txt'
-        ? dumpFromChainTable(table, file, (start, length) => dump.slice(start, start + length))
-        : undefined;
+      node === NODE && file === 'iptables-save.txt' ? dumpViaChainTable(dump, file) : undefined;
   return buildModel(raws, files);
 }
 
