@@ -6,7 +6,13 @@ export type IP = ipaddr.IPv4 | ipaddr.IPv6;
 export type CIDR = [IP, number];
 
 /** Dotted-quad text that is already canonical (no leading zeros, every octet ≤ 255). */
-const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const DOTTED_QUAD = String.raw`(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)`;
+const CANONICAL_IPV4 = new RegExp(`^${DOTTED_QUAD}$`);
+/**
+ * A canonical dotted quad and a plain prefix length ("10.244.3.0/24"): nearly every route and pod
+ * CIDR at scale, told without parsing it (parseCIDR takes it).
+ */
+const PLAIN_IPV4_CIDR = new RegExp(`^${DOTTED_QUAD}/(?:[0-9]|[12][0-9]|3[0-2])$`);
 
 /** Already in normalizeIP's form, as a dotted quad (most addresses at scale are). */
 export function isCanonicalIPv4(text: string): boolean {
@@ -92,10 +98,10 @@ function parseCIDRUncached(text: string): CIDR {
   // Without a colon it can only be IPv4: ipaddr.parseCIDR would first fail (and throw) as IPv6.
   if (!text.includes(':')) {
     // A canonical dotted quad and a plain prefix length (every pod CIDR route at scale).
-    const slash = text.indexOf('/');
-    const bits = text.slice(slash + 1);
-    if (/^(?:[0-9]|[12][0-9]|3[0-2])$/.test(bits) && CANONICAL_IPV4.test(text.slice(0, slash)))
-      return [parseIP(text.slice(0, slash)), Number(bits)];
+    if (PLAIN_IPV4_CIDR.test(text)) {
+      const slash = text.indexOf('/');
+      return [parseIP(text.slice(0, slash)), Number(text.slice(slash + 1))];
+    }
     try {
       return ipaddr.IPv4.parseCIDR(text);
     } catch (e) {
@@ -108,13 +114,6 @@ function parseCIDRUncached(text: string): CIDR {
   }
   return [addr, bits];
 }
-
-/**
- * A canonical dotted quad and a plain prefix length ("10.244.3.0/24"): nearly every route and pod
- * CIDR at scale, told without parsing it (parseCIDR takes it).
- */
-const PLAIN_IPV4_CIDR =
-  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:[0-9]|[12][0-9]|3[0-2])$/;
 
 export function isPlainIPv4CIDR(text: string): boolean {
   return PLAIN_IPV4_CIDR.test(text);
