@@ -213,9 +213,13 @@ class ProbeLab {
       captureBundle(this.lab, dir);
       fault.afterCapture?.(dir);
       server = await this.serve(dir);
-      const args = [...traceArgs(fault, count), '--kubeconfig', server.kubeconfig()];
-      run = await runKnet(args);
-      if (withTable) table = await runKnet(args.filter((a) => a !== '--json'));
+      const args = traceArgs(fault, count);
+      run = await knetAt(server, args);
+      if (withTable)
+        table = await knetAt(
+          server,
+          args.filter((a) => a !== '--json'),
+        );
       this.expectAllDeleted(server);
     } finally {
       await fault.revert(this.lab);
@@ -224,6 +228,10 @@ class ProbeLab {
     return { kernel, run, table };
   }
 }
+
+/** knet run against a test API server (its kubeconfig appended to `args`). */
+const knetAt = (server: TestApiServer, args: string[]): Promise<CliRun> =>
+  runKnet([...args, '--kubeconfig', server.kubeconfig()]);
 
 const debugPods = (server: TestApiServer) =>
   server.objects('Pod').filter((p) => String(p.metadata.name).startsWith('knet-collect-'));
@@ -359,7 +367,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       const server = baselineServer(pl, 'dns');
 
       it('UDP port 53: a DNS query per attempt; the echo server’s answer is a reply', async () => {
-        const r = await runKnet([
+        const r = await knetAt(server(), [
           ...[
             'trace',
             'pod/shop/client',
@@ -369,7 +377,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
             '--collect-nodes',
             '--probe',
           ],
-          ...['--probe-count', '4', '--json', '--kubeconfig', server().kubeconfig()],
+          ...['--probe-count', '4', '--json'],
         ]);
         const doc = JSON.parse(r.stdout);
         expect(doc.verdict).toBe('reachable');
@@ -384,16 +392,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       }, 60_000);
 
       it('dns --probe: the pod’s own resolver, search path included, agrees with knet', async () => {
-        const r = await runKnet([
-          'dns',
-          'api',
-          '--from',
-          'pod/shop/client',
-          '--probe',
-          '--json',
-          '--kubeconfig',
-          server().kubeconfig(),
-        ]);
+        const r = await knetAt(server(), ['dns', 'api', '--from', 'pod/shop/client', '--probe', '--json']);
         const doc = JSON.parse(r.stdout);
         expect(doc.resolvedName).toBe('api.shop.svc.cluster.local');
         expect(doc.observed.resolvConf).toBe(RESOLV_CONF);
@@ -421,30 +420,20 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       }, 60_000);
 
       it('dns --probe: a stale record the pod gets is PROBE_DISAGREES', async () => {
-        const r = await runKnet([
-          'dns',
-          'web',
-          '--from',
-          'pod/shop/client',
-          '--probe',
-          '--kubeconfig',
-          server().kubeconfig(),
-        ]);
+        const r = await knetAt(server(), ['dns', 'web', '--from', 'pod/shop/client', '--probe']);
         expect(r.stdout).toMatch(
           /^observed: 0\/1 resolution from pod\/shop\/client as expected — DISAGREES \(expected 10\.96\.0\.\d+ \(from web\.shop\.svc\.cluster\.local\), the pod's resolver got 192\.0\.2\.80 \(from web\.shop\.svc\.cluster\.local\)\)$/m,
         );
         expect(r.stdout).toMatch(/WARNING PROBE_DISAGREES +The pod's own resolver disagrees with knet/);
         expect(r.stdout).toContain('evidence: web.shop.svc.cluster.local → 127.0.0.53: NOERROR 192.0.2.80');
         // A name the cluster does not have: every candidate of the search path, then the name.
-        const nx = await runKnet([
+        const nx = await knetAt(server(), [
           'dns',
           'nothere',
           '--from',
           'pod/shop/client',
           '--probe',
           '--json',
-          '--kubeconfig',
-          server().kubeconfig(),
         ]);
         const queries = JSON.parse(nx.stdout).observed.resolutions[0].queries.map(
           (q: { name: string; rcode: string }) => `${q.name} ${q.rcode}`,
@@ -481,8 +470,8 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
             '--probe-timeout',
             '0.5s',
           ];
-          json = await runKnet([...args, '--json', '--kubeconfig', server().kubeconfig()]);
-          table = await runKnet([...args, '--kubeconfig', server().kubeconfig()]);
+          json = await knetAt(server(), [...args, '--json']);
+          table = await knetAt(server(), args);
         } finally {
           await forwardDrop.revert(pl.lab);
         }
@@ -513,14 +502,12 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       }, 60_000);
 
       it('and with the rule gone, the same trace agrees, with the RTT', async () => {
-        const r = await runKnet([
+        const r = await knetAt(server(), [
           'trace',
           'pod/shop/client',
           'svc/shop/api:80',
           '--probe',
           '--collect-nodes',
-          '--kubeconfig',
-          server().kubeconfig(),
         ]);
         const lines = r.stdout.split('\n');
         const v = lines.findIndex((l) => l.startsWith('Verdict: REACHABLE'));
@@ -530,7 +517,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
       }, 60_000);
 
       it('--probe-mode ephemeral: an ephemeral container in the source pod, no privileged pod', async () => {
-        const r = await runKnet([
+        const r = await knetAt(server(), [
           ...[
             'trace',
             'pod/shop/client',
@@ -541,7 +528,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
             '--probe-count',
             '5',
           ],
-          ...['--collect-nodes', '--json', '--kubeconfig', server().kubeconfig()],
+          ...['--collect-nodes', '--json'],
         ]);
         const doc = JSON.parse(r.stdout);
         expect(doc.observed).toMatchObject({ attempts: 5, succeeded: 5 });
@@ -557,15 +544,7 @@ describe.skipIf(!canRun)('trace --probe in the lab (real namespaces, real CNI pl
 
       it('a probe that fails on the node (the pod has no process there): said, pods deleted', async () => {
         // web-2 has no process in a cgroup of its uid: the script cannot find its namespace.
-        const r = await runKnet([
-          'trace',
-          'pod/shop/web-2',
-          'svc/shop/api:80',
-          '--probe',
-          '--json',
-          '--kubeconfig',
-          server().kubeconfig(),
-        ]);
+        const r = await knetAt(server(), ['trace', 'pod/shop/web-2', 'svc/shop/api:80', '--probe', '--json']);
         const doc = JSON.parse(r.stdout);
         expect(doc.observed.notProbed).toMatch(/no process of pod uid [\w-]+ on this node/);
         expect(doc.agreement.agrees).toBeNull();
