@@ -56,7 +56,104 @@ const n = (count: number, noun: string) =>
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
+/**
+ * One node's checks over its node files (kube-proxy drift, then node health on its still-loaded
+ * rules), as doctor asks for them: run here, or by a worker over the same bundle (cli/).
+ */
+export interface NodeCheckRequest {
+  node: string;
+  /** Only these Services' rules (undefined: every Service). */
+  services?: ReadonlySet<string>;
+  /** Node health runs on this node too. */
+  health: boolean;
+}
+
+/** What a node's checks found, or the error each stopped at (raised in its check's turn). */
+export interface NodeCheckResult {
+  proxy: Finding[] | Error;
+  /** Undefined when node health was not asked for. */
+  health?: Finding[] | Error;
+}
+
+/** The node checks doctor will ask for, in order (a worker can start on them at once). */
+export function doctorNodeRequests(model: ClusterModel, options: DoctorOptions = {}): NodeCheckRequest[] {
+  const scope = options.scope ?? {};
+  const proxyNodes = model.nodeFiles.nodes().filter((n) => model.node(n));
+  const proxyServices = (node: string): ReadonlySet<string> | undefined => {
+    if (!scope.services || !scope.nodes) return undefined;
+    if (!scope.nodes.has(node)) return scope.services;
+    const more = scope.nodes.get(node);
+    return more && new Set([...scope.services, ...more]);
+  };
+  return proxyNodes.map((node) => ({
+    node,
+    services: proxyServices(node),
+    health: !scope.nodes || scope.nodes.has(node),
+  }));
+}
+
+/**
+ * Runs one node's checks. Node health reads the node's proxy rules too: it runs right after
+ * kube-proxy on that node, whose rules are then released (a 10,000-Service dump is ~300 MB
+ * parsed: one node's at a time).
+ */
+export function checkNodeFiles(
+  model: ClusterModel,
+  request: NodeCheckRequest,
+  namespace: string | undefined,
+): NodeCheckResult {
+  const { node } = request;
+  let proxy: Finding[];
+  try {
+    proxy = proxyDriftFindings(model, node, { namespace, services: request.services });
+  } catch (err) {
+    return { proxy: err as Error };
+  }
+  let health: Finding[] | Error | undefined;
+  if (request.health) {
+    try {
+      health = [...cniFindings(model, node), ...nodeHealthFindings(model, node)];
+    } catch (err) {
+      health = err as Error;
+    }
+  }
+  releaseNodeProxy(model, node);
+  return { proxy, health };
+}
+
+/** Every check, with the node checks run in this thread. */
 export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): DoctorReport {
+  const steps = doctorSteps(model, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(checkNodeFiles(model, step.value, options.namespace));
+  return step.value;
+}
+
+/**
+ * Every check, with each node's checks answered by `nodeChecks` (a worker that started on
+ * doctorNodeRequests while this thread reads the objects): the same report as runDoctor.
+ */
+export async function runDoctorWith(
+  model: ClusterModel,
+  options: DoctorOptions,
+  nodeChecks: (request: NodeCheckRequest) => Promise<NodeCheckResult>,
+): Promise<DoctorReport> {
+  const steps = doctorSteps(model, options);
+  let step = steps.next();
+  while (!step.done) step = steps.next(await nodeChecks(step.value));
+  return step.value;
+}
+
+const found = (result: Finding[] | Error): Finding[] => {
+  if (result instanceof Error) throw result;
+  return result;
+};
+
+/** The checks in order; each node's checks are asked of the caller (yield), in doctorNodeRequests' order. */
+function* doctorSteps(
+  model: ClusterModel,
+  options: DoctorOptions,
+): Generator<NodeCheckRequest, DoctorReport, NodeCheckResult> {
   const ns = options.namespace;
   const checks: DoctorCheck[] = [];
   const all = new FindingCollector();
@@ -91,39 +188,24 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     ns === undefined || ns === 'kube-system' ? [] : dnsServiceFindings(model, 'diagnosis'),
   );
 
-  const proxyNodes = model.nodeFiles.nodes().filter((n) => model.node(n));
-  const proxyServices = (node: string): ReadonlySet<string> | undefined => {
-    if (!scope.services || !scope.nodes) return undefined;
-    if (!scope.nodes.has(node)) return scope.services;
-    const more = scope.nodes.get(node);
-    return more && new Set([...scope.services, ...more]);
-  };
-  // Node health reads a node's proxy rules too: it runs right after kube-proxy on that node,
-  // whose rules are then released (a 10,000-Service dump is ~300 MB parsed: one node's at a
-  // time). Its findings, or its error, are handed over in the node health check's turn, so
+  // Node health's findings, or its error, are handed over in the node health check's turn, so
   // that the report is the same as when the checks run one after the other.
-  const healthNodes = proxyNodes.filter((node) => !scope.nodes || scope.nodes.has(node));
-  const health = new Map<string, () => Finding[]>();
-  const nodeHealth = (node: string): (() => Finding[]) => {
-    try {
-      const found = [...cniFindings(model, node), ...nodeHealthFindings(model, node)];
-      return () => found;
-    } catch (err) {
-      return () => {
-        throw err;
-      };
-    }
-  };
-  const isHealthNode = new Set(healthNodes);
-  run('kube-proxy', `${n(proxyNodes.length, 'node')} with node files`, () =>
-    proxyNodes.flatMap((node, i) => {
-      say(`doctor: kube-proxy on ${node}`, i, proxyNodes.length);
-      const found = proxyDriftFindings(model, node, { namespace: ns, services: proxyServices(node) });
-      if (isHealthNode.has(node)) health.set(node, nodeHealth(node));
-      releaseNodeProxy(model, node);
-      return found;
-    }),
-  );
+  const requests = doctorNodeRequests(model, options);
+  const health = new Map<string, Finding[] | Error>();
+  say('doctor: kube-proxy');
+  const proxyFound: Finding[] = [];
+  for (const [i, request] of requests.entries()) {
+    say(`doctor: kube-proxy on ${request.node}`, i, requests.length);
+    const result: NodeCheckResult = yield request;
+    for (const f of found(result.proxy)) proxyFound.push(f);
+    if (result.health) health.set(request.node, result.health);
+  }
+  checks.push({
+    name: 'kube-proxy',
+    scope: `${n(requests.length, 'node')} with node files`,
+    findings: proxyFound.length,
+  });
+  all.addAll(proxyFound);
 
   const policies = ns === undefined ? model.networkPolicies : model.policiesInNamespace(ns);
   if (!skip('network policies'))
@@ -135,8 +217,9 @@ export function runDoctor(model: ClusterModel, options: DoctorOptions = {}): Doc
     ...ingressDoctorFindings(model, ns),
     ...gatewayDoctorFindings(model, ns),
   ]);
+  const healthNodes = requests.filter((r) => r.health).map((r) => r.node);
   run('node health', `${n(healthNodes.length, 'node')} with node files`, () =>
-    healthNodes.flatMap((node) => (health.get(node) ?? nodeHealth(node))()),
+    healthNodes.flatMap((node) => found(health.get(node) ?? [])),
   );
 
   // Ids, cause → consequence links and fixes, over the findings this report keeps.

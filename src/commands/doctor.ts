@@ -51,15 +51,28 @@ export default class Doctor extends KnetCommand {
     });
     // Live --collect-nodes: the node files of a bounded set of nodes, read now.
     await (await import('../cli/live.js')).collectForDoctor(cluster, flags);
-    const { runDoctor } = await import('../analyses/doctor.js');
+    const { runDoctor, runDoctorWith } = await import('../analyses/doctor.js');
     const { renderDoctor } = await import('../render/doctor.js');
     const { document } = await import('../render/document.js');
-    const report = runDoctor(cluster.model, {
+    const options = {
       namespace: flags['all-namespaces'] ? undefined : cluster.namespace,
       only,
       severity: flags.severity as 'error' | 'warning' | 'info' | undefined,
       onProgress: (await import('../core/progress.js')).reportProgress,
-    });
+    };
+    // A large bundle: a worker runs the node checks on the second core (cli/doctor-worker.ts).
+    const worker =
+      flags.snapshot && options.namespace === undefined
+        ? (await import('../cli/doctor-worker.js')).startDoctorWorker(flags.snapshot, cluster.model)
+        : undefined;
+    let report: ReturnType<typeof runDoctor>;
+    try {
+      report = worker
+        ? await runDoctorWith(cluster.model, options, (r) => worker.check(r))
+        : runDoctor(cluster.model, options);
+    } finally {
+      await worker?.close();
+    }
     await this.emit(format, document('DoctorReport', report), () =>
       renderDoctor(report, { wide: format === 'wide' }),
     );

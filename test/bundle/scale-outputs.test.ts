@@ -58,6 +58,14 @@ describe('outputs on a generated 500-node bundle', () => {
     }, 120_000);
   }
 
+  // doctor -A runs its node checks on a worker at this size (cli/doctor-worker.ts): one thread
+  // answers the same.
+  for (const line of (CASES as string[]).filter((l) => l.startsWith('doctor -A'))) {
+    it(`one thread: ${line}`, () => {
+      expect(runCase(line, DIR, { KNET_DOCTOR_WORKER: 'off' })).toBe(recorded.outputs[line]);
+    }, 120_000);
+  }
+
   for (const line of (CASES as string[]).filter((l) => !l.startsWith('doctor -A'))) {
     it(`read whole: ${line}`, () => {
       expect(runCase(line, DIR, { KNET_BUNDLE_INDEX: 'off' })).toBe(recorded.outputs[line]);
