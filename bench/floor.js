@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The floor of the scale bench: a plain Node process that reads every file of a bundle and
-// JSON.parses the .json ones — nothing else (no model, no analysis). Any knet command on the
+// JSON.parses the .json ones (and each line of the .jsonl ones) — nothing else (no model, no analysis). Any knet command on the
 // same bundle pays at least this. Each parsed document is dropped after parsing, as a
 // streaming reader would. Usage: node bench/floor.js BUNDLE_DIR
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,6 +30,8 @@ for (const file of walk(dir)) {
   if (file.endsWith('.json')) {
     const doc = JSON.parse(text);
     if (Array.isArray(doc?.items)) items += doc.items.length;
+  } else if (file.endsWith('.jsonl')) {
+    for (const line of text.split('\n')) if (line !== '') JSON.parse(line);
   }
 }
 process.stdout.write(`${JSON.stringify({ files, bytes, items })}\n`);

@@ -1687,8 +1687,9 @@ export async function generateBundle(opts) {
   );
 
   const written = writeObjects(out, allObjects(plan), Math.round(opts.chunkMb * 1024 * 1024));
-  // knet-index.json, as knet snapshot writes it: commands read only the objects they need.
-  const { writeBundleIndex } = await load('sources/bundle/index.js');
+  // knet-index.json and knet-pods.jsonl, as knet snapshot writes them: commands read only the
+  // objects they need.
+  const { writeBundleIndex } = await load('sources/bundle/derived.js');
   writeBundleIndex(
     out,
     written.files.map((f) => f.rel),

@@ -1,11 +1,17 @@
-// Doctor on a large bundle uses the second core: a worker thread opens the same bundle and runs
-// each node's checks (kube-proxy drift and node health: two 56 MB rule dumps at 5,000 nodes,
-// ~5 s of CPU) while this thread reads the objects and runs the other checks (issue 25). The
-// report is the same as with one thread: node results are taken in doctor's order, an error in
-// a node's check is raised in that check's turn, and if the worker fails (its heap is capped:
-// see WORKER_HEAP_MB) this thread runs the node checks it did not finish.
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+// doctor -A with its node checks on a second core (opt-in: KNET_DOCTOR_WORKER=on). A worker
+// thread opens the same bundle and runs each node's checks (kube-proxy drift and node health:
+// two 56 MB rule dumps at 5,000 nodes, ~5 s of CPU) while this thread reads the objects and
+// runs the other checks. The report is the same as with one thread: node results are taken in
+// doctor's order, an error in a node's check is raised in that check's turn, and if the worker
+// fails (its heap is capped: WORKER_HEAP_MB) this thread runs the node checks it did not finish.
+//
+// Not the default: measured on the 2-core bench machine at 5,000 nodes (issue 25), the worker
+// brought doctor from ~2 × to ~1.6 × the floor while every pod was parsed from the object
+// files; since knet-pods.jsonl it ends level with one thread (9.3–10.7 s against 9.5–10.1 s)
+// for 4–5 s more CPU (the worker reads Services, EndpointSlices and Nodes again; two heaps to
+// collect) and ~150 MB more peak RSS (0.92–0.99 GB, at the 1 GB limit). Where cores are spare
+// it overlaps the drift check with the read; docs/performance.md.
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { checkNodeFiles, type NodeCheckRequest, type NodeCheckResult } from '../analyses/doctor.js';
@@ -72,21 +78,6 @@ function fromData(data: ResultData): Finding[] | Error {
   return e;
 }
 
-/** Bytes of the regular files in a folder (not below it); 0 when it is not one. */
-function folderBytes(dir: string): number {
-  let bytes = 0;
-  try {
-    for (const e of readdirSync(dir, { withFileTypes: true }))
-      if (e.isFile()) bytes += statSync(path.join(dir, e.name)).size;
-  } catch {
-    // absent (an overlay's base holds it): nothing
-  }
-  return bytes;
-}
-
-/** Below this much rule text the worker's start-up (~0.1 s) costs more than it saves. */
-const WORKER_MIN_BYTES = 8 * 1024 * 1024;
-
 /**
  * The worker's old generation, in MB: its live data at 5,000 nodes is ~250 MB (Services,
  * EndpointSlices, Nodes, one node's rules); without a cap V8 lets garbage grow it past 800 MB
@@ -101,28 +92,20 @@ export interface DoctorWorker {
 }
 
 /**
- * Starts the worker for doctor -A when it is worth it (KNET_DOCTOR_WORKER=on|off decides
- * instead): a bundle directory with at least WORKER_MIN_BYTES of node files to check. Only with
- * -A: this thread then reads every object the node checks read, and says their input warnings.
- * Undefined: doctor runs in this thread alone (runDoctor).
+ * Starts the worker for doctor -A when asked to (KNET_DOCTOR_WORKER=on), on a bundle directory
+ * with node files. Only with -A: this thread then reads every object the node checks read, and
+ * says their input warnings. Undefined: doctor runs in this thread alone (runDoctor).
  */
 export function startDoctorWorker(location: string, model: ClusterModel): DoctorWorker | undefined {
-  const mode = process.env.KNET_DOCTOR_WORKER;
-  if (mode === 'off' || model.nodeFiles.nodes().length === 0) return undefined;
+  if (process.env.KNET_DOCTOR_WORKER !== 'on' || model.nodeFiles.nodes().length === 0) return undefined;
   const entry = fileURLToPath(new URL('./doctor-worker-thread.js', import.meta.url));
-  const root = resolveBundlePath(location);
   try {
     // A .tar.gz is held in memory (a second copy is not worth it); from sources (tests) there
     // is no built worker to start.
-    if (!statSync(root).isDirectory() || !statSync(entry).isFile()) return undefined;
+    if (!statSync(resolveBundlePath(location)).isDirectory() || !statSync(entry).isFile()) return undefined;
   } catch {
     return undefined;
   }
-  const nodeBytes = model.nodeFiles
-    .nodes()
-    .reduce((n, node) => n + folderBytes(path.join(root, 'nodes', node)), 0);
-  if (mode !== 'on' && nodeBytes < WORKER_MIN_BYTES) return undefined;
-
   const input: DoctorWorkerInput = { location };
   const worker = new Worker(entry, {
     workerData: input,

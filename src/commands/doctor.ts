@@ -60,7 +60,7 @@ export default class Doctor extends KnetCommand {
       severity: flags.severity as 'error' | 'warning' | 'info' | undefined,
       onProgress: (await import('../core/progress.js')).reportProgress,
     };
-    // A large bundle: a worker runs the node checks on the second core (cli/doctor-worker.ts).
+    // KNET_DOCTOR_WORKER=on: the node checks on a second core (cli/doctor-worker.ts).
     const worker =
       flags.snapshot && options.namespace === undefined
         ? (await import('../cli/doctor-worker.js')).startDoctorWorker(flags.snapshot, cluster.model)

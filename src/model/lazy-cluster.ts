@@ -34,6 +34,12 @@ export interface ObjectSource {
   /** The last Node named `name` (a name index), undefined when none or not indexed. */
   nodeNamed?(name: string): number | undefined;
   /**
+   * Every pod already normalised (a digest the source keeps: sources/bundle/pod-digest.ts), in
+   * `ordinals('Pod')` order: the pod, null when it is skipped, 0 when it must be read; with the
+   * input warnings each raised, by its place. Undefined when the source has none that holds.
+   */
+  podDigest?(): { pods: (Pod | null | 0)[]; warnings: Map<number, string[]> } | undefined;
+  /**
    * Hands over the objects at these ordinals, each with its place in `ordinals`, in an order
    * of the source's choosing (each raw can be dropped once handled: 150,000 pods never are
    * all in memory as raw JSON).
@@ -134,10 +140,29 @@ export class LazyClusterModel extends ClusterModel {
     let list = this.collections.get(key);
     if (!list) {
       if (key === 'endpointSlices') list = this.slices();
-      else list = this.valuesAt(key, this.ordinalsOf(FEEDS[key] ?? this.restKinds()));
+      else {
+        // Every pod: from the source's digest when it has one (~5 × less to parse than the pods).
+        if (key === 'pods') this.adoptPodDigest();
+        list = this.valuesAt(key, this.ordinalsOf(FEEDS[key] ?? this.restKinds()));
+      }
       this.collections.set(key, list);
     }
     return list;
+  }
+
+  /** The pods of the source's digest, as if each had been read and normalised here. */
+  private adoptPodDigest(): void {
+    const digest = this.source.podDigest?.();
+    if (!digest) return;
+    const ordinals = this.source.ordinals('Pod');
+    for (let i = 0; i < ordinals.length; i++) {
+      const n = ordinals[i];
+      const pod = digest.pods[i];
+      // A pod read before keeps its object; one the digest cannot hold is read as usual.
+      if (pod === 0 || this.normalized.has(n)) continue;
+      for (const m of digest.warnings.get(i) ?? []) this.warn?.(m);
+      this.normalized.set(n, pod === null ? undefined : { key: 'pods', value: pod });
+    }
   }
 
   /** EndpointSlices, then the legacy Endpoints of services that have none (build.ts). */

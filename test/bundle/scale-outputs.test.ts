@@ -25,8 +25,9 @@ describe('outputs on a generated 500-node bundle', () => {
     expect(bundleFingerprint(DIR)).toBe(recorded.bundle);
   });
 
-  it('has an index (bench/generate.js writes knet-index.json as knet snapshot does)', () => {
+  it('has an index and a pod digest (bench/generate.js writes them as knet snapshot does)', () => {
     expect(existsSync(path.join(DIR, 'knet-index.json'))).toBe(true);
+    expect(existsSync(path.join(DIR, 'knet-pods.jsonl'))).toBe(true);
     expect(readdirSync(DIR)).toContain('cluster.json');
   });
 
@@ -52,17 +53,38 @@ describe('outputs on a generated 500-node bundle', () => {
     expect(read('Node')).toBeLessThan(10);
   }, 120_000);
 
+  it('doctor -A takes every pod from knet-pods.jsonl: none is read from the object files', () => {
+    const reads = (env: Record<string, string>) => {
+      const r = spawnSync(
+        process.execPath,
+        [path.join(ROOT, 'bin', 'knet'), 'doctor', '-A', '-o', 'json', '--snapshot', DIR],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          maxBuffer: 256 * 1024 * 1024,
+          env: { ...process.env, KNET_DEBUG_READS: '1', KNET_NO_PROGRESS: '1', ...env },
+        },
+      );
+      return [...r.stderr.matchAll(/^read (\d+) Pod$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    expect(reads({})).toBe(0);
+    expect(reads({ KNET_POD_DIGEST: 'off' })).toBe(15_000);
+  }, 120_000);
+
   for (const line of CASES as string[]) {
     it(`read by position: ${line}`, () => {
       expect(runCase(line, DIR)).toBe(recorded.outputs[line]);
     }, 120_000);
   }
 
-  // doctor -A runs its node checks on a worker at this size (cli/doctor-worker.ts): one thread
-  // answers the same.
+  // doctor -A answers the same with its node checks on a worker (cli/doctor-worker.ts), and
+  // with the pods read from the object files instead of knet-pods.jsonl.
   for (const line of (CASES as string[]).filter((l) => l.startsWith('doctor -A'))) {
-    it(`one thread: ${line}`, () => {
-      expect(runCase(line, DIR, { KNET_DOCTOR_WORKER: 'off' })).toBe(recorded.outputs[line]);
+    it(`node checks on a worker: ${line}`, () => {
+      expect(runCase(line, DIR, { KNET_DOCTOR_WORKER: 'on' })).toBe(recorded.outputs[line]);
+    }, 120_000);
+    it(`without the pod digest: ${line}`, () => {
+      expect(runCase(line, DIR, { KNET_POD_DIGEST: 'off' })).toBe(recorded.outputs[line]);
     }, 120_000);
   }
 

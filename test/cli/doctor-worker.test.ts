@@ -1,4 +1,4 @@
-// doctor -A's node checks on a worker thread (cli/doctor-worker.ts): the same report as one
+// doctor -A's node checks on a worker thread (cli/doctor-worker.ts, KNET_DOCTOR_WORKER=on): the same report as one
 // thread, errors raised in the same turn with the same line, and this thread taking over when
 // the worker fails. The worker is started from the built dist/ (test/support/build-once.ts).
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,7 +83,7 @@ describe('doctor -A with its node checks on a worker', () => {
     ).rejects.toThrow(`${dump}:${line}: unexpected token "--bogus-option"`);
   });
 
-  it('is not started for a small bundle, or when told not to', async () => {
+  it('is started only when asked for (KNET_DOCTOR_WORKER=on)', async () => {
     const { startDoctorWorker } = await dist<typeof WorkerModule>('cli/doctor-worker.js');
     const { readBundle } = await dist<typeof BundleRead>('sources/bundle/read.js');
     const { bundleModel } = await dist<typeof BundleModel>('sources/bundle/model.js');
@@ -91,5 +91,9 @@ describe('doctor -A with its node checks on a worker', () => {
     expect(startDoctorWorker('demo', model)).toBeUndefined();
     process.env.KNET_DOCTOR_WORKER = 'off';
     expect(startDoctorWorker('demo', model)).toBeUndefined();
+    process.env.KNET_DOCTOR_WORKER = 'on';
+    const worker = startDoctorWorker('demo', model);
+    expect(worker).toBeDefined();
+    await worker?.close();
   });
 });

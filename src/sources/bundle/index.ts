@@ -2,7 +2,7 @@
 // namespace and name, and for pods their node and IPs. With it a command reads only the
 // objects its question needs (a trace: its ends' namespaces, the nodes; not 150,000 pods), as
 // a live trace asks the API only for its path. `knet snapshot` writes it (BundleWriter);
-// writeBundleIndex builds it for a bundle in the same layout (bench/generate.js). A bundle
+// writeBundleIndex (derived.ts) builds it for a bundle in the same layout (bench/generate.js). A bundle
 // without it, or whose files no longer have the sizes it recorded, is read whole, as before
 // (docs/snapshot.md).
 //
@@ -13,7 +13,7 @@
 // paid ≈ 40 ms and their garbage).
 
 import { isAscii } from 'node:buffer';
-import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { normalizeIP } from '../../core/ip.js';
 import type { Raw } from '../../model/normalize.js';
@@ -339,14 +339,6 @@ export function buildBundleIndex(dir: string, objectFiles: readonly string[]): B
     if (!scanFile(b, rel, readFileSync(path.join(dir, rel)))) return undefined;
   }
   return b.finish();
-}
-
-/** Writes knet-index.json into a bundle directory; false when its files cannot be indexed. */
-export function writeBundleIndex(dir: string, objectFiles: readonly string[]): boolean {
-  const index = buildBundleIndex(dir, objectFiles);
-  if (!index) return false;
-  writeFileSync(path.join(dir, INDEX_FILE), indexText(index));
-  return true;
 }
 
 /**

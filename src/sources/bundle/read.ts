@@ -25,6 +25,7 @@ import { chainTableName } from '../../parsers/iptables-save.js';
 import { INDEXED_DUMPS, readIndexedDump } from './dump-index.js';
 import { INDEX_FILE, readBundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
+import { readPodDigest } from './pod-digest.js';
 
 export interface BundleMeta {
   capturedAt?: string;
@@ -448,7 +449,7 @@ export async function readBundle(location: string): Promise<Bundle> {
   let indexed: ObjectSource | undefined;
   if (stat.isDirectory() && meta.base === undefined && tree.exists(INDEX_FILE)) {
     const index = readBundleIndex(root, objectFiles);
-    if (index)
+    if (index) {
       indexed = indexedSource(
         root,
         index,
@@ -460,6 +461,9 @@ export async function readBundle(location: string): Promise<Bundle> {
               )
           : undefined,
       );
+      // Every pod at once from knet-pods.json, when it holds (KNET_POD_DIGEST=off: never).
+      if (process.env.KNET_POD_DIGEST !== 'off') indexed.podDigest = () => readPodDigest(root, index);
+    }
   }
   return { location: shown, raws: { [Symbol.iterator]: objects }, indexed, nodeFiles, meta };
 }

@@ -22,6 +22,7 @@ import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
 import { INDEXED_DUMPS, writeChainTable } from './dump-index.js';
 import { INDEX_FILE, IndexBuilder, indexText } from './index.js';
+import { writePodDigest } from './pod-digest.js';
 
 /** The files of nodes/NODE/ (snapshot.md), and of nodes/NODE/pods/NS_NAME/. */
 export const NODE_FILE_NAMES = [
@@ -171,7 +172,10 @@ export class BundleWriter {
     }
     await close();
     const done = index.finish();
-    if (done) writeFileSync(path.join(this.dir, INDEX_FILE), indexText(done));
+    if (done) {
+      writeFileSync(path.join(this.dir, INDEX_FILE), indexText(done));
+      writePodDigest(this.dir, done);
+    }
   }
 
   /** Writes one node's files (paths relative to nodes/NODE/). */
