@@ -80,6 +80,8 @@ export class LazyClusterModel extends ClusterModel {
    * cluster-wide one (doctor asks it for every pod), and the whole list's index answers it.
    */
   private lookups = 0;
+  /** Nodes looked up by name through the source so far (node()). */
+  private nodeLookups = 0;
 
   constructor(
     private readonly source: ObjectSource,
@@ -303,7 +305,9 @@ export class LazyClusterModel extends ClusterModel {
   }
 
   override node(name: string): Node | undefined {
-    const n = this.collections.has('nodes') ? undefined : this.source.nodeNamed?.(name);
+    // Past LOOKUPS by name (doctor asks for every pod's node) the whole list's index answers.
+    const bySource = !this.collections.has('nodes') && ++this.nodeLookups <= LOOKUPS;
+    const n = bySource ? this.source.nodeNamed?.(name) : undefined;
     const node = n === undefined ? undefined : this.valuesAt<Node>('nodes', [n])[0];
     return node?.name === name ? node : super.node(name);
   }

@@ -4,7 +4,7 @@
 // 5,000 nodes ≈ 1.1 s instead of ≈ 5.6 s and their garbage (issue 25). It is derived data,
 // used only when it still describes the bundle: the same object files (names, sizes, and
 // modification times to the second, which tar keeps), the same normalising code (a fingerprint
-// of knet's model/ and core/ modules), every entry of the shape a pod has. Anything else, and
+// of knet's normalising modules), every entry of the shape a pod has. Anything else, and
 // the pods are read from the object files (KNET_POD_DIGEST=off: always).
 //
 // Layout, JSON Lines: a header ({version, normalizer, files, count}), the input warnings
@@ -41,14 +41,20 @@ export interface PodDigest {
 
 let fingerprint: string | undefined;
 
-/** A hash of the code that normalises objects (knet's model/ and core/ modules, as built). */
+/**
+ * A hash of the code that normalises objects, as built: model/normalize and model/build (which
+ * files each kind) and every core/ module (IP parsing and the like).
+ */
 export function normalizerFingerprint(): string {
   if (fingerprint === undefined) {
     const h = createHash('sha256');
-    for (const rel of ['../../model/', '../../core/']) {
+    for (const [rel, test] of [
+      ['../../model/', /^(normalize|build)\.[jt]s$/],
+      ['../../core/', /\.[jt]s$/],
+    ] as const) {
       const dir = fileURLToPath(new URL(rel, import.meta.url));
       for (const name of readdirSync(dir).sort())
-        if (/\.[jt]s$/.test(name))
+        if (test.test(name))
           h.update(name)
             .update('\0')
             .update(readFileSync(path.join(dir, name)));
