@@ -1687,7 +1687,7 @@ export async function generateBundle(opts) {
   );
 
   const written = writeObjects(out, allObjects(plan), Math.round(opts.chunkMb * 1024 * 1024));
-  // knet-index.json and knet-pods.jsonl, as knet snapshot writes them: commands read only the
+  // knet-index.json and knet-objects.jsonl, as knet snapshot writes them: commands read only the
   // objects they need.
   const { writeBundleIndex } = await load('sources/bundle/derived.js');
   writeBundleIndex(

@@ -128,17 +128,17 @@ const moduleURL = (rel) =>
   JSON.stringify(pathToFileURL(path.join(root, 'dist', 'sources', 'bundle', rel)).href);
 
 /**
- * Whether the bundle's knet-index.json and knet-pods.jsonl are ones this build reads (the same
+ * Whether the bundle's knet-index.json and knet-objects.jsonl are ones this build reads (the same
  * versions, its files, the same normalising code).
  */
 function currentIndex(dir) {
-  const script = `Promise.all([import(${moduleURL('index.js')}), import(${moduleURL('pod-digest.js')})]).then(([m, d]) => { const i = m.readBundleIndex(${JSON.stringify(dir)}, ${JSON.stringify(objectFiles(dir))}); process.exit(i && d.readPodDigest(${JSON.stringify(dir)}, i) ? 0 : 1); })`;
+  const script = `Promise.all([import(${moduleURL('index.js')}), import(${moduleURL('digest.js')})]).then(([m, d]) => { const i = m.readBundleIndex(${JSON.stringify(dir)}, ${JSON.stringify(objectFiles(dir))}); process.exit(i && d.openDigest(${JSON.stringify(dir)}, i) ? 0 : 1); })`;
   return spawnSync(process.execPath, ['-e', script], { stdio: 'inherit' }).status === 0;
 }
 
 function rewriteIndex(dir) {
   process.stderr.write(
-    `writing ${path.relative(root, dir)}/knet-index.json and knet-pods.jsonl again (another version) …\n`,
+    `writing ${path.relative(root, dir)}/knet-index.json and knet-objects.jsonl again (another version) …\n`,
   );
   const script = `import(${moduleURL('derived.js')}).then((m) => process.exit(m.writeBundleIndex(${JSON.stringify(dir)}, ${JSON.stringify(objectFiles(dir))}) ? 0 : 1))`;
   if (spawnSync(process.execPath, ['-e', script], { stdio: 'inherit' }).status !== 0)

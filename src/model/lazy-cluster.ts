@@ -34,11 +34,12 @@ export interface ObjectSource {
   /** The last Node named `name` (a name index), undefined when none or not indexed. */
   nodeNamed?(name: string): number | undefined;
   /**
-   * Every pod already normalised (a digest the source keeps: sources/bundle/pod-digest.ts), in
-   * `ordinals('Pod')` order: the pod, null when it is skipped, 0 when it must be read; with the
-   * input warnings each raised, by its place. Undefined when the source has none that holds.
+   * The objects of a kind already normalised (a digest the source keeps: sources/bundle/digest.ts),
+   * in `ordinals(kind)` order: the value, null when it is skipped, 0 when it must be read (for
+   * Endpoints: its "namespace/name"); with the input warnings each raised, by its place.
+   * Undefined when the source has none for the kind, or none that holds.
    */
-  podDigest?(): { pods: (Pod | null | 0)[]; warnings: Map<number, string[]> } | undefined;
+  digest?(kind: string): { values: unknown[]; warnings: Map<number, string[]> } | undefined;
   /**
    * Hands over the objects at these ordinals, each with its place in `ordinals`, in an order
    * of the source's choosing (each raw can be dropped once handled: 150,000 pods never are
@@ -61,6 +62,16 @@ const FEEDS: Partial<Record<keyof ClusterObjects, string[]>> = {
 };
 const FED = new Set([...Object.values(FEEDS).flat(), 'EndpointSlice', 'Endpoints']);
 
+/** Whole kinds a source's digest may hold, by the collection they feed. */
+const DIGESTED: Partial<Record<keyof ClusterObjects, string>> = {
+  pods: 'Pod',
+  services: 'Service',
+  nodes: 'Node',
+};
+
+/** Namespaces whose EndpointSlices are read by position before the digest's whole list is taken. */
+const SLICE_READS = 8;
+
 /** Lookups by address through the source before the whole list's index takes over. */
 const LOOKUPS = 64;
 
@@ -82,6 +93,12 @@ export class LazyClusterModel extends ClusterModel {
   private lookups = 0;
   /** Nodes looked up by name through the source so far (node()). */
   private nodeLookups = 0;
+  /** Namespaces whose EndpointSlices were read so far (slices()). */
+  private sliceReads = 0;
+  /** Kinds taken from the source's digest (or found to have none). */
+  private readonly digested = new Set<string>();
+  /** Each legacy Endpoints ordinal's place in its kind's list (the digest's order). */
+  private endpointsPlace?: Map<number, number>;
 
   constructor(
     private readonly source: ObjectSource,
@@ -143,8 +160,9 @@ export class LazyClusterModel extends ClusterModel {
     if (!list) {
       if (key === 'endpointSlices') list = this.slices();
       else {
-        // Every pod: from the source's digest when it has one (~5 × less to parse than the pods).
-        if (key === 'pods') this.adoptPodDigest();
+        // A whole kind: from the source's digest when it has one (a pod's is a fifth of its JSON).
+        const kind = DIGESTED[key];
+        if (kind) this.adoptDigest(kind, key);
         list = this.valuesAt(key, this.ordinalsOf(FEEDS[key] ?? this.restKinds()));
       }
       this.collections.set(key, list);
@@ -152,29 +170,39 @@ export class LazyClusterModel extends ClusterModel {
     return list;
   }
 
-  /** The pods of the source's digest, as if each had been read and normalised here. */
-  private adoptPodDigest(): void {
-    const digest = this.source.podDigest?.();
+  /** The objects of a kind from the source's digest, as if each had been read and normalised here. */
+  private adoptDigest(kind: string, key: keyof ClusterObjects): void {
+    if (this.digested.has(kind)) return;
+    this.digested.add(kind);
+    const digest = this.source.digest?.(kind);
     if (!digest) return;
-    const ordinals = this.source.ordinals('Pod');
+    const ordinals = this.source.ordinals(kind);
     for (let i = 0; i < ordinals.length; i++) {
       const n = ordinals[i];
-      const pod = digest.pods[i];
-      // A pod read before keeps its object; one the digest cannot hold is read as usual.
-      if (pod === 0 || this.normalized.has(n)) continue;
+      const value = digest.values[i];
+      // An object read before keeps its object; one the digest cannot hold is read as usual.
+      if (value === 0 || this.normalized.has(n)) continue;
       for (const m of digest.warnings.get(i) ?? []) this.warn?.(m);
-      this.normalized.set(n, pod === null ? undefined : { key: 'pods', value: pod });
+      this.normalized.set(n, value === null ? undefined : ({ key, value } as NormalizedObject));
     }
   }
 
   /** EndpointSlices, then the legacy Endpoints of services that have none (build.ts). */
   private slices(namespace?: string): EndpointSlice[] {
+    // Every namespace's, once every Service is read (a cluster-wide question: doctor asks for
+    // each Service's), or past a few namespaces: from the digest.
+    const whole =
+      namespace === undefined || this.collections.has('services') || ++this.sliceReads > SLICE_READS;
+    if (whole) this.adoptDigest('EndpointSlice', 'endpointSlices');
     const slices = this.valuesAt<EndpointSlice>(
       'endpointSlices',
       this.ordinalsOf(['EndpointSlice'], namespace),
     );
     const sliced = new Set(slices.map((s) => `${s.namespace}/${s.serviceName}`));
-    const legacyOrdinals = this.ordinalsOf(['Endpoints'], namespace);
+    // A legacy Endpoints object counts only for a Service without EndpointSlices: one the digest
+    // names for a Service with slices is not read.
+    const legacy = this.ordinalsOf(['Endpoints'], namespace);
+    const legacyOrdinals = whole ? this.withoutSliced(legacy, sliced) : legacy;
     const objects = this.objectsAt(legacyOrdinals);
     const out = [...slices];
     let i = 0;
@@ -198,6 +226,22 @@ export class LazyClusterModel extends ClusterModel {
       out.push(...converted);
     }
     return out;
+  }
+
+  /** Legacy Endpoints ordinals less those the digest names for a sliced Service. */
+  private withoutSliced(ordinals: number[], sliced: ReadonlySet<string>): number[] {
+    if (ordinals.length === 0) return ordinals;
+    const digest = this.source.digest?.('Endpoints');
+    if (!digest) return ordinals;
+    if (!this.endpointsPlace) {
+      const all = this.source.ordinals('Endpoints');
+      this.endpointsPlace = new Map(all.map((n, i) => [n, i]));
+    }
+    const place = this.endpointsPlace;
+    return ordinals.filter((n) => {
+      const key = digest.values[place.get(n) as number];
+      return typeof key !== 'string' || !sliced.has(key) || this.normalized.has(n);
+    });
   }
 
   /** The listed namespaces, then those objects live in without being listed (cluster.ts). */

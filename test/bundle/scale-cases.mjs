@@ -47,7 +47,7 @@ export function bundleFingerprint(dir) {
       if (
         name === 'bench.json' ||
         name === 'knet-index.json' ||
-        name === 'knet-pods.jsonl' ||
+        name === 'knet-objects.jsonl' ||
         name.endsWith('.knet-index.bin') ||
         name.startsWith('.knet')
       )

@@ -22,10 +22,10 @@ import type { ObjectSource } from '../../model/lazy-cluster.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
 import { chainTableName } from '../../parsers/iptables-save.js';
+import { openDigest } from './digest.js';
 import { INDEXED_DUMPS, readIndexedDump } from './dump-index.js';
 import { INDEX_FILE, readBundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
-import { readPodDigest } from './pod-digest.js';
 
 export interface BundleMeta {
   capturedAt?: string;
@@ -461,8 +461,9 @@ export async function readBundle(location: string): Promise<Bundle> {
               )
           : undefined,
       );
-      // Every pod at once from knet-pods.json, when it holds (KNET_POD_DIGEST=off: never).
-      if (process.env.KNET_POD_DIGEST !== 'off') indexed.podDigest = () => readPodDigest(root, index);
+      // Whole kinds from knet-objects.jsonl, when it holds (KNET_DIGEST=off: never).
+      const digest = process.env.KNET_DIGEST === 'off' ? undefined : openDigest(root, index);
+      if (digest) indexed.digest = digest;
     }
   }
   return { location: shown, raws: { [Symbol.iterator]: objects }, indexed, nodeFiles, meta };

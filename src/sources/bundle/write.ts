@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
+import { writeDigest } from './digest.js';
 import { INDEXED_DUMPS, writeChainTable } from './dump-index.js';
 import { INDEX_FILE, IndexBuilder, indexText } from './index.js';
-import { writePodDigest } from './pod-digest.js';
 
 /** The files of nodes/NODE/ (snapshot.md), and of nodes/NODE/pods/NS_NAME/. */
 export const NODE_FILE_NAMES = [
@@ -174,7 +174,7 @@ export class BundleWriter {
     const done = index.finish();
     if (done) {
       writeFileSync(path.join(this.dir, INDEX_FILE), indexText(done));
-      writePodDigest(this.dir, done);
+      writeDigest(this.dir, done);
     }
   }
 

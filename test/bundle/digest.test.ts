@@ -1,31 +1,24 @@
-// knet-pods.jsonl: every pod normalised, written with knet-index.json. Read when a command asks
-// for every pod, it gives the model the same pods (and input warnings) as the object files; it
-// is not used once it no longer describes the bundle (files changed, other normalising code, a
-// line or an entry that is not a pod's), and a pod JSON cannot carry is read from the files.
-import {
-  appendFileSync,
-  cpSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+// knet-objects.jsonl: whole kinds normalised, written with knet-index.json. Read when a command
+// asks for a whole kind, it gives the model the same objects (and input warnings) as the object
+// files; it is not used once it no longer describes the bundle (files changed, other normalising
+// code, a line or an entry of the wrong shape), and an object JSON cannot carry is read from the
+// files.
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.js';
 import { LazyClusterModel } from '../../src/model/lazy-cluster.js';
 import type { Raw } from '../../src/model/normalize.js';
+import type { Pod } from '../../src/model/types.js';
 import { writeBundleIndex } from '../../src/sources/bundle/derived.js';
+import { DIGEST_FILE, openDigest } from '../../src/sources/bundle/digest.js';
 import { type BundleIndex, readBundleIndex } from '../../src/sources/bundle/index.js';
-import { POD_DIGEST_FILE, readPodDigest } from '../../src/sources/bundle/pod-digest.js';
 import { DEMO_BUNDLE, readBundle } from '../../src/sources/bundle/read.js';
 import { BundleWriter } from '../../src/sources/bundle/write.js';
 import { rawPod } from '../support/objects.js';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-pod-digest-'));
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-digest-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The demo's objects plus pods the digest must handle, written as knet snapshot writes them. */
@@ -74,16 +67,16 @@ const modelOf = async (dir: string, warn?: (m: string) => void) => {
   return { lazy: new LazyClusterModel(b.indexed!, b.nodeFiles, warn), bundle: b };
 };
 
-describe('knet-pods.jsonl', () => {
+describe('knet-objects.jsonl', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await bundle('odd', ODD);
   });
 
   it('is written with the index, and holds every pod the model would make', () => {
-    const digest = readPodDigest(dir, indexOf(dir));
+    const digest = openDigest(dir, indexOf(dir))?.('Pod');
     expect(digest).toBeDefined();
-    const pods = digest!.pods;
+    const pods = digest!.values as (Pod | null | 0)[];
     expect(pods.length).toBeGreaterThan(10);
     // The NaN port is left to the object files (0); the others are there.
     expect(pods.filter((p) => p === 0)).toHaveLength(1);
@@ -107,10 +100,10 @@ describe('knet-pods.jsonl', () => {
   it('is what the model reads for every pod (an entry changed in it shows)', async () => {
     const copy = path.join(tmp, 'changed-digest');
     cpSync(dir, copy, { recursive: true, preserveTimestamps: true });
-    const file = path.join(copy, POD_DIGEST_FILE);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('"app":"odd"', '"app":"from-digest"'));
+    const file = path.join(copy, DIGEST_FILE);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"app":"odd"', '"app":"ODD"'));
     const { lazy } = await modelOf(copy);
-    expect(lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe('from-digest');
+    expect(lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe('ODD');
     // Per-namespace questions before any whole list still read the object files.
     const { lazy: fresh } = await modelOf(copy);
     expect(fresh.podsInNamespace('shop').find((p) => p.name === 'odd-ip')?.labels.app).toBe('odd');
@@ -127,27 +120,31 @@ describe('knet-pods.jsonl', () => {
     [
       'made by other normalising code',
       (copy) => {
-        const file = path.join(copy, POD_DIGEST_FILE);
+        const file = path.join(copy, DIGEST_FILE);
         const text = readFileSync(file, 'utf8');
         writeFileSync(file, text.replace(/"normalizer":"[0-9a-f]+"/, '"normalizer":"0123"'));
       },
     ],
     [
       'a line that is not JSON',
-      (copy) => appendFileSync(path.join(copy, POD_DIGEST_FILE), '[{"namespace":\n'),
+      (copy) => {
+        const file = path.join(copy, DIGEST_FILE);
+        writeFileSync(file, readFileSync(file, 'utf8').replace('{"namespace":', '{"namespace" '));
+      },
     ],
     [
       'an entry that is not a pod',
       (copy) => {
-        const file = path.join(copy, POD_DIGEST_FILE);
-        writeFileSync(file, readFileSync(file, 'utf8').replace('"ips":["', '"ips":[7,"'));
+        const file = path.join(copy, DIGEST_FILE);
+        writeFileSync(file, readFileSync(file, 'utf8').replace('"hostNetwork":false', '"hostNetwork":"fal"'));
       },
     ],
     [
       'fewer pods than the index',
       (copy) => {
-        const file = path.join(copy, POD_DIGEST_FILE);
-        writeFileSync(file, readFileSync(file, 'utf8').replace(/,0\]\n$/, ']\n'));
+        const file = path.join(copy, DIGEST_FILE);
+        // The last pod (the NaN one, 0) dropped, the line kept as long (trailing blanks).
+        writeFileSync(file, readFileSync(file, 'utf8').replace(',0]\n', ']  \n'));
       },
     ],
   ];
@@ -155,16 +152,14 @@ describe('knet-pods.jsonl', () => {
     it(`is not used when it no longer holds: ${why}`, async () => {
       const copy = path.join(tmp, why.replace(/\W+/g, '-'));
       cpSync(dir, copy, { recursive: true, preserveTimestamps: true });
-      const file = path.join(copy, POD_DIGEST_FILE);
-      writeFileSync(file, readFileSync(file, 'utf8').replace('"app":"odd"', '"app":"from-digest"'));
+      const file = path.join(copy, DIGEST_FILE);
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"app":"odd"', '"app":"ODD"'));
       // Intact but for the marker above, the copy's digest is used …
-      expect((await modelOf(copy)).lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe(
-        'from-digest',
-      );
+      expect((await modelOf(copy)).lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe('ODD');
       spoil(copy);
       // … spoiled, the pods come from the object files.
       const { lazy } = await modelOf(copy);
-      expect(readPodDigest(copy, indexOf(copy))).toBeUndefined();
+      expect(openDigest(copy, indexOf(copy))?.('Pod')).toBeUndefined();
       expect(lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe('odd');
     });
   }
@@ -172,10 +167,10 @@ describe('knet-pods.jsonl', () => {
   it('is written for a directory in the same layout (writeBundleIndex, bench/generate.js)', async () => {
     const copy = path.join(tmp, 'rewritten');
     cpSync(dir, copy, { recursive: true });
-    rmSync(path.join(copy, POD_DIGEST_FILE));
+    rmSync(path.join(copy, DIGEST_FILE));
     expect(writeBundleIndex(copy, objectFiles(copy))).toBe(true);
     const { lazy, bundle: b } = await modelOf(copy);
     expect(lazy.pods).toEqual(buildModel(b.raws, b.nodeFiles).pods);
-    expect(readFileSync(path.join(copy, POD_DIGEST_FILE), 'utf8')).toContain('"odd-ip"');
+    expect(readFileSync(path.join(copy, DIGEST_FILE), 'utf8')).toContain('"odd-ip"');
   });
 });
