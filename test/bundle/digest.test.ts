@@ -3,7 +3,16 @@
 // files; it is not used once it no longer describes the bundle (files changed, other normalising
 // code, a line or an entry of the wrong shape), and an object JSON cannot carry is read from the
 // files.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +172,18 @@ describe('knet-objects.jsonl', () => {
       expect(lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe('odd');
     });
   }
+
+  it('is not used when it is a link that leaves the bundle (docs/security.md)', async () => {
+    const copy = path.join(tmp, 'linked');
+    cpSync(dir, copy, { recursive: true, preserveTimestamps: true });
+    const file = path.join(copy, DIGEST_FILE);
+    const outside = path.join(tmp, 'outside.jsonl');
+    writeFileSync(outside, readFileSync(file, 'utf8').replace('"app":"odd"', '"app":"ODD"'));
+    rmSync(file);
+    symlinkSync(outside, file);
+    const { lazy } = await modelOf(copy);
+    expect(lazy.pods.find((p) => p.name === 'odd-ip')?.labels.app).toBe('odd');
+  });
 
   it('is written for a directory in the same layout (writeBundleIndex, bench/generate.js)', async () => {
     const copy = path.join(tmp, 'rewritten');

@@ -22,7 +22,7 @@ import type { ObjectSource } from '../../model/lazy-cluster.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
 import { chainTableName } from '../../parsers/iptables-save.js';
-import { openDigest } from './digest.js';
+import { DIGEST_FILE, openDigest } from './digest.js';
 import { INDEXED_DUMPS, readIndexedDump } from './dump-index.js';
 import { INDEX_FILE, readBundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
@@ -461,8 +461,11 @@ export async function readBundle(location: string): Promise<Bundle> {
               )
           : undefined,
       );
-      // Whole kinds from knet-objects.jsonl, when it holds (KNET_DIGEST=off: never).
-      const digest = process.env.KNET_DIGEST === 'off' ? undefined : openDigest(root, index);
+      // Whole kinds from knet-objects.jsonl, when it holds (KNET_DIGEST=off: never); like the
+      // chain tables, only a plain file of the bundle's own (no link out, not over the limit).
+      const file = path.join(root, DIGEST_FILE);
+      const digest =
+        process.env.KNET_DIGEST === 'off' || !plainFile(file, root) ? undefined : openDigest(root, index);
       if (digest) indexed.digest = digest;
     }
   }
