@@ -7,10 +7,10 @@
 //
 // Not the default: measured on the 2-core bench machine at 5,000 nodes (issue 25), the worker
 // brought doctor from ~2 × to ~1.6 × the floor while every pod was parsed from the object
-// files; since knet-objects.jsonl it ends level with one thread (9.3–10.7 s against 9.5–10.1 s)
-// for 4–5 s more CPU (the worker reads Services, EndpointSlices and Nodes again; two heaps to
-// collect) and ~150 MB more peak RSS (0.92–0.99 GB, at the 1 GB limit). Where cores are spare
-// it overlaps the drift check with the read; docs/performance.md.
+// files; since the digest (knet-objects.jsonl) it ends level with one thread (7.5–8.6 s against
+// 7.4–8.3 s, same sitting) for ~3 s more CPU (the worker reads Services, EndpointSlices and
+// Nodes again; two heaps to collect) and ~180 MB more peak RSS (0.95–0.96 GB, at the 1 GB
+// limit). Where cores are spare it overlaps the drift check with the read; docs/performance.md.
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
