@@ -4,6 +4,7 @@ import type { NodeFiles } from './node-files.js';
 import {
   endpointsToSlices,
   isGatewayApi,
+  legacyEndpointsKey,
   normalizeConfigMap,
   normalizeDaemonSet,
   normalizeEndpointSlice,
@@ -89,7 +90,7 @@ function buildObjectsOf(raws: Iterable<Raw>, warn?: (message: string) => void): 
   // Legacy Endpoints count only for services that have no EndpointSlice at all.
   const sliced = new Set(o.endpointSlices.map((s) => `${s.namespace}/${s.serviceName}`));
   for (const raw of legacyEndpoints) {
-    const k = `${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
+    const k = legacyEndpointsKey(raw);
     try {
       if (!sliced.has(k)) o.endpointSlices.push(...endpointsToSlices(raw));
     } catch (err) {

@@ -7,7 +7,7 @@ import { cidrContains, normalizeIP } from '../core/ip.js';
 import { type NormalizedObject, normalizeObject } from './build.js';
 import { ClusterModel, type ClusterObjects, emptyObjects } from './cluster.js';
 import type { NodeFiles } from './node-files.js';
-import { endpointsToSlices, type Raw, withNormalizeWarnings } from './normalize.js';
+import { endpointsToSlices, legacyEndpointsKey, type Raw, withNormalizeWarnings } from './normalize.js';
 import type { EndpointSlice, Namespace, NetworkPolicy, Node, Pod, Service } from './types.js';
 
 /** Where the objects come from, addressed by their position in the source (an ordinal). */
@@ -211,7 +211,7 @@ export class LazyClusterModel extends ClusterModel {
       const o = objects[i++];
       if (!('legacy' in o)) continue;
       const raw = o.legacy;
-      const k = `${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
+      const k = legacyEndpointsKey(raw);
       if (sliced.has(k)) continue;
       let converted = this.converted.get(n);
       if (!converted) {

@@ -330,6 +330,14 @@ export function normalizeEndpointSlice(raw: Raw): EndpointSlice {
   };
 }
 
+/**
+ * A legacy Endpoints object's "namespace/name": the Service it stands for, matched against the
+ * Services that have EndpointSlices (build.ts, lazy-cluster.ts, the bundle digest).
+ */
+export function legacyEndpointsKey(raw: Raw): string {
+  return `${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
+}
+
 /** A legacy v1 Endpoints object becomes one slice per subset and address family. */
 export function endpointsToSlices(raw: Raw): EndpointSlice[] {
   const namespace = str(raw.metadata?.namespace) ?? 'default';

@@ -5,13 +5,18 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeDigest } from './digest.js';
-import { buildBundleIndex, INDEX_FILE, indexText } from './index.js';
+import { type BundleIndex, buildBundleIndex, INDEX_FILE, indexText } from './index.js';
+
+/** Writes the derived files of a bundle directory whose objects `index` describes. */
+export function writeDerivedFiles(dir: string, index: BundleIndex): void {
+  writeFileSync(path.join(dir, INDEX_FILE), indexText(index));
+  writeDigest(dir, index);
+}
 
 /** Writes knet-index.json and knet-objects.jsonl into a bundle directory; false when its files cannot be indexed. */
 export function writeBundleIndex(dir: string, objectFiles: readonly string[]): boolean {
   const index = buildBundleIndex(dir, objectFiles);
   if (!index) return false;
-  writeFileSync(path.join(dir, INDEX_FILE), indexText(index));
-  writeDigest(dir, index);
+  writeDerivedFiles(dir, index);
   return true;
 }

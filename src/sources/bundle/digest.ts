@@ -20,7 +20,8 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, wri
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeObject } from '../../model/build.js';
-import type { Raw } from '../../model/normalize.js';
+import type { ObjectSource } from '../../model/lazy-cluster.js';
+import { legacyEndpointsKey } from '../../model/normalize.js';
 import { isEndpointSlice, isNode, isPod, isService, strings } from './digest-shapes.js';
 import type { BundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
@@ -98,18 +99,14 @@ const filesOf = (dir: string, index: BundleIndex): Header['files'] =>
     mtime: Math.floor(statSync(path.join(dir, f.rel)).mtimeMs / 1000),
   }));
 
-/** The model's key for a legacy Endpoints object (lazy-cluster.ts slices()). */
-export const endpointsKey = (raw: Raw) => `${raw.metadata?.namespace ?? 'default'}/${raw.metadata?.name}`;
-
 /** One kind's section: its warnings line, then its entries, LINE a line (JSON text each). */
-function section(dir: string, index: BundleIndex, kind: string): { text: string[]; count: number } {
-  const source = indexedSource(dir, index, dir);
+function section(source: ObjectSource, kind: string): { text: string[]; count: number } {
   const ordinals = source.ordinals(kind);
   const entries: string[] = new Array(ordinals.length);
   const warnings: [number, string[]][] = [];
   source.read(ordinals, (raw, i) => {
     if (kind === 'Endpoints') {
-      const key = endpointsKey(raw);
+      const key = legacyEndpointsKey(raw);
       entries[i] = jsonExact(key) ? JSON.stringify(key) : '0';
       return;
     }
@@ -133,8 +130,9 @@ export function writeDigest(dir: string, index: BundleIndex): void {
   const kinds: Header['kinds'] = {};
   const sections: string[][] = [];
   let at = 0;
+  const source = indexedSource(dir, index, dir);
   for (const kind of DIGEST_KINDS) {
-    const { text, count } = section(dir, index, kind);
+    const { text, count } = section(source, kind);
     const bytes = text.reduce((n, t) => n + Buffer.byteLength(t), 0);
     kinds[kind] = { count, at, bytes };
     sections.push(text);

@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.js';
 import type { NodeFiles } from '../../model/node-files.js';
 import type { Raw } from '../../model/normalize.js';
-import { writeDigest } from './digest.js';
+import { writeDerivedFiles } from './derived.js';
 import { INDEXED_DUMPS, writeChainTable } from './dump-index.js';
-import { INDEX_FILE, IndexBuilder, indexText } from './index.js';
+import { IndexBuilder } from './index.js';
 
 /** The files of nodes/NODE/ (snapshot.md), and of nodes/NODE/pods/NS_NAME/. */
 export const NODE_FILE_NAMES = [
@@ -172,10 +172,7 @@ export class BundleWriter {
     }
     await close();
     const done = index.finish();
-    if (done) {
-      writeFileSync(path.join(this.dir, INDEX_FILE), indexText(done));
-      writeDigest(this.dir, done);
-    }
+    if (done) writeDerivedFiles(this.dir, done);
   }
 
   /** Writes one node's files (paths relative to nodes/NODE/). */
