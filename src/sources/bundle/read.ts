@@ -463,10 +463,15 @@ export async function readBundle(location: string): Promise<Bundle> {
       );
       // Whole kinds from knet-objects.jsonl, when it holds (KNET_DIGEST=off: never); like the
       // chain tables, only a plain file of the bundle's own (no link out, not over the limit).
-      const file = path.join(root, DIGEST_FILE);
-      const digest =
-        process.env.KNET_DIGEST === 'off' || !plainFile(file, root) ? undefined : openDigest(root, index);
-      if (digest) indexed.digest = digest;
+      // Opened when a whole kind is first asked for: a trace never pays for its header.
+      if (process.env.KNET_DIGEST !== 'off') {
+        const file = path.join(root, DIGEST_FILE);
+        let digest: ReturnType<typeof openDigest> | null = null;
+        indexed.digest = (kind) => {
+          if (digest === null) digest = plainFile(file, root) ? openDigest(root, index) : undefined;
+          return digest?.(kind);
+        };
+      }
     }
   }
   return { location: shown, raws: { [Symbol.iterator]: objects }, indexed, nodeFiles, meta };
