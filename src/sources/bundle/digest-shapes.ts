@@ -9,6 +9,9 @@ const objectOf = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown, test: (o: Record<string, unknown>) => boolean) =>
   Array.isArray(v) && v.every((o) => objectOf(o) && test(o));
+const labels = (v: unknown) => objectOf(v) && Object.values(v).every(isString);
+const number = (v: unknown) => typeof v === 'number';
+const boolean = (v: unknown) => typeof v === 'boolean';
 
 /** A normalised Pod (model/types.ts). */
 export function isPod(p: unknown): p is Pod {
@@ -17,19 +20,15 @@ export function isPod(p: unknown): p is Pod {
     isString(p.namespace) &&
     isString(p.name) &&
     optional(p.uid, isString) &&
-    objectOf(p.labels) &&
-    Object.values(p.labels).every(isString) &&
-    list(
-      p.ownerReferences,
-      (o) => isString(o.kind) && isString(o.name) && typeof o.controller === 'boolean',
-    ) &&
+    labels(p.labels) &&
+    list(p.ownerReferences, (o) => isString(o.kind) && isString(o.name) && boolean(o.controller)) &&
     optional(p.nodeName, isString) &&
-    typeof p.hostNetwork === 'boolean' &&
+    boolean(p.hostNetwork) &&
     strings(p.ips) &&
     optional(p.hostIP, isString) &&
     isString(p.phase) &&
-    typeof p.ready === 'boolean' &&
-    typeof p.terminating === 'boolean' &&
+    boolean(p.ready) &&
+    boolean(p.terminating) &&
     list(
       p.containers,
       (c) =>
@@ -39,18 +38,18 @@ export function isPod(p: unknown): p is Pod {
           c.ports,
           (q) =>
             optional(q.name, isString) &&
-            typeof q.containerPort === 'number' &&
+            number(q.containerPort) &&
             isString(q.protocol) &&
-            optional(q.hostPort, (v) => typeof v === 'number'),
+            optional(q.hostPort, number),
         ),
     ) &&
     list(
       p.containerStatuses,
       (s) =>
         isString(s.name) &&
-        typeof s.ready === 'boolean' &&
-        optional(s.started, (v) => typeof v === 'boolean') &&
-        typeof s.restartCount === 'number' &&
+        boolean(s.ready) &&
+        optional(s.started, boolean) &&
+        number(s.restartCount) &&
         isString(s.state) &&
         optional(s.reason, isString),
     ) &&
@@ -67,10 +66,6 @@ export function isPod(p: unknown): p is Pod {
     )
   );
 }
-
-const labels = (v: unknown) => objectOf(v) && Object.values(v).every(isString);
-const number = (v: unknown) => typeof v === 'number';
-const boolean = (v: unknown) => typeof v === 'boolean';
 
 /** A normalised Service. */
 export function isService(s: unknown): s is Service {
