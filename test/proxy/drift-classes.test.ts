@@ -5,7 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { servicePortChainName } from '../../src/analyses/proxy/chain-names.js';
 import { driftChecks, driftFindings, driftFromRules } from '../../src/analyses/proxy/drift.js';
 import { iptablesDriftClasses } from '../../src/analyses/proxy/drift-classes.js';
-import { renderKubeProxyIptables } from '../../src/analyses/proxy/expected-iptables.js';
+import {
+  renderKubeProxyIptables,
+  servicePortRenderContext,
+} from '../../src/analyses/proxy/expected-iptables.js';
+import {
+  expectedSharedRules,
+  type VerifiedServicePorts,
+} from '../../src/analyses/proxy/iptables-structure.js';
+import { clusterCIDRFromModel } from '../../src/analyses/proxy/service-ports.js';
 import { loadNodeProxy } from '../../src/analyses/proxy/simulate.js';
 import { buildModel } from '../../src/model/build.js';
 import type { ClusterModel } from '../../src/model/cluster.js';
@@ -334,5 +342,83 @@ describe('drift findings through classes equal the full simulation', () => {
       if (random() < 0.3) dump = mutate(dump, random);
       expectSameFindings(withDump(raws, dump));
     }
+  });
+});
+
+describe("a second node's check reuses the first one's (rules that do not depend on the node)", () => {
+  /** A model where both nodes have a dump, each read through its chain table when `indexed`. */
+  function withDumps(raws: Raw[], dumps: Record<string, string>, indexed: boolean): ClusterModel {
+    const files = memoryNodeFiles(
+      Object.fromEntries(Object.entries(dumps).map(([n, d]) => [n, { 'iptables-save.txt': d }])),
+    );
+    if (indexed)
+      files.indexedDump = (n, file) =>
+        file === 'iptables-save.txt' && dumps[n] !== undefined
+          ? dumpViaChainTable(dumps[n], file)
+          : undefined;
+    return buildModel(raws, files);
+  }
+  const findingsOf = (model: ClusterModel, n: string) => driftFindings(model, loadNodeProxy(model, n)!);
+
+  it('an edit on the second node is found as if it were checked alone', () => {
+    const raws = manyRaws();
+    const first = renderKubeProxyIptables(buildModel(raws), NODE);
+    const second = renderKubeProxyIptables(buildModel(raws), OTHER_NODE);
+    const random = rng(11);
+    let reused = 0;
+    for (let i = 0; i < 80; i++) {
+      const indexed = i % 2 === 0;
+      // The first node's own rules on the second node too: right for every port but those
+      // with local endpoints (svc15's only endpoint is on the first node).
+      const dump = i < 2 ? first : mutate(second, random);
+      const both = withDumps(raws, { [NODE]: first, [OTHER_NODE]: dump }, indexed);
+      // (svc13 has no endpoints: rejected, as kube-proxy does.)
+      expect(findingsOf(both, NODE).map((f) => f.code)).toEqual(['PROXY_REJECT']);
+      const after = findingsOf(both, OTHER_NODE);
+      // The oracles: the second node alone (nothing to reuse), and the full simulation.
+      const alone = withDumps(raws, { [OTHER_NODE]: dump }, indexed);
+      expect(after).toEqual(findingsOf(alone, OTHER_NODE));
+      expect(after).toEqual(driftFromRules(both, loadNodeProxy(both, OTHER_NODE)!).findings);
+      if (after.length === 0) reused++;
+      if (i < 2) expect(after.map((f) => f.message).join('\n')).toContain('ns3/svc15:http');
+    }
+    // Some edits change nothing the check sees (a duplicated rule after a jump…): not all found.
+    expect(reused).toBeLessThan(80);
+  });
+
+  it("the first node's verdict is reused only for the same text and a port that is no node's own", () => {
+    const raws = manyRaws();
+    const first = renderKubeProxyIptables(buildModel(raws), NODE);
+    const second = renderKubeProxyIptables(buildModel(raws), OTHER_NODE);
+    const model = withDumps(raws, { [NODE]: first, [OTHER_NODE]: second }, true);
+    const a = loadNodeProxy(model, NODE)!;
+    const b = loadNodeProxy(model, OTHER_NODE)!;
+    const ctx = servicePortRenderContext(a.index.ports, {
+      clusterCIDR: clusterCIDRFromModel(model, 4),
+      nodeIPs: [NODE_IP],
+    });
+    const verified: VerifiedServicePorts = new Map();
+    const bPort = (spn: string) => b.index.ports.find((p) => p.spn === spn)!;
+    const shared = a.index.ports.find((p) => p.spn === 'ns0/svc0:http')!;
+    const local = a.index.ports.find((p) => p.externalPolicyLocal)!;
+    const own = expectedSharedRules(a.iptables!, shared, ctx, verified);
+    expect(own).toBeDefined();
+    expect(expectedSharedRules(a.iptables!, local, ctx, verified)).toBeDefined();
+    expect(verified.has(`${shared.spn}\u0000tcp`)).toBe(true);
+    expect(verified.has(`${local.spn}\u0000tcp`)).toBe(false);
+    // The same chains on the other node: the first node's answer, not a new one.
+    expect(expectedSharedRules(b.iptables!, bPort(shared.spn), ctx, verified)).toBe(own);
+    expect(expectedSharedRules(b.iptables!, bPort(local.spn), ctx, verified)).toBeDefined();
+    // One endpoint chain's DNAT changed on the other node: checked, and refused.
+    const sep = /-A (KUBE-SEP-\S+) .*--to-destination 10\.180\.0\.10:8080/.exec(second)![1];
+    const edited = second.replace(
+      new RegExp(`(-A ${sep} .*--to-destination) 10\\.180\\.0\\.10:8080`),
+      '$1 10.180.0.11:8080',
+    );
+    const bad = withDumps(raws, { [NODE]: first, [OTHER_NODE]: edited }, true);
+    const b2 = loadNodeProxy(bad, OTHER_NODE)!;
+    expect(
+      expectedSharedRules(b2.iptables!, b2.index.ports.find((p) => p.spn === shared.spn)!, ctx, verified),
+    ).toBeUndefined();
   });
 });

@@ -23,6 +23,7 @@
 // no keys and is simulated on its own.
 
 import type { ClusterModel } from '../../model/cluster.js';
+import { perModel } from '../../model/memo.js';
 import { chainRuleAt, chainRuleTexts } from '../../model/rule-lines.js';
 import type { IptablesChain, IptablesDump, IptablesRule } from '../../parsers/iptables-save.js';
 import { classifyKubeChain } from './chain-names.js';
@@ -37,7 +38,7 @@ import {
   textKey,
   type WalkState,
 } from './iptables-eval.js';
-import { expectedSharedRules, sameRule } from './iptables-structure.js';
+import { expectedSharedRules, sameRule, type VerifiedServicePorts } from './iptables-structure.js';
 import { clusterCIDRFromModel, nodeIPsOf, type ProxyServicePort } from './service-ports.js';
 import { isLocalAddress, type NodeProxyRules } from './simulate.js';
 
@@ -190,6 +191,8 @@ export function iptablesDriftClasses(model: ClusterModel, rules: NodeProxyRules)
   };
 }
 
+const verifiedPorts = perModel<VerifiedServicePorts>();
+
 function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6) {
   const dump = family === 6 ? rules.ip6tables : rules.iptables;
   if (!dump) return undefined;
@@ -198,6 +201,12 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
   const render = servicePortRenderContext(
     rules.index.ports.filter((p) => p.family === family),
     { clusterCIDR: clusterCIDRFromModel(model, family), nodeIPs: nodeIPsOf(model, rules.node, family) },
+  );
+  // Shared by the nodes of the model that render alike (the node IP only names a node-dependent port's rules).
+  const verified = verifiedPorts(
+    model,
+    JSON.stringify([family, { ...render, nodeIP: undefined }]),
+    () => new Map(),
   );
   const isLocal = (ip: string) => isLocalAddress(rules, ip);
   const ctx = { dump, isLocal };
@@ -213,7 +222,7 @@ function familyClasses(model: ClusterModel, rules: NodeProxyRules, family: 4 | 6
     return v;
   };
   return (sp: ProxyServicePort, checks: DriftCheck[]): string[] | undefined => {
-    const own = expectedSharedRules(dump, sp, render);
+    const own = expectedSharedRules(dump, sp, render, verified);
     if (!own) return undefined;
     // Addresses that coincide (a source that is an endpoint, two addresses of the service…)
     // make rules of the service match where they would not for another: no class.

@@ -4,6 +4,7 @@
 // same spelling, costs a string comparison a rule and no tokenizing), then, when the text
 // differs (iptables-save reorders options, adds /32, drops nothing that matters), in a
 // canonical form of the parsed rule that keeps everything the evaluator looks at.
+import { hash } from 'node:crypto';
 import { chainRuleTexts, parseRuleLine } from '../../model/rule-lines.js';
 import type { AddrCriterion, IptablesDump, IptablesRule, MatchOption } from '../../parsers/iptables-save.js';
 import { servicePortChainName, servicePortLocalChainName } from './chain-names.js';
@@ -206,6 +207,7 @@ export function expectedSharedRules(
   dump: IptablesDump,
   sp: ProxyServicePort,
   ctx: ServicePortRenderContext,
+  verified?: VerifiedServicePorts,
 ): OwnSharedRule[] | undefined {
   const nat = dump.tables.get('nat');
   // Each chain is read once (a large dump has 200,000 of them).
@@ -222,6 +224,9 @@ export function expectedSharedRules(
     }
     return text ?? undefined;
   };
+  const memoKey = verified && nodeIndependent(sp) ? `${sp.spn}\u0000${sp.protocol}` : undefined;
+  const known = memoKey === undefined ? undefined : verified?.get(memoKey);
+  if (known && chainsHash(known.chains.split(' '), textOf) === known.hash) return known.own;
   const expected = servicePortIptablesRules(sp, ctx, endpointChainsInDump(textOf, sp));
   // The same text is the same rules; where a chain's text differs its rules are compared one by
   // one (iptables-save's spelling). The first comparison reads no chain the second would not.
@@ -233,9 +238,50 @@ export function expectedSharedRules(
     // kube-proxy's KUBE-SERVICES lines are keyed by their text, as the evaluator keys them.
     key: textKey(line) ?? ruleKey(parseRuleLine(line, table)),
   });
-  return [
+  const result = [
     ...expected.services.map((l) => own('nat', l)),
     ...expected.nodePorts.map((l) => own('nat', l)),
     ...expected.filter.map((l) => own('filter', l)),
   ];
+  if (memoKey !== undefined && !known) {
+    const chains = [...new Set(expected.chainOf)];
+    const h = chainsHash(chains, textOf);
+    // One new string: the names are slices of the dump's text, which they would keep alive.
+    if (h !== undefined) verified?.set(memoKey, { chains: chains.join(' '), hash: h, own: result });
+  }
+  return result;
+}
+
+/**
+ * Service ports whose per-service chains a dump of one model was found to hold exactly (by
+ * expectedSharedRules, for one render context): the chains' names, a hash of their texts, and
+ * the port's shared rules. Another node's dump whose chains have the same texts holds them too,
+ * when the rules are the node's no more than the other's (nodeIndependent): at 10,000 Services
+ * a second node's check reads its chains and compares no rule.
+ */
+export type VerifiedServicePorts = Map<
+  string,
+  { /** The chains' names, space-separated. */ chains: string; hash: string; own: OwnSharedRule[] }
+>;
+
+/**
+ * Whether kube-proxy writes the same rules for `sp` on every node: no local-endpoint chain (the
+ * node's own endpoints) and no firewall chain (which may name the node's IP).
+ */
+function nodeIndependent(sp: ProxyServicePort): boolean {
+  return !sp.usesLocalEndpoints && !(sp.loadBalancerIPs.length > 0 && sp.sourceRanges.length > 0);
+}
+
+/**
+ * SHA-256 of the chains' names and texts, each text after its length (a dump's text may hold
+ * any byte: no separator could tell where it ends); undefined when a chain is missing.
+ */
+function chainsHash(chains: string[], textOf: ChainText): string | undefined {
+  const parts: string[] = [];
+  for (const name of chains) {
+    const text = textOf(name);
+    if (text === undefined) return undefined;
+    parts.push(name, String(text.length), text);
+  }
+  return hash('sha256', parts.join('\u0000'));
 }
