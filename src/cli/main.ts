@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Config, flush, run } from '@oclif/core';
 import { closeNames } from '../core/similar-names.js';
+import { manifestIsFresh } from './manifest.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -17,7 +18,11 @@ export async function main(argv: string[], bin = 'knet'): Promise<void> {
   // oclif reads the name it shows in usage lines from package.json's oclif.bin: kubectl knet
   // passes its own.
   const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const options = { root: ROOT, pjson: { ...pjson, oclif: { ...pjson.oclif, bin } } };
+  const options = {
+    root: ROOT,
+    pjson: { ...pjson, oclif: { ...pjson.oclif, bin } },
+    ignoreManifest: !manifestIsFresh(ROOT),
+  };
   try {
     // `knet help` and `knet help CMD` are `knet --help` and `knet CMD --help`.
     if (argv[0] === 'help') argv = [...argv.slice(1).filter((a) => !a.startsWith('-')), '--help'];
