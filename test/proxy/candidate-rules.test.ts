@@ -104,6 +104,26 @@ describe('candidateRules', () => {
         }
       });
 
+  // Past 32 addresses asked of a chain its lines are grouped by their " -d " word (a node-wide
+  // proxy asks for every endpoint): the same rules, the near-miss addresses included.
+  for (const [reader, dump] of readers(dumpText(false)))
+    it(`gives the same rules once many addresses were asked (${reader})`, () => {
+      const chain = dump.tables.get('nat')?.chains.get('KUBE-SERVICES') as IptablesChain;
+      const many = [
+        ...Array.from({ length: 40 }, (_, i) => packet(`10.9.0.${i + 1}`, 80)),
+        ...PACKETS,
+        ...Array.from({ length: 30 }, (_, i) => packet(`10.1.${i}.${i + 1}`, 80 + (i % 3))),
+        packet('10.0.0.0', 80),
+        packet('10.0.0.120', 80),
+      ];
+      for (const st of many) {
+        const got = candidateRules(chain, st).map((r) => [r.line, r.text, r.target]);
+        const want = expected(chain, st).map((r) => [r.line, r.text, r.target]);
+        expect(got, `${st.dst}:${st.dport}`).toEqual(want);
+      }
+      expect(candidateRules(chain, packet('10.1.7.8', 81)).map((r) => r.target)).toContain('KUBE-SVC-X');
+    });
+
   it('finds the service lines of the destination only, and the ones without an address', () => {
     const dump = parseIptablesSave(dumpText(false), 'f.txt', { lazy: true });
     const chain = dump.tables.get('nat')?.chains.get('KUBE-SERVICES') as IptablesChain;
