@@ -16,7 +16,7 @@
 // of up to 1,000 a line (null for an object knet skips, 0 for one JSON cannot carry exactly,
 // which is read from the bundle). A kind's section is read only when that kind is asked for.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeObject } from '../../model/build.js';
@@ -25,6 +25,7 @@ import { legacyEndpointsKey } from '../../model/normalize.js';
 import { isEndpointSlice, isNode, isPod, isService, strings } from './digest-shapes.js';
 import type { BundleIndex } from './index.js';
 import { indexedSource } from './indexed.js';
+import { readAt } from './read-at.js';
 
 export const DIGEST_FILE = 'knet-objects.jsonl';
 const VERSION = 1;
@@ -159,17 +160,6 @@ function countIn(index: BundleIndex, kind: string): number {
   let count = 0;
   for (let r = 0; r < index.runs.length; r += 4) if (index.runs[r + 1] === k) count += index.runs[r + 3];
   return count;
-}
-
-function readAt(fd: number, at: number, bytes: number): Buffer {
-  const buf = Buffer.allocUnsafe(bytes);
-  let got = 0;
-  while (got < bytes) {
-    const n = readSync(fd, buf, got, bytes - got, at + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return buf.subarray(0, got);
 }
 
 /**

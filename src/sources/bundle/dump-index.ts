@@ -22,6 +22,7 @@ import {
   dumpFromChainTable,
   type IptablesDump,
 } from '../../parsers/iptables-save.js';
+import { readAt } from './read-at.js';
 
 /** The node dumps that get a chain table (a pod's own rules are small: read whole). */
 export const INDEXED_DUMPS: readonly string[] = ['iptables-save.txt', 'ip6tables-save.txt'];
@@ -166,17 +167,10 @@ function positionalReader(file: string, single: number): (start: number, length:
   return (start, length) => {
     if (!whole && ++reads > single) whole = readFileSync(file);
     if (whole) return { buf: whole, at: start };
-    const buf = Buffer.allocUnsafe(length);
     const fd = openSync(file, 'r');
     try {
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, start + got);
-        if (n === 0) break;
-        got += n;
-      }
       // A file cut short since: the caller sees fewer bytes (a dump's chain is then refused).
-      return { buf: got < length ? buf.subarray(0, got) : buf, at: 0 };
+      return { buf: readAt(fd, start, length), at: 0 };
     } finally {
       closeSync(fd);
     }

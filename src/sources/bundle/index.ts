@@ -13,10 +13,11 @@
 // paid ≈ 40 ms and their garbage).
 
 import { isAscii } from 'node:buffer';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { normalizeIP } from '../../core/ip.js';
 import type { Raw } from '../../model/normalize.js';
+import { readAt } from './read-at.js';
 
 export const INDEX_FILE = 'knet-index.json';
 const VERSION = 4;
@@ -388,13 +389,7 @@ export function readRanges(
         j++;
       }
       const from = startOf(i);
-      const buf = Buffer.allocUnsafe(to - from);
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, from + got);
-        if (n === 0) break;
-        got += n;
-      }
+      const buf = readAt(fd, from, to - from);
       for (let k = i; k < j; k++) {
         const s = startOf(k) - from;
         each(buf.toString('utf8', s, s + lengthOf(k)), k);
