@@ -3,19 +3,9 @@
 // files; it is not used once it no longer describes the bundle (files changed, other normalising
 // code, a line or an entry of the wrong shape), and an object JSON cannot carry is read from the
 // files.
-import {
-  cpSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.js';
 import { LazyClusterModel } from '../../src/model/lazy-cluster.js';
 import type { Raw } from '../../src/model/normalize.js';
@@ -25,10 +15,10 @@ import { DIGEST_FILE, openDigest } from '../../src/sources/bundle/digest.js';
 import { type BundleIndex, readBundleIndex } from '../../src/sources/bundle/index.js';
 import { DEMO_BUNDLE, readBundle } from '../../src/sources/bundle/read.js';
 import { BundleWriter } from '../../src/sources/bundle/write.js';
+import { tempDir } from '../support/cli.js';
 import { rawPod } from '../support/objects.js';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'knet-digest-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('knet-digest-');
 
 /** The demo's objects plus pods the digest must handle, written as knet snapshot writes them. */
 async function bundle(name: string, extra: Raw[] = []): Promise<string> {
