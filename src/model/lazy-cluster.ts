@@ -87,12 +87,11 @@ export class LazyClusterModel extends ClusterModel {
   private readonly grouped = new Set<string>();
   private readonly byName = new Map<string, Map<string, unknown>>();
   /**
-   * Lookups by address answered through the source so far: past LOOKUPS the question is a
-   * cluster-wide one (doctor asks it for every pod), and the whole list's index answers it.
+   * Lookups answered through the source so far, by address and (nodes) by name: past LOOKUPS
+   * of one the question is a cluster-wide one (doctor asks it for every pod, and every pod's
+   * node), and the whole list's index answers it.
    */
-  private lookups = 0;
-  /** Nodes looked up by name through the source so far (node()). */
-  private nodeLookups = 0;
+  private readonly lookups = { address: 0, name: 0 };
   /** Namespaces whose EndpointSlices were read so far (slices()). */
   private sliceReads = 0;
   /** Kinds taken from the source's digest (or found to have none). */
@@ -333,9 +332,9 @@ export class LazyClusterModel extends ClusterModel {
     }
   }
 
-  /** Whether a lookup by address goes through the source (else: the whole list's index). */
-  private bySource(key: keyof ClusterObjects): boolean {
-    return !this.collections.has(key) && ++this.lookups <= LOOKUPS;
+  /** Whether a lookup (by address, unless said) goes through the source (else: the whole list's index). */
+  private bySource(key: keyof ClusterObjects, by: 'address' | 'name' = 'address'): boolean {
+    return !this.collections.has(key) && ++this.lookups[by] <= LOOKUPS;
   }
 
   /** The last object of a name in a namespace's list, through a map built once per namespace. */
@@ -349,9 +348,7 @@ export class LazyClusterModel extends ClusterModel {
   }
 
   override node(name: string): Node | undefined {
-    // Past LOOKUPS by name (doctor asks for every pod's node) the whole list's index answers.
-    const bySource = !this.collections.has('nodes') && ++this.nodeLookups <= LOOKUPS;
-    const n = bySource ? this.source.nodeNamed?.(name) : undefined;
+    const n = this.bySource('nodes', 'name') ? this.source.nodeNamed?.(name) : undefined;
     const node = n === undefined ? undefined : this.valuesAt<Node>('nodes', [n])[0];
     return node?.name === name ? node : super.node(name);
   }
