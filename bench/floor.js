@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The floor of the scale bench: a plain Node process that reads every file of a bundle and
-// JSON.parses the .json ones (and each line of the .jsonl ones) — nothing else (no model, no analysis). Any knet command on the
-// same bundle pays at least this. Each parsed document is dropped after parsing, as a
-// streaming reader would. Usage: node bench/floor.js BUNDLE_DIR
+// JSON.parses the .json ones (and each line of the .jsonl ones) — nothing else (no model, no
+// analysis). Any knet command on the same bundle pays at least this. Each parsed document is
+// dropped after parsing, as a streaming reader would. Usage: node bench/floor.js BUNDLE_DIR
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
